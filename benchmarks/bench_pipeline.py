@@ -1,0 +1,138 @@
+"""Speed of the face pipeline on CPU; prints a Markdown table.
+
+    python benchmarks/bench_pipeline.py --threads 2 [--model ferplus] [--video PATH]
+
+Measures detection ms/frame for each detector on the frames of ``samples/video/video_01.mp4`` (640x480,
+5 people), classification ms/face with PyTorch and ONNX Runtime (faces of a frame in one batch), and end-to-end
+fps (decode, detect, align, classify, track, smooth) on that video and on a single-face clip synthesised from
+a sample photo. Timings are medians of repeated runs; other processes on the machine slow them down.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("FERKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return frames
+
+
+def single_face_clip(photo: Path, path: Path, n: int = 90) -> Path:
+    """A 640x480 clip of one face drifting slowly across the frame (a webcam-like single-face video)."""
+    from ferkit.faces import load_image
+
+    img = load_image(photo)
+    scale = 560 / max(img.shape[:2])
+    img = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+    for i in range(n):
+        canvas = np.full((480, 640, 3), 60, np.uint8)
+        dx = int(20 * np.sin(i / 15))
+        h, w = min(480, img.shape[0]), min(640, img.shape[1])
+        x0, y0 = (640 - w) // 2 + dx, (480 - h) // 2
+        canvas[y0:y0 + h, max(0, x0):x0 + w] = img[:h, max(0, -x0):w][:, : min(w, 640 - max(0, x0))]
+        writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def timed(fn, repeats: int) -> float:
+    """Median seconds of fn() over repeats (after one warm-up call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="shipped model name or file (default: ferplus, else a smoke model)")
+    p.add_argument("--video", default=None)
+    p.add_argument("--photo", default=None, help="single-face photo for the synthetic clip")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+
+    from ferkit import EmotionRecognizer, pretrained
+    from ferkit.faces import create_detector
+    from ferkit.inference.classifier import load_classifier
+
+    model = args.model
+    if model is None:
+        model = "ferplus" if "ferplus" in pretrained.available() else "runs/smoke/best.pt"
+    root = data_root()
+    video = Path(args.video or root / "samples" / "video" / "video_01.mp4")
+    photo = Path(args.photo or root / "samples" / "images" / "meds-aa-S029-01.jpg")
+    frames = read_frames(video)
+    tmp = Path(tempfile.mkdtemp())
+    clip = single_face_clip(photo, tmp / "single_face.mp4")
+    detectors = ["blazeface", "blazeface_short", "haar"]
+    rows = []
+
+    print(f"model {model}; {len(frames)} frames of {video.name} "
+          f"({frames[0].shape[1]}x{frames[0].shape[0]}); threads {args.threads}\n")
+    print("| stage | setting | time | faces/frame |")
+    print("|---|---|---|---|")
+    for name in detectors:
+        det = create_detector(name, **({"threads": args.threads} if name.startswith("blaze") else {}))
+        counts = [len(det.detect(f)) for f in frames]
+        sec = timed(lambda: [det.detect(f) for f in frames], args.repeats) / len(frames)
+        print(f"| detection | {name} | {sec * 1e3:.2f} ms/frame | {np.mean(counts):.2f} |")
+
+    rec = EmotionRecognizer(model=model, threads=args.threads)
+    crops = []
+    for f in frames[:30]:
+        c, _ = rec.align(f, rec.detect(f))
+        crops.append(c)
+    per_frame = [c for c in crops if len(c)]
+    n_faces = sum(len(c) for c in per_frame)
+    for runtime in ("torch", "onnx"):
+        cls = load_classifier(model, runtime=runtime, threads=args.threads)
+        sec = timed(lambda: [cls.forward(c) for c in per_frame], args.repeats)
+        print(f"| classification | {runtime}, faces of a frame in one batch | {sec / n_faces * 1e3:.2f} ms/face |"
+              f" {n_faces / len(per_frame):.2f} |")
+        single = per_frame[0][:1]
+        sec1 = timed(lambda: [cls.forward(single) for _ in range(50)], args.repeats) / 50
+        print(f"| classification | {runtime}, batch of 1 | {sec1 * 1e3:.2f} ms/face | 1 |")
+
+    for clip_name, path in ((video.name, video), ("single-face clip", clip)):
+        for name in detectors:
+            for runtime in ("onnx", "torch"):
+                if runtime == "torch" and name != "blazeface":
+                    continue
+                r = EmotionRecognizer(model=model, detector=name, runtime=runtime, threads=args.threads)
+
+                def run():
+                    return sum(len(fr.faces) for fr in r.predict_video(path))
+
+                faces = run()
+                sec = timed(run, args.repeats)
+                n = len(read_frames(path)) if clip_name != video.name else len(frames)
+                print(f"| end-to-end | {clip_name}, {name} + {runtime} | {n / sec:.1f} fps | {faces / n:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

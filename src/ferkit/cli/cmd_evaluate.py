@@ -1,0 +1,63 @@
+"""``ferkit evaluate --model NAME_OR_CHECKPOINT --dataset NAME --split SPLIT [--tta] [--json OUT] [--plot PNG]
+[--perturb occlusion pose ...]``"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a model on a dataset split")
+    p.add_argument("--model", default="ferplus", help="shipped model name or model/checkpoint file")
+    p.add_argument("--dataset", required=True, help="dataset name (fer2013, ferplus, ckplus, ...)")
+    p.add_argument("--split", default="PublicTest", help="split name (default PublicTest)")
+    p.add_argument("--data-root", help="dataset root (else $FERKIT_DATA)")
+    p.add_argument("--mode", help="FERPlus label mode for the ground truth (default majority)")
+    p.add_argument("--tta", nargs="?", const="flip", default="none", choices=["none", "flip", "tencrop"],
+                   help="test-time augmentation (bare --tta = flip)")
+    p.add_argument("--subset", type=int, help="evaluate on a stratified random subset of this size")
+    p.add_argument("--json", dest="json_out", help="write metrics JSON here")
+    p.add_argument("--plot", help="save the confusion matrix PNG here")
+    p.add_argument("--perturb", nargs="+", metavar="NAME",
+                   help="also report accuracy vs clean under synthetic perturbations: all, a family (occlusion, pose, "
+                        "brightness, contrast, blur, noise) or single settings (occlude_eyes, rotate_+15, ...)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ferkit import pretrained
+    from ferkit.data import load_dataset
+    from ferkit.errors import ConfigError
+    from ferkit.evaluation.evaluate import evaluate_model, format_report
+    from ferkit.io_utils import write_json
+    from ferkit.training.trainer import stratified_subset
+
+    options = {"mode": args.mode} if args.mode else {}
+    dataset = load_dataset(args.dataset, args.split, args.data_root, **options)
+    index = stratified_subset(dataset.hard_labels, args.subset, 0)
+    if index is not None:
+        dataset = dataset.subset(index)
+    loaded = pretrained.load(args.model)
+    result = evaluate_model(loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size)
+    result["model"] = str(args.model)
+    print(format_report(result))
+    if args.perturb:
+        from ferkit.evaluation.robustness import evaluate_perturbations, format_perturbations
+
+        try:
+            result["perturbations"] = evaluate_perturbations(loaded, dataset, args.perturb, result, tta=args.tta,
+                                                             device=args.device, batch_size=args.batch_size)
+        except ValueError as e:  # an unknown perturbation name
+            raise ConfigError(f"--perturb: {e}") from None
+        print("\naccuracy under perturbations:\n" + format_perturbations(result["perturbations"]))
+    if args.json_out:
+        write_json(args.json_out, result)
+        print(f"\nmetrics written to {args.json_out}")
+    if args.plot:
+        from ferkit.evaluation.plots import plot_confusion
+
+        title = f"{args.model} on {dataset.name} {dataset.split} (acc {result['accuracy']:.3f})"
+        plot_confusion(result["confusion_matrix"], result["labels"], args.plot, title)
+        print(f"confusion matrix saved to {args.plot}")
+    return 0

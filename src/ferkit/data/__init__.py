@@ -1,0 +1,5 @@
+"""Dataset readers, label vocabularies and the prepared-array cache. No networks here."""
+from ferkit.data.base import ArrayDataset
+from ferkit.data.registry import list_datasets, load_dataset
+
+__all__ = ["ArrayDataset", "load_dataset", "list_datasets"]

@@ -1,0 +1,73 @@
+"""Image-file reading for the folder-format readers: colour conversion happens here, once.
+
+Readers get RGB or grey ``uint8`` arrays; every failure is a DatasetError naming the file.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Iterable
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ferkit.errors import DatasetError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".gif")
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def read_image(path: Path, mode: str = "L") -> np.ndarray:
+    """Decode an image file to ``uint8`` (H, W) for mode 'L' or (H, W, 3) for mode 'RGB' (EXIF orientation applied)."""
+    try:
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greys (some TIFFs): scale, don't clip
+                arr = np.asarray(im, dtype=np.float64)
+                top = 65535.0 if arr.max() > 255 else 255.0
+                grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+                return grey if mode == "L" else np.repeat(grey[..., None], 3, axis=2)
+            return np.asarray(im.convert(mode), dtype=np.uint8).copy()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: image file not found") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+        raise DatasetError(f"{path}: cannot decode image ({e})") from None
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """RGB (H, W, 3) or grey (H, W) uint8 -> grey (H, W) uint8."""
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+
+
+def resize_square(image: np.ndarray, size: int) -> np.ndarray:
+    """Resize a grey image to (size, size): area averaging when shrinking, bilinear when enlarging."""
+    h, w = image.shape[:2]
+    if (h, w) == (size, size):
+        return np.ascontiguousarray(image)
+    interp = cv2.INTER_AREA if size < min(h, w) else cv2.INTER_LINEAR
+    return cv2.resize(np.ascontiguousarray(image), (size, size), interpolation=interp)
+
+
+def centre_square(image: np.ndarray) -> np.ndarray:
+    """The largest centred square of an image."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    y0, x0 = (h - side) // 2, (w - side) // 2
+    return image[y0:y0 + side, x0:x0 + side]
+
+
+def listing_key(files: Iterable[Path], **params) -> str:
+    """A cache key that changes when any file is added, removed, resized or touched, or a parameter changes."""
+    h = hashlib.sha1()
+    for p in sorted(files):
+        st = p.stat()
+        h.update(f"{p.resolve()}|{st.st_size}|{int(st.st_mtime)}\n".encode())
+    for k in sorted(params):
+        h.update(f"{k}={params[k]!r}\n".encode())
+    return h.hexdigest()[:16]

@@ -1,0 +1,22 @@
+"""Exception types. Every user-facing failure is a FerkitError with a message naming the culprit."""
+from __future__ import annotations
+
+
+class FerkitError(Exception):
+    """Base class for errors that the CLI prints as one clear line (no traceback)."""
+
+
+class DatasetError(FerkitError):
+    """A dataset is missing, malformed or unknown."""
+
+
+class ConfigError(FerkitError):
+    """A config file or override is invalid."""
+
+
+class ModelError(FerkitError):
+    """A model name, checkpoint or weight file is invalid."""
+
+
+class InputError(FerkitError):
+    """An image, video or other input cannot be read."""

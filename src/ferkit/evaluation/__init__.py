@@ -1,0 +1,1 @@
+"""Evaluation: pure metric maths, model evaluation over datasets, reports and plots."""

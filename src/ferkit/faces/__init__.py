@@ -1,0 +1,7 @@
+"""Face pipeline stages independent of any classifier: image I/O, detection, alignment, tracking."""
+from ferkit.faces.base import FaceDetector, create_detector, list_detectors, register_detector
+from ferkit.faces.image_io import as_rgb, load_image
+from ferkit.faces.types import LANDMARK_NAMES, Detection
+
+__all__ = ["Detection", "FaceDetector", "LANDMARK_NAMES", "as_rgb", "create_detector", "list_detectors",
+           "load_image", "register_detector"]

@@ -1,0 +1,109 @@
+"""Face alignment: a similarity transform from detected landmarks to the model's crop template.
+
+Every crop comes with the 2x3 matrix that produced it (original pixels -> crop pixels), so anything found in
+the crop maps back to the original image with :func:`invert_affine`.
+
+The template is where eyes, nose tip and mouth centre sit in a FER2013 48x48 face (loosely framed, forehead to
+chin), in units of the crop side, measured by ``tools/estimate_face_template.py``: BlazeFace run on 2,000
+FER2013 PublicTest faces (upscaled and padded; found in 1173), median keypoint positions made left-right
+symmetric (measured: eyes (0.318, 0.388) and (0.678, 0.376), nose (0.510, 0.593), mouth (0.517, 0.755)).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ferkit.faces.types import Detection
+
+# right eye, left eye, nose tip, mouth centre (subject's right/left), x and y in [0, 1] of the crop side.
+FER_TEMPLATE = np.array([[0.32, 0.3816], [0.68, 0.3816], [0.5, 0.5926], [0.5, 0.7552]], dtype=np.float64)
+# For box-only detections: crop side relative to the box side; each detector sets its own (FaceDetector).
+DEFAULT_CROP_SCALE = 1.0
+
+
+@dataclass
+class AlignedFace:
+    """crop: (S, S) uint8 grey (or (S, S, 3) when aligned from colour); matrix: 2x3, original -> crop pixels."""
+
+    crop: np.ndarray
+    matrix: np.ndarray
+
+
+def umeyama_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares rotation + uniform scale + translation mapping src (N,2) onto dst (N,2); 2x3 matrix.
+    (Umeyama 1991, no reflection.)"""
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    cov = d.T @ s / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    sign = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        sign[-1] = -1
+    rot = u @ np.diag(sign) @ vt
+    var_s = (s ** 2).sum() / len(src)
+    scale = (sig * sign).sum() / max(var_s, 1e-12)
+    t = mu_d - scale * rot @ mu_s
+    return np.hstack([scale * rot, t[:, None]])
+
+
+def box_matrix(box: np.ndarray, size: int, crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
+    """Square crop centred on the box, side = crop_scale * max(box w, h), scaled to size x size."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = max(x2 - x1, y2 - y1, 1.0) * crop_scale
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    s = size / side
+    return np.array([[s, 0.0, size / 2 - s * cx], [0.0, s, size / 2 - s * cy]])
+
+
+def alignment_matrix(detection: Detection, size: int, crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
+    """Landmark similarity transform when the detection has eyes/nose/mouth, else the box crop."""
+    lm = detection.landmarks
+    if lm is not None and len(lm) >= 4 and np.isfinite(lm[:4]).all():
+        return umeyama_similarity(lm[:4], FER_TEMPLATE * size)
+    return box_matrix(detection.box, size, crop_scale)
+
+
+def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
+    """Apply an original->crop matrix. Large downscales go through an area-resized region first, so a 500 px
+    face does not alias into the 48 px crop."""
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    if scale < 0.5:
+        inv = invert_affine(matrix)
+        corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float64)
+        pts = corners @ inv[:, :2].T + inv[:, 2]
+        h, w = image.shape[:2]
+        x0, y0 = np.clip(np.floor(pts.min(0)).astype(int) - 2, 0, [w, h])
+        x1, y1 = np.clip(np.ceil(pts.max(0)).astype(int) + 2, 0, [w, h])
+        if x1 - x0 >= 2 and y1 - y0 >= 2:
+            k = min(1.0, 2 * scale)  # keep 2x the crop resolution, then the warp interpolates
+            region = image[y0:y1, x0:x1]
+            small = cv2.resize(region, (max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k))),
+                               interpolation=cv2.INTER_AREA)
+            ky = small.shape[0] / (y1 - y0)
+            kx = small.shape[1] / (x1 - x0)
+            # crop = M (p) with p = (q / k) + offset, q in the small region
+            to_region = np.array([[1 / kx, 0, x0], [0, 1 / ky, y0], [0, 0, 1]])
+            m = matrix @ to_region
+            return cv2.warpAffine(small, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def align_face(image: np.ndarray, detection: Detection, size: int,
+               crop_scale: float = DEFAULT_CROP_SCALE) -> AlignedFace:
+    """image: (H, W) grey or (H, W, 3) uint8; size: the model's Preprocess.source_size."""
+    matrix = alignment_matrix(detection, size, crop_scale)
+    return AlignedFace(crop=warp(image, matrix, size), matrix=matrix)
+
+
+def invert_affine(matrix: np.ndarray) -> np.ndarray:
+    """2x3 inverse: crop pixels -> original pixels."""
+    return cv2.invertAffineTransform(np.asarray(matrix, np.float64))
+
+
+def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points, np.float64)
+    return points @ matrix[:, :2].T + matrix[:, 2]

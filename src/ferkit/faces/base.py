@@ -1,0 +1,69 @@
+"""The face-detector interface and registry: every backend returns Detections for an RGB uint8 image."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Callable
+
+import numpy as np
+
+from ferkit.errors import ModelError
+from ferkit.faces.types import Detection
+
+
+class FaceDetector(ABC):
+    """Detectors never modify the image and report boxes/landmarks in its pixel coordinates.
+
+    ``crop_scale``: side of the square crop that frames a face like a FER2013 image, in units of this
+    detector's box side (used by alignment when there are no landmarks).
+    """
+
+    name: str = "?"
+    crop_scale: float = 1.0
+
+    @abstractmethod
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """image: (H, W, 3) RGB uint8 -> detections sorted by decreasing score."""
+
+    def __call__(self, image: np.ndarray) -> list[Detection]:
+        return self.detect(image)
+
+
+_DETECTORS: dict[str, Callable[..., FaceDetector]] = {}
+# Preference order for "auto": first one that can be built.
+AUTO_ORDER = ("blazeface", "haar")
+
+
+def register_detector(name: str):
+    def deco(factory):
+        if name in _DETECTORS:
+            raise ValueError(f"detector {name!r} registered twice")
+        _DETECTORS[name] = factory
+        return factory
+
+    return deco
+
+
+def _ensure_builtin() -> None:
+    from ferkit.faces import blazeface, haar  # noqa: F401  (registration)
+
+
+def list_detectors() -> list[str]:
+    _ensure_builtin()
+    return sorted(_DETECTORS)
+
+
+def create_detector(name: str | FaceDetector = "auto", **kwargs) -> FaceDetector:
+    """A detector by registry name ("auto" = best available offline one) or an existing instance."""
+    if isinstance(name, FaceDetector):
+        return name
+    _ensure_builtin()
+    if name == "auto":
+        for candidate in AUTO_ORDER:
+            try:
+                return _DETECTORS[candidate](**kwargs)
+            except (ModelError, OSError):
+                continue
+        raise ModelError("no face detector could be created")
+    if name not in _DETECTORS:
+        raise ModelError(f"unknown face detector {name!r}; choose from auto, {', '.join(sorted(_DETECTORS))}")
+    return _DETECTORS[name](**kwargs)

@@ -1,0 +1,94 @@
+"""Reading images: every input becomes an RGB uint8 array here, once, with EXIF orientation applied."""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ferkit.errors import InputError
+
+# Bounded memory: an RGB image of this many pixels takes ~150 MB. Larger files are refused before decoding.
+MAX_PIXELS = 50_000_000
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm"}
+
+
+def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Read an image file as an (H, W, 3) RGB uint8 array, EXIF-rotated; grey, palette, RGBA, 16-bit and CMYK
+    inputs are converted. Raises InputError naming the file for missing, empty, corrupt or huge files."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.width * im.height > max_pixels:
+                    raise InputError(f"{path}: image of {im.width}x{im.height} pixels exceeds the limit of "
+                                     f"{max_pixels} pixels")
+                im.load()
+                return pil_to_rgb(im)
+    except InputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InputError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+    except (OSError, SyntaxError, ValueError) as e:  # truncated / corrupt data
+        raise InputError(f"{path}: corrupt or truncated image ({e})") from None
+
+
+def pil_to_rgb(im: Image.Image) -> np.ndarray:
+    """PIL image of any mode -> RGB uint8, EXIF orientation applied; alpha is composited on white."""
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(im, dtype=np.float64)
+        peak = 65535.0 if a.max() > 255 else 255.0
+        grey = np.clip(a / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if im.mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        grey = ((a - lo) / (hi - lo or 1.0) * 255.0 + 0.5).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA"):
+        im = im.convert("RGBA")
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(background, im)
+    return np.ascontiguousarray(np.asarray(im.convert("RGB"), dtype=np.uint8))
+
+
+def as_rgb(image, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Public-API input (path, PIL image or array) -> RGB uint8 (H, W, 3). Arrays must be RGB (or grey/RGBA);
+    float arrays in [0, 1] and 16-bit arrays are rescaled."""
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image, max_pixels)
+    if isinstance(image, Image.Image):
+        return pil_to_rgb(image)
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"expected a path, PIL image or numpy array, got {type(image).__name__}")
+    a = image
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4) or a.shape[0] == 0 or a.shape[1] == 0:
+        raise InputError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {image.shape}")
+    if a.dtype == np.uint16:
+        a = (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif a.dtype.kind == "f":
+        a = (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif a.dtype != np.uint8:
+        raise InputError(f"unsupported image dtype {a.dtype}")
+    if a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    elif a.shape[2] == 4:
+        alpha = a[:, :, 3:4].astype(np.float32) / 255.0
+        a = (a[:, :, :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
+    return np.ascontiguousarray(a)
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES

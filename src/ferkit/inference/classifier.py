@@ -1,0 +1,131 @@
+"""Classifier runtimes: PyTorch or ONNX Runtime behind one interface.
+
+``forward(crops)`` takes uint8 (B, S, S) grey crops at the model's ``source_size``, applies only the model's own
+Preprocess, runs all of them as one batch and returns (logits, features) as numpy; ``head(features)`` maps
+(aggregated) features to logits, for feature-level temporal aggregation.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ferkit.errors import ModelError
+from ferkit.transforms.preprocess import Preprocess
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class TorchClassifier:
+    runtime = "torch"
+
+    def __init__(self, loaded, device: str = "cpu"):
+        self.device = torch.device(device)
+        self.model = loaded.model.eval().to(self.device)
+        self.labels: tuple[str, ...] = tuple(loaded.labels)
+        self.preprocess: Preprocess = loaded.preprocess
+        self.arch = loaded.arch
+
+    @torch.inference_mode()
+    def forward(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(crops) == 0:
+            return np.zeros((0, len(self.labels)), np.float32), np.zeros((0, 0), np.float32)
+        x = self.preprocess(crops).to(self.device)
+        features = self.model.forward_features(x)
+        logits = self.model.forward_head(features)
+        return logits.float().cpu().numpy(), features.float().cpu().numpy()
+
+    @torch.inference_mode()
+    def head(self, features: np.ndarray) -> np.ndarray:
+        f = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32)).to(self.device)
+        return self.model.forward_head(f).float().cpu().numpy()
+
+
+class OnnxClassifier:
+    runtime = "onnx"
+
+    def __init__(self, model: bytes | str | os.PathLike, threads: int | None = None):
+        import onnxruntime as ort
+
+        from ferkit.export.onnx import read_onnx_metadata
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        source = model if isinstance(model, bytes) else str(model)
+        try:
+            self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for bad files
+            raise ModelError(f"cannot load ONNX model: {e}") from None
+        meta = read_onnx_metadata(self.session)
+        self.labels = meta["labels"]
+        self.preprocess = Preprocess.from_dict(meta["preprocess"])
+        self.arch = meta["arch"]
+        self._outputs = [o.name for o in self.session.get_outputs()]
+        self._head = _linear_head(model) if "features" in self._outputs else None
+
+    def forward(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(crops) == 0:
+            return np.zeros((0, len(self.labels)), np.float32), np.zeros((0, 0), np.float32)
+        x = self.preprocess(crops).numpy()
+        out = dict(zip(self._outputs, self.session.run(None, {"input": x})))
+        return out["logits"], out.get("features", np.zeros((len(x), 0), np.float32))
+
+    def head(self, features: np.ndarray) -> np.ndarray:
+        if self._head is None:
+            raise ModelError("this ONNX model has no 'features' output; feature-level aggregation needs one")
+        weight, bias = self._head
+        return features @ weight + bias
+
+
+def _linear_head(model) -> tuple[np.ndarray, np.ndarray] | None:
+    """Weights of the final Gemm (features -> logits) read from the ONNX graph, so the head runs in numpy."""
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load_from_string(model) if isinstance(model, bytes) else onnx.load(str(model))
+    inits = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+    for node in proto.graph.node:
+        if "logits" in node.output and node.op_type == "Gemm":
+            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+            w, b = inits.get(node.input[1]), inits.get(node.input[2]) if len(node.input) > 2 else None
+            if w is None:
+                return None
+            w = w.T if attrs.get("transB", 0) else w
+            return w.astype(np.float32), (b if b is not None else np.zeros(w.shape[1])).astype(np.float32)
+    return None
+
+
+def load_classifier(model: str | os.PathLike | object = None, runtime: str = "torch", device: str = "cpu",
+                    threads: int | None = None):
+    """model: shipped name, ``.pt`` / ``.onnx`` path or a LoadedModel; runtime: "torch" | "onnx"."""
+    from ferkit.models.checkpoint import LoadedModel
+
+    if isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".onnx":
+        if runtime != "onnx":
+            raise ModelError(f"{model}: ONNX files run with runtime='onnx'")
+        if not Path(model).is_file():
+            raise ModelError(f"model file {str(model)!r} not found")
+        return OnnxClassifier(model, threads=threads)
+    if isinstance(model, LoadedModel):
+        loaded = model
+    else:
+        from ferkit import pretrained
+
+        loaded = pretrained.load(model)
+    if runtime == "torch":
+        return TorchClassifier(loaded, device=device)
+    if runtime == "onnx":
+        if device != "cpu":
+            raise ModelError("runtime='onnx' runs on the CPU here; use runtime='torch' for other devices")
+        from ferkit.export.onnx import onnx_bytes
+
+        return OnnxClassifier(onnx_bytes(loaded), threads=threads)
+    raise ModelError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")

@@ -1,0 +1,52 @@
+"""Loss registry: ``build_loss(name, num_classes=, num_features=, class_counts=, **params)``."""
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+import torch.nn as nn
+
+from ferkit.errors import ConfigError
+
+_LOSSES: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_loss(name: str):
+    def decorate(cls):
+        if name in _LOSSES:
+            raise ValueError(f"loss {name!r} registered twice")
+        _LOSSES[name] = cls
+        return cls
+
+    return decorate
+
+
+def _ensure_builtin() -> None:
+    from ferkit.losses import classification, region_biased  # noqa: F401
+
+    try:
+        from ferkit.losses import metric_learning  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def list_losses() -> list[str]:
+    _ensure_builtin()
+    return sorted(_LOSSES)
+
+
+def build_loss(name: str, *, num_classes: int, num_features: int, class_counts=None, **params) -> nn.Module:
+    """Instantiate a loss; context arguments (num_classes, num_features, class_counts) are passed only to
+    losses that accept them, and unknown params raise a ConfigError listing the valid ones."""
+    _ensure_builtin()
+    if name not in _LOSSES:
+        raise ConfigError(f"unknown loss {name!r}; choose from {', '.join(sorted(_LOSSES))}")
+    cls = _LOSSES[name]
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    context = {"num_classes": num_classes, "num_features": num_features, "class_counts": class_counts}
+    bad = sorted(set(params) - accepted)
+    if bad:
+        valid = sorted(accepted - set(context))
+        raise ConfigError(f"loss {name!r} got unknown parameter(s) {bad}; valid: {valid}")
+    kwargs = {k: v for k, v in context.items() if k in accepted}
+    return cls(**kwargs, **params)

@@ -1,0 +1,73 @@
+"""Transfer learning: load weights from a local file into a model, partially, and freeze layers."""
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+import torch
+import torch.nn as nn
+
+from ferkit.errors import ModelError
+from ferkit.models.checkpoint import read_file
+
+_NESTED_KEYS = ("model", "state_dict", "model_state", "model_state_dict", "net", "ema")
+
+
+def extract_state_dict(payload) -> dict[str, torch.Tensor]:
+    """Find the state_dict inside ferkit / timm / torchvision / Lightning style checkpoints."""
+    if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        return payload
+    if isinstance(payload, dict):
+        for key in _NESTED_KEYS:
+            if key in payload and isinstance(payload[key], dict):
+                return extract_state_dict(payload[key])
+    raise ModelError("no state_dict found in checkpoint (looked for a tensor mapping or keys "
+                     f"{', '.join(_NESTED_KEYS)})")
+
+
+def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = {}
+    for k, v in state.items():
+        for prefix in ("module.", "model.", "backbone."):
+            if k.startswith(prefix):
+                k = k[len(prefix):]
+        out[k] = v
+    return out
+
+
+def load_pretrained(model: nn.Module, path: str | os.PathLike, skip_head: bool = True,
+                    strict_shapes: bool = False) -> dict[str, list[str]]:
+    """Copy every tensor whose name and shape match; report what was loaded, skipped and missing."""
+    state = _strip_prefixes(extract_state_dict(read_file(path)))
+    own = model.state_dict()
+    loaded, skipped = [], []
+    for k, v in state.items():
+        if skip_head and k.startswith("head."):
+            skipped.append(k)
+        elif k in own and own[k].shape == v.shape:
+            own[k] = v
+            loaded.append(k)
+        else:
+            if strict_shapes and k in own:
+                raise ModelError(f"{path}: {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)}")
+            skipped.append(k)
+    if not loaded:
+        raise ModelError(f"{path}: no tensor matched the model by name and shape")
+    model.load_state_dict(own)
+    missing = [k for k in own if k not in set(loaded)]
+    return {"loaded": loaded, "skipped": skipped, "missing": missing}
+
+
+def freeze(model: nn.Module, prefixes: Iterable[str]) -> list[str]:
+    """Set requires_grad=False on parameters whose names start with any prefix; return their names."""
+    prefixes = tuple(prefixes)
+    frozen = []
+    if not prefixes:
+        return frozen
+    for name, p in model.named_parameters():
+        if name.startswith(prefixes):
+            p.requires_grad_(False)
+            frozen.append(name)
+    if not frozen:
+        raise ModelError(f"freeze prefixes {list(prefixes)} matched no parameter")
+    return frozen

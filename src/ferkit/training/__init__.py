@@ -1,0 +1,1 @@
+"""Training: typed configs, the trainer loop, checkpoints and distributed set-up."""

@@ -1,0 +1,55 @@
+"""One training run to one final model file, as experiment scripts need it.
+
+``final.pt`` holds the weights after the last epoch (the EMA weights when ``ema_decay`` is set), not the epoch
+that scored best on the validation split: when the validation split is also the reported one (PublicTest, a CV
+test fold), picking the best epoch on it would flatter every method.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from ferkit.io_utils import atomic_write
+from ferkit.training.config import TrainConfig
+from ferkit.training.trainer import Trainer
+
+log = logging.getLogger(__name__)
+FINAL = "final.pt"
+
+
+def train_to_final(cfg: TrainConfig, init_state: dict[str, torch.Tensor] | None = None,
+                   progress: bool | None = False, retrain: bool = False) -> Path:
+    """Train ``cfg`` (resuming an interrupted run) and write ``out_dir/final.pt``; a finished run is reused.
+
+    init_state: a full state_dict (head included) copied into the model (and its EMA) before training, for
+    chained fine-tuning stages on the same label set.
+    """
+    out = Path(cfg.out_dir)
+    final = out / FINAL
+    if final.is_file() and not retrain:
+        log.info("reusing %s", final)
+        return final
+    trainer = Trainer(cfg, resume=(out / "last.pt").is_file() and not retrain, progress=progress)
+    if init_state is not None and trainer.state.epoch == 0:
+        trainer.model.load_state_dict(init_state)
+        if trainer.ema is not None:
+            trainer.ema.load_state_dict(init_state)
+    trainer.fit()
+    if trainer.state.epoch < cfg.epochs:  # stopped by max_minutes: not a finished run
+        raise RuntimeError(f"{cfg.out_dir}: stopped after {trainer.state.epoch}/{cfg.epochs} epochs; run again to resume")
+    payload = trainer.checkpoint_payload(ema=trainer.ema is not None)
+    payload["history"] = trainer.state.history
+    atomic_write(final, lambda tmp: torch.save(payload, tmp))
+    return final
+
+
+def aux_head_payload(payload: dict, name: str) -> dict:
+    """A stand-alone model payload for auxiliary head ``name`` of a multitask payload (its head becomes the head)."""
+    head = payload["aux_heads"][name]
+    out = dict(payload)
+    out["model"] = {**{k: v for k, v in payload["model"].items() if not k.startswith("head.")},
+                    **{f"head.{k}": v for k, v in head["state"].items()}}
+    out["labels"] = head["labels"]
+    return out

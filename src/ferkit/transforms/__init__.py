@@ -1,0 +1,1 @@
+"""Image transforms: batched tensor augmentation, illumination normalisation, test-time augmentation."""

@@ -1,0 +1,94 @@
+"""Online augmentation on whole batches of tensors (one affine resample per batch, no per-image Python).
+
+``BatchAugment`` takes float (B,C,S,S) images in [0,1] at the source size and returns (B,C,I,I) crops at
+the network's input size: a random crop, flip, rotation, scale and translation are one affine warp;
+photometric jitter, noise and random erasing (synthetic occlusion) follow.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class AugmentConfig:
+    flip: float = 0.5            # probability of a horizontal flip
+    rotate: float = 10.0         # max degrees, uniform in [-rotate, rotate]
+    scale: float = 0.1           # zoom factor in [1-scale, 1+scale]
+    translate: float = 0.1       # max shift as a fraction of the source size (random-crop jitter)
+    brightness: float = 0.3      # additive shift in [-b, b] * 0.5
+    contrast: float = 0.3        # multiplicative factor in [1-c, 1+c]
+    noise: float = 0.0           # std of Gaussian noise in [0,1] units
+    erase: float = 0.5           # probability of one random-erasing rectangle (occlusion)
+    erase_area: tuple[float, float] = (0.02, 0.25)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def affine_matrices(batch: int, cfg: AugmentConfig, crop_ratio: float, generator: torch.Generator | None = None,
+                    device: torch.device | str = "cpu") -> torch.Tensor:
+    """Random (B,2,3) matrices for ``F.affine_grid`` (normalised coordinates, output->input mapping)."""
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return torch.rand(batch, generator=generator, device=device) * (hi - lo) + lo
+
+    angle = u(-cfg.rotate, cfg.rotate) * math.pi / 180
+    scale = crop_ratio / u(1 - cfg.scale, 1 + cfg.scale)      # >1 zoom shows less of the face
+    flip = torch.where(u(0, 1) < cfg.flip, -1.0, 1.0)
+    tx, ty = u(-cfg.translate, cfg.translate) * 2, u(-cfg.translate, cfg.translate) * 2
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
+    return theta
+
+
+class BatchAugment:
+    def __init__(self, cfg: AugmentConfig, input_size: int, source_size: int, seed: int | None = None):
+        self.cfg, self.input_size, self.source_size = cfg, input_size, source_size
+        self.generator = torch.Generator()
+        if seed is not None:
+            self.generator.manual_seed(seed)
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        b, c = x.shape[:2]
+        g, cfg = self.generator, self.cfg
+        theta = affine_matrices(b, cfg, self.input_size / self.source_size, g).to(x.dtype)
+        grid = F.affine_grid(theta, [b, c, self.input_size, self.input_size], align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        if cfg.contrast or cfg.brightness:
+            mean = x.mean(dim=(1, 2, 3), keepdim=True)
+            contrast = 1 + (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * cfg.contrast
+            bright = (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * cfg.brightness * 0.5
+            x = (x - mean) * contrast + mean + bright
+        if cfg.noise:
+            x = x + torch.randn(x.shape, generator=g) * cfg.noise
+        x = x.clamp_(0, 1)
+        if cfg.erase:
+            x = random_erase(x, cfg.erase, cfg.erase_area, g)
+        return x
+
+
+def random_erase(x: torch.Tensor, p: float, area: tuple[float, float], g: torch.Generator | None = None) -> torch.Tensor:
+    """Fill one random rectangle per selected image with uniform noise (vectorised with masks)."""
+    b, _, h, w = x.shape
+    chosen = torch.rand(b, generator=g) < p
+    frac = torch.rand(b, generator=g) * (area[1] - area[0]) + area[0]
+    aspect = torch.exp((torch.rand(b, generator=g) * 2 - 1) * math.log(3))
+    eh = (torch.sqrt(frac * aspect) * h).clamp(1, h).long()
+    ew = (torch.sqrt(frac / aspect) * w).clamp(1, w).long()
+    y0 = (torch.rand(b, generator=g) * (h - eh + 1).float()).long()
+    x0 = (torch.rand(b, generator=g) * (w - ew + 1).float()).long()
+    ys = torch.arange(h).view(1, h, 1)
+    xs = torch.arange(w).view(1, 1, w)
+    mask = ((ys >= y0.view(-1, 1, 1)) & (ys < (y0 + eh).view(-1, 1, 1)) &
+            (xs >= x0.view(-1, 1, 1)) & (xs < (x0 + ew).view(-1, 1, 1)) & chosen.view(-1, 1, 1))
+    noise = torch.rand(x.shape, generator=g)
+    return torch.where(mask.unsqueeze(1), noise, x)

@@ -1,0 +1,196 @@
+"""``create_app(model=...)``: the FastAPI application. The model is loaded here, once, and shared by every
+request; uploads live only in a private temporary folder removed at shutdown; CORS is off unless origins are
+given; the page and its assets are read from the package into memory (no URL reaches the filesystem)."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ferkit import __version__
+from ferkit.errors import FerkitError
+from ferkit.web.browser_model import BrowserModel, find_ort_dist
+from ferkit.web.browser_model import router as browser_router
+from ferkit.web.errors import ApiError
+from ferkit.web.jobs import JobManager
+from ferkit.web.limits import Limits
+from ferkit.web.middleware import BodyLimitMiddleware
+from ferkit.web.routes import router
+from ferkit.web.service import InferenceService
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+MULTIPART_SLACK = 64 * 1024   # form boundaries and headers around the file itself
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+                 ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
+                 ".ico": "image/x-icon", ".json": "application/json", ".wasm": "application/wasm",
+                 ".mjs": "text/javascript; charset=utf-8"}
+PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+                                           "connect-src 'self'; style-src 'self'; "
+                                           "script-src 'self' 'wasm-unsafe-eval'; "
+                                           "worker-src 'self' blob:; "
+                                           "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"}
+
+
+def model_display_name(model) -> str:
+    from ferkit import pretrained
+
+    if model is None:
+        return pretrained.DEFAULT_MODEL
+    if isinstance(model, (str, os.PathLike)):
+        text = str(model)
+        return text if text in pretrained.available() else Path(text).stem   # never reveal server paths
+    return getattr(model, "arch", type(model).__name__)
+
+
+def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cors_origins: list[str] | None = None,
+               model_name: str | None = None, ort_web: str | os.PathLike | None = None,
+               **recognizer_options) -> FastAPI:
+    """model: shipped model name (default ferplus), .pt/.onnx path or LoadedModel, loaded once here; or pass a
+    ready ``recognizer`` (an EmotionRecognizer) to share one. ``recognizer_options`` go to EmotionRecognizer
+    (detector, runtime, threads, smoothing, ...). cors_origins: allowed browser origins (default: none).
+    ort_web: an onnxruntime-web install (npm) for the page's in-browser mode (default: off; the page then
+    always uses the server)."""
+    limits = limits or Limits()
+    if recognizer is None:
+        from ferkit.inference.recognizer import EmotionRecognizer
+
+        recognizer = EmotionRecognizer(model=model, max_pixels=limits.max_pixels, **recognizer_options)
+    name = model_name or model_display_name(model)
+    assets = _load_assets()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.jobs.close()
+        app.state.service.close()
+        shutil.rmtree(app.state.tmpdir, ignore_errors=True)
+
+    docs_assets = _docs_assets()
+    app = FastAPI(title="ferkit", version=__version__, lifespan=lifespan, redoc_url=None,
+                  docs_url=None if docs_assets else "/docs",
+                  description="Facial expression recognition: faces, boxes and per-emotion probabilities for "
+                              "images, videos and live frames. Errors are JSON `{error, detail}`.")
+    app.state.service = InferenceService(recognizer, name, limits)
+    app.state.jobs = JobManager(recognizer, name, limits)
+    app.state.tmpdir = tempfile.mkdtemp(prefix="ferkit-web-")
+    app.state.live_sessions = 0
+    app.state.limits = limits
+    app.state.browser_model = BrowserModel(app.state.service, find_ort_dist(ort_web))
+    if ort_web and app.state.browser_model.ort_dir is None:
+        log.warning("%s: no onnxruntime-web WebAssembly build found; in-browser mode is off", ort_web)
+    app.include_router(router)
+    app.include_router(browser_router)
+    _add_error_handlers(app)
+    _add_page(app, assets)
+    if docs_assets:
+        _add_docs(app, docs_assets)
+
+    def limit_for(path: str) -> int:
+        big = path.rstrip("/") == "/v1/predict/video"
+        return (limits.max_video_bytes if big else limits.max_image_bytes) + MULTIPART_SLACK
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    if cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["*"])
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, e: ApiError):
+        return JSONResponse(e.body(), status_code=e.status, headers=e.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http_error")
+        return JSONResponse({"error": code, "detail": str(e.detail)}, status_code=e.status_code,
+                            headers=getattr(e, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, e: RequestValidationError):
+        problems = []
+        for err in e.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            if err.get("type") == "missing" and err.get("loc", ())[:1] == ("body",):
+                problems.append(f"missing form field {where!r} (send the upload as multipart/form-data field "
+                                f"{where!r})")
+            else:
+                problems.append(f"{where}: {err.get('msg')}")
+        return JSONResponse({"error": "invalid_request", "detail": "; ".join(problems) or "invalid request"},
+                            status_code=422)
+
+    @app.exception_handler(FerkitError)
+    async def ferkit_error(request: Request, e: FerkitError):
+        return JSONResponse({"error": "invalid_input", "detail": str(e)}, status_code=422)
+
+
+def _load_assets() -> dict[str, tuple[bytes, str]]:
+    """Every file of the static folder, read once: name -> (bytes, content type)."""
+    out = {}
+    if STATIC.is_dir():
+        for f in sorted(STATIC.iterdir()):
+            if f.is_file() and f.suffix in CONTENT_TYPES:
+                out[f.name] = (f.read_bytes(), CONTENT_TYPES[f.suffix])
+    return out
+
+
+def _add_page(app: FastAPI, assets: dict[str, tuple[bytes, str]]) -> None:
+    @app.get("/", include_in_schema=False)
+    async def index():
+        if "index.html" not in assets:
+            return JSONResponse({"error": "not_found", "detail": "the page is not installed"}, status_code=404)
+        body, ctype = assets["index.html"]
+        return Response(body, media_type=ctype, headers={**PAGE_HEADERS, "Cache-Control": "no-cache"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str):
+        if name not in assets:   # a dictionary lookup: the name never reaches the filesystem
+            return JSONResponse({"error": "not_found", "detail": "no such asset"}, status_code=404)
+        body, ctype = assets[name]
+        return Response(body, media_type=ctype, headers={**PAGE_HEADERS, "Cache-Control": "no-cache"})
+
+
+def _docs_assets() -> dict[str, tuple[bytes, str]]:
+    """Swagger UI's files from the swagger-ui-bundle package, so /docs works offline; {} if not installed
+    (FastAPI's default /docs then loads Swagger UI from a CDN)."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return {}
+    types = {"swagger-ui-bundle.js": CONTENT_TYPES[".js"], "swagger-ui.css": CONTENT_TYPES[".css"],
+             "favicon-32x32.png": "image/png"}
+    try:
+        return {name: ((Path(swagger_ui_path) / name).read_bytes(), ctype) for name, ctype in types.items()}
+    except OSError:
+        return {}
+
+
+def _add_docs(app: FastAPI, files: dict[str, tuple[bytes, str]]) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="ferkit API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+    @app.get("/docs-assets/{name}", include_in_schema=False)
+    async def docs_asset(name: str):
+        if name not in files:
+            return JSONResponse({"error": "not_found", "detail": "no such asset"}, status_code=404)
+        body, ctype = files[name]
+        return Response(body, media_type=ctype, headers={"Cache-Control": "max-age=86400"})

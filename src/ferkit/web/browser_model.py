@@ -1,0 +1,146 @@
+"""In-browser mode: the page can run the same models itself with onnxruntime-web (installed from npm, served
+by this app: ``ferkit serve --ort-web DIR``), falling back to the server when anything is missing.
+
+Served here: the classifier exported to ONNX (``ferkit.export.onnx``), the BlazeFace detector's shipped ONNX
+file, and the numbers the page needs to reproduce the pipeline (detector anchors and thresholds, alignment
+template, preprocessing, labels), so that nothing is duplicated by hand in the JavaScript."""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+router = APIRouter()
+# The only onnxruntime-web files served: the WebAssembly build (ES module with its loader, and the binary).
+ORT_FILES = {"ort.wasm.bundle.min.mjs": "text/javascript; charset=utf-8",
+             "ort-wasm-simd-threaded.mjs": "text/javascript; charset=utf-8",
+             "ort-wasm-simd-threaded.wasm": "application/wasm"}
+ORT_ENTRY = "ort.wasm.bundle.min.mjs"
+
+
+def find_ort_dist(path: str | os.PathLike | None) -> Path | None:
+    """An onnxruntime-web ``dist`` folder from a given folder (the dist folder itself, the package folder, or
+    a folder holding node_modules), or None when it has no WebAssembly build."""
+    if not path:
+        return None
+    root = Path(path).expanduser()
+    for candidate in (root, root / "dist", root / "node_modules" / "onnxruntime-web" / "dist"):
+        if (candidate / ORT_ENTRY).is_file() and (candidate / "ort-wasm-simd-threaded.wasm").is_file():
+            return candidate.resolve()
+    return None
+
+
+class BrowserModel:
+    """What the page needs for in-browser inference, built lazily and cached."""
+
+    def __init__(self, service, ort_dir: Path | None):
+        self.service = service
+        self.ort_dir = ort_dir
+        self._files: dict[str, bytes] = {}
+        self._onnx: bytes | None = None
+        self._lock = threading.Lock()
+
+    def problem(self) -> str | None:
+        """Why in-browser mode cannot run with this server, or None when it can."""
+        rec = self.service.recognizer
+        clf = rec.classifier
+        if self.ort_dir is None:
+            return "onnxruntime-web is not installed for this server (ferkit serve --ort-web DIR)"
+        from ferkit.faces.blazeface import BlazeFace
+
+        if not isinstance(rec.detector, BlazeFace):
+            return f"the {type(rec.detector).__name__} detector runs on the server only"
+        if getattr(clf, "runtime", None) != "torch" or getattr(clf, "device", None) is None or clf.device.type != "cpu":
+            return "in-browser mode exports the PyTorch model running on the CPU; this server runs another"
+        pre = clf.preprocess
+        if pre.illumination != "none" or pre.in_chans != 1:
+            return f"preprocessing {pre.illumination!r} with {pre.in_chans} channels runs on the server only"
+        return None
+
+    def info(self) -> dict:
+        problem = self.problem()
+        if problem:
+            return {"available": False, "reason": problem}
+        from ferkit.faces.alignment import FER_TEMPLATE
+        from ferkit.faces.blazeface import CONFIGS
+
+        rec = self.service.recognizer
+        det = rec.detector
+        pre = rec.classifier.preprocess
+        return {"available": True, "runtime": f"/vendor/ort/{ORT_ENTRY}", "wasm_path": "/vendor/ort/",
+                "classifier": "/v1/browser-model/classifier.onnx", "labels": list(self.service.labels),
+                "preprocess": pre.to_dict(), "template": FER_TEMPLATE.tolist(),
+                "detector": {"url": "/v1/browser-model/detector.onnx", "size": det.size,
+                             "grids": [list(g) for g in CONFIGS[det.variant]["grids"]], "min_score": det.min_score,
+                             "iou_threshold": det.iou_threshold, "min_face": rec.min_face}}
+
+    def classifier_onnx(self) -> bytes:
+        with self._lock:
+            if self._onnx is None:
+                from ferkit.export.onnx import onnx_bytes
+                from ferkit.models.checkpoint import LoadedModel
+
+                clf = self.service.recognizer.classifier
+                self._onnx = onnx_bytes(LoadedModel(model=clf.model, labels=clf.labels, preprocess=clf.preprocess,
+                                                    arch=clf.arch))
+            return self._onnx
+
+    def detector_onnx(self) -> bytes:
+        from ferkit.faces.blazeface import ASSETS
+
+        return self._cached(f"detector:{self.service.recognizer.detector.variant}",
+                            ASSETS / f"blazeface_{self.service.recognizer.detector.variant}.onnx")
+
+    def ort_file(self, name: str) -> bytes | None:
+        if name not in ORT_FILES or self.ort_dir is None:   # a fixed list: the name never builds a path
+            return None
+        return self._cached(name, self.ort_dir / name)
+
+    def _cached(self, key: str, path: Path) -> bytes:
+        with self._lock:
+            if key not in self._files:
+                self._files[key] = path.read_bytes()
+            return self._files[key]
+
+
+def _not_available(reason: str) -> JSONResponse:
+    return JSONResponse({"error": "not_available", "detail": reason}, status_code=404)
+
+
+@router.get("/v1/browser-model", tags=["models"])
+async def browser_model_info(request: Request) -> dict:
+    """Whether the page can run the models in the browser (onnxruntime-web), and what it needs to."""
+    return request.app.state.browser_model.info()
+
+
+@router.get("/v1/browser-model/classifier.onnx", tags=["models"], response_class=Response)
+async def browser_classifier(request: Request):
+    """The served classifier exported to ONNX (labels and preprocessing in its metadata)."""
+    bm = request.app.state.browser_model
+    if (problem := bm.problem()) is not None:
+        return _not_available(problem)
+    data = await request.app.state.service.run(bm.classifier_onnx)   # exported once, on the inference thread
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/v1/browser-model/detector.onnx", tags=["models"], response_class=Response)
+async def browser_detector(request: Request):
+    """The face detector's ONNX file (BlazeFace, shipped with ferkit)."""
+    bm = request.app.state.browser_model
+    if (problem := bm.problem()) is not None:
+        return _not_available(problem)
+    data = await asyncio.to_thread(bm.detector_onnx)
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/vendor/ort/{name}", include_in_schema=False)
+async def ort_asset(request: Request, name: str):
+    data = await asyncio.to_thread(request.app.state.browser_model.ort_file, name)
+    if data is None:
+        return JSONResponse({"error": "not_found", "detail": "no such asset"}, status_code=404)
+    return Response(data, media_type=ORT_FILES[name], headers={"Cache-Control": "max-age=86400",
+                                                               "X-Content-Type-Options": "nosniff"})

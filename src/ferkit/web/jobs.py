@@ -1,0 +1,191 @@
+"""Video analysis as background jobs: an upload becomes a job with a status URL that reports progress, then
+the per-track timeline and summary. Jobs run one at a time on their own thread; finished jobs expire."""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from ferkit.errors import FerkitError
+from ferkit.inference.results import FrameResult, summarise_tracks
+from ferkit.web.errors import ApiError
+from ferkit.web.limits import Limits
+
+log = logging.getLogger(__name__)
+ANALYSED_FPS = 10.0  # default sampling: about this many analysed frames per second of video
+
+
+@dataclass
+class VideoProbe:
+    fps: float
+    width: int
+    height: int
+    frame_count: int
+
+
+def probe_video(path: Path) -> VideoProbe:
+    """Open the file and decode its first frame; raises ApiError 415 if no frame decodes (unknown codec)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise ApiError(415, "unsupported_video", "the video container or codec is not supported")
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise ApiError(415, "unsupported_video", "no frame of the video could be decoded (unsupported codec "
+                                                     "or corrupt file)")
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        return VideoProbe(fps=fps if fps and 0 < fps < 1000 else 30.0, width=int(frame.shape[1]),
+                          height=int(frame.shape[0]), frame_count=max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))))
+    finally:
+        cap.release()
+
+
+@dataclass
+class Job:
+    id: str
+    path: Path
+    probe: VideoProbe
+    every_n_frames: int
+    frames_total: int
+    status: str = "queued"          # queued | running | done | failed | cancelled
+    frames_done: int = 0
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    result: dict | None = None
+    error: dict | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    def to_dict(self) -> dict:
+        now = self.finished or time.time()
+        fraction = 1.0 if self.status == "done" else min(1.0, self.frames_done / max(1, self.frames_total))
+        return {"job_id": self.id, "status": self.status, "status_url": f"/v1/jobs/{self.id}",
+                "progress": {"frames_done": self.frames_done, "frames_total": self.frames_total,
+                             "fraction": round(fraction, 4)},
+                "elapsed_s": round(now - (self.started or now), 3), "result": self.result, "error": self.error}
+
+
+class JobManager:
+    def __init__(self, recognizer, model_name: str, limits: Limits):
+        self.recognizer = recognizer
+        self.model_name = model_name
+        self.limits = limits
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ferkit-video")
+
+    # ----- bookkeeping ----------------------------------------------------------------------------------------
+    def _purge(self) -> None:
+        cutoff = time.time() - self.limits.job_ttl_s
+        for jid in [j.id for j in self.jobs.values() if j.finished and j.finished < cutoff]:
+            del self.jobs[jid]
+
+    def submit(self, path: Path, probe: VideoProbe, every_n_frames: int | None) -> Job:
+        every = every_n_frames or max(1, round(probe.fps / ANALYSED_FPS))
+        total = min(probe.frame_count or self.limits.max_video_frames, self.limits.max_video_frames)
+        with self._lock:
+            self._purge()
+            if len(self.jobs) >= self.limits.max_jobs:
+                path.unlink(missing_ok=True)
+                raise ApiError(503, "busy", f"{len(self.jobs)} video jobs are kept already; retry when one "
+                                            "has finished or expired", headers={"Retry-After": "10"})
+            job = Job(id=secrets.token_hex(8), path=path, probe=probe, every_n_frames=every, frames_total=total)
+            self.jobs[job.id] = job
+        self.executor.submit(self._run, job)
+        return job
+
+    def get(self, job_id: str) -> Job:
+        with self._lock:
+            self._purge()
+            job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "job_not_found", "no such job (unknown id, or finished and expired)")
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        job.cancel.set()
+        if job.status == "queued":
+            job.status, job.finished = "cancelled", time.time()
+        return job
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(("queued", "running", "done", "failed", "cancelled"), 0)
+        for j in list(self.jobs.values()):
+            out[j.status] += 1
+        return out
+
+    def close(self) -> None:
+        for job in list(self.jobs.values()):
+            job.cancel.set()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    # ----- work -----------------------------------------------------------------------------------------------
+    def _run(self, job: Job) -> None:
+        if job.cancel.is_set():
+            job.path.unlink(missing_ok=True)
+            return
+        job.status, job.started = "running", time.time()
+        frames: list[FrameResult] = []
+        try:
+            stream = self.recognizer.predict_video(job.path, every_n_frames=job.every_n_frames,
+                                                   max_frames=self.limits.max_video_frames)
+            for fr in stream:
+                frames.append(fr)
+                job.frames_done = min(job.frames_total, fr.frame + 1)
+                if job.cancel.is_set():
+                    stream.close()
+                    break
+            if job.cancel.is_set():
+                job.status = "cancelled"
+            else:
+                job.result = video_result(frames, job, self.model_name, self.recognizer.labels)
+                job.frames_done, job.status = job.frames_total, "done"
+        except FerkitError as e:
+            job.status, job.error = "failed", {"error": "invalid_video", "detail": str(e)}
+        except Exception as e:  # keep the server up; the job reports what went wrong
+            log.exception("video job %s failed", job.id)
+            job.status, job.error = "failed", {"error": "internal_error", "detail": f"{type(e).__name__}: {e}"}
+        finally:
+            job.finished = time.time()
+            job.path.unlink(missing_ok=True)
+
+
+def _probs(d: dict) -> dict:
+    return {k: round(float(v), 4) for k, v in d.items()}
+
+
+def video_result(frames: list[FrameResult], job: Job, model_name: str, labels) -> dict:
+    """Per-frame faces, per-track timeline and summary, and overall counts for one analysed video."""
+    timelines: dict[int, list] = {}
+    counts = dict.fromkeys(labels, 0)
+    for fr in frames:
+        for face in fr.faces:
+            counts[face.label] = counts.get(face.label, 0) + 1
+            if face.track_id is not None:
+                timelines.setdefault(face.track_id, []).append(
+                    {"frame": fr.frame, "time": round(fr.time, 3), "label": face.label,
+                     "probabilities": _probs(face.probabilities)})
+    tracks = []
+    for summary in summarise_tracks(frames):
+        d = summary.to_dict()
+        d["timeline"] = timelines.get(summary.track_id, [])
+        tracks.append(d)
+    seen = sum(counts.values())
+    p = job.probe
+    last = frames[-1].frame if frames else -1
+    return {"model": model_name, "labels": list(labels),
+            "video": {"fps": round(p.fps, 3), "width": p.width, "height": p.height, "frame_count": p.frame_count,
+                      "duration_s": round(p.frame_count / p.fps, 3) if p.frame_count else None,
+                      "every_n_frames": job.every_n_frames, "frames_analysed": len(frames), "last_frame": last,
+                      "cut_at_limit": bool(p.frame_count and p.frame_count > job.frames_total)},
+            "frames": [fr.to_dict() for fr in frames],
+            "tracks": tracks,
+            "summary": {"tracks": len(tracks), "face_frames": seen, "label_counts": counts,
+                        "dominant_label": max(counts, key=counts.get) if seen else None}}

@@ -1,0 +1,57 @@
+"""Request-size limit as plain ASGI middleware: a body over the limit is refused with 413 JSON as soon as the
+declared Content-Length (or, for chunked uploads, the bytes received so far) passes it, before it is parsed."""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from ferkit.web.errors import ApiError, too_large
+
+
+class BodyLimitMiddleware:
+    """``limit_for(path) -> bytes`` gives the largest body accepted for that request path."""
+
+    def __init__(self, app, limit_for: Callable[[str], int]):
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        limit = self.limit_for(scope["path"])
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await _reject(send, limit)
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise too_large("the request body", limit)
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except ApiError as e:  # raised by limited_receive outside FastAPI's handlers
+            if e.status != 413 or started:
+                raise
+            await _reject(send, limit)
+
+
+async def _reject(send, limit: int) -> None:
+    body = json.dumps(too_large("the request body", limit).body()).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,196 @@
+// In-browser mode: the server's own models (BlazeFace detector + the classifier exported to ONNX) run in this
+// page with onnxruntime-web, which the server serves from its npm install. Every number of the pipeline
+// (anchors, thresholds, alignment template, preprocessing, labels) comes from GET /v1/browser-model.
+"use strict";
+
+window.ferkitLocal = (() => {
+  let ort = null, det = null, clf = null, info = null, anchors = null, loading = null;
+
+  async function bytes(url) {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`${url}: ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  async function status() {
+    const res = await fetch("/v1/browser-model");
+    return res.ok ? res.json() : { available: false, reason: `server answered ${res.status}` };
+  }
+
+  function load() {
+    if (!loading) {
+      loading = (async () => {
+        info = await status();
+        if (!info.available) throw new Error(info.reason);
+        const mod = await import(info.runtime);
+        ort = mod.InferenceSession ? mod : mod.default;
+        ort.env.wasm.wasmPaths = info.wasm_path;
+        ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation; one is plenty for these models
+        const [d, c] = await Promise.all([bytes(info.detector.url), bytes(info.classifier)]);
+        det = await ort.InferenceSession.create(d, { executionProviders: ["wasm"] });
+        clf = await ort.InferenceSession.create(c, { executionProviders: ["wasm"] });
+        anchors = makeAnchors(info.detector.size, info.detector.grids);
+        return info;
+      })();
+      loading.catch(() => { loading = null; });
+    }
+    return loading;
+  }
+
+  // Anchor centres in [0, 1], in the network's output order (as ferkit.faces.blazeface.anchor_centres).
+  function makeAnchors(size, grids) {
+    const out = [];
+    for (const [stride, perCell] of grids) {
+      const n = size / stride;
+      for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
+        for (let k = 0; k < perCell; k++) out.push([(x + 0.5) / n, (y + 0.5) / n]);
+      }
+    }
+    return out;
+  }
+
+  const canvas = (w, h) => {
+    const c = document.createElement("canvas");
+    c.width = w; c.height = h;
+    return c;
+  };
+
+  function iou(a, b) {
+    const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+    const h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+    const inter = w * h;
+    return inter / Math.max((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter, 1e-9);
+  }
+
+  // BlazeFace's blending NMS (ferkit.faces.blazeface.weighted_nms).
+  function weightedNms(cands, thr) {
+    cands.sort((a, b) => b.score - a.score);
+    let rest = cands, kept = [];
+    while (rest.length) {
+      const top = rest[0], cluster = [], left = [];
+      for (const c of rest) (iou(top.box, c.box) > thr ? cluster : left).push(c);
+      let wsum = 0;
+      const box = [0, 0, 0, 0], kps = top.kps.map(() => [0, 0]);
+      for (const c of cluster) {
+        wsum += c.score;
+        c.box.forEach((v, i) => { box[i] += v * c.score; });
+        c.kps.forEach((p, i) => { kps[i][0] += p[0] * c.score; kps[i][1] += p[1] * c.score; });
+      }
+      kept.push({ box: box.map((v) => v / wsum), kps: kps.map((p) => [p[0] / wsum, p[1] / wsum]), score: top.score });
+      rest = left;
+    }
+    return kept;
+  }
+
+  async function detect(source, w, h) {
+    const S = info.detector.size, scale = S / Math.max(w, h);
+    const nw = Math.max(1, Math.round(w * scale)), nh = Math.max(1, Math.round(h * scale));
+    const px = Math.floor((S - nw) / 2), py = Math.floor((S - nh) / 2);
+    const c = canvas(S, S), ctx = c.getContext("2d", { willReadFrequently: true });
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, S, S);
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(source, px, py, nw, nh);
+    const rgba = ctx.getImageData(0, 0, S, S).data, x = new Float32Array(3 * S * S);
+    for (let i = 0; i < S * S; i++) {
+      for (let ch = 0; ch < 3; ch++) x[ch * S * S + i] = rgba[4 * i + ch] / 127.5 - 1;
+    }
+    const out = await det.run({ [det.inputNames[0]]: new ort.Tensor("float32", x, [1, 3, S, S]) });
+    const logits = out[det.outputNames[0]].data, raw = out[det.outputNames[1]].data;
+    const cands = [];
+    for (let i = 0; i < anchors.length; i++) {
+      const score = 1 / (1 + Math.exp(-Math.max(-80, Math.min(80, logits[i]))));
+      if (score < info.detector.min_score) continue;
+      const r = (k) => raw[i * 16 + k] / S, [ax, ay] = anchors[i];
+      const cx = ax + r(0), cy = ay + r(1), hw = r(2) / 2, hh = r(3) / 2;
+      const kps = [];
+      for (let k = 0; k < 6; k++) kps.push([ax + r(4 + 2 * k), ay + r(5 + 2 * k)]);
+      cands.push({ box: [cx - hw, cy - hh, cx + hw, cy + hh], kps, score });
+    }
+    const faces = [];
+    for (const f of weightedNms(cands, info.detector.iou_threshold)) {
+      const bx = (v, i) => (v * S - (i % 2 ? py : px)) / scale;
+      const box = f.box.map(bx).map((v, i) => Math.max(0, Math.min(i % 2 ? h : w, v)));
+      if (box[2] - box[0] < 2 || box[3] - box[1] < 2) continue;
+      const m = info.detector.min_face;
+      if (m && Math.min(box[2] - box[0], box[3] - box[1]) < m) continue;
+      faces.push({ box, landmarks: f.kps.map(([u, v]) => [(u * S - px) / scale, (v * S - py) / scale]), score: f.score });
+    }
+    return faces;
+  }
+
+  // Least-squares similarity (rotation, scale, shift) from 4 landmarks onto the crop template, as
+  // ferkit.faces.alignment.umeyama_similarity; in 2-D it has this closed form.
+  function similarity(src, dst) {
+    const n = src.length, mean = (a, k) => a.reduce((s, p) => s + p[k], 0) / n;
+    const msx = mean(src, 0), msy = mean(src, 1), mdx = mean(dst, 0), mdy = mean(dst, 1);
+    let num = 0, cross = 0, v = 0;
+    for (let i = 0; i < n; i++) {
+      const sx = src[i][0] - msx, sy = src[i][1] - msy, dx = dst[i][0] - mdx, dy = dst[i][1] - mdy;
+      num += sx * dx + sy * dy;
+      cross += sx * dy - sy * dx;
+      v += sx * sx + sy * sy;
+    }
+    const a = num / Math.max(v, 1e-12), b = cross / Math.max(v, 1e-12);
+    return [a, -b, mdx - (a * msx - b * msy), b, a, mdy - (b * msx + a * msy)];
+  }
+
+  async function classify(source, faces) {
+    const pre = info.preprocess, S = pre.source_size, I = pre.input_size, off = Math.floor((S - I) / 2);
+    const x = new Float32Array(faces.length * I * I);
+    const c = canvas(S, S), ctx = c.getContext("2d", { willReadFrequently: true });
+    ctx.imageSmoothingQuality = "high";
+    faces.forEach((f, n) => {
+      // 2x3 matrix, original -> crop pixels, row-major: x' = m00 x + m01 y + m02, y' = m10 x + m11 y + m12
+      const [m00, m01, m02, m10, m11, m12] = similarity(f.landmarks.slice(0, 4),
+        info.template.map(([u, v]) => [u * S, v * S]));
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.fillStyle = "#808080";
+      ctx.fillRect(0, 0, S, S);
+      ctx.setTransform(m00, m10, m01, m11, m02, m12);   // the canvas takes the columns
+      ctx.drawImage(source, 0, 0);
+      const rgba = ctx.getImageData(0, 0, S, S).data;
+      for (let yy = 0; yy < I; yy++) for (let xx = 0; xx < I; xx++) {
+        const j = 4 * ((yy + off) * S + xx + off);
+        const grey = Math.round(0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2]);
+        x[n * I * I + yy * I + xx] = (grey / 255 - pre.mean[0]) / pre.std[0];
+      }
+    });
+    const out = await clf.run({ [clf.inputNames[0]]: new ort.Tensor("float32", x, [faces.length, 1, I, I]) });
+    const logits = out.logits ? out.logits.data : out[clf.outputNames[0]].data, L = info.labels.length;
+    faces.forEach((f, n) => {
+      const z = Array.from(logits.slice(n * L, (n + 1) * L)), mx = Math.max(...z);
+      const e = z.map((v) => Math.exp(v - mx)), sum = e.reduce((s, v) => s + v, 0);
+      f.probabilities = Object.fromEntries(info.labels.map((l, i) => [l, e[i] / sum]));
+      f.label = info.labels[e.indexOf(Math.max(...e))];
+      f.probability = f.probabilities[f.label];
+    });
+    return faces;
+  }
+
+  // One picture (img, video, canvas or ImageBitmap) -> faces in its own pixels, like POST /v1/predict.
+  async function predict(source, w, h) {
+    await load();
+    const faces = await detect(source, w, h);
+    return faces.length ? classify(source, faces) : [];
+  }
+
+  // Greedy IoU tracking for live video, so the timeline can follow faces (the server uses ferkit's tracker).
+  function tracker() {
+    let next = 1, tracks = [];
+    return (faces) => {
+      const free = new Set(tracks.map((_, i) => i)), seen = [];
+      for (const f of faces) {
+        let best = -1, bestIou = 0.3;
+        for (const i of free) { const v = iou(tracks[i].box, f.box); if (v > bestIou) { best = i; bestIou = v; } }
+        if (best >= 0) { free.delete(best); f.track_id = tracks[best].id; } else f.track_id = next++;
+        seen.push({ id: f.track_id, box: f.box, missed: 0 });
+      }
+      for (const i of free) if (++tracks[i].missed < 10) seen.push(tracks[i]);
+      tracks = seen;
+      return faces;
+    };
+  }
+
+  return { status, load, predict, tracker };
+})();

@@ -1,0 +1,47 @@
+"""Shared fixtures. Real-data tests read FERKIT_DATA; under CI a missing data root fails instead of skipping."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import torch
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+def _real_data_root() -> Path | None:
+    value = os.environ.get("FERKIT_DATA")
+    if value and Path(value).is_dir():
+        return Path(value)
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The real dataset root (layout of ../shared/data)."""
+    root = _real_data_root()
+    if root is None:
+        if os.environ.get("CI"):
+            pytest.fail("FERKIT_DATA is not set to the real data root; CI must provide it")
+        pytest.skip("real data not available: set FERKIT_DATA")
+    return root
+
+
+@pytest.fixture(scope="session")
+def samples_dir(data_root: Path) -> Path:
+    path = data_root / "samples"
+    if not path.is_dir():
+        pytest.fail(f"{path} missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """A session-wide prepared-array cache (FERKIT_CACHE if set, so CI can reuse it between steps)."""
+    value = os.environ.get("FERKIT_CACHE")
+    if value:
+        Path(value).mkdir(parents=True, exist_ok=True)
+        return Path(value)
+    return tmp_path_factory.mktemp("ferkit-cache")

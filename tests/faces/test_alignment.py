@@ -1,0 +1,49 @@
+import cv2
+import numpy as np
+
+from ferkit.faces import Detection, create_detector, load_image
+from ferkit.faces.alignment import (FER_TEMPLATE, align_face, box_matrix, invert_affine, transform_points,
+                                    umeyama_similarity, warp)
+
+
+def test_umeyama_recovers_similarity():
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 100, (5, 2))
+    angle, scale, t = 0.3, 1.7, np.array([4.0, -7.0])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = scale * src @ rot.T + t
+    m = umeyama_similarity(src, dst)
+    assert np.allclose(transform_points(m, src), dst, atol=1e-9)
+
+
+def test_align_maps_landmarks_to_template(samples_dir):
+    img = load_image(samples_dir / "images" / "angry.jpg")
+    det = create_detector("blazeface").detect(img)[0]
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    aligned = align_face(grey, det, 48)
+    assert aligned.crop.shape == (48, 48) and aligned.crop.dtype == np.uint8
+    mapped = transform_points(aligned.matrix, det.landmarks[:4])
+    assert np.abs(mapped - FER_TEMPLATE * 48).max() < 4  # a similarity cannot fit 4 points exactly
+    # and back: the crop centre lands inside the face box of the original image
+    cx, cy = transform_points(invert_affine(aligned.matrix), [[24, 24]])[0]
+    x1, y1, x2, y2 = det.box
+    assert x1 < cx < x2 and y1 < cy < y2
+
+
+def test_box_fallback_and_crop_size():
+    det = Detection(box=np.array([100, 50, 200, 150], np.float32), score=0.9, landmarks=None)
+    img = np.zeros((300, 300), np.uint8)
+    aligned = align_face(img, det, 64, crop_scale=1.2)
+    assert aligned.crop.shape == (64, 64)
+    assert np.allclose(transform_points(aligned.matrix, [[150, 100]]), [[32, 32]])
+    assert np.allclose(aligned.matrix, box_matrix(det.box, 64, 1.2))
+
+
+def test_large_downscale_is_antialiased_but_equivalent():
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (1000, 1000), dtype=np.uint8), (0, 0), 8)
+    m = box_matrix(np.array([200, 200, 800, 800]), 48)
+    fast = warp(img, m, 48)
+    direct = cv2.warpAffine(cv2.GaussianBlur(img, (0, 0), 6), m, (48, 48), flags=cv2.INTER_LINEAR)
+    assert fast.shape == (48, 48)
+    assert np.abs(fast.astype(int) - direct.astype(int)).mean() < 6

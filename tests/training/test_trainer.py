@@ -1,0 +1,129 @@
+"""Real-data training runs on small FER2013/FERPlus subsets (seconds each)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ferkit.cli.main import main as cli
+from ferkit.models.checkpoint import load_model
+from ferkit.training.config import load_config
+from ferkit.training.trainer import Trainer, train
+
+pytestmark = pytest.mark.realdata
+
+
+def small_config(data_root, cache_dir, out, *extra):
+    return load_config(None, [f"data.data_root={data_root}", f"data.cache={cache_dir}", f"out_dir={out}",
+                              "model.name=ferresnet_s", "data.train_subset=640", "data.val_subset=320",
+                              "optim.batch_size=32", "optim.lr=0.05", "threads=2", *extra])
+
+
+def test_short_run_loss_falls_and_evaluate_agrees(data_root, cache_dir, tmp_path, capsys):
+    cfg = small_config(data_root, cache_dir, tmp_path / "run", "epochs=4", "augment.erase=0", "augment.rotate=0")
+    state = train(cfg, progress=False)
+    losses = [row["train_loss"] for row in state.history]
+    assert losses[-1] < losses[0], losses
+    for name in ("last.pt", "best.pt", "metrics.csv", "config.yaml", "curves.png", "best_metrics.json"):
+        assert (tmp_path / "run" / name).is_file(), name
+    best = json.loads((tmp_path / "run" / "best_metrics.json").read_text())
+    out_json = tmp_path / "eval.json"
+    code = cli(["evaluate", "--model", str(tmp_path / "run" / "best.pt"), "--dataset", "fer2013",
+                "--data-root", str(data_root), "--split", "PublicTest", "--subset", "320", "--json", str(out_json),
+                "--plot", str(tmp_path / "cm.png")])
+    assert code == 0
+    result = json.loads(out_json.read_text())
+    assert result["n"] == 320 and len(result["labels"]) == 7
+    # the CLI evaluates the same stratified subset the trainer validated on: numbers must agree
+    assert result["accuracy"] == pytest.approx(best["accuracy"], abs=1e-9)
+    assert (tmp_path / "cm.png").stat().st_size > 1000
+    assert "accuracy" in capsys.readouterr().out
+
+
+def test_resume_reproduces_uninterrupted_run(data_root, cache_dir, tmp_path):
+    torch.use_deterministic_algorithms(True)
+    try:
+        full = Trainer(small_config(data_root, cache_dir, tmp_path / "a", "epochs=2", "threads=1"), progress=False)
+        full.fit()
+        first = Trainer(small_config(data_root, cache_dir, tmp_path / "b", "epochs=2", "threads=1", "max_minutes=0"),
+                        progress=False)
+        first.fit()                                    # stops after epoch 1 (max_minutes=0)
+        assert torch.load(tmp_path / "b" / "last.pt", weights_only=False)["epoch"] == 1
+        second = Trainer(small_config(data_root, cache_dir, tmp_path / "b", "epochs=2", "threads=1"), resume=True,
+                         progress=False)
+        assert second.state.epoch == 1
+        second.fit()
+    finally:
+        torch.use_deterministic_algorithms(False)
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=False)
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=False)
+    assert [r["epoch"] for r in b["train_state"]["history"]] == [1, 2]
+    for k in a["model"]:
+        assert torch.allclose(a["model"][k].float(), b["model"][k].float(), atol=1e-5), k
+
+
+def test_kill_mid_epoch_loses_no_finished_epoch(data_root, cache_dir, tmp_path):
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "ferkit.cli.main", "train", "--no-progress", f"out_dir={out}",
+            f"data.data_root={data_root}", f"data.cache={cache_dir}", "model.name=ferresnet_s",
+            "data.train_subset=2400", "data.val_subset=100", "optim.batch_size=32", "epochs=5", "threads=1"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 240
+    last = out / "last.pt"
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert last.exists(), proc.stdout.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint in time"
+    time.sleep(1.0)                                    # now inside epoch 2
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    ck = load_model(last)                              # the checkpoint on disk is complete and loadable
+    epoch_done = ck.meta["epoch"]
+    assert epoch_done >= 1
+    resumed = Trainer(load_config(None, [f"out_dir={out}", f"data.data_root={data_root}", f"data.cache={cache_dir}",
+                                         "model.name=ferresnet_s", "data.train_subset=2400", "data.val_subset=100",
+                                         "optim.batch_size=32", "epochs=5", "threads=2",
+                                         f"max_minutes=0"]), resume=True, progress=False)
+    assert resumed.state.epoch == epoch_done
+    resumed.fit()
+    history = resumed.state.history
+    assert [r["epoch"] for r in history] == list(range(1, epoch_done + 2))
+
+
+def test_multitask_heads_and_standalone_aux_model(data_root, cache_dir, tmp_path):
+    cfg = small_config(data_root, cache_dir, tmp_path / "mt", "epochs=1", "data.dataset=ferplus",
+                       "data.mode=probability", "data.aux_heads=[fer2013]", "ema_decay=0.9")
+    state = train(cfg, progress=False)
+    assert set(state.best) == {"main", "fer2013"}
+    main = load_model(tmp_path / "mt" / "best.pt")
+    aux = load_model(tmp_path / "mt" / "best_fer2013.pt")
+    assert main.labels[0] == "neutral" and len(main.labels) == 8
+    assert aux.labels[0] == "anger" and len(aux.labels) == 7
+    x = torch.randn(2, 1, 40, 40)
+    assert aux.model(x).shape == (2, 7)
+
+
+def test_distributed_two_cpu_processes_stay_in_sync(data_root, cache_dir, tmp_path):
+    worker = Path(__file__).with_name("ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", str(worker),
+           str(tmp_path), f"data.data_root={data_root}", f"data.cache={cache_dir}", "model.name=ferresnet_s",
+           "data.train_subset=256", "data.val_subset=64", "optim.batch_size=32", "epochs=1", "threads=1"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    w0 = torch.load(tmp_path / "rank0.pt")
+    w1 = torch.load(tmp_path / "rank1.pt")
+    init = Trainer(load_config(None, [f"data.data_root={data_root}", f"data.cache={cache_dir}",
+                                      "model.name=ferresnet_s", "data.train_subset=256", "data.val_subset=64",
+                                      f"out_dir={tmp_path / 'x'}"]), progress=False).model.state_dict()
+    changed = False
+    for k in w0:
+        assert torch.allclose(w0[k].float(), w1[k].float(), atol=1e-6), k   # replicas identical
+        changed |= not torch.equal(w0[k], init[k])
+    assert changed                                                            # and they did train

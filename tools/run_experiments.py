@@ -1,0 +1,153 @@
+"""Train a list of configs, evaluate each final model with ferkit's evaluation, write a Markdown results table.
+
+    python tools/run_experiments.py --configs configs/experiments/losses/fer2013_*.yaml \
+        --output docs/results/losses_fer2013.md --title "Losses on FER2013" [--perturb occlusion pose] \
+        [--set KEY=VALUE ...]
+
+Every run writes ``<out-root>/<folder>_<config>/`` (config.yaml, metrics.csv, final.pt) and is resumed or
+reused when the script runs again; configs that resolve to the same training (a baseline listed in several
+tables) share one run. Rows report the final-epoch weights (EMA when set) on ``--eval-split``, the main head
+and every auxiliary head (multitask configs); ``--perturb`` adds the mean accuracy of each perturbation family.
+``--set`` overrides apply to every config (e.g. ``--set epochs=1 data.train_subset=256`` for a smoke run).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ferkit.data import load_dataset
+from ferkit.evaluation.evaluate import evaluate_model
+from ferkit.io_utils import atomic_write, write_json, write_text
+from ferkit.models.checkpoint import load_model, read_file
+from ferkit.training.config import load_config
+from ferkit.training.runs import aux_head_payload, train_to_final
+from ferkit.training.trainer import stratified_subset
+
+
+def run_key(cfg) -> str:
+    """Hash of the resolved config without its output folder: equal keys train identically."""
+    d = cfg.to_dict()
+    d.pop("out_dir")
+    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def run_dir(config: Path, cfg, out_root: Path) -> Path:
+    index_path = out_root / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    key = run_key(cfg)
+    if key not in index:
+        index[key] = str(out_root / f"{config.parent.name}_{config.stem}")
+        write_json(index_path, index)
+    return Path(index[key])
+
+
+def eval_dataset(name: str, split: str, subset: int | None, data_root):
+    options = {"mode": "majority"} if name == "ferplus" else {}
+    ds = load_dataset(name, split, data_root, **options)
+    index = stratified_subset(ds.hard_labels, subset, 0)
+    return ds.subset(index) if index is not None else ds
+
+
+def describe(cfg) -> tuple[str, str]:
+    model = cfg.model.name + (f" {json.dumps(cfg.model.kwargs, sort_keys=True)}" if cfg.model.kwargs else "")
+    loss = cfg.loss.name + (f" {json.dumps(cfg.loss.params, sort_keys=True)}" if cfg.loss.params else "")
+    return model, loss
+
+
+def evaluate_row(model_file: Path, dataset, perturb: list[str] | None) -> dict:
+    loaded = load_model(model_file)
+    result = evaluate_model(loaded, dataset)
+    row = {"n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"],
+           "params": sum(p.numel() for p in loaded.model.parameters())}
+    if perturb:
+        from ferkit.evaluation.robustness import evaluate_perturbations, family_means
+
+        robust = evaluate_perturbations(loaded, dataset, perturb, result)
+        row["perturbations"] = robust
+        row["families"] = family_means(robust)
+    return row
+
+
+def run_config(path: Path, overrides: list[str], args) -> list[dict]:
+    cfg = load_config(path, overrides)
+    cfg.out_dir = str(run_dir(path, cfg, Path(args.out_root)))
+    final = train_to_final(cfg, progress=False if not args.progress else None, retrain=args.retrain)
+    payload = read_file(final)
+    minutes = sum(r.get("epoch_seconds", 0.0) for r in payload.get("history", [])) / 60
+    model, loss = describe(cfg)
+    heads = [("main", cfg.data.dataset, final)]
+    for aux in cfg.data.aux_heads:
+        aux_file = final.with_name(f"final_{aux}.pt")
+        if not aux_file.is_file():
+            atomic_write(aux_file, lambda tmp, a=aux: torch.save(aux_head_payload(payload, a), tmp))
+        heads.append((aux, aux, aux_file))
+    rows = []
+    for head, dataset_name, model_file in heads:
+        dataset = eval_dataset(dataset_name, args.eval_split, args.eval_subset, cfg.data.data_root)
+        row = {"config": str(path), "run": cfg.out_dir, "head": head, "dataset": dataset_name, "model": model,
+               "loss": loss, "epochs": cfg.epochs, "train_minutes": minutes,
+               **evaluate_row(model_file, dataset, args.perturb)}
+        rows.append(row)
+        print(f"{path.name} [{head}] {dataset_name} {args.eval_split}: accuracy {row['accuracy']:.4f} "
+              f"macro-F1 {row['macro_f1']:.4f}", flush=True)
+    return rows
+
+
+def markdown(rows: list[dict], args, argv: list[str]) -> str:
+    families = list(dict.fromkeys(f for r in rows for f in r.get("families", {})))
+    lines = [f"# {args.title}", "",
+             f"Produced by `python tools/run_experiments.py {' '.join(argv)}` on {time.strftime('%Y-%m-%d')}.",
+             f"Each row: the final-epoch weights (EMA when the config sets it) of one training run, evaluated on "
+             f"{args.eval_split}{f' (stratified subset of {args.eval_subset})' if args.eval_subset else ''}. "
+             "The resolved config of each run is `<run>/config.yaml`.", ""]
+    head = ["config", "head", "dataset", "model", "loss", "epochs", "train min", "params", "n", "accuracy", "macro-F1"]
+    head += [f"{f} acc" for f in families]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [f"`{r['config']}`", r["head"], r["dataset"], f"`{r['model']}`", f"`{r['loss']}`", str(r["epochs"]),
+                 f"{r['train_minutes']:.1f}", f"{r['params']:,}", str(r["n"]), f"{r['accuracy']:.4f}",
+                 f"{r['macro_f1']:.4f}"] + [f"{r['families'][f]:.4f}" if f in r.get("families", {}) else "-"
+                                            for f in families]
+        lines.append("| " + " | ".join(cells) + " |")
+    if args.overrides:
+        lines += ["", f"Overrides applied to every config: `{' '.join(args.overrides)}`."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--configs", nargs="+", required=True, help="training YAML files, one row (or more) each")
+    p.add_argument("--output", required=True, help="Markdown table to write (a .json with all numbers beside it)")
+    p.add_argument("--title", default="Results")
+    p.add_argument("--out-root", default="runs/experiments")
+    p.add_argument("--eval-split", default="PublicTest")
+    p.add_argument("--eval-subset", type=int, help="evaluate on a stratified subset (smoke runs only)")
+    p.add_argument("--perturb", nargs="+", help="perturbation families/names for robustness columns")
+    p.add_argument("--retrain", action="store_true", help="train again even if a finished run exists")
+    p.add_argument("--progress", action="store_true")
+    p.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="training-config overrides for every config")
+    args = p.parse_args(argv)
+    if args.perturb:
+        from ferkit.evaluation.perturb import resolve
+
+        resolve(args.perturb)  # fail on a typo now, not after hours of training
+    rows = []
+    for config in args.configs:
+        rows += run_config(Path(config), list(args.overrides), args)
+    out = Path(args.output)
+    write_text(out, markdown(rows, args, argv))
+    write_json(out.with_suffix(".json"), {"argv": argv, "rows": rows})
+    print(f"table written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
