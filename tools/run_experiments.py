@@ -13,7 +13,6 @@ and every auxiliary head (multitask configs); ``--perturb`` adds the mean accura
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -26,25 +25,8 @@ from ferkit.evaluation.evaluate import evaluate_model
 from ferkit.io_utils import atomic_write, write_json, write_text
 from ferkit.models.checkpoint import load_model, read_file
 from ferkit.training.config import load_config
-from ferkit.training.runs import aux_head_payload, train_to_final
+from ferkit.training.runs import aux_head_payload, shared_run_dir, train_to_final
 from ferkit.training.trainer import stratified_subset
-
-
-def run_key(cfg) -> str:
-    """Hash of the resolved config without its output folder: equal keys train identically."""
-    d = cfg.to_dict()
-    d.pop("out_dir")
-    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def run_dir(config: Path, cfg, out_root: Path) -> Path:
-    index_path = out_root / "index.json"
-    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
-    key = run_key(cfg)
-    if key not in index:
-        index[key] = str(out_root / f"{config.parent.name}_{config.stem}")
-        write_json(index_path, index)
-    return Path(index[key])
 
 
 def eval_dataset(name: str, split: str, subset: int | None, data_root):
@@ -76,7 +58,7 @@ def evaluate_row(model_file: Path, dataset, perturb: list[str] | None) -> dict:
 
 def run_config(path: Path, overrides: list[str], args) -> list[dict]:
     cfg = load_config(path, overrides)
-    cfg.out_dir = str(run_dir(path, cfg, Path(args.out_root)))
+    cfg.out_dir = str(shared_run_dir(path, cfg, Path(args.out_root)))
     final = train_to_final(cfg, progress=False if not args.progress else None, retrain=args.retrain)
     payload = read_file(final)
     minutes = sum(r.get("epoch_seconds", 0.0) for r in payload.get("history", [])) / 60

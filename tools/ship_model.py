@@ -26,6 +26,87 @@ from ferkit.models.checkpoint import load_model
 OUT = Path(__file__).resolve().parents[1] / "src" / "ferkit" / "pretrained"
 
 
+def _confusions(result: dict, top: int = 4) -> list[str]:
+    cm, labels = result["confusion_matrix"], result["labels"]
+    pairs = []
+    for i, row in enumerate(cm):
+        total = max(1, sum(row))
+        for j, v in enumerate(row):
+            if i != j and v:
+                pairs.append((v / total, labels[i], labels[j], v, total))
+    pairs.sort(reverse=True)
+    return [f"{t} -> {p}: {f:.1%} of {t} ({v}/{n})" for f, t, p, v, n in pairs[:top]]
+
+
+def write_card(path: Path, summary: dict, results: dict, history: list[dict], args) -> None:
+    r = results["none"]
+    pre = summary["input"]
+    rows = "\n".join(f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+                     for k, v in r["per_class"].items())
+    curve = "\n".join(f"| {h['epoch']} | {float(h['train_loss']):.3f} | {float(h.get('val_acc', 'nan')):.4f} | "
+                      f"{float(h.get('val_fer2013_acc', 'nan')):.4f} | {float(h['epoch_seconds']):.0f} |"
+                      for h in history)
+    weak = sorted(r["per_class"].items(), key=lambda kv: kv[1]["recall"])[:3]
+    text = f"""# Model card: `{summary['name']}`
+
+{summary['description']}
+
+| field | value |
+|---|---|
+| architecture | `{summary['architecture']}` (ferkit.models), {summary['params'] / 1e6:.2f}M parameters |
+| labels (output order) | {', '.join(summary['labels'])} |
+| input | aligned grey face crop {pre['source_size']}x{pre['source_size']}, centre crop {pre['input_size']}x{pre['input_size']}, \
+(x/255 - {pre['mean'][0]}) / {pre['std'][0]}, illumination `{pre['illumination']}` |
+| training data | FER2013 `Training` split (28,709 images): FERPlus vote distributions for the `ferplus` head \
+(probability mode, 28,389 usable) and the original FER2013 labels for the `fer2013` head, jointly |
+| selection data | FER2013 `PublicTest` (= FERPlus `FER2013Valid`); the PrivateTest split was never used |
+| config | `{summary['config']}` (`ferkit train --config {summary['config']}`) |
+| epochs | {summary['epochs_run']} run, weights of epoch {summary['epoch_selected']} (EMA of weights, best PublicTest accuracy of this head) |
+| training wall time | {summary['train_seconds'] / 60:.0f} min on a shared 2-core x86-64 CPU (no GPU), PyTorch 2.13 |
+| file | `{summary['name']}.pt`, weights stored in fp16, labels and preprocessing inside |
+
+## PublicTest results (measured on the shipped file)
+
+Command: `ferkit evaluate --model {summary['name']} --dataset {args.dataset} --split PublicTest --json out.json --plot cm.png`
+
+| metric | value |
+|---|---|
+| n | {r['n']} |
+| accuracy | {r['accuracy']:.4f} |
+| accuracy with flip TTA (`--tta flip`) | {results['flip']['accuracy']:.4f} |
+| top-2 accuracy | {r['top2_accuracy']:.4f} |
+| macro-F1 | {r['macro_f1']:.4f} |
+
+| class | precision | recall | F1 | support |
+|---|---|---|---|---|
+{rows}
+
+![confusion matrix]({summary['name']}_confusion.png)
+
+## Known weaknesses
+- Lowest recall: {', '.join(f"{k} ({v['recall']:.1%}, {v['support']} test images)" for k, v in weak)}.
+  Minority classes have few training examples (FERPlus Training majority counts: disgust 119, contempt 119, fear 532).
+- Most frequent confusions: {'; '.join(_confusions(r))}.
+- Trained on 48x48 grey, mostly frontal web faces; strong pose, occlusion, low light and children are weaker.
+  The face pipeline's alignment mimics FER2013 framing; other crops (tight or loose) lower accuracy.
+- Trained for a CPU budget, far below the 200+ GPU epochs of the literature numbers it is compared with.
+
+## Learning curve
+
+| epoch | train loss | PublicTest acc (ferplus head) | PublicTest acc (fer2013 head) | seconds |
+|---|---|---|---|---|
+{curve}
+
+## Provenance and licence
+- FER2013 (ICML 2013 Challenges in Representation Learning, Kaggle) images; FERPlus labels (Microsoft, MIT
+  licence). The weights are derived from these data; use them under those terms (research use of FER2013).
+- Packaged from commit `{summary['commit_at_packaging']}` on {summary['packaged']} by `tools/ship_model.py`.
+"""
+    from ferkit.io_utils import write_text
+
+    write_text(path, text)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--checkpoint", required=True)
@@ -63,6 +144,7 @@ def main() -> None:
         "per_class_recall": {k: round(v["recall"], 4) for k, v in results["none"]["per_class"].items()},
     }
     write_json(OUT / f"{args.name}.json", summary)
+    write_card(OUT / f"{args.name}.md", summary, results, history, args)
     write_json(Path(args.run_dir) / f"publictest_{args.name}.json", results)
     plot_confusion(results["none"]["confusion_matrix"], results["none"]["labels"], OUT / f"{args.name}_confusion.png",
                    f"{args.name} on {args.dataset} PublicTest (acc {results['none']['accuracy']:.3f})")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from ferkit.models import create_model
@@ -52,3 +53,20 @@ def test_two_branch_forward_fuses_both_branches():
     model(x).sum().backward()
     assert model.descriptor_branch[1].weight.grad.abs().sum() > 0
     assert next(model.cnn.parameters()).grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["two_branch", "ran"])
+def test_exports_to_onnx_and_matches_torch(name):
+    import onnxruntime as ort
+
+    from ferkit.export.onnx import onnx_bytes
+    from ferkit.models.checkpoint import LoadedModel
+    from ferkit.transforms.preprocess import Preprocess
+
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=7).eval()
+    data = onnx_bytes(LoadedModel(model, tuple("abcdefg"), Preprocess(), name))
+    x = torch.randn(2, 1, 40, 40)
+    logits, _ = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(logits, model(x).numpy(), atol=1e-4, rtol=1e-4)

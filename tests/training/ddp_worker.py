@@ -12,4 +12,6 @@ trainer = Trainer(load_config(None, sys.argv[2:] + [f"out_dir={out}"]), progress
 rank = trainer.dist.rank
 for epoch in range(trainer.cfg.epochs):
     trainer.train_one_epoch(epoch)
-torch.save(trainer.model.state_dict(), out / f"rank{rank}.pt")
+# parameters only: BatchNorm running statistics are per-replica by design (DDP re-broadcasts rank 0's
+# buffers at each forward, and checkpoints are written by rank 0)
+torch.save({k: v.detach().clone() for k, v in trainer.model.named_parameters()}, out / f"rank{rank}.pt")

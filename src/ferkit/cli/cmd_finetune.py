@@ -10,7 +10,8 @@ def add_parser(sub) -> None:
                        description="Runs every stage of a fine-tuning config on each fold (train<k> -> fold<k>). "
                                    "Overrides (key=value) are training-config keys applied to every stage.")
     p.add_argument("--config", required=True, help="fine-tuning YAML (see configs/experiments/finetune/)")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="training-config overrides for every stage")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="training-config overrides for every stage (applied last)")
     p.add_argument("--folds", nargs="+", type=int, help="run only these folds (default: all)")
     p.add_argument("--pretrained", help="model file stage 0 starts from (overrides the config's)")
     p.add_argument("--out-dir", help="output folder (overrides out_dir)")

@@ -60,4 +60,7 @@ class LBPHistogram(nn.Module):
         grey = x.mean(1, keepdim=True) if x.shape[1] > 1 else x
         codes = self.lut[lbp_codes(grey)]                       # (B,1,H,W) bin indices
         onehot = (codes == self.bins).to(x.dtype)               # (B,59,H,W); a comparison exports to ONNX
-        return F.adaptive_avg_pool2d(onehot, self.grid).flatten(1)
+        h, w, g = int(x.shape[-2]), int(x.shape[-1]), self.grid
+        if h % g == 0 and w % g == 0:  # a fixed pool exports to ONNX; the adaptive one does not
+            return F.avg_pool2d(onehot, (h // g, w // g)).flatten(1)
+        return F.adaptive_avg_pool2d(onehot, g).flatten(1)

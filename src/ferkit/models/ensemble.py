@@ -89,7 +89,7 @@ class Member(nn.Module):
             x = x.mean(1, keepdim=True).expand(-1, self.in_chans, -1, -1)
         x = x * self.scale + self.shift
         if self.fov < 1:
-            side = x.shape[-1]
+            side = int(x.shape[-1])  # a plain int, so the crop is a constant of an exported graph
             keep = max(1, round(side * self.fov))
             off = (side - keep) // 2
             x = x[..., off:off + keep, off:off + keep]

@@ -72,7 +72,7 @@ class RegionCrops(nn.Module):
         return len(self.regions) + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
+        h, w = int(x.shape[-2]), int(x.shape[-1])  # plain ints: the boxes are constants of an exported graph
         size = (self.crop_size, self.crop_size) if self.crop_size else (h, w)
         views = [x]
         for x0, y0, x1, y1 in self.regions:

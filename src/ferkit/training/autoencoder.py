@@ -108,7 +108,7 @@ def pretrain_autoencoder(cfg: AEConfig, progress: bool = False) -> dict:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total, n = total + float(loss), n + 1
+            total, n = total + loss.item(), n + 1
             if cfg.max_minutes is not None and time.time() - started > cfg.max_minutes * 60:
                 break
         history.append({"epoch": epoch + 1, "loss": total / max(n, 1), "seconds": time.time() - started})

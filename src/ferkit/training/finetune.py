@@ -42,6 +42,7 @@ class FinetuneConfig:
     reinit_head: bool = True              # False: keep the pretrained head's rows for shared labels
     stages: list[Stage] = field(default_factory=lambda: [Stage()])
     out_dir: str = "runs/finetune"
+    last_overrides: list[str] = field(default_factory=list)  # after each stage's own (the command line's)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -57,7 +58,7 @@ def load_finetune_config(path: str | Path | None, overrides: list[str] | None = 
     cfg = _build(FinetuneConfig, raw, "")
     if stages is not None:
         cfg.stages = [_build(Stage, s, f"stages[{i}].") for i, s in enumerate(stages)]
-    cfg.overrides = list(cfg.overrides) + list(overrides or [])
+    cfg.last_overrides = list(cfg.last_overrides) + list(overrides or [])
     if not cfg.stages:
         raise ConfigError("fine-tuning needs at least one stage")
     if cfg.folds < 2:
@@ -87,7 +88,7 @@ def stage_config(ft: FinetuneConfig, fold: int, index: int):
             f"out_dir={Path(ft.out_dir) / f'fold{fold}' / f'{index}_{stage.name}'}"]
     if index == 0 and ft.pretrained and ft.reinit_head:
         base.append(f"model.pretrained={ft.pretrained}")
-    return load_config(ft.config, base + list(ft.overrides) + list(stage.overrides))
+    return load_config(ft.config, base + list(ft.overrides) + list(stage.overrides) + list(ft.last_overrides))
 
 
 def _initial_state(ft: FinetuneConfig, cfg) -> dict | None:
@@ -154,7 +155,8 @@ def markdown(result: dict, title: str = "Fine-tuning, subject-independent CV") -
     lines = [f"# {title}", "",
              f"Dataset `{ft['dataset']}`, {result['folds']} of {ft['folds']} folds; base config `{ft['config']}`; "
              f"pretrained `{ft['pretrained']}` (head {'re-initialised' if ft['reinit_head'] else 'carried over'}).",
-             "", "Stages: " + "; ".join(f"**{s['name']}** `{' '.join(s['overrides'])}`" for s in ft["stages"]), "",
+             "", "Stages: " + "; ".join(f"**{s['name']}** `{' '.join(s['overrides'])}`" for s in ft["stages"])
+             + (f"; then on every stage `{' '.join(ft['last_overrides'])}`" if ft["last_overrides"] else ""), "",
              f"**accuracy {result['accuracy_mean']:.4f} +- {result['accuracy_std']:.4f}** (mean +- std over folds), "
              f"pooled {result['pooled_accuracy']:.4f}, macro-F1 {result['macro_f1_mean']:.4f}", "",
              "| fold | n | accuracy | macro-F1 |", "|---:|---:|---:|---:|"]

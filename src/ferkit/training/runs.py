@@ -6,12 +6,14 @@ test fold), picking the best epoch on it would flatter every method.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 
 import torch
 
-from ferkit.io_utils import atomic_write
+from ferkit.io_utils import atomic_write, write_json
 from ferkit.training.config import TrainConfig
 from ferkit.training.trainer import Trainer
 
@@ -53,3 +55,25 @@ def aux_head_payload(payload: dict, name: str) -> dict:
                     **{f"head.{k}": v for k, v in head["state"].items()}}
     out["labels"] = head["labels"]
     return out
+
+
+def run_key(cfg: TrainConfig) -> str:
+    """Hash of the resolved config without its output folder: equal keys train identically."""
+    d = cfg.to_dict()
+    d.pop("out_dir")
+    return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def shared_run_dir(config: Path, cfg: TrainConfig, out_root: Path) -> Path:
+    """``out_root/<folder>_<config stem>`` for a new training; the existing folder when an identical training
+    (same run_key, e.g. a baseline listed in several result tables) was set up before (``out_root/index.json``)."""
+    index_path = out_root / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    key = run_key(cfg)
+    if key not in index:
+        name = out_root / f"{config.parent.name}_{config.stem}"
+        if str(name) in index.values():  # same config file, other settings (overrides): never reuse its run
+            name = name.with_name(f"{name.name}-{key}")
+        index[key] = str(name)
+        write_json(index_path, index)
+    return Path(index[key])

@@ -382,6 +382,7 @@ class Trainer:
                 self.state.history.append(row)
                 self.save_last()
                 self._write_history()
+                self._log_tensorboard(row)
                 print(_format_row(row), file=sys.stderr, flush=True)
             if self.plateau is not None:
                 self.plateau.step(row.get("val_acc", 0.0))
@@ -418,6 +419,21 @@ class Trainer:
                 w.writerows(self.state.history)
 
         atomic_write(self.out / "metrics.csv", write)
+
+    def _log_tensorboard(self, row: dict) -> None:
+        """Scalars to OUT/tensorboard when the tensorboard package is installed (optional)."""
+        if not hasattr(self, "_tb"):
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tb = SummaryWriter(str(self.out / "tensorboard"))
+            except Exception:  # tensorboard not installed: CSV + PNG curves only
+                self._tb = None
+        if self._tb is not None:
+            for key, value in row.items():
+                if key != "epoch" and isinstance(value, (int, float)):
+                    self._tb.add_scalar(key, value, row["epoch"])
+            self._tb.flush()
 
     def _plot(self) -> None:
         try:
