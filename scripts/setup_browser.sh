@@ -47,7 +47,7 @@ if command -v npm >/dev/null 2>&1; then
   have=$(node -p "require('./$ORT_DIR/node_modules/onnxruntime-web/package.json').version" 2>/dev/null || true)
   if [ "$have" != "$ORT_WEB_VERSION" ]; then
     mkdir -p "$ORT_DIR"
-    if ! out=$(npm install --silent --no-audit --no-fund --no-save --prefix "$ORT_DIR" \
+    if ! out=$(timeout 600 npm install --silent --no-audit --no-fund --no-save --prefix "$ORT_DIR" \
         "onnxruntime-web@$ORT_WEB_VERSION" 2>&1); then
       echo "$out" >&2
       exit 1

@@ -1,0 +1,49 @@
+"""The shipped models reproduce their model cards on PublicTest (CI guards against regressions)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ferkit import pretrained
+from ferkit.cli.main import main as cli
+
+SHIPPED = {"ferplus": "ferplus", "fer2013": "fer2013"}   # model name -> dataset it is evaluated on
+FLOOR_MARGIN = 0.02                                       # a regression of more than 2 points fails
+
+
+def test_both_models_ship_with_card_summary_and_confusion_png():
+    models = pretrained.available()
+    assert set(SHIPPED) <= set(models), f"shipped: {sorted(models)}"
+    for name in SHIPPED:
+        m = models[name]
+        assert m.weights.stat().st_size < 8 * 2**20
+        assert m.card.is_file() and "PublicTest" in m.card.read_text()
+        assert (m.weights.parent / f"{name}_confusion.png").is_file()
+        for key in ("architecture", "labels", "publictest_accuracy", "publictest_macro_f1", "config"):
+            assert key in m.summary, key
+    assert pretrained.DEFAULT_MODEL == "ferplus"
+    assert len(models["ferplus"].summary["labels"]) == 8 and len(models["fer2013"].summary["labels"]) == 7
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_evaluate_reproduces_card(name, data_root, tmp_path, capsys):
+    card = pretrained.available()[name].summary
+    out = tmp_path / "metrics.json"
+    code = cli(["evaluate", "--model", name, "--dataset", SHIPPED[name], "--split", "PublicTest",
+                "--data-root", str(data_root), "--json", str(out)])
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert result["n"] == card["publictest_n"]
+    assert result["labels"] == card["labels"]
+    assert result["accuracy"] >= card["publictest_accuracy"] - FLOOR_MARGIN
+    assert result["macro_f1"] >= card["publictest_macro_f1"] - FLOOR_MARGIN
+    # the same numbers as the card (deterministic inference on the same file and data)
+    assert result["accuracy"] == pytest.approx(card["publictest_accuracy"], abs=1e-3)
+
+
+def test_models_command_lists_cards(capsys):
+    assert cli(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "ferplus (default)" in out and "fer2013" in out
