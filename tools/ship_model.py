@@ -93,7 +93,7 @@ Command: `ferkit evaluate --model {summary['name']} --dataset {args.dataset} --s
 
 ## Learning curve
 
-| epoch | train loss | PublicTest acc (ferplus head) | PublicTest acc (fer2013 head) | seconds |
+| epoch | train loss | trainer's PublicTest acc, ferplus head* | PublicTest acc, fer2013 head | seconds |
 |---|---|---|---|---|
 {curve}
 
