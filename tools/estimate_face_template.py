@@ -2,7 +2,7 @@
 BlazeFace boxes relate to the FER2013 crop (each detector's ``crop_scale``). Run once; paste the numbers into
 ``ferkit/faces/alignment.py`` / the detectors.
 
-    FERKIT_DATA=../shared/data python tools/estimate_face_template.py --n 2000
+    FERKIT_DATA=/path/to/data python tools/estimate_face_template.py --n 2000
 """
 from __future__ import annotations
 
