@@ -27,7 +27,7 @@ from ferkit.models.checkpoint import load_model, read_file
 from ferkit.training.autoencoder import load_ae_config, pretrain_autoencoder
 from ferkit.training.config import load_config
 from ferkit.training.runs import train_to_final
-from ferkit.training.trainer import stratified_subset
+from ferkit.data.subsets import stratified_subset
 
 
 def _train_minutes(final: Path) -> tuple[float, int]:

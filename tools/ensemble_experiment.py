@@ -27,7 +27,7 @@ from ferkit.models.ensemble import build_ensemble
 from ferkit.training.config import load_config
 from ferkit.training.ensemble_fit import fit_ensemble
 from ferkit.training.runs import shared_run_dir, train_to_final
-from ferkit.training.trainer import stratified_subset
+from ferkit.data.subsets import stratified_subset
 
 
 def held_out(cfgs) -> ArrayDataset:

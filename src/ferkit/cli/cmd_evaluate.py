@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ferkit.errors import ConfigError
     from ferkit.evaluation.evaluate import evaluate_model, format_report
     from ferkit.io_utils import write_json
-    from ferkit.training.trainer import stratified_subset
+    from ferkit.data.subsets import stratified_subset
 
     options = {"mode": args.mode} if args.mode else {}
     dataset = load_dataset(args.dataset, args.split, args.data_root, **options)

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from ferkit import pretrained
     from ferkit.data import load_dataset
     from ferkit.evaluation.features import save_features
-    from ferkit.training.trainer import stratified_subset
+    from ferkit.data.subsets import stratified_subset
 
     options = {"mode": args.mode} if args.mode else {}
     dataset = load_dataset(args.dataset, args.split, args.data_root, **options)

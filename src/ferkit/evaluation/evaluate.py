@@ -10,7 +10,7 @@ from ferkit.errors import DatasetError
 from ferkit.evaluation.metrics import summary
 from ferkit.labels import align
 from ferkit.models.checkpoint import LoadedModel
-from ferkit.training.trainer import score_images
+from ferkit.evaluation.scoring import score_images
 
 
 def resize_crops(images: np.ndarray, size: int) -> np.ndarray:

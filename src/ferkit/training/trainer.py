@@ -18,8 +18,10 @@ import yaml
 from tqdm import tqdm
 
 from ferkit.data import ArrayDataset, load_dataset
+from ferkit.data.subsets import stratified_subset
 from ferkit.errors import ConfigError
 from ferkit.evaluation.metrics import summary
+from ferkit.evaluation.scoring import score_images
 from ferkit.io_utils import atomic_write, write_json, write_text
 from ferkit.losses import build_loss
 from ferkit.models import create_model
@@ -31,7 +33,6 @@ from ferkit.training.distributed import DistInfo, barrier, init_distributed, shu
 from ferkit.training.schedule import lr_factor
 from ferkit.transforms.augment import BatchAugment
 from ferkit.transforms.preprocess import Preprocess
-from ferkit.transforms.tta import predict_proba
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +50,6 @@ def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device=cuda requested but no CUDA GPU is available")
     return torch.device(name)
-
-
-def stratified_subset(labels: np.ndarray, size: int | None, seed: int) -> np.ndarray | None:
-    """Indices of a class-stratified random subset (None = keep all)."""
-    if size is None or size >= len(labels):
-        return None
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(labels))
-    # take proportionally from each class by interleaving a shuffled order sorted by class rank
-    ranks = np.empty(len(labels))
-    for c in np.unique(labels):
-        members = order[labels[order] == c]
-        ranks[members] = (np.arange(len(members)) + rng.random()) / len(members)
-    return np.sort(np.argsort(ranks, kind="stable")[:size])
 
 
 def load_split(cfg: TrainConfig, name: str, split: str, subset: int | None, keep_all: bool = False) -> ArrayDataset:
@@ -367,8 +354,6 @@ class Trainer:
         for epoch in range(self.state.epoch, cfg.epochs):
             stats = self.train_one_epoch(epoch)
             self.state.epoch = epoch + 1
-            if self.plateau is not None and epoch + 1 >= cfg.schedule.warmup_epochs:
-                pass  # stepped after evaluation below
             row = {"epoch": epoch + 1, **stats}
             if self.dist.main:
                 use_ema = self.ema is not None
@@ -447,18 +432,6 @@ class Trainer:
 def _with_images(ds: ArrayDataset, images: np.ndarray) -> ArrayDataset:
     return ArrayDataset(images=images, targets=ds.targets, labels=ds.labels, name=ds.name, split=ds.split,
                         extra=ds.extra, info=ds.info)
-
-
-@torch.no_grad()
-def score_images(forward, images: np.ndarray, preprocess: Preprocess, tta: str = "none",
-                 device: torch.device | str = "cpu", batch_size: int = 512) -> np.ndarray:
-    """Softmax scores for uint8 (N,S,S) grey crops at the model's source size."""
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = feed.to_float(np.asarray(images[start:start + batch_size]))
-        x = preprocess.normalise(x).to(device)
-        out.append(predict_proba(forward, x, preprocess.input_size, tta).float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
 
 def _format_row(row: dict) -> str:
