@@ -99,6 +99,8 @@ def markdown(rows: list[dict], args, argv: list[str]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     if args.overrides:
         lines += ["", f"Overrides applied to every config: `{' '.join(args.overrides)}`."]
+    for name, *kvs in args.model_overrides:
+        lines += ["", f"Overrides applied to configs of model `{name}`: `{' '.join(kvs)}`."]
     return "\n".join(lines) + "\n"
 
 
@@ -116,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", action="store_true")
     p.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
                    help="training-config overrides for every config")
+    p.add_argument("--set-for", dest="model_overrides", nargs="+", action="append", default=[],
+                   metavar="MODEL KEY=VALUE",
+                   help="overrides only for configs whose model.name is MODEL (repeatable), e.g. "
+                        "--set-for ran model.kwargs.crop_size=24")
     args = p.parse_args(argv)
     if args.perturb:
         from ferkit.evaluation.perturb import resolve
@@ -123,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         resolve(args.perturb)  # fail on a typo now, not after hours of training
     rows = []
     for config in args.configs:
-        rows += run_config(Path(config), list(args.overrides), args)
+        model_name = load_config(config, list(args.overrides)).model.name
+        extra = [kv for name, *kvs in args.model_overrides if name == model_name for kv in kvs]
+        rows += run_config(Path(config), [*args.overrides, *extra], args)
     out = Path(args.output)
     write_text(out, markdown(rows, args, argv))
     write_json(out.with_suffix(".json"), {"argv": argv, "rows": rows})

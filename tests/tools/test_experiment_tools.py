@@ -67,3 +67,94 @@ def test_runs_are_shared_only_between_identical_trainings(tmp_path):
     assert shared_run_dir(b, load_config(b), tmp_path) == first
     other = shared_run_dir(a, load_config(a, ["epochs=2"]), tmp_path)
     assert other != first and other.name.startswith("losses_fer2013_ce-")
+
+
+def test_set_for_overrides_only_the_named_model(data_root, cache_dir, tmp_path, monkeypatch):
+    import yaml
+
+    monkeypatch.setenv("FERKIT_DATA", str(data_root))
+    configs = [str(ROOT / "configs/experiments/ran/ferplus_baseline.yaml"),
+               str(ROOT / "configs/experiments/ran/ferplus_ran_ce.yaml")]
+    out = tmp_path / "r.md"
+    code = _tool("run_experiments").main(["--configs", *configs, "--output", str(out), "--out-root",
+                                          str(tmp_path / "runs"), "--eval-subset", "32", *_tiny(data_root, cache_dir),
+                                          "--set-for", "ran", "model.kwargs.crop_size=16"])
+    assert code == 0
+    base = yaml.safe_load((tmp_path / "runs/ran_ferplus_baseline/config.yaml").read_text())
+    ran = yaml.safe_load((tmp_path / "runs/ran_ferplus_ran_ce/config.yaml").read_text())
+    assert not base["model"].get("kwargs") and ran["model"]["kwargs"]["crop_size"] == 16
+    assert "configs of model `ran`: `model.kwargs.crop_size=16`" in out.read_text()
+
+
+def test_concurrent_run_registration_loses_no_entry(tmp_path):
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ferkit.training.config import load_config
+    from ferkit.training.runs import shared_run_dir
+
+    a = ROOT / "configs/experiments/losses/fer2013_ce.yaml"
+    with ThreadPoolExecutor(8) as pool:
+        dirs = list(pool.map(lambda e: shared_run_dir(a, load_config(a, [f"epochs={e}"]), tmp_path), range(1, 17)))
+    assert len(set(dirs)) == 16
+    assert len(json.loads((tmp_path / "index.json").read_text())) == 16
+
+
+def test_classical_heads_table_compares_with_the_softmax_head(data_root, tmp_path):
+    import json
+
+    import torch
+
+    from ferkit.cli.main import main as cli
+    from ferkit.labels import FER2013_LABELS
+    from ferkit.models import create_model
+    from ferkit.models.checkpoint import save_model
+    from ferkit.transforms.preprocess import Preprocess
+
+    torch.manual_seed(0)
+    model = save_model(tmp_path / "m.pt", create_model("ferresnet_s", num_classes=7).eval(), FER2013_LABELS,
+                       Preprocess())
+    for split, n in (("Training", 120), ("PublicTest", 40)):
+        assert cli(["features", "--model", str(model), "--dataset", "fer2013", "--split", split, "--data-root",
+                    str(data_root), "--subset", str(n), "--output", str(tmp_path / f"{split}.npz")]) == 0
+    out = tmp_path / "c.md"
+    code = _tool("classical_heads").main(["--train", str(tmp_path / "Training.npz"), "--test",
+                                          str(tmp_path / "PublicTest.npz"), "--heads", "logistic_regression", "svm",
+                                          "--svm-subset", "60", "--output", str(out)])
+    assert code == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [r["head"].split(" ")[0] for r in rows] == ["network", "logistic_regression", "svm"]
+    assert [r["fit_n"] for r in rows] == [None, 120, 60]
+    assert all(r["n"] == 40 and 0 <= r["accuracy"] <= 1 for r in rows)
+
+
+def test_eval_tables_and_results_index(data_root, tmp_path):
+    import torch
+
+    from ferkit.cli.main import main as cli
+    from ferkit.labels import FER2013_LABELS
+    from ferkit.models import create_model
+    from ferkit.models.checkpoint import save_model
+    from ferkit.transforms.preprocess import Preprocess
+
+    torch.manual_seed(0)
+    model = save_model(tmp_path / "m.pt", create_model("ferresnet_s", num_classes=7).eval(), FER2013_LABELS,
+                       Preprocess())
+    robust, ck = tmp_path / "r.json", tmp_path / "ck.json"
+    assert cli(["evaluate", "--model", str(model), "--dataset", "fer2013", "--data-root", str(data_root),
+                "--subset", "30", "--perturb", "occlude_mouth", "blur", "--json", str(robust)]) == 0
+    assert cli(["evaluate", "--model", str(model), "--dataset", "ckplus", "--split", "fold0", "--data-root",
+                str(data_root), "--json", str(ck)]) == 0
+    results = tmp_path / "results"
+    tables = _tool("eval_tables")
+    assert tables.main(["robustness", str(robust), "--output", str(results / "robustness.md")]) == 0
+    text = (results / "robustness.md").read_text()
+    assert "| occlude_mouth | occlusion |" in text and "| blur_2.0 | blur |" in text
+    assert tables.main(["cross", str(ck), "--output", str(results / "cross_dataset.md")]) == 0
+    row = [line for line in (results / "cross_dataset.md").read_text().splitlines() if line.startswith("| `")]
+    assert len(row) == 1 and "| ckplus | fold0 | 6 |" in row[0]
+    with pytest.raises(SystemExit, match="no 'perturbations'"):
+        tables.main(["robustness", str(ck), "--output", str(tmp_path / "x.md")])
+    assert _tool("collect_results").main(["--dir", str(results)]) == 0
+    index = (results / "README.md").read_text()
+    assert "| occlude_mouth | occlusion |" in index and "Not produced yet" in index

@@ -15,6 +15,10 @@ def add_parser(sub) -> None:
     p.add_argument("--tta", nargs="?", const="flip", default="none", choices=["none", "flip", "tencrop"],
                    help="test-time augmentation (bare --tta = flip)")
     p.add_argument("--subset", type=int, help="evaluate on a stratified random subset of this size")
+    p.add_argument("--face-subset", choices=["pose", "occlusion", "frontal"],
+                   help="score only the hard cases the face pipeline finds: large head pose (|yaw| or |roll| >= "
+                        "--pose-deg), low detector confidence (an occlusion proxy), or the frontal complement")
+    p.add_argument("--pose-deg", type=float, default=30.0, help="pose threshold in degrees for --face-subset pose")
     p.add_argument("--json", dest="json_out", help="write metrics JSON here")
     p.add_argument("--plot", help="save the confusion matrix PNG here")
     p.add_argument("--perturb", nargs="+", metavar="NAME",
@@ -38,9 +42,24 @@ def run(args: argparse.Namespace) -> int:
     index = stratified_subset(dataset.hard_labels, args.subset, 0)
     if index is not None:
         dataset = dataset.subset(index)
+    subset_info = None
+    if args.face_subset:
+        from ferkit.evaluation.face_subsets import describe, estimate_geometry, select
+
+        geometry = estimate_geometry(dataset.images)
+        chosen = select(geometry, args.face_subset, pose_deg=args.pose_deg)
+        subset_info = {"name": args.face_subset, "pose_deg": args.pose_deg, "of": len(dataset), "n": len(chosen),
+                       **{f"geometry_{k}": v for k, v in describe(geometry).items()}}
+        print(f"face subset {args.face_subset!r}: {len(chosen)} of {len(dataset)} images")
+        if len(chosen) == 0:
+            raise ConfigError(f"--face-subset {args.face_subset}: no image of {dataset.name} {dataset.split} "
+                              "qualifies")
+        dataset = dataset.subset(chosen)
     loaded = pretrained.load(args.model)
     result = evaluate_model(loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size)
     result["model"] = str(args.model)
+    if subset_info:
+        result["face_subset"] = subset_info
     print(format_report(result))
     if args.perturb:
         from ferkit.evaluation.robustness import evaluate_perturbations, format_perturbations

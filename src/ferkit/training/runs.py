@@ -6,6 +6,7 @@ test fold), picking the best epoch on it would flatter every method.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -68,12 +69,15 @@ def shared_run_dir(config: Path, cfg: TrainConfig, out_root: Path) -> Path:
     """``out_root/<folder>_<config stem>`` for a new training; the existing folder when an identical training
     (same run_key, e.g. a baseline listed in several result tables) was set up before (``out_root/index.json``)."""
     index_path = out_root / "index.json"
-    index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+    out_root.mkdir(parents=True, exist_ok=True)
     key = run_key(cfg)
-    if key not in index:
-        name = out_root / f"{config.parent.name}_{config.stem}"
-        if str(name) in index.values():  # same config file, other settings (overrides): never reuse its run
-            name = name.with_name(f"{name.name}-{key}")
-        index[key] = str(name)
-        write_json(index_path, index)
+    with open(out_root / ".index.lock", "w") as lock:  # result scripts may run side by side on one out_root
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+        if key not in index:
+            name = out_root / f"{config.parent.name}_{config.stem}"
+            if str(name) in index.values():  # same config file, other settings (overrides): never reuse its run
+                name = name.with_name(f"{name.name}-{key}")
+            index[key] = str(name)
+            write_json(index_path, index)
     return Path(index[key])

@@ -1,0 +1,77 @@
+"""Gather the results tables of docs/results/ into one index page (docs/results/README.md).
+
+    python tools/collect_results.py
+
+Every table is copied verbatim from the file its script wrote (so the index never drifts from the numbers);
+tables not produced yet are listed as missing with the command that makes them.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "results"
+
+# (file, issue section it answers, how it is produced)
+SECTIONS = [
+    ("losses_fer2013.md", "Losses of seeds 001/003 on FER2013 (issue 6)", "bash tools/budget_results.sh a"),
+    ("losses_ferplus.md", "Losses of seeds 001/003 on FERPlus (issue 6)", "bash tools/budget_results.sh b"),
+    ("ran_ferplus.md", "Region Attention Network vs its backbone (issue 6)", "bash tools/budget_results.sh b"),
+    ("face_subsets_ferplus.md", "Pose and occlusion-proxy subsets of FERPlus PublicTest (issue 6)",
+     "python tools/face_subset_table.py ..."),
+    ("face_subsets_fer2013.md", "Pose and occlusion-proxy subsets of FER2013 PublicTest (issue 6)",
+     "python tools/face_subset_table.py --models fer2013 --dataset fer2013 --output docs/results/face_subsets_fer2013.md"),
+    ("multitask.md", "Multitask vs single task (issue 6)", "bash tools/budget_results.sh b"),
+    ("ckplus_scratch.md", "CK+ 10-fold, from scratch (issue 6)", "bash tools/budget_results.sh b"),
+    ("ckplus_one_stage.md", "CK+ 10-fold, FER2013 pre-training + one fine-tuning stage (issue 6)",
+     "bash tools/budget_results.sh b"),
+    ("ckplus_two_stage.md", "CK+ 10-fold, FER2013 pre-training + head-then-all fine-tuning (issue 6)",
+     "bash tools/budget_results.sh b"),
+    ("robustness.md", "Robustness of the shipped models to synthetic perturbations (issue 6)",
+     "python tools/eval_tables.py robustness ..."),
+    ("ensembles_fer2013.md", "Ensembles vs their members (issue 7)", "bash tools/budget_results.sh a"),
+    ("classical_heads_fer2013.md", "Classical heads on deep features (issue 7)", "see docs/methods.md"),
+    ("two_branch_fer2013.md", "CNN + LBP two-branch model vs image only (issue 7)", "bash tools/budget_results.sh a"),
+    ("autoencoder_fer2013.md", "Denoising-autoencoder pre-training vs scratch (issue 7)",
+     "bash tools/budget_results.sh a"),
+    ("cross_dataset.md", "Cross-dataset evaluation (issue 7)", "python tools/eval_tables.py cross ..."),
+    ("seed_noise.md", "Seed-to-seed noise of the reduced budget", "see the table"),
+    ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),
+]
+
+
+def demote(markdown: str) -> str:
+    """Headings of a copied table one level down, so the index keeps one top-level title."""
+    return "\n".join("#" + line if line.startswith("#") else line for line in markdown.strip().splitlines())
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dir", type=Path, default=RESULTS, help="results folder (default docs/results)")
+    results = p.parse_args(argv).dir
+    lines = ["# Results", "",
+             "Every number here was measured on this project's 2-core CPU machine and copied from the file named "
+             "under each heading (`python tools/collect_results.py` rebuilds this page). Reduced-budget rows come "
+             "from `tools/budget_results.sh`: 10,000 stratified Training images, 5 epochs, one thread per run, "
+             "so their absolute accuracies are far below converged models; they compare methods at equal "
+             "budget. The full-budget commands are in `docs/methods.md`.", ""]
+    missing = []
+    for name, title, how in SECTIONS:
+        path = results / name
+        lines += [f"## {title}", ""]
+        if path.is_file():
+            lines += [f"From [`{name}`]({name}).", "", demote(path.read_text()), ""]
+        else:
+            lines += [f"Not produced yet (`{how}`).", ""]
+            missing.append(name)
+    (results / "README.md").write_text("\n".join(lines))
+    print(json.dumps({"written": str(results / "README.md"), "missing": missing}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
