@@ -46,3 +46,16 @@ def cache_dir(tmp_path_factory) -> Path:
         Path(value).mkdir(parents=True, exist_ok=True)
         return Path(value)
     return tmp_path_factory.mktemp("ferkit-cache")
+
+
+@pytest.fixture(scope="session")
+def untrained_fer2013_model(tmp_path_factory) -> Path:
+    """A seeded, untrained ferresnet_s saved as a 7-class FER2013 model file (for plumbing tests)."""
+    from ferkit.labels import FER2013_LABELS
+    from ferkit.models import create_model
+    from ferkit.models.checkpoint import save_model
+    from ferkit.transforms.preprocess import Preprocess
+
+    torch.manual_seed(0)
+    model = create_model("ferresnet_s", num_classes=7).eval()
+    return Path(save_model(tmp_path_factory.mktemp("untrained") / "fer2013.pt", model, FER2013_LABELS, Preprocess()))

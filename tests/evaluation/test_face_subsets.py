@@ -68,18 +68,10 @@ def test_detector_finds_most_fer2013_crops(data_root):
 
 
 @pytest.mark.realdata
-def test_evaluate_face_subset_cli(data_root, tmp_path):
-    import torch
-
+def test_evaluate_face_subset_cli(data_root, untrained_fer2013_model, tmp_path):
     from ferkit.cli.main import main as cli
-    from ferkit.labels import FER2013_LABELS
-    from ferkit.models import create_model
-    from ferkit.models.checkpoint import save_model
-    from ferkit.transforms.preprocess import Preprocess
 
-    torch.manual_seed(0)
-    model = save_model(tmp_path / "m.pt", create_model("ferresnet_s", num_classes=7).eval(), FER2013_LABELS,
-                       Preprocess())
+    model = untrained_fer2013_model
     out = tmp_path / "r.json"
     assert cli(["evaluate", "--model", str(model), "--dataset", "fer2013", "--data-root", str(data_root),
                 "--subset", "80", "--face-subset", "frontal", "--json", str(out)]) == 0

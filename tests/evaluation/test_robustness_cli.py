@@ -5,22 +5,16 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from ferkit.cli.main import main as cli
 from ferkit.labels import FER2013_LABELS
-from ferkit.models import create_model
-from ferkit.models.checkpoint import save_model
-from ferkit.transforms.preprocess import Preprocess
 
 pytestmark = pytest.mark.realdata
 
 
 @pytest.fixture(scope="module")
-def model_file(tmp_path_factory):
-    torch.manual_seed(0)
-    model = create_model("ferresnet_s", num_classes=7).eval()
-    return str(save_model(tmp_path_factory.mktemp("m") / "fer.pt", model, FER2013_LABELS, Preprocess()))
+def model_file(untrained_fer2013_model):
+    return str(untrained_fer2013_model)
 
 
 def test_evaluate_perturb_reports_accuracy_vs_clean(model_file, data_root, tmp_path, capsys):

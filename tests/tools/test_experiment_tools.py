@@ -100,20 +100,12 @@ def test_concurrent_run_registration_loses_no_entry(tmp_path):
     assert len(json.loads((tmp_path / "index.json").read_text())) == 16
 
 
-def test_classical_heads_table_compares_with_the_softmax_head(data_root, tmp_path):
+def test_classical_heads_table_compares_with_the_softmax_head(data_root, untrained_fer2013_model, tmp_path):
     import json
 
-    import torch
-
     from ferkit.cli.main import main as cli
-    from ferkit.labels import FER2013_LABELS
-    from ferkit.models import create_model
-    from ferkit.models.checkpoint import save_model
-    from ferkit.transforms.preprocess import Preprocess
 
-    torch.manual_seed(0)
-    model = save_model(tmp_path / "m.pt", create_model("ferresnet_s", num_classes=7).eval(), FER2013_LABELS,
-                       Preprocess())
+    model = untrained_fer2013_model
     for split, n in (("Training", 120), ("PublicTest", 40)):
         assert cli(["features", "--model", str(model), "--dataset", "fer2013", "--split", split, "--data-root",
                     str(data_root), "--subset", str(n), "--output", str(tmp_path / f"{split}.npz")]) == 0
@@ -128,18 +120,10 @@ def test_classical_heads_table_compares_with_the_softmax_head(data_root, tmp_pat
     assert all(r["n"] == 40 and 0 <= r["accuracy"] <= 1 for r in rows)
 
 
-def test_eval_tables_and_results_index(data_root, tmp_path):
-    import torch
-
+def test_eval_tables_and_results_index(data_root, untrained_fer2013_model, tmp_path):
     from ferkit.cli.main import main as cli
-    from ferkit.labels import FER2013_LABELS
-    from ferkit.models import create_model
-    from ferkit.models.checkpoint import save_model
-    from ferkit.transforms.preprocess import Preprocess
 
-    torch.manual_seed(0)
-    model = save_model(tmp_path / "m.pt", create_model("ferresnet_s", num_classes=7).eval(), FER2013_LABELS,
-                       Preprocess())
+    model = untrained_fer2013_model
     robust, ck = tmp_path / "r.json", tmp_path / "ck.json"
     assert cli(["evaluate", "--model", str(model), "--dataset", "fer2013", "--data-root", str(data_root),
                 "--subset", "30", "--perturb", "occlude_mouth", "blur", "--json", str(robust)]) == 0
