@@ -8,7 +8,8 @@
 # overrides printed in each table.
 #
 #   bash tools/budget_results.sh a    # FER2013 stream: losses, two-branch, ensembles, autoencoder, cross-dataset
-#   bash tools/budget_results.sh b    # FERPlus stream: losses, multitask, RAN, CK+ fine-tuning, classical heads, robustness
+#   bash tools/budget_results.sh b    # FERPlus stream: losses, multitask, RAN, CK+ fine-tuning
+#   bash tools/budget_results.sh noise-fer2013 / noise-ferplus   # cross-entropy rows with seeds 0-2
 #
 # Both streams can run at once (one core each, pinned with taskset when available). Everything resumes:
 # finished runs are reused, unfinished ones continue from their last checkpoint.
@@ -57,8 +58,16 @@ stream_b() {
   done
 }
 
+seed_noise() {  # $1 = fer2013 | ferplus; seed 0 is the run of the loss table
+  run python tools/run_experiments.py --configs "configs/experiments/losses/$1_ce.yaml" --seeds 0 1 2 \
+      --out-root "$ROOT" --output "$OUT/seed_noise_$1.md" --title "Seed-to-seed spread on $1 (reduced budget)" \
+      --set "${BUDGET[@]}"
+}
+
 case "${1:-}" in
   a) stream_a ;;
   b) stream_b ;;
-  *) echo "usage: $0 a|b" >&2; exit 2 ;;
+  noise-fer2013) seed_noise fer2013 ;;
+  noise-ferplus) seed_noise ferplus ;;
+  *) echo "usage: $0 a|b|noise-fer2013|noise-ferplus" >&2; exit 2 ;;
 esac

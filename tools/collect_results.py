@@ -37,7 +37,8 @@ SECTIONS = [
     ("autoencoder_fer2013.md", "Denoising-autoencoder pre-training vs scratch (issue 7)",
      "bash tools/budget_results.sh a"),
     ("cross_dataset.md", "Cross-dataset evaluation (issue 7)", "python tools/eval_tables.py cross ..."),
-    ("seed_noise.md", "Seed-to-seed noise of the reduced budget", "see the table"),
+    ("seed_noise_fer2013.md", "Seed-to-seed spread of the reduced budget, FER2013", "bash tools/budget_results.sh noise-fer2013"),
+    ("seed_noise_ferplus.md", "Seed-to-seed spread of the reduced budget, FERPlus", "bash tools/budget_results.sh noise-ferplus"),
     ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),
 ]
 

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ferkit.data import load_dataset
@@ -73,12 +74,28 @@ def run_config(path: Path, overrides: list[str], args) -> list[dict]:
     for head, dataset_name, model_file in heads:
         dataset = eval_dataset(dataset_name, args.eval_split, args.eval_subset, cfg.data.data_root)
         row = {"config": str(path), "run": cfg.out_dir, "head": head, "dataset": dataset_name, "model": model,
-               "loss": loss, "epochs": cfg.epochs, "train_minutes": minutes,
+               "loss": loss, "epochs": cfg.epochs, "seed": cfg.seed, "train_minutes": minutes,
                **evaluate_row(model_file, dataset, args.perturb)}
         rows.append(row)
         print(f"{path.name} [{head}] {dataset_name} {args.eval_split}: accuracy {row['accuracy']:.4f} "
               f"macro-F1 {row['macro_f1']:.4f}", flush=True)
     return rows
+
+
+def seed_summary(rows: list[dict]) -> dict:
+    """(config, head) -> seeds, accuracies and macro-F1s of its rows, in row order."""
+    groups: dict = {}
+    for r in rows:
+        g = groups.setdefault((r["config"], r["head"]), {"seeds": [], "accuracy": [], "macro_f1": []})
+        g["seeds"].append(r["seed"])
+        g["accuracy"].append(r["accuracy"])
+        g["macro_f1"].append(r["macro_f1"])
+    return groups
+
+
+def _mean_std(values: list[float]) -> str:
+    v = np.asarray(values, np.float64)
+    return f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v.mean():.4f}"
 
 
 def markdown(rows: list[dict], args, argv: list[str]) -> str:
@@ -88,15 +105,23 @@ def markdown(rows: list[dict], args, argv: list[str]) -> str:
              f"Each row: the final-epoch weights (EMA when the config sets it) of one training run, evaluated on "
              f"{args.eval_split}{f' (stratified subset of {args.eval_subset})' if args.eval_subset else ''}. "
              "The resolved config of each run is `<run>/config.yaml`.", ""]
-    head = ["config", "head", "dataset", "model", "loss", "epochs", "train min", "params", "n", "accuracy", "macro-F1"]
+    head = ["config", "head", "dataset", "model", "loss", "epochs", "seed", "train min", "params", "n", "accuracy",
+            "macro-F1"]
     head += [f"{f} acc" for f in families]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [f"`{r['config']}`", r["head"], r["dataset"], f"`{r['model']}`", f"`{r['loss']}`", str(r["epochs"]),
-                 f"{r['train_minutes']:.1f}", f"{r['params']:,}", str(r["n"]), f"{r['accuracy']:.4f}",
+                 str(r["seed"]), f"{r['train_minutes']:.1f}", f"{r['params']:,}", str(r["n"]), f"{r['accuracy']:.4f}",
                  f"{r['macro_f1']:.4f}"] + [f"{r['families'][f]:.4f}" if f in r.get("families", {}) else "-"
                                             for f in families]
         lines.append("| " + " | ".join(cells) + " |")
+    groups = seed_summary(rows)
+    if any(len(g["accuracy"]) > 1 for g in groups.values()):
+        lines += ["", "Over seeds (mean ± sample std):", "", "| config | head | seeds | accuracy | macro-F1 |",
+                  "|---|---|---|---|---|"]
+        for (config, head), g in groups.items():
+            lines.append(f"| `{config}` | {head} | {', '.join(map(str, g['seeds']))} | "
+                         f"{_mean_std(g['accuracy'])} | {_mean_std(g['macro_f1'])} |")
     if args.overrides:
         lines += ["", f"Overrides applied to every config: `{' '.join(args.overrides)}`."]
     for name, *kvs in args.model_overrides:
@@ -118,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress", action="store_true")
     p.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
                    help="training-config overrides for every config")
+    p.add_argument("--seeds", nargs="+", type=int,
+                   help="train every config once per seed (rows per seed plus mean ± std); default: the config's")
     p.add_argument("--set-for", dest="model_overrides", nargs="+", action="append", default=[],
                    metavar="MODEL KEY=VALUE",
                    help="overrides only for configs whose model.name is MODEL (repeatable), e.g. "
@@ -131,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     for config in args.configs:
         model_name = load_config(config, list(args.overrides)).model.name
         extra = [kv for name, *kvs in args.model_overrides if name == model_name for kv in kvs]
-        rows += run_config(Path(config), [*args.overrides, *extra], args)
+        for seed in args.seeds or [None]:
+            rows += run_config(Path(config), [*args.overrides, *extra, *([f"seed={seed}"] if seed is not None else [])],
+                               args)
     out = Path(args.output)
     write_text(out, markdown(rows, args, argv))
     write_json(out.with_suffix(".json"), {"argv": argv, "rows": rows})

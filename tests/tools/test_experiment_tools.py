@@ -142,3 +142,20 @@ def test_eval_tables_and_results_index(data_root, untrained_fer2013_model, tmp_p
     assert _tool("collect_results").main(["--dir", str(results)]) == 0
     index = (results / "README.md").read_text()
     assert "| occlude_mouth | occlusion |" in index and "Not produced yet" in index
+
+
+def test_seeds_give_one_row_each_and_a_mean_std_summary(data_root, cache_dir, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("FERKIT_DATA", str(data_root))
+    out = tmp_path / "s.md"
+    code = _tool("run_experiments").main(["--configs", str(ROOT / "configs/experiments/losses/fer2013_ce.yaml"),
+                                          "--seeds", "0", "1", "--output", str(out), "--out-root",
+                                          str(tmp_path / "runs"), "--eval-subset", "32", *_tiny(data_root, cache_dir)])
+    assert code == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [r["seed"] for r in rows] == [0, 1] and rows[0]["run"] != rows[1]["run"]
+    accs = [r["accuracy"] for r in rows]
+    summary = [line for line in out.read_text().splitlines() if line.startswith("| `") and "| 0, 1 |" in line]
+    assert len(summary) == 1
+    assert f"{sum(accs) / 2:.4f} ± " in summary[0]
