@@ -43,11 +43,18 @@ def describe(cfg) -> tuple[str, str]:
     return model, loss
 
 
+def rare_recall(result: dict, k: int = 2) -> dict[str, float]:
+    """Recall of the k classes with the fewest test images (disgust, contempt on FERPlus): what class
+    re-weighting and metric-learning losses are meant to help."""
+    present = [(c["support"], name) for name, c in result["per_class"].items() if c["support"] > 0]
+    return {name: result["per_class"][name]["recall"] for _, name in sorted(present)[:k]}
+
+
 def evaluate_row(model_file: Path, dataset, perturb: list[str] | None) -> dict:
     loaded = load_model(model_file)
     result = evaluate_model(loaded, dataset)
     row = {"n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"],
-           "params": sum(p.numel() for p in loaded.model.parameters())}
+           "params": sum(p.numel() for p in loaded.model.parameters()), "rare_recall": rare_recall(result)}
     if perturb:
         from ferkit.evaluation.robustness import evaluate_perturbations, family_means
 
@@ -106,13 +113,13 @@ def markdown(rows: list[dict], args, argv: list[str]) -> str:
              f"{args.eval_split}{f' (stratified subset of {args.eval_subset})' if args.eval_subset else ''}. "
              "The resolved config of each run is `<run>/config.yaml`.", ""]
     head = ["config", "head", "dataset", "model", "loss", "epochs", "seed", "train min", "params", "n", "accuracy",
-            "macro-F1"]
+            "macro-F1", "rarest-class recall"]
     head += [f"{f} acc" for f in families]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [f"`{r['config']}`", r["head"], r["dataset"], f"`{r['model']}`", f"`{r['loss']}`", str(r["epochs"]),
                  str(r["seed"]), f"{r['train_minutes']:.1f}", f"{r['params']:,}", str(r["n"]), f"{r['accuracy']:.4f}",
-                 f"{r['macro_f1']:.4f}"] + [f"{r['families'][f]:.4f}" if f in r.get("families", {}) else "-"
+                 f"{r['macro_f1']:.4f}", ", ".join(f"{k} {v:.3f}" for k, v in r.get("rare_recall", {}).items())] + [f"{r['families'][f]:.4f}" if f in r.get("families", {}) else "-"
                                             for f in families]
         lines.append("| " + " | ".join(cells) + " |")
     groups = seed_summary(rows)

@@ -37,6 +37,7 @@ def test_run_experiments_writes_a_table_and_shares_identical_runs(data_root, cac
     text = out.read_text()
     assert len([line for line in text.splitlines() if line.startswith("| `")]) == 3
     assert "occlusion acc" in text and "island" in text
+    assert "rarest-class recall" in text
     runs = sorted(p.name for p in (tmp_path / "runs").iterdir() if p.is_dir())
     assert runs == ["losses_fer2013_ce", "losses_fer2013_island"]
 
