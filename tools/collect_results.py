@@ -44,8 +44,8 @@ SECTIONS = [
 
 
 def demote(markdown: str) -> str:
-    """Headings of a copied table one level down, so the index keeps one top-level title."""
-    return "\n".join("#" + line if line.startswith("#") else line for line in markdown.strip().splitlines())
+    """Headings of a copied table two levels down, under the index's own section heading."""
+    return "\n".join("##" + line if line.startswith("#") else line for line in markdown.strip().splitlines())
 
 
 def main(argv: list[str] | None = None) -> int:
