@@ -78,3 +78,14 @@ def test_evaluate_face_subset_cli(data_root, untrained_fer2013_model, tmp_path):
     result = json.loads(out.read_text())
     info = result["face_subset"]
     assert info["name"] == "frontal" and info["of"] == 80 and 0 < info["n"] < 80 and result["n"] == info["n"]
+
+
+@pytest.mark.realdata
+def test_empty_face_subset_is_a_clear_error(data_root, untrained_fer2013_model, capsys):
+    from ferkit.cli.main import main as cli
+
+    # |yaw| from the ear keypoints is at most 45 degrees and these faces are upright, so nothing qualifies
+    code = cli(["evaluate", "--model", str(untrained_fer2013_model), "--dataset", "fer2013", "--data-root",
+                str(data_root), "--subset", "20", "--face-subset", "pose", "--pose-deg", "170"])
+    assert code == 2
+    assert "no image of fer2013 PublicTest qualifies" in capsys.readouterr().err

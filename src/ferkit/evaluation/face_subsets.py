@@ -5,6 +5,7 @@ Each 48x48 crop is padded, run through the short-range BlazeFace, and its six ke
 * roll: the angle of the line between the eyes;
 * yaw: from how far the nose sits between the two ear points. For a round head turned by yaw y the nose
   projects to r*sin(y) and the ears to +-r*cos(y), so (d_right - d_left) / (d_right + d_left) = tan(y).
+  The ratio is bounded by 1, so the estimate saturates at 45 degrees (the far ear is then behind the nose).
 Subsets:
 * ``pose``: detected faces with |yaw| or |roll| at or above the thresholds (30 degrees by default);
 * ``occlusion``: faces the detector misses or scores low. This is a proxy: occluders (hands, hair, glasses,
