@@ -160,3 +160,35 @@ def test_seeds_give_one_row_each_and_a_mean_std_summary(data_root, cache_dir, tm
     summary = [line for line in out.read_text().splitlines() if line.startswith("| `") and "| 0, 1 |" in line]
     assert len(summary) == 1
     assert f"{sum(accs) / 2:.4f} ± " in summary[0]
+
+
+def test_ship_model_writes_weights_summary_card_and_figures(data_root, untrained_fer2013_model, tmp_path):
+    """The packaging tool measures the file it writes (not the checkpoint) and fills the card from it."""
+    import json
+
+    import torch
+
+    from ferkit.models.checkpoint import load_model
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "metrics.csv").write_text("epoch,train_loss,train_acc,lr,epoch_seconds,val_acc,val_fer2013_acc\n"
+                                         "1,2.0,0.3,0.1,60,0.4,0.3\n2,1.8,0.4,0.05,61,0.5,0.35\n")
+    notes = tmp_path / "notes.md"
+    notes.write_text("Resumed once after epoch 1.")
+    out = tmp_path / "pretrained"
+    _tool("ship_model").main(["--checkpoint", str(untrained_fer2013_model), "--name", "tiny", "--dataset", "fer2013",
+                              "--config", "configs/fer2013.yaml", "--run-dir", str(run_dir), "--data-root",
+                              str(data_root), "--out-dir", str(out), "--notes", str(notes)])
+    for suffix in (".pt", ".json", ".md", "_confusion.png", "_curve.png"):
+        assert (out / f"tiny{suffix}").stat().st_size > 0, suffix
+    summary = json.loads((out / "tiny.json").read_text())
+    assert summary["publictest_n"] == 3589 and summary["epochs_run"] == 2 and summary["train_seconds"] == 121
+    assert 0.0 <= summary["publictest_accuracy"] < 0.5  # an untrained network is near chance, not near the card
+    card = (out / "tiny.md").read_text()
+    assert f"| accuracy | {summary['publictest_accuracy']:.4f} |" in card
+    assert "## How this run went (for reproduction)\nResumed once after epoch 1." in card
+    assert "tiny_curve.png" in card
+    stored = torch.load(out / "tiny.pt", map_location="cpu", weights_only=True)["model"]
+    assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())  # half-size file
+    assert load_model(out / "tiny.pt").labels[0] == "anger"
