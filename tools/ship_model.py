@@ -1,7 +1,7 @@
 """Package a trained checkpoint as a shipped model: slim weights + summary JSON + confusion matrix + card.
 
-    python tools/ship_model.py --checkpoint runs/ferplus_multitask/best.pt --name ferplus \
-        --dataset ferplus --config configs/ferplus.yaml --run-dir runs/ferplus_multitask
+    python tools/ship_model.py --checkpoint runs/ferplus_multitask_long/best.pt --name ferplus \
+        --dataset ferplus --config configs/ferplus.yaml --run-dir runs/ferplus_multitask_long
 
 Evaluates on PublicTest (never on the withheld test split) and writes src/ferkit/pretrained/<name>.{pt,json,png}.
 Also writes the Markdown card (<name>.md) and the learning curve (<name>_curve.png); ``--notes FILE`` adds a
