@@ -39,7 +39,9 @@ def _confusions(result: dict, top: int = 4) -> list[str]:
     return [f"{t} -> {p}: {f:.1%} of {t} ({v}/{n})" for f, t, p, v, n in pairs[:top]]
 
 
-def write_card(path: Path, summary: dict, results: dict, history: list[dict], args, notes: str = "") -> None:
+def write_card(path: Path, summary: dict, results: dict, history: list[dict], args, notes: str = "",
+               train_counts: dict[str, int] | None = None) -> None:
+    train_counts = train_counts or {}
     r = results["none"]
     pre = summary["input"]
     rows = "\n".join(f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
@@ -86,7 +88,8 @@ Command: `ferkit evaluate --model {summary['name']} --dataset {args.dataset} --s
 
 ## Known weaknesses
 - Lowest recall: {', '.join(f"{k} ({v['recall']:.1%}, {v['support']} test images)" for k, v in weak)}.
-  Minority classes have few training examples (FERPlus Training majority counts: disgust 119, contempt 119, fear 532).
+  Training images of these classes ({args.dataset} `Training`, hard labels): \
+{', '.join(f"{k} {train_counts.get(k, 0):,}" for k, _ in weak)} of {sum(train_counts.values()):,}.
 - Most frequent confusions: {'; '.join(_confusions(r))}.
 - Trained on 48x48 grey, mostly frontal web faces; strong pose, occlusion, low light and children are weaker.
   The face pipeline's alignment mimics FER2013 framing; other crops (tight or loose) lower accuracy.
@@ -159,7 +162,9 @@ def main(argv: list[str] | None = None) -> None:
         "per_class_recall": {k: round(v["recall"], 4) for k, v in results["none"]["per_class"].items()},
     }
     write_json(out / f"{args.name}.json", summary)
-    write_card(out / f"{args.name}.md", summary, results, history, args, notes)
+    train = load_dataset(args.dataset, "Training", args.data_root)
+    train_counts = dict(zip(train.labels, map(int, train.class_counts())))
+    write_card(out / f"{args.name}.md", summary, results, history, args, notes, train_counts)
     numeric = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in history]
     plot_history(numeric, out / f"{args.name}_curve.png")
     write_json(Path(args.run_dir) / f"publictest_{args.name}.json", results)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,7 @@ from ferkit import pretrained
 from ferkit.cli.main import main as cli
 
 SHIPPED = {"ferplus": "ferplus", "fer2013": "fer2013"}   # model name -> dataset it is evaluated on
+ROOT = Path(__file__).resolve().parents[2]
 FLOOR_MARGIN = 0.02                                       # a regression of more than 2 points fails
 
 
@@ -20,6 +22,8 @@ def test_both_models_ship_with_card_summary_and_confusion_png():
         assert m.weights.stat().st_size < 8 * 2**20
         assert m.card.is_file() and "PublicTest" in m.card.read_text()
         assert (m.weights.parent / f"{name}_confusion.png").is_file()
+        assert (m.weights.parent / f"{name}_curve.png").is_file() and f"{name}_curve.png" in m.card.read_text()
+        assert (ROOT / m.summary["config"]).is_file(), m.summary["config"]   # the recipe that reproduces it
         for key in ("architecture", "labels", "publictest_accuracy", "publictest_macro_f1", "config"):
             assert key in m.summary, key
     assert pretrained.DEFAULT_MODEL == "ferplus"
