@@ -128,3 +128,23 @@ def test_distributed_two_cpu_processes_stay_in_sync(data_root, cache_dir, tmp_pa
         assert torch.allclose(w0[k].float(), w1[k].float(), atol=1e-6), k   # replicas identical
         changed |= not torch.equal(w0[k], init[k])
     assert changed                                                            # and they did train
+
+
+def test_no_progress_reaches_the_dataset_readers(data_root, tmp_path, monkeypatch):
+    """--no-progress (progress=False) silences the readers' progress bars too, not only the epoch bar."""
+    import ferkit.training.trainer as trainer_module
+
+    seen = []
+    real = trainer_module.load_dataset
+
+    def spy(name, split, data_root=None, **options):
+        seen.append((name, split, options.get("progress")))
+        return real(name, split, data_root, **options)
+
+    monkeypatch.setattr(trainer_module, "load_dataset", spy)
+    cfg = load_config(None, [f"data.data_root={data_root}", f"data.cache={tmp_path / 'cache'}",
+                             f"out_dir={tmp_path / 'run'}", "data.dataset=ferplus", "data.aux_heads=[fer2013]",
+                             "data.train_subset=64", "data.val_subset=32", "model.name=ferresnet_s"])
+    Trainer(cfg, progress=False)
+    assert [s[:2] for s in seen] == [("ferplus", "Training"), ("ferplus", "PublicTest"), ("fer2013", "PublicTest")]
+    assert all(progress is False for *_, progress in seen)

@@ -12,6 +12,7 @@ _LOADERS: dict[str, Loader] = {}
 
 
 def register_dataset(name: str) -> Callable[[Loader], Loader]:
+    """Register ``fn(split, data_root=None, cache=None, progress=True, **options) -> ArrayDataset`` under ``name``."""
     def decorate(fn: Loader) -> Loader:
         if name in _LOADERS:
             raise ValueError(f"dataset {name!r} registered twice")

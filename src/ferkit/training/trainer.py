@@ -52,8 +52,9 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_split(cfg: TrainConfig, name: str, split: str, subset: int | None, keep_all: bool = False) -> ArrayDataset:
-    options = {}
+def load_split(cfg: TrainConfig, name: str, split: str, subset: int | None, keep_all: bool = False,
+               progress: bool = True) -> ArrayDataset:
+    options = {"progress": progress}   # the readers' progress bars follow the trainer's (--no-progress: none)
     if name == "ferplus":
         options["mode"] = cfg.data.mode or "majority"
         if keep_all:
@@ -118,15 +119,17 @@ class Trainer:
     def _setup_data(self) -> None:
         cfg = self.cfg
         d = cfg.data
-        self.train_set = load_split(cfg, d.dataset, d.train_split, d.train_subset, keep_all=bool(d.aux_heads))
-        self.val_sets = {"main": load_split(cfg, d.dataset, d.val_split, d.val_subset)}
+        show = self.progress and self.dist.main
+        self.train_set = load_split(cfg, d.dataset, d.train_split, d.train_subset, keep_all=bool(d.aux_heads),
+                                    progress=show)
+        self.val_sets = {"main": load_split(cfg, d.dataset, d.val_split, d.val_subset, progress=show)}
         self.aux_labels: dict[str, tuple[str, ...]] = {}
         self.aux_targets: dict[str, np.ndarray] = {}
         for name in d.aux_heads:
             if name not in self.train_set.extra:
                 raise ConfigError(f"data.aux_heads: dataset {d.dataset!r} carries no {name!r} labels "
                                   f"(available: {', '.join(k for k in self.train_set.extra if k != 'row')})")
-            aux_val = load_split(cfg, name, d.val_split, d.val_subset)
+            aux_val = load_split(cfg, name, d.val_split, d.val_subset, progress=show)
             self.val_sets[name] = aux_val
             self.aux_labels[name] = aux_val.labels
             self.aux_targets[name] = np.asarray(self.train_set.extra[name], dtype=np.int64)
