@@ -39,15 +39,14 @@ def _confusions(result: dict, top: int = 4) -> list[str]:
     return [f"{t} -> {p}: {f:.1%} of {t} ({v}/{n})" for f, t, p, v, n in pairs[:top]]
 
 
-def write_card(path: Path, summary: dict, results: dict, history: list[dict], args, notes: str = "",
-               train_counts: dict[str, int] | None = None) -> None:
-    train_counts = train_counts or {}
+def write_card(path: Path, summary: dict, results: dict, history: list[dict], args, notes: str,
+               train_counts: dict[str, int]) -> None:
     r = results["none"]
     pre = summary["input"]
     rows = "\n".join(f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
                      for k, v in r["per_class"].items())
-    curve = "\n".join(f"| {h['epoch']} | {float(h['train_loss']):.3f} | {float(h.get('val_acc', 'nan')):.4f} | "
-                      f"{float(h.get('val_fer2013_acc', 'nan')):.4f} | {float(h['epoch_seconds']):.0f} |"
+    curve = "\n".join(f"| {h['epoch']:.0f} | {h['train_loss']:.3f} | {h.get('val_acc', float('nan')):.4f} | "
+                      f"{h.get('val_fer2013_acc', float('nan')):.4f} | {h['epoch_seconds']:.0f} |"
                       for h in history)
     weak = sorted(r["per_class"].items(), key=lambda kv: kv[1]["recall"])[:3]
     text = f"""# Model card: `{summary['name']}`
@@ -89,7 +88,7 @@ Command: `ferkit evaluate --model {summary['name']} --dataset {args.dataset} --s
 ## Known weaknesses
 - Lowest recall: {', '.join(f"{k} ({v['recall']:.1%}, {v['support']} test images)" for k, v in weak)}.
   Training images of these classes ({args.dataset} `Training`, hard labels): \
-{', '.join(f"{k} {train_counts.get(k, 0):,}" for k, _ in weak)} of {sum(train_counts.values()):,}.
+{', '.join(f"{k} {train_counts[k]:,}" for k, _ in weak)} of {sum(train_counts.values()):,}.
 - Most frequent confusions: {'; '.join(_confusions(r))}.
 - Trained on 48x48 grey, mostly frontal web faces; strong pose, occlusion, low light and children are weaker.
   The face pipeline's alignment mimics FER2013 framing; other crops (tight or loose) lower accuracy.
@@ -146,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     loaded = load_model(out / f"{args.name}.pt")  # numbers are measured on the file that ships
     ds = load_dataset(args.dataset, "PublicTest", args.data_root)
     results = {tta: evaluate_model(loaded, ds, tta=tta) for tta in ("none", "flip")}
-    history = list(csv.DictReader(open(Path(args.run_dir) / "metrics.csv")))
+    with open(Path(args.run_dir) / "metrics.csv", newline="") as f:   # one row per epoch, numbers only
+        history = [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(f)]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     params = sum(v.numel() for k, v in payload["model"].items() if "running" not in k and "num_batches" not in k)
     best = results["flip"] if results["flip"]["accuracy"] > results["none"]["accuracy"] else results["none"]
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         "publictest_macro_f1": round(results["none"]["macro_f1"], 4),
         "publictest_accuracy_flip_tta": round(results["flip"]["accuracy"], 4),
         "publictest_n": results["none"]["n"], "epoch_selected": payload.get("epoch"),
-        "epochs_run": len(history), "train_seconds": round(sum(float(r["epoch_seconds"]) for r in history)),
+        "epochs_run": len(history), "train_seconds": round(sum(r["epoch_seconds"] for r in history)),
         "config": args.config, "commit_at_packaging": commit, "packaged": time.strftime("%Y-%m-%d"),
         "per_class_recall": {k: round(v["recall"], 4) for k, v in results["none"]["per_class"].items()},
     }
@@ -165,8 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     train = load_dataset(args.dataset, "Training", args.data_root)
     train_counts = dict(zip(train.labels, map(int, train.class_counts())))
     write_card(out / f"{args.name}.md", summary, results, history, args, notes, train_counts)
-    numeric = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in history]
-    plot_history(numeric, out / f"{args.name}_curve.png")
+    plot_history(history, out / f"{args.name}_curve.png")
     write_json(Path(args.run_dir) / f"publictest_{args.name}.json", results)
     plot_confusion(results["none"]["confusion_matrix"], results["none"]["labels"], out / f"{args.name}_confusion.png",
                    f"{args.name} on {args.dataset} PublicTest (acc {results['none']['accuracy']:.3f})")
