@@ -125,10 +125,27 @@ class BlazeFace(FaceDetector):
         return canvas, scale, pad_x, pad_y
 
     def detect(self, image: np.ndarray) -> list[Detection]:
+        return self.detect_with_candidates(image, self.min_score)
+
+    def detect_with_candidates(self, image: np.ndarray, min_score: float) -> list[Detection]:
+        """The detections of ``detect`` (unchanged), then weaker candidates scoring in [min_score, threshold)
+        that overlap none of them, merged among themselves by the same blending NMS."""
         canvas, scale, pad_x, pad_y = self._letterbox(image)
         logits, raw = self._run(canvas)
         scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))
-        keep = np.nonzero(scores >= self.min_score)[0]
+        strong = self._decode(image, raw, scores, np.nonzero(scores >= self.min_score)[0], scale, pad_x, pad_y)
+        if min_score >= self.min_score:
+            return strong
+        weak = self._decode(image, raw, scores, np.nonzero((scores >= min_score) & (scores < self.min_score))[0],
+                            scale, pad_x, pad_y)
+        if strong and weak:
+            from ferkit.faces.tracking import iou_matrix
+
+            overlap = iou_matrix(np.array([d.box for d in weak]), np.array([d.box for d in strong])).max(1)
+            weak = [d for d, o in zip(weak, overlap) if o <= self.iou_threshold]
+        return strong + weak
+
+    def _decode(self, image, raw, scores, keep, scale, pad_x, pad_y) -> list[Detection]:
         if keep.size == 0:
             return []
         raw = raw[keep] / self.size  # offsets are in input pixels

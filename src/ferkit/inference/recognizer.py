@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable
 
 import cv2
 import numpy as np
@@ -14,12 +14,13 @@ import numpy as np
 from ferkit.faces.alignment import align_face
 from ferkit.faces.base import create_detector
 from ferkit.faces.image_io import MAX_PIXELS, as_rgb
-from ferkit.faces.tracking import IoUTracker
 from ferkit.faces.types import Detection
 from ferkit.inference.classifier import load_classifier, softmax
 from ferkit.inference.results import FaceResult, FrameResult
 from ferkit.inference.smoothing import TemporalSmoother
-from ferkit.inference.video import VideoSource
+
+if TYPE_CHECKING:
+    from ferkit.inference.stream import RecognizerStream
 
 
 class EmotionRecognizer:
@@ -107,40 +108,24 @@ class EmotionRecognizer:
             start += len(crops)
         return out
 
+    def stream(self, detect_every: int = 1) -> "RecognizerStream":
+        """A stream of frames from one source: ``.step(rgb) -> FrameResult`` (faces tracked, probabilities
+        smoothed per track) and ``.reset()``. detect_every: run the detector on every k-th frame only and carry
+        the tracks in between. Each stream keeps its own state; the recogniser (models) is shared."""
+        from ferkit.inference.stream import RecognizerStream
+
+        return RecognizerStream(self, detect_every=detect_every)
+
     def predict_video(self, source: str | int | os.PathLike, every_n_frames: int = 1, return_frames: bool = False,
-                      max_frames: int | None = None) -> Iterator:
+                      max_frames: int | None = None, detect_every: int = 1, duration: float | None = None):
         """Yield a FrameResult per analysed frame (every ``every_n_frames``-th), faces tracked (``track_id``) and
         their probabilities aggregated per track. With ``return_frames`` yield ``(FrameResult, rgb)`` for every
-        decoded frame; skipped frames carry the last faces and ``analysed=False``. A truncated file logs a
-        warning and yields the frames that decoded; ``source`` may be a camera index."""
-        every = max(1, int(every_n_frames))
-        tracker = IoUTracker()
-        smoother = TemporalSmoother(**self.smoothing)
-        last: list[FaceResult] = []
-        for index, t, rgb in VideoSource(source):
-            if max_frames is not None and index >= max_frames:
-                break
-            if index % every:
-                if return_frames:
-                    yield FrameResult(index, t, last, analysed=False), rgb
-                continue
-            last = self._video_frame(rgb, tracker, smoother)
-            result = FrameResult(index, t, last)
-            yield (result, rgb) if return_frames else result
+        decoded frame; skipped frames carry the last faces and ``analysed=False``. ``source``: a video file, a
+        camera index or a stream URL (live sources drop frames when analysis is slower). Undecodable frames are
+        read past. The returned iterator also reports ``info`` (fps, size, frame count), and once iterated
+        ``skipped_frames``, ``truncated`` and ``dropped_frames``. max_frames / duration (seconds of video) stop
+        it early."""
+        from ferkit.inference.video_run import VideoRun
 
-    def _video_frame(self, rgb: np.ndarray, tracker: IoUTracker, smoother: TemporalSmoother) -> list[FaceResult]:
-        dets = self.detect(rgb)
-        ids, ended = tracker.update(np.array([d.box for d in dets]).reshape(-1, 4))
-        smoother.drop(ended)
-        crops, matrices = self.align(rgb, dets)
-        logits, features = self.classify_crops(crops)
-        raw = softmax(logits)
-        if not dets:
-            return []
-        if smoother.feature_level:
-            agg = np.stack([smoother.aggregate(tid, f) for tid, f in zip(ids, features)])
-            probs = softmax(self.classifier.head(agg.astype(np.float32)))
-        else:
-            probs = np.stack([smoother.aggregate(tid, p) for tid, p in zip(ids, raw)])
-        shown = [smoother.decide(tid, p) for tid, p in zip(ids, probs)]
-        return self._faces(dets, matrices, probs, shown, ids, raw)
+        return VideoRun(self, source, every_n_frames=every_n_frames, return_frames=return_frames,
+                        max_frames=max_frames, detect_every=detect_every, duration=duration)
