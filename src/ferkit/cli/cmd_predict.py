@@ -17,15 +17,30 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("predict", help="recognise facial expressions in images, folders and videos",
                               description=__doc__)
     p.add_argument("paths", nargs="*", metavar="PATH", help="image, video or folder (searched recursively)")
-    p.add_argument("--source", default=None, help="camera index for live video (same as `ferkit webcam`)")
+    p.add_argument("--source", default=None, metavar="SRC",
+                   help="live or video source instead of PATHs: camera index (0), stream URL (rtsp://, http:// "
+                        "MJPEG) or video file; needs no display")
     p.add_argument("--output", "-o", default=None, help="folder for annotated images / videos")
     p.add_argument("--json", default=None, metavar="FILE", help="write all results as JSON")
     p.add_argument("--csv", default=None, metavar="FILE", help="write one row per face (per frame for videos)")
+    p.add_argument("--jsonl", default=None, metavar="FILE",
+                   help="write one JSON object per analysed video frame, as it goes (kept if the run is killed)")
     p.add_argument("--every-n-frames", type=int, default=1, help="analyse every n-th video frame")
+    p.add_argument("--detect-every", type=_positive, default=1, metavar="K",
+                   help="run the face detector on every K-th analysed frame; tracks carry faces in between")
+    p.add_argument("--max-frames", type=_positive, default=None, metavar="N", help="stop each video after N frames")
+    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop each video after S seconds")
     p.add_argument("--no-bars", action="store_true", help="annotate without probability bars")
     p.add_argument("--quiet", "-q", action="store_true", help="no table on stdout")
     add_pipeline_options(p)
     p.set_defaults(func=run)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
 
 
 def collect(paths: list[str]) -> tuple[list[tuple[Path, Path]], list[dict]]:
@@ -69,14 +84,20 @@ def _write_image(path: Path, rgb) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.duration is not None and args.duration <= 0:
+        raise FerkitError(f"--duration must be > 0 seconds, not {args.duration}")
     if args.source is not None:
-        from ferkit.cli.cmd_webcam import run_live
+        if args.paths:
+            raise FerkitError("give either PATHs or --source SRC, not both")
+        from ferkit.cli._predict_video import run_source
 
-        return run_live(args, camera=int(args.source))
+        doc = run_source(args, build_recognizer)
+        return _write_outputs(doc, args, doc["labels"])
     if not args.paths:
-        raise FerkitError("give at least one PATH (image, video or folder), or --source CAMERA")
+        raise FerkitError("give at least one PATH (image, video or folder), or --source SRC")
     from tqdm import tqdm
 
+    from ferkit.cli._predict_video import JsonlWriter
     from ferkit.inference.video import is_video_file
 
     files, errors = collect(args.paths)
@@ -89,15 +110,24 @@ def run(args: argparse.Namespace) -> int:
     doc = {"model": args.model or "ferplus", "detector": recognizer.detector.name,
            "labels": list(recognizer.labels), "images": [], "videos": [], "errors": errors}
     show_bar = len(files) > 1 and sys.stderr.isatty() or len(files) > 20
-    for path, rel in tqdm(files, desc="predict", unit="file", disable=not show_bar):
-        try:
-            if is_video_file(path):
-                doc["videos"].append(_video(recognizer, path, rel, out_dir, args))
-            else:
-                doc["images"].append(_image(recognizer, path, rel, out_dir, args))
-        except FerkitError as e:
-            doc["errors"].append({"path": str(path), "error": str(e)})
-            log.warning("%s", e)
+    jsonl = JsonlWriter(args.jsonl)
+    try:
+        for path, rel in tqdm(files, desc="predict", unit="file", disable=not show_bar):
+            try:
+                if is_video_file(path):
+                    doc["videos"].append(_video(recognizer, path, rel, out_dir, args, jsonl))
+                else:
+                    doc["images"].append(_image(recognizer, path, rel, out_dir, args))
+                    jsonl.write(doc["images"][-1])
+            except FerkitError as e:
+                doc["errors"].append({"path": str(path), "error": str(e)})
+                log.warning("%s", e)
+    finally:
+        jsonl.close()
+    return _write_outputs(doc, args, recognizer.labels)
+
+
+def _write_outputs(doc: dict, args, labels) -> int:
     if args.json:
         from ferkit.inference.report import write_results_json
 
@@ -105,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         from ferkit.inference.report import write_results_csv
 
-        write_results_csv(args.csv, doc, recognizer.labels)
+        write_results_csv(args.csv, doc, labels)
     if not args.quiet:
         from ferkit.inference.report import table_text
 
@@ -130,35 +160,10 @@ def _image(recognizer, path: Path, rel: Path, out_dir: Path | None, args) -> dic
     return image_entry(path, faces)
 
 
-def _video(recognizer, path: Path, rel: Path, out_dir: Path | None, args) -> dict:
-    from ferkit.inference.drawing import annotate
-    from ferkit.inference.report import video_entry
-    from ferkit.inference.results import summarise_tracks
-    from ferkit.inference.video import VideoSource, VideoWriter
+def _video(recognizer, path: Path, rel: Path, out_dir: Path | None, args, jsonl=None) -> dict:
+    from ferkit.cli._predict_video import analyse_video
 
-    fps = VideoSource(path).info.fps
-    frames, writer = [], None
-    stream = recognizer.predict_video(path, every_n_frames=args.every_n_frames, return_frames=out_dir is not None)
-    try:
-        for item in stream:
-            if out_dir is not None:
-                result, rgb = item
-                if writer is None:
-                    writer = VideoWriter(_annotated_path(out_dir, rel, ".mp4"), fps, (rgb.shape[1], rgb.shape[0]))
-                writer.write(annotate(rgb, result.faces, bars=not args.no_bars))
-            else:
-                result = item
-            frames.append(result)
-    finally:
-        if writer is not None:
-            writer.close()
-    truncated = _was_truncated(path, frames)
-    return video_entry(path, fps, frames, summarise_tracks(frames), truncated)
-
-
-def _was_truncated(path: Path, frames) -> bool:
-    from ferkit.inference.video import VideoSource
-
-    announced = VideoSource(path).info.frame_count
-    decoded = (frames[-1].frame + 1) if frames else 0
-    return bool(announced and decoded < announced)
+    annotated = _annotated_path(out_dir, rel, ".mp4") if out_dir is not None else None
+    entry = analyse_video(recognizer, path, annotated, args, jsonl)
+    entry["path"] = str(path)
+    return entry

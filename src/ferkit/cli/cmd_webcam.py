@@ -1,4 +1,6 @@
-"""`ferkit webcam`: live annotated video from a camera (needs a display and a camera)."""
+"""`ferkit webcam`: live annotated video from a camera in a window (needs a display, a camera and an OpenCV
+with GUI support: `pip install ferkit[gui]`). Without them: `ferkit predict --source 0 --jsonl out.jsonl`
+(no window), or the live webcam of the web page (`ferkit serve`)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +11,8 @@ from ferkit.cli._pipeline_args import add_pipeline_options, build_recognizer
 from ferkit.errors import FerkitError, InputError
 
 WINDOW = "ferkit (press q or Esc to quit)"
+INSTEAD = ("use `ferkit predict --source 0 --jsonl results.jsonl [--output DIR]` (no window needed), or the live "
+           "webcam of the web page (`ferkit serve`)")
 
 
 def add_parser(subparsers) -> None:
@@ -26,13 +30,13 @@ def check_display() -> None:
     import cv2
 
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        raise FerkitError("no display available (DISPLAY is not set): `ferkit webcam` shows a window; "
-                          "use `ferkit predict VIDEO --output DIR` to write annotated video instead")
+        raise FerkitError(f"no display available (DISPLAY is not set): `ferkit webcam` shows a window; {INSTEAD}")
     try:
         cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
     except cv2.error:
-        raise FerkitError("this OpenCV build has no GUI support (opencv-python-headless); install opencv-python "
-                          "to show live video, or use `ferkit predict VIDEO --output DIR`") from None
+        raise FerkitError("this OpenCV build has no GUI support (opencv-python-headless): install the GUI build "
+                          "with `pip uninstall -y opencv-python-headless && pip install 'ferkit[gui]'`, or "
+                          f"{INSTEAD}") from None
 
 
 def run_live(args: argparse.Namespace, camera: int = 0) -> int:

@@ -49,21 +49,30 @@ class FrameResult:
 
 @dataclass
 class TrackSummary:
+    """One face track over a video: first/last frame and time, frames seen, mean probabilities, the dominant
+    label (of the mean probabilities) and each label's share of the frames where it was the shown label."""
+
     track_id: int
     frames: int
     first_frame: int
     last_frame: int
     probabilities: dict[str, float]
     label: str
+    first_time: float = 0.0
+    last_time: float = 0.0
+    label_shares: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"track_id": self.track_id, "frames": self.frames, "first_frame": self.first_frame,
-                "last_frame": self.last_frame, "label": self.label,
-                "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()}}
+                "last_frame": self.last_frame, "first_time": round(self.first_time, 3),
+                "last_time": round(self.last_time, 3), "label": self.label,
+                "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
+                "label_shares": {k: round(float(v), 4) for k, v in self.label_shares.items()}}
 
 
 def summarise_tracks(frames: list[FrameResult]) -> list[TrackSummary]:
-    """Per-track summary over analysed frames: mean of the per-frame probabilities, dominant label."""
+    """Per-track summary over analysed frames: mean of the per-frame probabilities, dominant label, share of
+    frames per shown label, first/last frame and time."""
     acc: dict[int, dict] = {}
     for fr in frames:
         if not fr.analysed:
@@ -72,13 +81,17 @@ def summarise_tracks(frames: list[FrameResult]) -> list[TrackSummary]:
             if face.track_id is None:
                 continue
             probs = face.raw_probabilities or face.probabilities
-            a = acc.setdefault(face.track_id, {"n": 0, "first": fr.frame, "sum": dict.fromkeys(probs, 0.0)})
+            a = acc.setdefault(face.track_id, {"n": 0, "first": fr.frame, "t0": fr.time,
+                                               "sum": dict.fromkeys(probs, 0.0), "shown": dict.fromkeys(probs, 0)})
             a["n"] += 1
-            a["last"] = fr.frame
+            a["last"], a["t1"] = fr.frame, fr.time
+            a["shown"][face.label] = a["shown"].get(face.label, 0) + 1
             for k, v in probs.items():
                 a["sum"][k] += v
     out = []
     for tid, a in sorted(acc.items()):
         mean = {k: v / a["n"] for k, v in a["sum"].items()}
-        out.append(TrackSummary(tid, a["n"], a["first"], a["last"], mean, max(mean, key=mean.get)))
+        shares = {k: v / a["n"] for k, v in a["shown"].items()}
+        out.append(TrackSummary(tid, a["n"], a["first"], a["last"], mean, max(mean, key=mean.get),
+                                a["t0"], a["t1"], shares))
     return out

@@ -33,7 +33,8 @@ def _carried(last: Detection, box: np.ndarray) -> Detection:
 
 
 class RecognizerStream:
-    """Per-stream state over a shared EmotionRecognizer. detect_every: run the detector on every k-th step
+    """Per-stream state over a shared EmotionRecognizer. A new face is tentative (``track_id`` None) until the
+    tracker confirms it (a few frames in a row); then the FaceResults of its tentative frames get its id too. detect_every: run the detector on every k-th step
     only; between detections the tracks' motion model carries each face (box, keypoints and so the alignment)
     and the classifier still runs on the carried crops. low_score: weakest detection that may continue a
     track (the detector's own threshold still decides which faces start one)."""
@@ -52,6 +53,7 @@ class RecognizerStream:
         self.tracker = ByteTracker(high=float(high) if high is not None else float("-inf"))
         self.smoother = TemporalSmoother(**self.recognizer.smoothing)
         self.last: dict[int, Detection] = {}
+        self.pending: dict[int, list[FaceResult]] = {}   # faces of tracks not confirmed yet
         self.frames = 0
 
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
@@ -79,6 +81,7 @@ class RecognizerStream:
             shown = [(f, _carried(self.last[f.key], f.box)) for f in step.faces if f.key in self.last]
         for key in step.ended:
             self.last.pop(key, None)
+            self.pending.pop(key, None)
         self.smoother.drop(step.ended)
         return FrameResult(frame, t, self._classify(rgb, shown))
 
@@ -97,4 +100,13 @@ class RecognizerStream:
         else:
             probs = np.stack([self.smoother.aggregate(k, p) for k, p in zip(keys, raw)])
         labels = [self.smoother.decide(k, p) for k, p in zip(keys, probs)]
-        return rec._faces(dets, matrices, probs, labels, [f.track_id for f, _ in shown], raw)
+        faces = rec._faces(dets, matrices, probs, labels, [f.track_id for f, _ in shown], raw)
+        for (tracked, _), face in zip(shown, faces):
+            if tracked.track_id is None:
+                self.pending.setdefault(tracked.key, []).append(face)
+            elif tracked.key in self.pending:
+                # confirmed now: the results of its tentative frames get the id too (their FaceResult objects;
+                # what was already serialised, such as --jsonl lines, keeps null)
+                for earlier in self.pending.pop(tracked.key):
+                    earlier.track_id = tracked.track_id
+        return faces

@@ -60,6 +60,7 @@ class Job:
     finished: float | None = None
     result: dict | None = None
     error: dict | None = None
+    run: object | None = None       # the VideoRun: skipped_frames and truncated once read
     cancel: threading.Event = field(default_factory=threading.Event)
 
     def to_dict(self) -> dict:
@@ -136,6 +137,7 @@ class JobManager:
         try:
             stream = self.recognizer.predict_video(job.path, every_n_frames=job.every_n_frames,
                                                    max_frames=self.limits.max_video_frames)
+            job.run = stream
             for fr in stream:
                 frames.append(fr)
                 job.frames_done = min(job.frames_total, fr.frame + 1)
@@ -184,7 +186,9 @@ def video_result(frames: list[FrameResult], job: Job, model_name: str, labels) -
             "video": {"fps": round(p.fps, 3), "width": p.width, "height": p.height, "frame_count": p.frame_count,
                       "duration_s": round(p.frame_count / p.fps, 3) if p.frame_count else None,
                       "every_n_frames": job.every_n_frames, "frames_analysed": len(frames), "last_frame": last,
-                      "cut_at_limit": bool(p.frame_count and p.frame_count > job.frames_total)},
+                      "cut_at_limit": bool(p.frame_count and p.frame_count > job.frames_total),
+                      "skipped_frames": getattr(job.run, "skipped_frames", 0),
+                      "truncated": bool(getattr(job.run, "truncated", False))},
             "frames": [fr.to_dict() for fr in frames],
             "tracks": tracks,
             "summary": {"tracks": len(tracks), "face_frames": seen, "label_counts": counts,

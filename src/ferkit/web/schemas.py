@@ -96,8 +96,11 @@ class Track(BaseModel):
     frames: int
     first_frame: int
     last_frame: int
+    first_time: float = 0.0
+    last_time: float = 0.0
     label: str
     probabilities: dict[str, float]
+    label_shares: dict[str, float] = Field(default_factory=dict, description="share of frames per shown label")
     timeline: list[TimelinePoint]
 
 
@@ -111,6 +114,8 @@ class VideoInfo(BaseModel):
     frames_analysed: int
     last_frame: int
     cut_at_limit: bool
+    skipped_frames: int = Field(0, description="undecodable frames read past")
+    truncated: bool = Field(False, description="decoding stopped before the frame count the file announces")
 
 
 class VideoSummary(BaseModel):

@@ -360,8 +360,10 @@
     el.video.src = URL.createObjectURL(file);
     el.video.loop = true;
     el.fps.textContent = `${(r.video.frames_analysed / secs).toFixed(1)} fps (analysis)`;
-    setStatus(`${file.name}: ${r.summary.tracks} face track(s), mostly ${r.summary.dominant_label || "no faces"}. ` +
-      "Use the video controls to play.");
+    const damage = (r.video.skipped_frames ? ` ${r.video.skipped_frames} undecodable frame(s) skipped.` : "") +
+      (r.video.truncated ? " The file ends early (truncated or damaged)." : "");
+    setStatus(`${file.name}: ${r.summary.tracks} face track(s), mostly ${r.summary.dominant_label || "no faces"}.` +
+      `${damage} Use the video controls to play.`);
     const byLength = [...r.tracks].sort((a, b) => b.frames - a.frames);
     listFaces(byLength.map((tr) => ({ ...tr, probability: tr.probabilities[tr.label] })),
       "Per face: mean over the frames it was seen.");
