@@ -5,7 +5,8 @@
 Measures detection ms/frame for each detector on the frames of ``samples/video/video_01.mp4`` (640x480,
 5 people), classification ms/face with PyTorch and ONNX Runtime (faces of a frame in one batch), and end-to-end
 fps (decode, detect, align, classify, track, smooth) on that video and on a single-face clip synthesised from
-a sample photo. Timings are medians of repeated runs; other processes on the machine slow them down.
+a sample photo; then end-to-end with the detector on every K-th frame only (K = 1, 2, 3; tracks carry the faces
+in between), with the float and the int8 ONNX classifier, and the number of tracks each finds. Timings are medians of repeated runs; other processes on the machine slow them down.
 """
 from __future__ import annotations
 
@@ -132,6 +133,44 @@ def main() -> None:
                 sec = timed(run, args.repeats)
                 n = len(read_frames(path)) if clip_name != video.name else len(frames)
                 print(f"| end-to-end | {clip_name}, {name} + {runtime} | {n / sec:.1f} fps | {faces / n:.2f} |")
+
+    # --detect-every K: the detector on every K-th frame, tracks carried in between (classifier every frame)
+    from ferkit.inference.results import summarise_tracks
+
+    classifiers = [("onnx", model)]
+    int8 = _int8_model(model, tmp)
+    if int8 is not None:
+        classifiers.append(("onnx int8", int8))
+    for label, m in classifiers:
+        r = EmotionRecognizer(model=m, detector="blazeface", runtime="onnx", threads=args.threads)
+        for k in (1, 2, 3):
+            def run():
+                return list(r.predict_video(video, detect_every=k))
+
+            result = run()
+            tracks = len(summarise_tracks(result))
+            faces = sum(len(fr.faces) for fr in result)
+            sec = timed(run, args.repeats)
+            print(f"| end-to-end | {video.name}, blazeface + {label}, detect every {k} | {len(frames) / sec:.1f} fps | "
+                  f"{faces / len(frames):.2f} ({tracks} tracks) |")
+
+
+def _int8_model(model, tmp: Path):
+    """The int8 ONNX export of ``model`` (as `ferkit export --quantize int8` makes it); None without the data."""
+    from ferkit import pretrained
+    from ferkit.errors import FerkitError
+    from ferkit.export.onnx import onnx_bytes
+    from ferkit.export.quantize import calibration_crops, quantize_int8
+
+    try:
+        loaded = pretrained.load(model)
+        calib = calibration_crops(n=512)
+    except FerkitError as e:
+        print(f"(no int8 rows: {e})")
+        return None
+    path = tmp / "int8.onnx"
+    path.write_bytes(quantize_int8(onnx_bytes(loaded), loaded.preprocess(calib).numpy()))
+    return str(path)
 
 
 if __name__ == "__main__":

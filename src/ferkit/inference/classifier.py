@@ -105,12 +105,14 @@ def _linear_head(model) -> tuple[np.ndarray, np.ndarray] | None:
 
 def load_classifier(model: str | os.PathLike | object = None, runtime: str = "torch", device: str = "cpu",
                     threads: int | None = None):
-    """model: shipped name, ``.pt`` / ``.onnx`` path or a LoadedModel; runtime: "torch" | "onnx"."""
+    """model: shipped name, ``.pt`` / ``.onnx`` path or a LoadedModel; runtime: "torch" | "onnx" (``.onnx``
+    files, int8-quantised ones included, always use ONNX Runtime)."""
     from ferkit.models.checkpoint import LoadedModel
 
     if isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".onnx":
-        if runtime != "onnx":
-            raise ModelError(f"{model}: ONNX files run with runtime='onnx'")
+        # an .onnx file (float or int8 from `ferkit export`) always runs with ONNX Runtime, on the CPU
+        if device != "cpu":
+            raise ModelError(f"{model}: ONNX files run on the CPU here; use a .pt model for device {device!r}")
         if not Path(model).is_file():
             raise ModelError(f"model file {str(model)!r} not found")
         return OnnxClassifier(model, threads=threads)
