@@ -1,0 +1,59 @@
+"""EmotionRecognizer.stream(): the one per-frame door that predict_video, the CLI and the live socket share."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from ferkit.inference.results import FrameResult
+
+
+@pytest.fixture(scope="module")
+def clip_frames(short_clip):
+    cap = cv2.VideoCapture(str(short_clip))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return frames
+
+
+def test_step_matches_predict_video(recognizer, short_clip, clip_frames):
+    stream = recognizer.stream()
+    stepped = [stream.step(rgb) for rgb in clip_frames]
+    video = list(recognizer.predict_video(short_clip))
+    assert all(isinstance(r, FrameResult) for r in stepped) and len(stepped) == len(video) == 12
+    for a, b in zip(stepped, video):
+        assert [f.track_id for f in a.faces] == [f.track_id for f in b.faces]
+        assert [f.label for f in a.faces] == [f.label for f in b.faces]
+        for fa, fb in zip(a.faces, b.faces):
+            assert np.allclose(fa.box, fb.box) and fa.probabilities == pytest.approx(fb.probabilities, abs=1e-5)
+
+
+def test_reset_starts_afresh_and_streams_are_independent(recognizer, clip_frames):
+    a, b = recognizer.stream(), recognizer.stream()
+    for rgb in clip_frames[:4]:
+        a.step(rgb)
+    ids_a = {f.track_id for f in a.step(clip_frames[4]).faces} - {None}
+    assert ids_a and b.step(clip_frames[0]).frame == 0     # b has its own tracks and frame count
+    a.reset()
+    first = a.step(clip_frames[0])
+    assert first.frame == 0 and {f.track_id for f in first.faces} == {None}   # tentative again
+    a.step(clip_frames[1])
+    third = a.step(clip_frames[2])
+    assert min(f.track_id for f in third.faces if f.track_id) == 1
+    # confirmation gives the id to the faces of the tentative frames too
+    assert {f.track_id for f in first.faces} - {None} == {f.track_id for f in third.faces} - {None}
+
+
+def test_detect_every_carries_faces_between_detections(recognizer, clip_frames):
+    stream = recognizer.stream(detect_every=3)
+    results = [stream.step(rgb) for rgb in clip_frames]
+    every = [r.faces for r in results]
+    assert all(every)                                       # carried frames still have their faces
+    carried = results[4].faces                              # frame 4: no detection, moved by the motion model
+    assert carried[0].matrix is not None and carried[0].landmarks is not None
+    with pytest.raises(ValueError):
+        recognizer.stream(detect_every=0)
