@@ -33,7 +33,7 @@ def _sniff_video(head: bytes) -> bool:
             or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
             or head[:16] == bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")  # ASF / WMV
             or head[:9] == b"YUV4MPEG2"
-            or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47))  # MPEG-TS packets
+            or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47 and head[:3] != b"GIF"))  # MPEG-TS
 
 
 def is_video_file(path: str | os.PathLike) -> bool:
