@@ -19,10 +19,11 @@ from pathlib import Path
 import torch
 
 from ferkit.data import load_dataset
+from ferkit.evaluation.calibrate_model import calibrate
 from ferkit.evaluation.evaluate import evaluate_model
-from ferkit.evaluation.plots import plot_confusion, plot_history
-from ferkit.io_utils import atomic_write, write_json
-from ferkit.models.checkpoint import load_model
+from ferkit.evaluation.plots import plot_confusion, plot_history, plot_reliability
+from ferkit.io_utils import atomic_write, write_json, write_text
+from ferkit.models.checkpoint import load_model, write_calibration
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "ferkit" / "pretrained"
 
@@ -112,9 +113,80 @@ Command: `ferkit evaluate --model {summary['name']} --dataset {args.dataset} --s
   licence). The weights are derived from these data; use them under those terms (research use of FER2013).
 - Packaged from commit `{summary['commit_at_packaging']}` on {summary['packaged']} by `tools/ship_model.py`.
 """
-    from ferkit.io_utils import write_text
 
     write_text(path, text)
+
+
+CALIBRATION_HEADING = "## Calibrated probabilities"
+
+
+def calibration_section(name: str, dataset: str, record: dict, flip_accuracy: float) -> str:
+    """The card section: temperature, ECE/NLL before/after (and cross-fitted) and the reliability diagram."""
+    b, a, c = record["before"], record["after"], record["cross_fitted_2fold"]
+    return f"""{CALIBRATION_HEADING}
+
+Probabilities are softmax(logits / T) with T = {record['temperature']:.4f}, fitted by minimising the NLL on
+{record['dataset']} {record['split']} (n={record['n']}, centre view) and stored in `{name}.pt` (and in the ONNX
+metadata on export); `EmotionRecognizer`, `ferkit evaluate` and the web service apply it. Dividing the logits by
+T > 0 keeps the argmax, so the accuracy above is unchanged{'' if flip_accuracy is None else
+f" (flip TTA averages calibrated probabilities: {flip_accuracy:.4f})"}.
+Command: `ferkit calibrate --model {name} --dataset {dataset}` (or `python tools/calibrate_shipped.py`).
+
+| probabilities | ECE (15 equal-width bins, top label) | NLL |
+|---|---|---|
+| raw softmax (T = 1) | {b['ece']:.4f} | {b['nll']:.4f} |
+| calibrated (T = {record['temperature']:.3f}), fitted and measured on the same split | {a['ece']:.4f} | {a['nll']:.4f} |
+| calibrated, 2-fold cross-fitted (T fitted on the other half) | {c['ece']:.4f} | {c['nll']:.4f} |
+
+{'T < 1: the raw softmax was under-confident; calibration sharpens it.' if record['temperature'] < 1 else
+ 'T > 1: the raw softmax was over-confident; calibration softens it.'} The cross-fitted row is the honest estimate
+for unseen data of this distribution; real photos through the face pipeline are another distribution.
+
+![reliability diagram]({name}_reliability.png)
+"""
+
+
+def put_section(card: str, section: str, heading: str, before: str = "## Known weaknesses") -> str:
+    """Replace the card's ``heading`` section with ``section``, or insert it before ``before`` (else append)."""
+    if heading in card:
+        start = card.index(heading)
+        nxt = card.find("\n## ", start + len(heading))
+        return card[:start] + section.rstrip("\n") + ("\n" + card[nxt:] if nxt >= 0 else "\n")
+    if before in card:
+        i = card.index(before)
+        return card[:i] + section.rstrip("\n") + "\n\n" + card[i:]
+    return card.rstrip("\n") + "\n\n" + section
+
+
+def apply_calibration(out: Path, name: str, dataset: str, data_root: str | None = None) -> dict:
+    """Calibrate the model file ``out/<name>.pt`` on PublicTest; update its file, JSON summary, diagram and card."""
+    import json
+
+    weights = out / f"{name}.pt"
+    ds = load_dataset(dataset, "PublicTest", data_root)
+    record = calibrate(load_model(weights), ds)
+    write_calibration(weights, {k: v for k, v in record.items() if k != "reliability"})
+    loaded = load_model(weights)
+    assert loaded.temperature == record["temperature"]
+    flip = evaluate_model(loaded, ds, tta="flip")["accuracy"]
+    b, a = record["before"], record["after"]
+    plot_reliability({f"raw (T = 1): ECE {b['ece']:.3f}": record["reliability"]["before"],
+                      f"calibrated (T = {record['temperature']:.2f}): ECE {a['ece']:.3f}": record["reliability"]["after"]},
+                     out / f"{name}_reliability.png", f"{name} on {dataset} PublicTest (n={record['n']})")
+    summary_path = out / f"{name}.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        summary.update({"temperature": record["temperature"],
+                        "publictest_ece_uncalibrated": round(b["ece"], 4), "publictest_nll_uncalibrated": round(b["nll"], 4),
+                        "publictest_ece": round(a["ece"], 4), "publictest_nll": round(a["nll"], 4),
+                        "publictest_ece_cross_fitted": round(record["cross_fitted_2fold"]["ece"], 4),
+                        "publictest_accuracy_flip_tta_calibrated": round(flip, 4)})
+        write_json(summary_path, summary)
+    card = out / f"{name}.md"
+    if card.is_file():
+        write_text(card, put_section(card.read_text(), calibration_section(name, dataset, record, flip),
+                                     CALIBRATION_HEADING))
+    return record
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,6 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     train = load_dataset(args.dataset, "Training", args.data_root)
     train_counts = dict(zip(train.labels, map(int, train.class_counts())))
     write_card(out / f"{args.name}.md", summary, results, history, args, notes, train_counts)
+    apply_calibration(out, args.name, args.dataset, args.data_root)   # temperature, diagram, card section
     plot_history(history, out / f"{args.name}_curve.png")
     write_json(Path(args.run_dir) / f"publictest_{args.name}.json", results)
     plot_confusion(results["none"]["confusion_matrix"], results["none"]["labels"], out / f"{args.name}_confusion.png",

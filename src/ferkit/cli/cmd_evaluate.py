@@ -1,5 +1,5 @@
-"""``ferkit evaluate --model NAME_OR_CHECKPOINT --dataset NAME --split SPLIT [--tta] [--json OUT] [--plot PNG]
-[--perturb occlusion pose ...]``"""
+"""``ferkit evaluate --model NAME_OR_CHECKPOINT_OR_ONNX --dataset NAME --split SPLIT [--tta] [--json OUT]
+[--plot PNG] [--plot-reliability PNG] [--perturb occlusion pose ...]``"""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,8 @@ import argparse
 
 def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a model on a dataset split")
-    p.add_argument("--model", default="ferplus", help="shipped model name or model/checkpoint file")
+    p.add_argument("--model", default="ferplus",
+                   help="shipped model name, model/checkpoint file, or an ONNX file exported by `ferkit export`")
     p.add_argument("--dataset", required=True, help="dataset name (fer2013, ferplus, ckplus, ...)")
     p.add_argument("--split", default="PublicTest", help="split name (default PublicTest)")
     p.add_argument("--data-root", help="dataset root (else $FERKIT_DATA)")
@@ -21,6 +22,8 @@ def add_parser(sub) -> None:
     p.add_argument("--pose-deg", type=float, default=30.0, help="pose threshold in degrees for --face-subset pose")
     p.add_argument("--json", dest="json_out", help="write metrics JSON here")
     p.add_argument("--plot", help="save the confusion matrix PNG here")
+    p.add_argument("--plot-reliability", metavar="FILE",
+                   help="save the reliability diagram (top-label accuracy vs confidence, 15 bins) PNG here")
     p.add_argument("--perturb", nargs="+", metavar="NAME",
                    help="also report accuracy vs clean under synthetic perturbations: all, a family (occlusion, pose, "
                         "brightness, contrast, blur, noise) or single settings (occlude_eyes, rotate_+15, ...)")
@@ -30,7 +33,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ferkit import pretrained
     from ferkit.data import load_dataset
     from ferkit.errors import ConfigError
     from ferkit.evaluation.evaluate import evaluate_model, format_report
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--face-subset {args.face_subset}: no image of {dataset.name} {dataset.split} "
                               "qualifies")
         dataset = dataset.subset(chosen)
-    loaded = pretrained.load(args.model)
+    loaded = load_evaluated_model(args.model, args.device)
     result = evaluate_model(loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size)
     result["model"] = str(args.model)
     if subset_info:
@@ -79,4 +81,27 @@ def run(args: argparse.Namespace) -> int:
         title = f"{args.model} on {dataset.name} {dataset.split} (acc {result['accuracy']:.3f})"
         plot_confusion(result["confusion_matrix"], result["labels"], args.plot, title)
         print(f"confusion matrix saved to {args.plot}")
+    if args.plot_reliability:
+        from ferkit.evaluation.plots import plot_reliability
+
+        name = f"T = {result['temperature']:.3f}" if result["temperature"] != 1.0 else "uncalibrated (T = 1)"
+        title = (f"{args.model} on {dataset.name} {dataset.split}: ECE {result['ece']:.3f}, NLL {result['nll']:.3f}")
+        plot_reliability({name: result["reliability"]}, args.plot_reliability, title)
+        print(f"reliability diagram saved to {args.plot_reliability}")
     return 0
+
+
+def load_evaluated_model(model: str, device: str = "cpu"):
+    """A shipped name / ``.pt`` file (PyTorch) or an exported ``.onnx`` file (ONNX Runtime, CPU)."""
+    from pathlib import Path
+
+    from ferkit import pretrained
+    from ferkit.errors import ConfigError
+
+    if Path(model).suffix.lower() == ".onnx":
+        if device != "cpu":
+            raise ConfigError(f"--device {device}: ONNX models are evaluated with ONNX Runtime on the CPU")
+        from ferkit.export.onnx_model import load_onnx_model
+
+        return load_onnx_model(model)
+    return pretrained.load(model)

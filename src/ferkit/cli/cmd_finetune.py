@@ -13,7 +13,8 @@ def add_parser(sub) -> None:
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="training-config overrides for every stage (applied last)")
     p.add_argument("--folds", nargs="+", type=int, help="run only these folds (default: all)")
-    p.add_argument("--pretrained", help="model file stage 0 starts from (overrides the config's)")
+    p.add_argument("--pretrained", help="shipped model name (fer2013, ferplus) or model file stage 0 starts from "
+                                        "(overrides the config's)")
     p.add_argument("--out-dir", help="output folder (overrides out_dir)")
     p.add_argument("--output", help="also write the Markdown results table here")
     p.add_argument("--title", default="Fine-tuning, subject-independent CV")
@@ -22,12 +23,15 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ferkit import pretrained
     from ferkit.io_utils import write_text
     from ferkit.training.finetune import load_finetune_config, markdown, run_cv
 
     ft = load_finetune_config(args.config, args.overrides)
     if args.pretrained:
         ft.pretrained = args.pretrained
+    if ft.pretrained:   # a shipped model name (or a file path) -> the file; a missing one fails here, before training
+        ft.pretrained = str(pretrained.resolve(ft.pretrained))
     if args.out_dir:
         ft.out_dir = args.out_dir
     result = run_cv(ft, args.folds, progress=None if args.progress else False)

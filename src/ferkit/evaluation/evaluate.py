@@ -7,6 +7,7 @@ import torch
 
 from ferkit.data import ArrayDataset
 from ferkit.errors import DatasetError
+from ferkit.evaluation.calibration import calibration_metrics, reliability_bins
 from ferkit.evaluation.metrics import summary
 from ferkit.labels import align
 from ferkit.models.checkpoint import LoadedModel
@@ -19,34 +20,68 @@ def resize_crops(images: np.ndarray, size: int) -> np.ndarray:
     return np.stack([cv2.resize(np.asarray(im), (size, size), interpolation=cv2.INTER_AREA) for im in images])
 
 
-def model_scores(loaded: LoadedModel, images: np.ndarray, tta: str = "none", device: str = "cpu",
-                 batch_size: int = 512) -> np.ndarray:
-    """Softmax scores (N, len(model labels)) for uint8 grey crops (any square size; resized as needed)."""
+def _model_crops(loaded: LoadedModel, images: np.ndarray) -> np.ndarray:
     pre = loaded.preprocess
     crops = resize_crops(np.asarray(images), pre.source_size)
     if pre.illumination != "none":
         from ferkit.transforms.illumination import normalise_illumination
 
         crops = normalise_illumination(crops, pre.illumination)
+    return crops
+
+
+def model_scores(loaded: LoadedModel, images: np.ndarray, tta: str = "none", device: str = "cpu",
+                 batch_size: int = 512, calibrated: bool = True) -> np.ndarray:
+    """Softmax scores (N, len(model labels)) for uint8 grey crops (any square size; resized as needed), with the
+    model's calibration temperature applied to every TTA view (``calibrated=False``: the raw softmax)."""
     model = loaded.model.to(device).eval()
-    return score_images(model, crops, pre, tta, device, batch_size)
+    t = float(getattr(loaded, "temperature", 1.0)) if calibrated else 1.0
+    forward = model if t == 1.0 else (lambda x: model(x) / t)
+    return score_images(forward, _model_crops(loaded, images), loaded.preprocess, tta, device, batch_size)
 
 
-def evaluate_scores(scores: np.ndarray, model_labels, dataset: ArrayDataset) -> dict:
-    """Metrics over the labels the model and the dataset share; samples of other classes are dropped."""
+@torch.inference_mode()
+def model_logits(loaded: LoadedModel, images: np.ndarray, device: str = "cpu", batch_size: int = 512) -> np.ndarray:
+    """Raw logits (N, len(model labels)) of the centre view, before any temperature: what calibration fits."""
+    pre = loaded.preprocess
+    crops = _model_crops(loaded, images)
+    model = loaded.model.to(device).eval()
+    off = (pre.source_size - pre.input_size) // 2
+    out = []
+    for start in range(0, len(crops), batch_size):
+        x = torch.from_numpy(np.ascontiguousarray(crops[start:start + batch_size])).float().div_(255.0).unsqueeze(1)
+        x = pre.normalise(x)[..., off:off + pre.input_size, off:off + pre.input_size].to(device)
+        out.append(model(x).float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, len(loaded.labels)), np.float32)
+
+
+def align_dataset_indices(model_labels, dataset: ArrayDataset) -> list[int]:
+    return [p[0] for p in align(dataset.labels, model_labels)]
+
+
+def dataset_targets(model_labels, dataset: ArrayDataset) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(keep mask over the dataset, target index among the shared labels, model column of each shared label)."""
     pairs = align(dataset.labels, model_labels)  # (dataset index, model index)
     if not pairs:
         raise DatasetError(f"model labels {list(model_labels)} share no class with {dataset.name} "
                            f"labels {list(dataset.labels)}")
-    ds_idx = np.array([p[0] for p in pairs])
-    model_idx = np.array([p[1] for p in pairs])
     lut = np.full(len(dataset.labels), -1)
-    lut[ds_idx] = np.arange(len(pairs))
+    lut[np.array([p[0] for p in pairs])] = np.arange(len(pairs))
     hard = dataset.hard_labels
     y = np.where(hard >= 0, lut[np.maximum(hard, 0)], -1)
-    keep = y >= 0
+    return y >= 0, y, [p[1] for p in pairs]
+
+
+def evaluate_scores(scores: np.ndarray, model_labels, dataset: ArrayDataset) -> dict:
+    """Metrics over the labels the model and the dataset share; samples of other classes are dropped."""
+    keep, y, model_idx = dataset_targets(model_labels, dataset)
     shared_scores = scores[keep][:, model_idx]
-    result = summary(y[keep], shared_scores, [dataset.labels[i] for i in ds_idx])
+    shared_names = [dataset.labels[i] for i in align_dataset_indices(model_labels, dataset)]
+    result = summary(y[keep], shared_scores, shared_names)
+    # calibration of the top label among the shared classes; NLL = -log p(true class) under the model
+    result.update(calibration_metrics(shared_scores, y[keep]))
+    bins = reliability_bins(shared_scores, y[keep])
+    result["reliability"] = {k: bins[k].tolist() for k in ("count", "confidence", "accuracy")}
     result["n_dropped"] = int((~keep).sum())
     result["dataset"] = dataset.name
     result["split"] = dataset.split
@@ -60,6 +95,7 @@ def evaluate_model(loaded: LoadedModel, dataset: ArrayDataset, tta: str = "none"
         scores = model_scores(loaded, dataset.images, tta, device, batch_size)
     result = evaluate_scores(scores, loaded.labels, dataset)
     result["tta"] = tta
+    result["temperature"] = float(getattr(loaded, "temperature", 1.0))
     for key in ("faces_not_detected", "multiple_faces"):  # whole-photo datasets (e.g. jaffe) record these
         if key in dataset.info:
             result[key] = int(dataset.info[key])
@@ -72,6 +108,8 @@ def format_report(result: dict) -> str:
              + (f" (dropped {result['n_dropped']} of classes the model lacks)" if result.get("n_dropped") else ""),
              f"accuracy {result['accuracy']:.4f}   top-2 {result['top2_accuracy']:.4f}   "
              f"macro-F1 {result['macro_f1']:.4f}"]
+    if "ece" in result:
+        lines.append(f"ECE {result['ece']:.4f}   NLL {result['nll']:.4f}   (temperature {result.get('temperature', 1.0):.3f})")
     if "faces_not_detected" in result:
         lines.append(f"faces not detected: {result['faces_not_detected']} (centre square used)"
                      + (f", several faces: {result['multiple_faces']}" if result.get("multiple_faces") else ""))

@@ -61,3 +61,34 @@ def plot_confusion(cm: np.ndarray, labels: Sequence[str], path: str | Path, titl
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
     return Path(path)
+
+
+def plot_reliability(curves: dict[str, dict], path: str | Path, title: str = "") -> Path:
+    """Reliability diagram: per-bin accuracy against mean confidence for each named curve (e.g. before / after
+    temperature scaling), with the diagonal of perfect calibration and a bin-count histogram underneath.
+    ``curves`` maps a legend label to ``{"count", "confidence", "accuracy"}`` lists (``reliability_bins``)."""
+    plt = _pyplot()
+    fig, (ax, hist) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
+    width = None
+    for (name, bins), marker in zip(curves.items(), "os^D"):
+        count = np.asarray(bins["count"])
+        n_bins = len(count)
+        width = 1.0 / n_bins
+        centres = (np.arange(n_bins) + 0.5) * width
+        used = count > 0
+        ax.plot(np.asarray(bins["confidence"])[used], np.asarray(bins["accuracy"])[used], marker=marker, label=name)
+        hist.bar(centres, count, width=width * 0.9, alpha=0.5, label=name)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy in bin")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=9)
+    hist.set_xlabel(f"confidence of the top label ({n_bins if width else 0} equal-width bins)")
+    hist.set_ylabel("images")
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
+    return Path(path)

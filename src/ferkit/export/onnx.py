@@ -1,6 +1,8 @@
 """Export a ferkit classifier to ONNX: input ``input`` (B, C, H, W) normalised float, outputs ``logits`` and
 ``features`` (the pooled vector before the head, for feature-level aggregation). Labels, preprocessing and
-architecture travel in ``metadata_props`` as JSON, so an ONNX file is self-describing like a ``.pt`` one.
+architecture travel in ``metadata_props`` as JSON, so an ONNX file is self-describing like a ``.pt`` one. The
+calibration ``temperature`` travels there too: the graph returns raw logits, probabilities are
+softmax(logits / temperature).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from ferkit.errors import ModelError
 from ferkit.io_utils import atomic_write
 
 OPSET = 17
-METADATA_KEYS = ("labels", "preprocess", "arch", "format")
+METADATA_KEYS = ("labels", "preprocess", "arch", "format", "temperature")
 
 
 class _LogitsAndFeatures(nn.Module):
@@ -47,7 +49,7 @@ def onnx_bytes(loaded) -> bytes:
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
     proto = onnx.load_from_string(buf.getvalue())
     meta = {"labels": json.dumps(list(loaded.labels)), "preprocess": json.dumps(pre.to_dict()),
-            "arch": loaded.arch, "format": "ferkit-onnx-v1"}
+            "arch": loaded.arch, "format": "ferkit-onnx-v1", "temperature": repr(float(loaded.temperature))}
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -73,7 +75,8 @@ def export_onnx(model, path: str | os.PathLike) -> Path:
 
 
 def read_onnx_metadata(source) -> dict:
-    """labels (tuple), preprocess (dict), arch from an ONNX file path, bytes or InferenceSession."""
+    """labels (tuple), preprocess (dict), arch, temperature (1.0 if absent) from an ONNX file path, bytes or
+    InferenceSession."""
     if hasattr(source, "get_modelmeta"):
         props = source.get_modelmeta().custom_metadata_map
     else:
@@ -84,5 +87,11 @@ def read_onnx_metadata(source) -> dict:
     missing = [k for k in ("labels", "preprocess") if k not in props]
     if missing:
         raise ModelError(f"ONNX model lacks ferkit metadata {missing}; export it with `ferkit export`")
+    from ferkit.models.checkpoint import temperature_of
+
+    try:
+        temperature = {"temperature": float(props.get("temperature", "1.0"))}
+    except ValueError:
+        raise ModelError(f"ONNX model: temperature metadata {props['temperature']!r} is not a number") from None
     return {"labels": tuple(json.loads(props["labels"])), "preprocess": json.loads(props["preprocess"]),
-            "arch": props.get("arch", "?")}
+            "arch": props.get("arch", "?"), "temperature": temperature_of({"calibration": temperature}, "ONNX model")}

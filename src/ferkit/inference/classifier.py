@@ -2,7 +2,8 @@
 
 ``forward(crops)`` takes uint8 (B, S, S) grey crops at the model's ``source_size``, applies only the model's own
 Preprocess, runs all of them as one batch and returns (logits, features) as numpy; ``head(features)`` maps
-(aggregated) features to logits, for feature-level temporal aggregation.
+(aggregated) features to logits, for feature-level temporal aggregation; ``probabilities(logits)`` is the one
+softmax, with the model's calibration temperature (stored in the ``.pt`` file or the ONNX metadata).
 """
 from __future__ import annotations
 
@@ -16,13 +17,22 @@ from ferkit.errors import ModelError
 from ferkit.transforms.preprocess import Preprocess
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature if temperature != 1.0 else logits
+    z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
 
 
-class TorchClassifier:
+class _Calibrated:
+    temperature: float = 1.0
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities: softmax(logits / temperature)."""
+        return softmax(logits, self.temperature)
+
+
+class TorchClassifier(_Calibrated):
     runtime = "torch"
 
     def __init__(self, loaded, device: str = "cpu"):
@@ -31,6 +41,7 @@ class TorchClassifier:
         self.labels: tuple[str, ...] = tuple(loaded.labels)
         self.preprocess: Preprocess = loaded.preprocess
         self.arch = loaded.arch
+        self.temperature = float(loaded.temperature)
 
     @torch.inference_mode()
     def forward(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +58,7 @@ class TorchClassifier:
         return self.model.forward_head(f).float().cpu().numpy()
 
 
-class OnnxClassifier:
+class OnnxClassifier(_Calibrated):
     runtime = "onnx"
 
     def __init__(self, model: bytes | str | os.PathLike, threads: int | None = None):
@@ -68,6 +79,7 @@ class OnnxClassifier:
         self.labels = meta["labels"]
         self.preprocess = Preprocess.from_dict(meta["preprocess"])
         self.arch = meta["arch"]
+        self.temperature = float(meta["temperature"])
         self._outputs = [o.name for o in self.session.get_outputs()]
         self._head = _linear_head(model) if "features" in self._outputs else None
 

@@ -15,7 +15,7 @@ from ferkit.faces.alignment import align_face
 from ferkit.faces.base import create_detector
 from ferkit.faces.image_io import MAX_PIXELS, as_rgb
 from ferkit.faces.types import Detection
-from ferkit.inference.classifier import load_classifier, softmax
+from ferkit.inference.classifier import load_classifier
 from ferkit.inference.results import FaceResult, FrameResult
 from ferkit.inference.smoothing import TemporalSmoother
 
@@ -101,7 +101,7 @@ class EmotionRecognizer:
         all_crops = [c for _, c, _ in per_image if len(c)]
         if not all_crops:
             return [[] for _ in per_image]
-        probs = softmax(self.classify_crops(np.concatenate(all_crops))[0])
+        probs = self.classifier.probabilities(self.classify_crops(np.concatenate(all_crops))[0])
         out, start = [], 0
         for dets, crops, matrices in per_image:
             out.append(self._faces(dets, matrices, probs[start:start + len(crops)]))

@@ -14,7 +14,6 @@ import numpy as np
 
 from ferkit.faces.tracking import ByteTracker, TrackedFace
 from ferkit.faces.types import Detection
-from ferkit.inference.classifier import softmax
 from ferkit.inference.results import FaceResult, FrameResult
 from ferkit.inference.smoothing import TemporalSmoother
 
@@ -93,10 +92,10 @@ class RecognizerStream:
         keys = [f.key for f, _ in shown]
         crops, matrices = rec.align(rgb, dets)
         logits, features = rec.classify_crops(crops)
-        raw = softmax(logits)
+        raw = rec.classifier.probabilities(logits)   # calibrated: softmax(logits / T)
         if self.smoother.feature_level:
             agg = np.stack([self.smoother.aggregate(k, f) for k, f in zip(keys, features)])
-            probs = softmax(rec.classifier.head(agg.astype(np.float32)))
+            probs = rec.classifier.probabilities(rec.classifier.head(agg.astype(np.float32)))
         else:
             probs = np.stack([self.smoother.aggregate(k, p) for k, p in zip(keys, raw)])
         labels = [self.smoother.decide(k, p) for k, p in zip(keys, probs)]

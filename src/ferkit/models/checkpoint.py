@@ -1,10 +1,12 @@
 """Model files: a plain dict holding the weights plus everything needed to use them.
 
 Keys: ``arch``, ``arch_kwargs``, ``labels``, ``preprocess``, ``model`` (state_dict), and optionally
-``config``, ``metrics``, ``card``. Labels and preprocessing travel with the weights, never in file names.
+``config``, ``metrics``, ``card`` and ``calibration`` (``{"temperature": T, ...}``: probabilities are
+softmax(logits / T)). Labels, preprocessing and calibration travel with the weights, never in file names.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,19 @@ class LoadedModel:
     preprocess: Preprocess
     arch: str
     meta: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 1.0        # calibration: probabilities = softmax(logits / temperature)
+
+
+def temperature_of(payload: dict, where: str = "model") -> float:
+    """The calibration temperature stored in a model file (1.0 when it has none); a bad value raises."""
+    calibration = payload.get("calibration") or {}
+    try:
+        t = float(calibration.get("temperature", 1.0))
+    except (TypeError, ValueError, AttributeError):
+        raise ModelError(f"{where}: calibration temperature {calibration!r} is not a number") from None
+    if not math.isfinite(t) or t <= 0:
+        raise ModelError(f"{where}: calibration temperature must be a positive finite number, got {t}")
+    return t
 
 
 def model_payload(model: nn.Module, labels, preprocess: Preprocess, arch_kwargs: dict | None = None,
@@ -69,4 +84,15 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     model.eval()
     meta = {k: v for k, v in payload.items() if k not in ("model", "optimizer", "scheduler", "ema", "loss_state")}
     return LoadedModel(model=model, labels=tuple(payload["labels"]),
-                       preprocess=Preprocess.from_dict(payload.get("preprocess", {})), arch=payload["arch"], meta=meta)
+                       preprocess=Preprocess.from_dict(payload.get("preprocess", {})), arch=payload["arch"], meta=meta,
+                       temperature=temperature_of(payload, str(path)))
+
+
+def write_calibration(path: str | os.PathLike, calibration: dict) -> Path:
+    """Store ``calibration`` (must hold a positive ``temperature``) in a model file, atomically; weights untouched."""
+    payload = read_file(path)
+    if "model" not in payload or "labels" not in payload:
+        raise ModelError(f"{path}: not a ferkit model file (missing 'model' or 'labels')")
+    temperature_of({"calibration": calibration}, str(path))
+    payload["calibration"] = dict(calibration)
+    return atomic_write(path, lambda tmp: torch.save(payload, tmp))

@@ -73,7 +73,8 @@ class BrowserModel:
         pre = rec.classifier.preprocess
         return {"available": True, "runtime": f"/vendor/ort/{ORT_ENTRY}", "wasm_path": "/vendor/ort/",
                 "classifier": "/v1/browser-model/classifier.onnx", "labels": list(self.service.labels),
-                "preprocess": pre.to_dict(), "template": FER_TEMPLATE.tolist(),
+                "preprocess": pre.to_dict(), "temperature": float(rec.classifier.temperature),
+                "template": FER_TEMPLATE.tolist(),
                 "detector": {"url": "/v1/browser-model/detector.onnx", "size": det.size,
                              "grids": [list(g) for g in CONFIGS[det.variant]["grids"]], "min_score": det.min_score,
                              "iou_threshold": det.iou_threshold, "min_face": rec.min_face}}
@@ -86,7 +87,7 @@ class BrowserModel:
 
                 clf = self.service.recognizer.classifier
                 self._onnx = onnx_bytes(LoadedModel(model=clf.model, labels=clf.labels, preprocess=clf.preprocess,
-                                                    arch=clf.arch))
+                                                    arch=clf.arch, temperature=clf.temperature))
             return self._onnx
 
     def detector_onnx(self) -> bytes:

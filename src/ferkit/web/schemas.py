@@ -47,6 +47,7 @@ class LoadedModel(BaseModel):
     arch: Optional[str]
     runtime: Optional[str]
     labels: list[str]
+    temperature: float = 1.0     # calibration: probabilities = softmax(logits / temperature)
     input: ModelInput
     detector: str
 

@@ -46,7 +46,7 @@ class InferenceService:
         clf = self.recognizer.classifier
         pre = clf.preprocess
         return {"name": self.model_name, "arch": getattr(clf, "arch", None), "runtime": getattr(clf, "runtime", None),
-                "labels": list(self.labels),
+                "labels": list(self.labels), "temperature": float(getattr(clf, "temperature", 1.0)),
                 "input": {"crop_size": int(pre.source_size), "input_size": int(pre.input_size),
                           "channels": int(pre.in_chans)},
                 "detector": type(self.recognizer.detector).__name__}

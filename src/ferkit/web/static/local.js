@@ -159,7 +159,8 @@ window.ferkitLocal = (() => {
     const out = await clf.run({ [clf.inputNames[0]]: new ort.Tensor("float32", x, [faces.length, 1, I, I]) });
     const logits = out.logits ? out.logits.data : out[clf.outputNames[0]].data, L = info.labels.length;
     faces.forEach((f, n) => {
-      const z = Array.from(logits.slice(n * L, (n + 1) * L)), mx = Math.max(...z);
+      const T = info.temperature || 1;   // calibration temperature of the served model: softmax(logits / T)
+      const z = Array.from(logits.slice(n * L, (n + 1) * L), (v) => v / T), mx = Math.max(...z);
       const e = z.map((v) => Math.exp(v - mx)), sum = e.reduce((s, v) => s + v, 0);
       f.probabilities = Object.fromEntries(info.labels.map((l, i) => [l, e[i] / sum]));
       f.label = info.labels[e.indexOf(Math.max(...e))];
