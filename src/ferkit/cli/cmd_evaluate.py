@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ferkit.io_utils import write_json
     from ferkit.data.subsets import stratified_subset
 
+    loaded = load_evaluated_model(args.model, args.device)   # a bad model file fails before the data is read
     options = {"mode": args.mode} if args.mode else {}
     dataset = load_dataset(args.dataset, args.split, args.data_root, **options)
     index = stratified_subset(dataset.hard_labels, args.subset, 0)
@@ -57,7 +58,6 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--face-subset {args.face_subset}: no image of {dataset.name} {dataset.split} "
                               "qualifies")
         dataset = dataset.subset(chosen)
-    loaded = load_evaluated_model(args.model, args.device)
     result = evaluate_model(loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size)
     result["model"] = str(args.model)
     if subset_info:

@@ -1,0 +1,88 @@
+"""Calibration maths on hand-made cases and temperature scaling on a synthetic over-confident set."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ferkit.evaluation.calibration import (cross_fitted_metrics, expected_calibration_error, fit_temperature,
+                                           negative_log_likelihood, reliability_bins, softmax)
+
+
+def test_nll_by_hand():
+    probs = np.array([[0.5, 0.5], [0.25, 0.75], [0.9, 0.1]])
+    y = np.array([0, 1, 1])
+    assert negative_log_likelihood(probs, y) == pytest.approx(-(math.log(0.5) + math.log(0.75) + math.log(0.1)) / 3)
+    assert math.isfinite(negative_log_likelihood(np.array([[1.0, 0.0]]), np.array([1])))   # clipped, not inf
+
+
+def test_ece_by_hand_one_bin():
+    # four predictions at confidence 0.9, three right: ECE = |0.75 - 0.9| = 0.15
+    probs = np.array([[0.9, 0.1]] * 4)
+    y = np.array([0, 0, 0, 1])
+    assert expected_calibration_error(probs, y) == pytest.approx(0.15)
+
+
+def test_ece_by_hand_two_bins_weighted_by_count():
+    # bin of 0.6 (2 images, 1 right: gap 0.1) and bin of 0.95 (2 images, 2 right: gap 0.05) -> 0.5*0.1 + 0.5*0.05
+    probs = np.array([[0.6, 0.4], [0.6, 0.4], [0.95, 0.05], [0.05, 0.95]])
+    y = np.array([0, 1, 0, 1])
+    assert expected_calibration_error(probs, y) == pytest.approx(0.075)
+    bins = reliability_bins(probs, y)
+    assert bins["count"].sum() == 4 and len(bins["count"]) == 15
+    assert bins["count"][8] == 2 and bins["count"][14] == 2      # 0.6 in (8/15, 9/15], 0.95 in (14/15, 1]
+
+
+def test_bin_edges_are_right_closed():
+    # a confidence of exactly 10/15 belongs to bin 9 ((9/15, 10/15]), not bin 10
+    p = 10 / 15
+    bins = reliability_bins(np.array([[p, 1 - p]]), np.array([0]))
+    assert bins["count"][9] == 1 and bins["count"].sum() == 1
+
+
+def test_perfectly_calibrated_sample_has_small_ece():
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.5, 1.0, 20000)
+    correct = rng.uniform(size=conf.size) < conf
+    probs = np.stack([conf, 1 - conf], 1)
+    y = np.where(correct, 0, 1)
+    assert expected_calibration_error(probs, y) < 0.02
+
+
+def _overconfident_set(n=4000, k=7, scale=3.0, seed=0):
+    """Labels drawn from softmax(z); the model reports scale * z (over-confident by a factor `scale`)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0, 1.5, (n, k))
+    p = softmax(z)
+    y = np.array([rng.choice(k, p=row) for row in p])
+    return scale * z, y
+
+
+def test_temperature_fit_recovers_scale_and_reduces_nll():
+    logits, y = _overconfident_set()
+    t = fit_temperature(logits, y)
+    assert t == pytest.approx(3.0, rel=0.1)
+    raw, cal = softmax(logits), softmax(logits, t)
+    assert negative_log_likelihood(cal, y) < negative_log_likelihood(raw, y) - 0.1
+    assert expected_calibration_error(cal, y) < expected_calibration_error(raw, y)
+    assert (cal.argmax(1) == raw.argmax(1)).all()                  # accuracy cannot change
+    # T minimises the NLL: nearby temperatures are no better
+    for other in (0.9 * t, 1.1 * t):
+        assert negative_log_likelihood(softmax(logits, other), y) >= negative_log_likelihood(cal, y)
+    cross = cross_fitted_metrics(logits, y)
+    assert cross["nll"] < negative_log_likelihood(raw, y)
+
+
+def test_underconfident_set_gets_temperature_below_one():
+    logits, y = _overconfident_set(scale=0.5, seed=1)
+    assert fit_temperature(logits, y) == pytest.approx(0.5, rel=0.1)
+
+
+def test_separable_set_hits_the_lower_bound_and_bad_input_raises():
+    logits = np.array([[5.0, 0.0], [0.0, 5.0]])
+    assert fit_temperature(logits, np.array([0, 1]), lo=0.05) == 0.05
+    with pytest.raises(ValueError, match="NaN"):
+        fit_temperature(np.array([[np.nan, 0.0]]), np.array([0]))
+    with pytest.raises(ValueError, match="logits"):
+        fit_temperature(np.zeros((3, 2)), np.zeros(2, int))
