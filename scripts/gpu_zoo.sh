@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Train the model zoo (configs/zoo/zoo.yaml) on one GPU machine within a time budget, offline.
+#
+#   bash scripts/gpu_zoo.sh --stage              # here, once: copy the compact FER2013 bundle + FERPlus votes
+#                                                # into .zoo_data/ (git-ignored, ~50 MB) for the device's `carry`
+#   bash scripts/gpu_zoo.sh MINUTES [PARALLEL]   # there: unpack, prepare, train side by side, score, pack
+#
+# Device call (one command, carry [".zoo_data"], timeout_s 600; MINUTES ~7 leaves room for unpacking, scoring
+# and packing inside the 10-minute command limit):
+#   bash scripts/gpu_zoo.sh 7 6
+# Needs only python3 with torch, numpy, pyyaml, opencv, onnx, onnxruntime (the device image has them); no pip,
+# no network. Environment: OUT (results folder, default out/gpu_zoo), ZOO_ROWS (space-separated row names),
+# ZOO_SET (overrides for every run, e.g. "epochs=1 data.train_subset=64" for a dry run), ZOO_DEVICE
+# (auto|cpu|cuda), ZOO_THREADS (CPU threads per run), ZOO_EVAL_SUBSET (smoke tests), PYTHON (default python3).
+# $OUT receives zoo.md (the generated table) and zoo.tar.part00.. (<= 7 parts < 16 MiB: every run folder with
+# config, metrics.csv, logs, evaluations and fp16 weights); `cat zoo.tar.part* | tar x -C runs/zoo` restores
+# them, `python tools/zoo_table.py --runs-root runs/zoo` regenerates docs/results/zoo.md, and
+# `ferkit train --config configs/zoo/<row>.yaml --out-dir runs/zoo/<row>_s0 --resume` continues a run only if
+# its last.pt was kept (it does not travel: fp32 + optimizer state).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUNDLE=${ZOO_BUNDLE:-.zoo_data}
+PY=${PYTHON:-python3}
+
+if [ "${1:-}" = "--stage" ]; then
+    src=${FERKIT_DATA:-../shared/data}
+    mkdir -p "$BUNDLE/fer2013/compact" "$BUNDLE/ferplus"
+    cp "$src"/fer2013/compact/{pixels.med.xz,emotion.npy,usage.npy,unpack.py} "$BUNDLE/fer2013/compact/"
+    cp "$src/ferplus/fer2013new.csv" "$BUNDLE/ferplus/"
+    grep -qx "/$BUNDLE/" .git/info/exclude 2>/dev/null || echo "/$BUNDLE/" >> "$(git rev-parse --git-path info/exclude)"
+    du -sh "$BUNDLE"
+    exit 0
+fi
+
+MINUTES=${1:?usage: scripts/gpu_zoo.sh MINUTES [PARALLEL]  (or --stage)}
+PARALLEL=${2:-4}
+OUT=${OUT:-out/gpu_zoo}
+RUNS=${ZOO_RUNS_ROOT:-runs/zoo}
+DATA=${ZOO_DATA_DIR:-/tmp/ferkit_data}
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+export FERKIT_DATA="$DATA" FERKIT_CACHE=${FERKIT_CACHE:-/tmp/ferkit_cache}
+mkdir -p "$DATA/fer2013" "$DATA/ferplus" "$OUT" "$RUNS"
+start=$(date +%s)
+log() { echo "gpu_zoo [$(( $(date +%s) - start ))s] $*" | tee -a "$RUNS/gpu_zoo.log"; }
+
+[ -f "$BUNDLE/fer2013/compact/pixels.med.xz" ] || { echo "gpu_zoo: no bundle in $BUNDLE (run --stage here and carry it)" >&2; exit 2; }
+log "host: $(hostname), $($PY -c 'import torch; print(torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")')"
+if [ ! -f "$DATA/fer2013/fer2013.csv" ]; then
+    log "unpacking FER2013"
+    $PY "$BUNDLE/fer2013/compact/unpack.py" "$DATA/fer2013/fer2013.csv.tmp" "$BUNDLE/fer2013/compact"
+    mv "$DATA/fer2013/fer2013.csv.tmp" "$DATA/fer2013/fer2013.csv"
+fi
+cp "$BUNDLE/ferplus/fer2013new.csv" "$DATA/ferplus/"
+# decode once into the cache before the parallel runs read it (one writer)
+log "preparing caches"
+$PY -m ferkit.cli.main prepare --dataset fer2013 > "$RUNS/prepare.log" 2>&1
+$PY -m ferkit.cli.main prepare --dataset ferplus >> "$RUNS/prepare.log" 2>&1
+used=$(( ($(date +%s) - start) / 60 ))
+train=$(( MINUTES - used ))
+[ "$train" -ge 1 ] || train=1
+log "training for ${train} min, ${PARALLEL} runs at a time"
+args=(--budget-minutes "$train" --parallel "$PARALLEL" --device "${ZOO_DEVICE:-auto}" --runs-root "$RUNS"
+      --threads "${ZOO_THREADS:-2}")
+[ -n "${ZOO_ROWS:-}" ] && args+=(--rows $ZOO_ROWS)
+[ -n "${ZOO_EVAL_SUBSET:-}" ] && args+=(--eval-subset "$ZOO_EVAL_SUBSET")
+[ -n "${ZOO_SET:-}" ] && args+=(--set $ZOO_SET)
+$PY tools/zoo_run.py "${args[@]}" 2>&1 | tee -a "$RUNS/gpu_zoo.log"
+log "table and archive"
+$PY tools/zoo_table.py --runs-root "$RUNS" --output "$RUNS/zoo.md"
+cp "$RUNS/zoo.md" "$OUT/zoo.md"
+$PY tools/zoo_run.py --runs-root "$RUNS" --pack "$OUT" --max-parts 7
+log "done; $OUT: $(ls "$OUT" | tr '\n' ' ')"

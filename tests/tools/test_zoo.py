@@ -1,0 +1,92 @@
+"""The model zoo: every config trains one tiny step, the driver runs/scores/packs runs, the table is generated."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ferkit.cli.main import main as cli
+
+ROOT = Path(__file__).resolve().parents[2]
+ZOO = ROOT / "configs" / "zoo"
+CONFIGS = sorted(p for p in ZOO.glob("*.yaml") if p.name != "zoo.yaml")
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_manifest_lists_every_config_once_with_a_cited_reference():
+    rows = yaml.safe_load((ZOO / "zoo.yaml").read_text())["rows"]
+    assert sorted(ROOT / r["config"] for r in rows) == CONFIGS
+    for row in rows:
+        assert row["reference"]["source"] and row["reference"]["metric"], row["name"]
+        assert row["eval"]["dataset"] in ("fer2013", "ferplus")
+    seed003 = [r for r in rows if r["name"].startswith("seed003_")]
+    assert len(seed003) == 3 and all(r["seeds"] == [0, 1, 2] for r in seed003)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_zoo_config_trains_one_tiny_step(config, data_root, cache_dir, tmp_path):
+    raw = yaml.safe_load(config.read_text())
+    extra = []
+    if raw["model"].get("pretrained"):          # repo-relative in the config; absolute here
+        extra.append(f"model.pretrained={ROOT / raw['model']['pretrained']}")
+    code = cli(["train", "--config", str(config), "--out-dir", str(tmp_path / "run"), "--no-progress", "epochs=1",
+                "data.train_subset=8", "data.val_subset=8", "optim.batch_size=8", "threads=1", "device=cpu",
+                f"data.data_root={data_root}", f"data.cache={cache_dir}", *extra])
+    assert code == 0
+    assert (tmp_path / "run" / "best.pt").is_file() and (tmp_path / "run" / "metrics.csv").is_file()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("FERKIT_DATA", str(data_root))
+    monkeypatch.setenv("FERKIT_CACHE", str(cache_dir))
+    zoo_run, zoo_table = _tool("zoo_run"), _tool("zoo_table")
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    zoo_run.main(["--rows", "vgg_fer_rt_fer2013", "--budget-minutes", "3", "--parallel", "1", "--threads", "1",
+                  "--device", "cpu", "--runs-root", str(runs), "--eval-subset", "40", "--pack", str(out),
+                  "--set", "epochs=1", "data.train_subset=16", "data.val_subset=16", "optim.batch_size=8"])
+    run = runs / "vgg_fer_rt_fer2013_s0"
+    record = json.loads((run / "zoo_run.json").read_text())
+    assert record["exit_code"] == 0 and record["onnx_ms_per_face"] > 0 and record["wall_seconds"] > 0
+    single = json.loads((run / "eval_main_none.json").read_text())
+    assert single["n"] == 40 and "ece" in single
+    # weights-only fp16 copy next to the full checkpoint
+    import torch
+
+    slim = torch.load(run / "best_fp16.pt", weights_only=True)
+    assert "optimizer" not in slim and all(v.dtype != torch.float32 for v in slim["model"].values())
+    # the pack: <= 8 parts under 16 MiB that reassemble into the run folder (last.pt left out)
+    parts = sorted(out.glob("zoo.tar.part*"))
+    assert 1 <= len(parts) <= 8 and all(p.stat().st_size < 16 * 2**20 for p in parts)
+    whole = tmp_path / "zoo.tar"
+    whole.write_bytes(b"".join(p.read_bytes() for p in parts))
+    with tarfile.open(whole) as tar:
+        names = set(tar.getnames())
+    assert "vgg_fer_rt_fer2013_s0/best_fp16.pt" in names and "vgg_fer_rt_fer2013_s0/last.pt" not in names
+    # the generated table carries the measured numbers, not typed ones
+    md = tmp_path / "zoo.md"
+    zoo_table.main(["--runs-root", str(runs), "--output", str(md)])
+    text = md.read_text()
+    line = next(l for l in text.splitlines() if l.startswith("| vgg_fer_rt_fer2013 |"))
+    assert f"| {100 * single['accuracy']:.2f} |" in line and "| 0.784 |" in line and "73.28%" in line
+    assert "| ran_ferplus | ferplus | no finished run |" in text
+
+
+def test_gpu_script_is_valid_bash():
+    assert subprocess.run(["bash", "-n", str(ROOT / "scripts" / "gpu_zoo.sh")]).returncode == 0

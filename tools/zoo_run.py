@@ -1,0 +1,196 @@
+"""Train the model zoo (configs/zoo/zoo.yaml) side by side on one machine within a time budget, then score it.
+
+    python tools/zoo_run.py --budget-minutes 9 --parallel 4 --runs-root runs/zoo [--rows vgg_fer_rt_fer2013 ...]
+        [--set epochs=1 data.train_subset=64 ...] [--pack OUT_DIR]
+
+Small models leave a GPU idle, so several ``ferkit train`` processes share it; each gets
+``max_minutes`` = what is left of the budget when it starts, stops cleanly with a checkpoint and can be
+continued later with ``ferkit train --config ... --resume`` (same out_dir; the driver adds --resume itself when
+last.pt exists). Each finished run is scored by tools/zoo_score.py in its own process (PublicTest, single view
+and flip TTA, every head; fp16 weights; ONNX ms/face on one thread; zoo_run.json with command, hardware, wall
+time, exit code). ``--pack`` writes the runs folder as one tar split into at most 8 parts of < 16 MiB (the
+device tool's transfer limit), fp16 checkpoints of the lowest-priority rows dropped first when everything does
+not fit: ``cat zoo.tar.part* | tar x`` restores them.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = ROOT / "configs" / "zoo" / "zoo.yaml"
+PART_BYTES = 16 * 2**20 - 64 * 1024      # under the 16 MiB per-file limit, with room for tar padding
+MAX_PARTS = 8
+
+
+@dataclass
+class Job:
+    row: dict
+    seed: int
+    out: Path
+    started: float = 0.0
+    proc: subprocess.Popen | None = None
+    command: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.out.name
+
+
+def load_rows(manifest: Path = MANIFEST, names: list[str] | None = None) -> list[dict]:
+    rows = yaml.safe_load(Path(manifest).read_text())["rows"]
+    if names:
+        unknown = sorted(set(names) - {r["name"] for r in rows})
+        if unknown:
+            raise SystemExit(f"zoo_run: unknown rows {unknown}; choose from {[r['name'] for r in rows]}")
+        rows = [r for r in rows if r["name"] in names]
+    return sorted(rows, key=lambda r: r.get("priority", 9))
+
+
+def hardware(device: str) -> str:
+    import torch
+
+    if device != "cpu" and torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (shared by the parallel runs)"
+    return f"CPU {platform.processor() or platform.machine()} x{os.cpu_count()}"
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "ferkit.cli.main", *args]
+
+
+def start(job: Job, minutes_left: float, overrides: list[str], threads: int, device: str) -> None:
+    job.out.mkdir(parents=True, exist_ok=True)
+    job.command = _cli("train", "--config", str(ROOT / job.row["config"]), "--out-dir", str(job.out),
+                       "--no-progress", f"seed={job.seed}", f"max_minutes={max(0.1, minutes_left):.2f}",
+                       f"threads={threads}", f"device={device}", *overrides)
+    if (job.out / "last.pt").is_file():
+        job.command.append("--resume")
+    job.started = time.time()
+    log = open(job.out / "train.log", "a")
+    job.proc = subprocess.Popen(job.command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def finish(job: Job, hw: str, device: str, eval_subset: int | None) -> subprocess.Popen:
+    """Start scoring a finished run (tools/zoo_score.py) in its own process; returns it."""
+    code = job.proc.returncode
+    wall = time.time() - job.started
+    shown = " ".join(job.command).replace(sys.executable, "python").replace(f"{ROOT}/", "")
+    cmd = [sys.executable, str(ROOT / "tools" / "zoo_score.py"), str(job.out), "--row", job.row["name"],
+           "--seed", str(job.seed), "--exit-code", str(code), "--wall-seconds", f"{wall:.1f}", "--command", shown,
+           "--hardware", hw, "--device", device]
+    if eval_subset:
+        cmd += ["--eval-subset", str(eval_subset)]
+    print(f"zoo_run: {job.name} exit {code} after {wall / 60:.1f} min; scoring", flush=True)
+    log = open(job.out / "score.log", "a")
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: int, overrides: list[str],
+            threads: int, device: str, eval_subset: int | None = None) -> list[Job]:
+    """Train every (row, seed) by priority, ``parallel`` at a time, within the budget; score each as it ends."""
+    queue = [Job(r, s, runs_root / f"{r['name']}_s{s}") for r in rows for s in r.get("seeds", [0])]
+    deadline = time.time() + budget_minutes * 60
+    hw = hardware(device)
+    eval_device = "cuda" if device != "cpu" and "CPU" not in hw else "cpu"
+    running: list[Job] = []
+    scoring: list[subprocess.Popen] = []
+    done = []
+    while queue or running:
+        while queue and len(running) < parallel and time.time() < deadline - 30:
+            job = queue.pop(0)
+            start(job, (deadline - time.time()) / 60 - 0.5, overrides, threads, device)
+            running.append(job)
+            print(f"zoo_run: started {job.name}", flush=True)
+        if not running:
+            break                                   # budget spent: the rest of the queue is not started
+        time.sleep(1.0)
+        for job in [j for j in running if j.proc.poll() is not None]:
+            running.remove(job)
+            scoring.append(finish(job, hw, eval_device, eval_subset))
+            done.append(job)
+    for job in queue:
+        print(f"zoo_run: not started (budget spent): {job.name}", flush=True)
+    for proc in scoring:
+        proc.wait()
+    return done
+
+
+def pack(runs_root: Path, dest: Path, priorities: dict[str, int], max_parts: int = MAX_PARTS) -> list[Path]:
+    """One tar of ``runs_root`` (run folders and top-level files), split in <= max_parts parts of < 16 MiB.
+    last.pt (fp32 + optimizer) and best*.pt stay behind; the fp16 copies travel, dropped lowest priority
+    first when everything does not fit."""
+    dest.mkdir(parents=True, exist_ok=True)
+    small, weights = [], []
+    for f in sorted(p for p in runs_root.rglob("*") if p.is_file()):
+        if f.suffix != ".pt":
+            small.append(f)
+        elif f.name.endswith("_fp16.pt"):
+            weights.append(f)
+    weights.sort(key=lambda f: priorities.get(f.parent.name, 9))
+    budget = max_parts * PART_BYTES - sum(f.stat().st_size + 1024 for f in small) - 2**20
+    chosen, total = [], 0
+    for f in weights:
+        if total + f.stat().st_size + 1024 <= budget:
+            chosen.append(f)
+            total += f.stat().st_size + 1024
+        else:
+            print(f"zoo_run: pack: no room for {f}", flush=True)
+    tar_path = dest / "zoo.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for f in small + chosen:
+            tar.add(f, arcname=str(f.relative_to(runs_root)))
+    parts = []
+    with open(tar_path, "rb") as src:
+        for i in range(max_parts):
+            chunk = src.read(PART_BYTES)
+            if not chunk:
+                break
+            part = dest / f"zoo.tar.part{i:02d}"
+            part.write_bytes(chunk)
+            parts.append(part)
+        left = src.read(1)
+    tar_path.unlink()
+    if left:
+        raise SystemExit(f"zoo_run: pack: the archive does not fit in {max_parts} parts")
+    return parts
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--manifest", default=str(MANIFEST))
+    ap.add_argument("--rows", nargs="+", help="only these zoo rows (default: all, by priority)")
+    ap.add_argument("--budget-minutes", type=float, default=0.0, help="wall-clock budget for all training")
+    ap.add_argument("--parallel", type=int, default=4, help="training processes at once")
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads per training process")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--runs-root", default="runs/zoo")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run (smoke tests)")
+    ap.add_argument("--eval-subset", type=int, help="score on a stratified PublicTest subset (smoke tests only)")
+    ap.add_argument("--pack", metavar="DIR", help="write the split archive of --runs-root here (after any training)")
+    ap.add_argument("--max-parts", type=int, default=MAX_PARTS)
+    args = ap.parse_args(argv)
+    rows = load_rows(Path(args.manifest), args.rows)
+    runs_root = Path(args.runs_root)
+    if args.budget_minutes > 0:
+        done = run_all(rows, runs_root, args.budget_minutes, args.parallel, args.set, args.threads, args.device,
+                       args.eval_subset)
+        print("zoo_run: finished " + ", ".join(f"{j.name} (exit {j.proc.returncode})" for j in done), flush=True)
+    if args.pack:
+        prio = {f"{r['name']}_s{s}": r.get("priority", 9) for r in load_rows(Path(args.manifest))
+                for s in r.get("seeds", [0])}
+        for part in pack(runs_root, Path(args.pack), prio, args.max_parts):
+            print(f"zoo_run: wrote {part} ({part.stat().st_size / 2**20:.1f} MiB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Score one finished zoo run folder: fp16 weights, PublicTest evaluations, ONNX ms/face, zoo_run.json.
+
+    python tools/zoo_score.py RUN_DIR --row ROW_NAME [--exit-code N --wall-seconds S --command "..."]
+        [--hardware TEXT] [--device cuda] [--eval-subset N]
+
+tools/zoo_run.py starts one of these per finished run, so scoring overlaps the runs still training. Writes
+``best_fp16.pt`` (and ``best_<head>_fp16.pt`` per auxiliary head: weights only, the optimizer state stays in
+last.pt for --resume), ``eval_<head>_{none,flip}.json`` and ``zoo_run.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = ROOT / "configs" / "zoo" / "zoo.yaml"
+
+
+def slim_fp16(src: Path, dst: Path) -> None:
+    """Weights-only fp16 copy of a checkpoint."""
+    import torch
+
+    from ferkit.io_utils import atomic_write
+
+    payload = torch.load(src, map_location="cpu", weights_only=True)
+    keep = {k: payload[k] for k in ("format", "arch", "arch_kwargs", "labels", "preprocess", "model", "config",
+                                    "epoch", "calibration") if k in payload}
+    keep["model"] = {k: v.half() if v.is_floating_point() else v for k, v in keep["model"].items()}
+    atomic_write(dst, lambda tmp: torch.save(keep, tmp))
+
+
+def evaluate(model: Path, spec: dict, out: Path, tag: str, device: str, subset: int | None) -> None:
+    """PublicTest, single view and flip TTA, with ferkit's evaluation (the numbers `ferkit evaluate` prints)."""
+    from ferkit.data import load_dataset
+    from ferkit.data.subsets import stratified_subset
+    from ferkit.evaluation.evaluate import evaluate_model
+    from ferkit.io_utils import write_json
+    from ferkit.models.checkpoint import load_model
+
+    options = {"mode": spec["mode"]} if spec.get("mode") else {}
+    ds = load_dataset(spec["dataset"], "PublicTest", None, **options)
+    index = stratified_subset(ds.hard_labels, subset, 0)
+    if index is not None:
+        ds = ds.subset(index)
+    loaded = load_model(model)
+    for tta in ("none", "flip"):
+        result = evaluate_model(loaded, ds, tta=tta, device=device)
+        result["model"] = str(model.name)
+        write_json(out / f"eval_{tag}_{tta}.json", result)
+
+
+def onnx_ms_per_face(model: Path, repeats: int = 200) -> float | None:
+    """Median ms per face of the exported model, ONNX Runtime, one thread, batch 1 (None if export fails)."""
+    try:
+        import numpy as np
+
+        from ferkit.export.onnx import onnx_bytes
+        from ferkit.inference.classifier import OnnxClassifier
+        from ferkit.models.checkpoint import load_model
+
+        clf = OnnxClassifier(onnx_bytes(load_model(model)), threads=1)
+        size = clf.preprocess.source_size
+        crop = np.random.default_rng(0).integers(0, 255, (1, size, size), dtype=np.uint8)
+        for _ in range(20):
+            clf.forward(crop)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            clf.forward(crop)
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times) * 1000)
+    except Exception as e:  # a model that does not export still gets its other numbers
+        print(f"zoo_score: ONNX timing of {model} failed: {e}", file=sys.stderr)
+        return None
+
+
+def score(run: Path, row: dict, record: dict, device: str = "cpu", subset: int | None = None) -> dict:
+    best = run / "best.pt"
+    if record.get("exit_code") == 0 and best.is_file():
+        slim_fp16(best, run / "best_fp16.pt")
+        evaluate(run / "best_fp16.pt", row["eval"], run, "main", device, subset)
+        for head, spec in (row["eval"].get("aux") or {}).items():
+            if (run / f"best_{head}.pt").is_file():
+                slim_fp16(run / f"best_{head}.pt", run / f"best_{head}_fp16.pt")
+                evaluate(run / f"best_{head}_fp16.pt", spec, run, head, device, subset)
+        record["onnx_ms_per_face"] = onnx_ms_per_face(run / "best_fp16.pt")
+    from ferkit.io_utils import write_json
+
+    write_json(run / "zoo_run.json", record)
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run_dir")
+    ap.add_argument("--row", required=True)
+    ap.add_argument("--manifest", default=str(MANIFEST))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--exit-code", type=int, default=0)
+    ap.add_argument("--wall-seconds", type=float, default=0.0)
+    ap.add_argument("--command", default="")
+    ap.add_argument("--hardware", default="")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--eval-subset", type=int)
+    args = ap.parse_args(argv)
+    row = next(r for r in yaml.safe_load(Path(args.manifest).read_text())["rows"] if r["name"] == args.row)
+    record = {"row": args.row, "seed": args.seed, "config": row["config"], "command": args.command,
+              "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1), "hardware": args.hardware,
+              "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    score(Path(args.run_dir), row, record, args.device, args.eval_subset)
+
+
+if __name__ == "__main__":
+    main()
