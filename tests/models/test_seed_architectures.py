@@ -1,4 +1,4 @@
-"""The two VGG variants of seed 002: the report's exact 784,263-parameter model and the VGG-width one."""
+"""Seed architectures against their published parameter counts: seed 002's VGG variants and mini-Xception."""
 from __future__ import annotations
 
 import torch
@@ -24,3 +24,12 @@ def test_vgg_fer_rt_layout_is_conv_relu_bn_with_dropout_per_block_and_one_hidden
     assert [(m.in_features, m.out_features) for m in linears] == [(144, 1024), (1024, 7)]
     for size in (40, 48):
         assert model(torch.zeros(2, 1, size, size)).shape == (2, 7)
+
+
+def test_mini_xception_matches_the_original_up_to_its_classifier():
+    model = create_model("mini_xception", num_classes=7)
+    bn_channels = sum(m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    original_classifier = 3 * 3 * 128 * 7 + 7                   # Keras: Conv2D(7, (3, 3)) on the 128-channel map
+    ours_classifier = 128 * 7 + 7
+    # the Keras summary's total counts BN moving mean/variance too
+    assert _params(model) - ours_classifier + original_classifier + 2 * bn_channels == 58_423
