@@ -7,8 +7,8 @@ Small models leave a GPU idle, so several ``ferkit train`` processes share it; e
 ``max_minutes`` = what is left of the budget when it starts, stops cleanly with a checkpoint and can be
 continued later with ``ferkit train --config ... --resume`` (same out_dir; the driver adds --resume itself when
 last.pt exists). Each finished run is scored by tools/zoo_score.py in its own process (PublicTest, single view
-and flip TTA, every head; fp16 weights; ONNX ms/face on one thread; zoo_run.json with command, hardware, wall
-time, exit code). ``--pack`` writes the runs folder as one tar split into at most 8 parts of < 16 MiB (the
+and flip TTA, every head; fp16 weights; zoo_run.json with command, hardware, wall time, exit code); ONNX ms/face
+on one thread is timed at the end, when no training shares the machine. ``--pack`` writes the runs folder as one tar split into at most 8 parts of < 16 MiB (the
 device tool's transfer limit), fp16 checkpoints of the lowest-priority rows dropped first when everything does
 not fit: ``cat zoo.tar.part* | tar x`` restores them.
 """
@@ -87,7 +87,7 @@ def finish(job: Job, hw: str, device: str, eval_subset: int | None) -> subproces
     shown = " ".join(job.command).replace(sys.executable, "python").replace(f"{ROOT}/", "")
     cmd = [sys.executable, str(ROOT / "tools" / "zoo_score.py"), str(job.out), "--row", job.row["name"],
            "--seed", str(job.seed), "--exit-code", str(code), "--wall-seconds", f"{wall:.1f}", "--command", shown,
-           "--hardware", hw, "--device", device]
+           "--hardware", hw, "--device", device, "--no-onnx"]
     if eval_subset:
         cmd += ["--eval-subset", str(eval_subset)]
     print(f"zoo_run: {job.name} exit {code} after {wall / 60:.1f} min; scoring", flush=True)
@@ -122,6 +122,12 @@ def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: 
         print(f"zoo_run: not started (budget spent): {job.name}", flush=True)
     for proc in scoring:
         proc.wait()
+    # ONNX ms/face once nothing else runs: timings taken beside training processes are meaningless
+    sys.path.insert(0, str(ROOT / "tools"))
+    from zoo_score import add_onnx_timing
+
+    for job in done:
+        add_onnx_timing(job.out)
     return done
 
 

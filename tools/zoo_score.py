@@ -78,7 +78,21 @@ def onnx_ms_per_face(model: Path, repeats: int = 200) -> float | None:
         return None
 
 
-def score(run: Path, row: dict, record: dict, device: str = "cpu", subset: int | None = None) -> dict:
+def add_onnx_timing(run: Path) -> None:
+    """Measure ONNX ms/face into zoo_run.json; called once no training runs, so the timing is not contended."""
+    import json
+
+    from ferkit.io_utils import write_json
+
+    path = run / "zoo_run.json"
+    if path.is_file() and (run / "best_fp16.pt").is_file():
+        record = json.loads(path.read_text())
+        record["onnx_ms_per_face"] = onnx_ms_per_face(run / "best_fp16.pt")
+        write_json(path, record)
+
+
+def score(run: Path, row: dict, record: dict, device: str = "cpu", subset: int | None = None,
+          onnx: bool = True) -> dict:
     best = run / "best.pt"
     if record.get("exit_code") == 0 and best.is_file():
         slim_fp16(best, run / "best_fp16.pt")
@@ -87,7 +101,8 @@ def score(run: Path, row: dict, record: dict, device: str = "cpu", subset: int |
             if (run / f"best_{head}.pt").is_file():
                 slim_fp16(run / f"best_{head}.pt", run / f"best_{head}_fp16.pt")
                 evaluate(run / f"best_{head}_fp16.pt", spec, run, head, device, subset)
-        record["onnx_ms_per_face"] = onnx_ms_per_face(run / "best_fp16.pt")
+        if onnx:
+            record["onnx_ms_per_face"] = onnx_ms_per_face(run / "best_fp16.pt")
     from ferkit.io_utils import write_json
 
     write_json(run / "zoo_run.json", record)
@@ -106,12 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--hardware", default="")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--eval-subset", type=int)
+    ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX timing (zoo_run times them afterwards)")
     args = ap.parse_args(argv)
     row = next(r for r in yaml.safe_load(Path(args.manifest).read_text())["rows"] if r["name"] == args.row)
     record = {"row": args.row, "seed": args.seed, "config": row["config"], "command": args.command,
               "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1), "hardware": args.hardware,
               "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    score(Path(args.run_dir), row, record, args.device, args.eval_subset)
+    score(Path(args.run_dir), row, record, args.device, args.eval_subset, onnx=not args.no_onnx)
 
 
 if __name__ == "__main__":
