@@ -3,14 +3,15 @@
     python tools/zoo_run.py --budget-minutes 9 --parallel 4 --runs-root runs/zoo [--rows vgg_fer_rt_fer2013 ...]
         [--set epochs=1 data.train_subset=64 ...] [--pack OUT_DIR]
 
-Small models leave a GPU idle, so several ``ferkit train`` processes share it; each gets
-``max_minutes`` = what is left of the budget when it starts, stops cleanly with a checkpoint and can be
-continued later with ``ferkit train --config ... --resume`` (same out_dir; the driver adds --resume itself when
-last.pt exists). Each finished run is scored by tools/zoo_score.py in its own process (PublicTest, single view
-and flip TTA, every head; fp16 weights; zoo_run.json with command, hardware, wall time, exit code); ONNX ms/face
-on one thread is timed at the end, when no training shares the machine. ``--pack`` writes the runs folder as one tar split into at most 8 parts of < 16 MiB (the
-device tool's transfer limit), fp16 checkpoints of the lowest-priority rows dropped first when everything does
-not fit: ``cat zoo.tar.part* | tar x`` restores them.
+Small models leave a GPU idle, so several ``ferkit train`` processes share it; each gets ``max_minutes`` = its fair
+share of the budget (budget x parallel / number of runs, times the row's optional ``share`` in the manifest, never
+past the deadline), stops cleanly with a checkpoint and can be continued later with ``ferkit train --config ...
+--resume`` (same out_dir; the driver adds --resume itself when last.pt exists). Each finished run is scored by
+tools/zoo_score.py in its own process (PublicTest, single view and flip TTA, every head; fp16 weights; zoo_run.json
+with command, hardware, wall time, exit code); ONNX ms/face on one thread is timed at the end, when no training
+shares the machine. ``--pack`` writes the runs folder as one tar split into at most 8 parts of < 16 MiB (the device
+tool's transfer limit), fp16 checkpoints of the lowest-priority rows dropped first when everything does not fit:
+``cat zoo.tar.part* | tar x`` restores them.
 """
 from __future__ import annotations
 
@@ -100,6 +101,10 @@ def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: 
     """Train every (row, seed) by priority, ``parallel`` at a time, within the budget; score each as it ends."""
     queue = [Job(r, s, runs_root / f"{r['name']}_s{s}") for r in rows for s in r.get("seeds", [0])]
     deadline = time.time() + budget_minutes * 60
+    # fair share of the budget: every run gets budget * parallel / (total shares) * its share, so later rows
+    # start too; a run that ends early (finished its epochs) hands its slot to the next one
+    shares = sum(j.row.get("share", 1.0) for j in queue) or 1.0
+    per_share = budget_minutes * min(parallel, len(queue)) / shares
     hw = hardware(device)
     eval_device = "cuda" if device != "cpu" and "CPU" not in hw else "cpu"
     running: list[Job] = []
@@ -108,7 +113,8 @@ def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: 
     while queue or running:
         while queue and len(running) < parallel and time.time() < deadline - 30:
             job = queue.pop(0)
-            start(job, (deadline - time.time()) / 60 - 0.5, overrides, threads, device)
+            left = (deadline - time.time()) / 60 - 0.5
+            start(job, min(left, per_share * job.row.get("share", 1.0)), overrides, threads, device)
             running.append(job)
             print(f"zoo_run: started {job.name}", flush=True)
         if not running:
