@@ -1,13 +1,17 @@
 """Bounded load test of `ferkit serve` on loopback; prints a Markdown table.
 
-    python benchmarks/bench_load.py [--clients 50 --duration 60] [--model ferplus] [--quick]
+    python benchmarks/bench_load.py [--clients 50 --duration 60] [--idle-clients 20 --idle-ws 2
+                                     --slow-clients 10] [--model ferplus] [--quick]
 
 Starts the server itself (``ferkit serve`` on 127.0.0.1 and a free port), then N concurrent clients post real
 photos (``samples/images`` under FERKIT_DATA) to ``POST /v1/predict`` for T seconds, each waiting for its answer
-before sending the next. Reports requests, errors, latency percentiles, throughput, the server's resident
-memory before, at half time and after, and how fast /healthz answered during the load. Traffic goes to
-127.0.0.1 only; every loop stops at the deadline. Exit status 1 if any request failed. On a shared machine the
-numbers include whatever else is running.
+before sending the next. Hostile clients are attached at the same time: idle ones (TCP connections that send
+nothing, and live WebSocket sessions that send no frame) and slow ones (headers, or an upload, at 50 bytes/s);
+each reconnects when the server drops it, and the drops are counted. Reports requests, errors, latency
+percentiles, throughput, the server's resident memory before, at half time and after, and how fast /healthz
+answered during the load. Traffic goes to 127.0.0.1 only; every loop stops at the deadline. Exit status 1 if
+any request of the well-behaved clients failed. On a shared machine the numbers include whatever else is
+running.
 """
 from __future__ import annotations
 
@@ -61,6 +65,7 @@ def start_server(args, port: int, log) -> subprocess.Popen:
         cmd += ["--model", args.model]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    cmd += args.server_arg
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -76,8 +81,55 @@ def start_server(args, port: int, log) -> subprocess.Popen:
     raise SystemExit(f"ferkit serve did not answer within 120 s; see {log.name}")
 
 
+async def hostile(port: int, kind: str, deadline: float, drops: dict) -> None:
+    """One misbehaving client until the deadline, reconnecting whenever the server drops it: ``idle`` (a TCP
+    connection that sends nothing), ``slow-headers`` / ``slow-upload`` (50 bytes/s), ``idle-ws`` (a live
+    WebSocket session that sends no frame)."""
+    if kind == "idle-ws":
+        import websockets
+
+        while time.perf_counter() < deadline:
+            try:
+                async with websockets.connect(f"ws://127.0.0.1:{port}/v1/live") as ws:
+                    while time.perf_counter() < deadline:
+                        await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.perf_counter()))
+            except (asyncio.TimeoutError, TimeoutError):
+                return
+            except Exception:  # noqa: BLE001  closed by the server (idle timeout, busy): count and reconnect
+                drops[kind] = drops.get(kind, 0) + 1
+                await asyncio.sleep(0.2)
+        return
+    head = {"idle": b"", "slow-headers": b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+            "slow-upload": b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n"
+                           b"Content-Type: multipart/form-data; boundary=xx\r\n\r\n--xx\r\n"}[kind]
+    while time.perf_counter() < deadline:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.5)
+            continue
+        try:
+            writer.write(head)
+            while time.perf_counter() < deadline:
+                if kind != "idle":
+                    writer.write(b"a" * 50)
+                await writer.drain()
+                try:
+                    if not await asyncio.wait_for(reader.read(65536), 1.0):
+                        break   # the server closed the connection
+                except asyncio.TimeoutError:
+                    continue
+            else:
+                return
+            drops[kind] = drops.get(kind, 0) + 1
+        except OSError:
+            drops[kind] = drops.get(kind, 0) + 1
+        finally:
+            writer.close()
+
+
 async def run_load(base: str, photos: list[tuple[str, bytes]], clients: int, duration: float, pid: int,
-                   timeout: float) -> dict:
+                   timeout: float, bad: dict[str, int] | None = None) -> dict:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     faces = 0
@@ -119,19 +171,29 @@ async def run_load(base: str, photos: list[tuple[str, bytes]], clients: int, dur
             await asyncio.sleep(1.0)
 
     limits = httpx.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
+    port = int(base.rsplit(":", 1)[1])
+    drops: dict[str, int] = {}
+    attackers = [hostile(port, kind, deadline, drops) for kind, n in (bad or {}).items() for _ in range(n)]
     t0 = time.perf_counter()
     async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as http, \
             httpx.AsyncClient(base_url=base, timeout=timeout) as probe:
-        await asyncio.gather(monitor(probe), *(client(i, http) for i in range(clients)))
+        await asyncio.gather(monitor(probe), *(client(i, http) for i in range(clients)), *attackers)
     wall = time.perf_counter() - t0
     return {"latencies": latencies, "errors": errors, "faces": faces, "health": health, "wall": wall,
-            "rss_mid": rss_mid[0] if rss_mid else float("nan")}
+            "rss_mid": rss_mid[0] if rss_mid else float("nan"), "drops": drops}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    p.add_argument("--idle-clients", type=int, default=20,
+                   help="TCP connections that send nothing, attached during the load (default 20)")
+    p.add_argument("--idle-ws", type=int, default=2, help="live WebSocket sessions that send no frame (default 2)")
+    p.add_argument("--slow-clients", type=int, default=10,
+                   help="clients sending headers or an upload at 50 bytes/s, half each (default 10)")
+    p.add_argument("--server-arg", action="append", default=[], metavar="ARG",
+                   help="extra `ferkit serve` argument (repeatable), e.g. --server-arg=--header-timeout=5")
     p.add_argument("--quick", action="store_true", help="a short smoke run: 8 clients for 10 s")
     p.add_argument("--model", default=None, help="model for the server (default: ferkit serve's default)")
     p.add_argument("--images", type=Path, default=None, help="folder of photos (default: FERKIT_DATA samples)")
@@ -157,7 +219,9 @@ def main() -> int:
                 r = httpx.post(base + "/v1/predict", files={"file": (name, data)}, timeout=args.timeout)
                 r.raise_for_status()
             rss_before = rss_mb(proc.pid)
-            res = asyncio.run(run_load(base, photos, args.clients, args.duration, proc.pid, args.timeout))
+            bad = {"idle": args.idle_clients, "idle-ws": args.idle_ws, "slow-headers": args.slow_clients // 2,
+                   "slow-upload": args.slow_clients - args.slow_clients // 2}
+            res = asyncio.run(run_load(base, photos, args.clients, args.duration, proc.pid, args.timeout, bad))
             rss_after = rss_mb(proc.pid)
             alive = httpx.get(base + "/healthz", timeout=10).status_code == 200
         finally:
@@ -171,6 +235,9 @@ def main() -> int:
     n = len(lat) + n_err
     ms = lambda v: f"{v:.0f}"  # noqa: E731
     print(f"\n### ferkit serve load test: {args.clients} clients x {args.duration:.0f} s, POST /v1/predict\n")
+    print(f"attached at the same time: {args.idle_clients} idle TCP connections, {args.idle_ws} idle live "
+          f"WebSocket sessions, {args.slow_clients} clients at 50 bytes/s (headers or upload); server args "
+          f"{' '.join(args.server_arg) or '(defaults)'}\n")
     print(f"{len(photos)} photos from {folder} (round robin), model {args.model or 'default'}, "
           f"{args.workers} inference worker(s), {os.cpu_count()} CPU cores; server log {log.name}\n")
     print("| clients | duration s | requests | errors | throughput req/s | faces/s | p50 ms | p95 ms | p99 ms | "
@@ -183,6 +250,8 @@ def main() -> int:
           f"{rss_after:.0f} |")
     if res["errors"]:
         print(f"\nerrors: {res['errors']}")
+    print(f"\nhostile connections dropped by the server (each then reconnected): "
+          f"{res['drops'] or 'none'}")
     print(f"\nserver still answering /healthz after the run: {alive}")
     if lat:
         print(f"mean latency {statistics.fmean(lat):.0f} ms over {len(lat)} successful requests")

@@ -20,3 +20,7 @@ class ModelError(FerkitError):
 
 class InputError(FerkitError):
     """An image, video or other input cannot be read."""
+
+
+class OutputError(FerkitError):
+    """An output file or folder cannot be written (wrong kind of path, no permission, disk full)."""

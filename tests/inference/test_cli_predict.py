@@ -39,11 +39,12 @@ def test_predict_folder_with_bad_files(model_ref, samples_dir, tmp_path):
     (folder / "fake.png").write_text("hello")
     (folder / "readme.txt").write_text("not media")
     rc = main(["predict", str(folder), "--model", model_ref, "--json", str(tmp_path / "r.json"), "-q"])
-    assert rc == 0
+    assert rc == 1   # some inputs failed
     doc = json.loads((tmp_path / "r.json").read_text())
     assert sorted(p["path"].split("/")[-1] for p in doc["images"]) == ["a.png", "b.jpg"]
     failed = {e["path"].split("/")[-1] for e in doc["errors"]}
-    assert {"empty.jpg", "fake.png", "readme.txt"} <= failed
+    assert failed == {"empty.jpg", "fake.png"}
+    assert [s["path"].split("/")[-1] for s in doc["skipped"]] == ["readme.txt"]   # skipped, not failed
     assert all(len(p["faces"]) == 1 for p in doc["images"])
 
 

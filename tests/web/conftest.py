@@ -58,6 +58,7 @@ def web_recognizer(web_model):
     return EmotionRecognizer(model=web_model, threads=1)
 
 
+TEST_HOSTS = ("testserver",)   # the Host of FastAPI's TestClient; create_app serves loopback names by default
 SMALL_LIMITS = dict(max_image_bytes=2 * 1024 * 1024, max_video_bytes=4 * 1024 * 1024, max_frame_bytes=512 * 1024)
 
 
@@ -65,7 +66,8 @@ SMALL_LIMITS = dict(max_image_bytes=2 * 1024 * 1024, max_video_bytes=4 * 1024 * 
 def app(web_recognizer):
     from ferkit.web import Limits, create_app
 
-    return create_app(recognizer=web_recognizer, model_name="test-model", limits=Limits(**SMALL_LIMITS))
+    return create_app(recognizer=web_recognizer, model_name="test-model", limits=Limits(**SMALL_LIMITS),
+                      allowed_hosts=TEST_HOSTS)
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +174,14 @@ def stop_server(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture(scope="session")
+def serve_process():
+    """start_server / stop_server / free_port, for tests that run their own `ferkit serve` with options."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(start=start_server, stop=stop_server, free_port=free_port)
 
 
 REPO = Path(__file__).resolve().parents[2]

@@ -267,7 +267,7 @@ def test_live_websocket_tracks_faces_and_survives_bad_frames(client, samples_dir
         # new faces are tentative (track_id null) until the tracker confirms them, on their third frame
         assert not ids[0] and ids[2] and ids[2] & ids[3], "faces keep their track ids from frame to frame"
         for bad, code in ((b"not an image", "unsupported_media_type"), (frames[0][:200], "invalid_image"),
-                          (b"", "empty_file"), (b"\xff\xd8\xff" + b"\0" * (600 * 1024), "payload_too_large")):
+                          (b"", "empty_file")):
             ws.send_bytes(bad)
             r = ws.receive_json()
             assert r["type"] == "error" and r["error"] == code, r
@@ -279,6 +279,9 @@ def test_live_websocket_tracks_faces_and_survives_bad_frames(client, samples_dir
             ws.send_bytes(data)
             r = ws.receive_json()
         assert r["type"] == "result" and r["faces"] and min(f["track_id"] or 99 for f in r["faces"]) == 1
+        ws.send_bytes(b"\xff\xd8\xff" + b"\0" * (600 * 1024))   # over the frame limit: JSON error, then close
+        assert ws.receive_json()["error"] == "payload_too_large"
+        assert ws.receive()["code"] == 1009
     assert_still_up(client)
 
 
@@ -307,7 +310,7 @@ def test_cors_when_asked(web_recognizer):
 
     from ferkit.web import create_app
 
-    app = create_app(recognizer=web_recognizer, cors_origins=["http://allowed.test"])
+    app = create_app(recognizer=web_recognizer, cors_origins=["http://allowed.test"], allowed_hosts=["testserver"])
     with TestClient(app) as c:
         r = c.get("/healthz", headers={"Origin": "http://allowed.test"})
         assert r.headers.get("access-control-allow-origin") == "http://allowed.test"
@@ -323,7 +326,7 @@ def test_overload_is_a_clear_503(web_recognizer, group_jpeg):
 
     from ferkit.web import Limits, create_app
 
-    app = create_app(recognizer=web_recognizer, limits=Limits(max_pending=1))
+    app = create_app(recognizer=web_recognizer, limits=Limits(max_pending=1), allowed_hosts=["testserver"])
     gate = threading.Event()
     service = app.state.service
     original = service.recognizer
@@ -388,7 +391,7 @@ def test_browser_model_serves_the_same_models(web_recognizer, tmp_path):
     (dist / "ort.wasm.bundle.min.mjs").write_text("export const fake = 1;\n")
     (dist / "ort-wasm-simd-threaded.wasm").write_bytes(b"\0asm\1\0\0\0")
     (tmp_path / "secret.txt").write_text("not served")
-    app = create_app(recognizer=web_recognizer, ort_web=tmp_path)
+    app = create_app(recognizer=web_recognizer, ort_web=tmp_path, allowed_hosts=["testserver"])
     with TestClient(app) as c:
         info = c.get("/v1/browser-model").json()
         assert info["available"] is True, info

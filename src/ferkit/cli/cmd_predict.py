@@ -1,14 +1,17 @@
-"""`ferkit predict PATH...`: emotions of the faces in images, folders (recursive) and videos."""
+"""`ferkit predict PATH...`: emotions of the faces in images, folders (recursive) and videos.
+
+Exit status: 0 every input processed, 1 some inputs failed (listed on stderr), 2 usage error (bad option, bad
+output path, nothing to process). Output paths are checked before any work starts."""
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 from ferkit.cli._pipeline_args import add_pipeline_options, build_recognizer
-from ferkit.errors import FerkitError
+from ferkit.errors import FerkitError, OutputError
+from ferkit.io_utils import is_stdout
 
 log = logging.getLogger(__name__)
 
@@ -21,10 +24,12 @@ def add_parser(subparsers) -> None:
                    help="live or video source instead of PATHs: camera index (0), stream URL (rtsp://, http:// "
                         "MJPEG) or video file; needs no display")
     p.add_argument("--output", "-o", default=None, help="folder for annotated images / videos")
-    p.add_argument("--json", default=None, metavar="FILE", help="write all results as JSON")
-    p.add_argument("--csv", default=None, metavar="FILE", help="write one row per face (per frame for videos)")
+    p.add_argument("--json", default=None, metavar="FILE", help="write all results as JSON (- : standard output)")
+    p.add_argument("--csv", default=None, metavar="FILE",
+                   help="write one row per face (per frame for videos; - : standard output)")
     p.add_argument("--jsonl", default=None, metavar="FILE",
-                   help="write one JSON object per analysed video frame, as it goes (kept if the run is killed)")
+                   help="write one JSON object per analysed video frame, as it goes (kept if the run is killed; "
+                        "- : standard output)")
     p.add_argument("--every-n-frames", type=int, default=1, help="analyse every n-th video frame")
     p.add_argument("--detect-every", type=_positive, default=1, metavar="K",
                    help="run the face detector on every K-th analysed frame; tracks carry faces in between")
@@ -65,34 +70,35 @@ def collect(paths: list[str]) -> tuple[list[tuple[Path, Path]], list[dict]]:
     return files, errors
 
 
-def _annotated_path(out_dir: Path, rel: Path, suffix: str | None = None) -> Path:
-    return out_dir / rel.parent / f"{rel.stem}_annotated{suffix or rel.suffix}"
-
-
 def _write_image(path: Path, rgb) -> None:
     import cv2
 
     from ferkit.io_utils import atomic_write
 
-    suffix = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp") else ".png"
-    path = path.with_suffix(suffix)
-    ok, data = cv2.imencode(suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    ok, data = cv2.imencode(path.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise FerkitError(f"{path}: cannot encode image")
     atomic_write(path, lambda tmp: Path(tmp).write_bytes(data.tobytes()))
-    os.chmod(path, 0o644)  # mkstemp creates 0600; outputs are ordinary files
+
+
+def _targets(args) -> dict[str, str | None]:
+    return {"--json": args.json, "--csv": args.csv, "--jsonl": args.jsonl}
 
 
 def run(args: argparse.Namespace) -> int:
+    from ferkit.cli import outputs
+
     if args.duration is not None and args.duration <= 0:
         raise FerkitError(f"--duration must be > 0 seconds, not {args.duration}")
+    targets = _targets(args)
+    outputs.check_targets(targets, args.output)   # before any work: a bad path must not cost the analysis
     if args.source is not None:
         if args.paths:
             raise FerkitError("give either PATHs or --source SRC, not both")
         from ferkit.cli._predict_video import run_source
 
         doc = run_source(args, build_recognizer)
-        return _write_outputs(doc, args, doc["labels"])
+        return _write_outputs(doc, args, doc["labels"], n_inputs=1)
     if not args.paths:
         raise FerkitError("give at least one PATH (image, video or folder), or --source SRC")
     from tqdm import tqdm
@@ -101,69 +107,105 @@ def run(args: argparse.Namespace) -> int:
     from ferkit.inference.video import is_video_file
 
     files, errors = collect(args.paths)
+    outputs.check_not_inputs(targets, [f for f, _ in files])
+    skipped = [e for e in errors if e["error"].startswith("skipped")]
+    errors = [e for e in errors if e not in skipped]
     if not files:
-        for e in errors:
+        for e in errors + skipped:
             print(f"ferkit predict: {e['path']}: {e['error']}", file=sys.stderr)
         raise FerkitError("nothing to process")
-    recognizer = build_recognizer(args)
     out_dir = Path(args.output) if args.output else None
+    annotated = (outputs.annotated_targets(out_dir, [(f, rel, is_video_file(f)) for f, rel in files],
+                                           reserved=[t for t in targets.values() if t])
+                 if out_dir is not None else [None] * len(files))
+    recognizer = build_recognizer(args)
     doc = {"model": args.model or "ferplus", "detector": recognizer.detector.name,
-           "labels": list(recognizer.labels), "images": [], "videos": [], "errors": errors}
+           "labels": list(recognizer.labels), "images": [], "videos": [], "errors": errors,
+           "skipped": [{"path": e["path"], "reason": "not an image or video file"} for e in skipped]}
     show_bar = len(files) > 1 and sys.stderr.isatty() or len(files) > 20
     jsonl = JsonlWriter(args.jsonl)
     try:
-        for path, rel in tqdm(files, desc="predict", unit="file", disable=not show_bar):
+        for (path, _rel), target in tqdm(list(zip(files, annotated)), desc="predict", unit="file",
+                                         disable=not show_bar):
             try:
                 if is_video_file(path):
-                    doc["videos"].append(_video(recognizer, path, rel, out_dir, args, jsonl))
+                    doc["videos"].append(_video(recognizer, path, target, args, jsonl, doc["errors"]))
                 else:
-                    doc["images"].append(_image(recognizer, path, rel, out_dir, args))
+                    doc["images"].append(_image(recognizer, path, target, args, doc["errors"]))
                     jsonl.write(doc["images"][-1])
             except FerkitError as e:
                 doc["errors"].append({"path": str(path), "error": str(e)})
                 log.warning("%s", e)
     finally:
         jsonl.close()
-    return _write_outputs(doc, args, recognizer.labels)
+    return _write_outputs(doc, args, recognizer.labels, n_inputs=len(files))
 
 
-def _write_outputs(doc: dict, args, labels) -> int:
-    if args.json:
-        from ferkit.inference.report import write_results_json
-
-        write_results_json(args.json, doc)
-    if args.csv:
-        from ferkit.inference.report import write_results_csv
-
-        write_results_csv(args.csv, doc, labels)
-    if not args.quiet:
+def _write_outputs(doc: dict, args, labels, n_inputs: int) -> int:
+    written_ok = _write_reports(args, doc, labels)
+    if not args.quiet and not any(is_stdout(t) for t in _targets(args).values() if t):  # stdout holds a report
         from ferkit.inference.report import table_text
 
         print(table_text(doc))
+    return _finish(doc, n_inputs, written_ok)
+
+
+def _write_reports(args, doc: dict, labels) -> bool:
+    """--json and --csv; a failed write is one line on stderr (the other reports are still written)."""
+    from ferkit.cli.outputs import write_failure
+    from ferkit.inference.report import write_results_csv, write_results_json
+
+    ok = True
+    for target, write in ((args.json, lambda t: write_results_json(t, doc)),
+                          (args.csv, lambda t: write_results_csv(t, doc, labels))):
+        if not target:
+            continue
+        try:
+            write(target)
+        except (OSError, FerkitError) as e:
+            print(f"ferkit predict: error: {write_failure(target, e)}", file=sys.stderr)
+            ok = False
+    return ok
+
+
+def _finish(doc: dict, n_inputs: int, written_ok: bool) -> int:
+    """Exit status: 0 every input processed and every output written; 1 otherwise (failures listed on
+    stderr). Skipped non-media files are counted, not failed."""
     processed = len(doc["images"]) + len(doc["videos"])
-    failed = [e for e in doc["errors"] if not e["error"].startswith("skipped")]
-    if failed:
-        print(f"ferkit predict: {len(failed)} input(s) failed, {processed} processed", file=sys.stderr)
-    return 0 if processed else 1
+    skipped = doc.get("skipped", [])
+    if skipped:
+        print(f"ferkit predict: skipped {len(skipped)} file(s) that are not images or videos", file=sys.stderr)
+    if doc["errors"]:
+        print(f"ferkit predict: {len(doc['errors'])} failure(s), {processed} of {n_inputs} input(s) processed:",
+              file=sys.stderr)
+        for e in doc["errors"]:   # messages usually start with the path already
+            text = e["error"] if e["error"].startswith(e["path"]) else f"{e['path']}: {e['error']}"
+            print(f"  FAILED {text}", file=sys.stderr)
+    return 0 if processed and not doc["errors"] and written_ok else 1
 
 
-def _image(recognizer, path: Path, rel: Path, out_dir: Path | None, args) -> dict:
+def _image(recognizer, path: Path, target: Path | None, args, errors: list) -> dict:
+    from ferkit.cli.outputs import output_failed
     from ferkit.faces.image_io import load_image
     from ferkit.inference.report import image_entry
 
     rgb = load_image(path, recognizer.max_pixels)
     faces = recognizer.predict(rgb)
-    if out_dir is not None:
+    entry = image_entry(path, faces)
+    if target is not None:
         from ferkit.inference.drawing import annotate
 
-        _write_image(_annotated_path(out_dir, rel), annotate(rgb, faces, bars=not args.no_bars))
-    return image_entry(path, faces)
+        try:   # a failed write loses only this picture: the analysis is kept and the run goes on
+            _write_image(target, annotate(rgb, faces, bars=not args.no_bars))
+            entry["output"] = str(target)
+        except (OSError, OutputError) as e:
+            output_failed(errors, target, e)
+    return entry
 
 
-def _video(recognizer, path: Path, rel: Path, out_dir: Path | None, args, jsonl=None) -> dict:
+def _video(recognizer, path: Path, target: Path | None, args, jsonl, errors: list) -> dict:
     from ferkit.cli._predict_video import analyse_video
 
-    annotated = _annotated_path(out_dir, rel, ".mp4") if out_dir is not None else None
-    entry = analyse_video(recognizer, path, annotated, args, jsonl)
+    entry = analyse_video(recognizer, path, target, args, jsonl, errors)
     entry["path"] = str(path)
     return entry

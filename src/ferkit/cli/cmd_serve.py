@@ -31,11 +31,53 @@ def add_parser(subparsers) -> None:
                    help="frames decoded per video job (longer videos are cut)")
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="allow browser pages from this origin to call the API (repeatable; default: none)")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="allow browser pages from this origin to open the live WebSocket and send uploads "
+                        "(repeatable; default: the server's own origin only)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
+                   help="accept requests whose Host header names HOST (repeatable; *.example.com for subdomains, "
+                        "* for any; default: localhost, 127.0.0.1, ::1 and the --host address)")
+    p.add_argument("--api-key", default=None, metavar="KEY",
+                   help="require this key on every API call (Authorization: Bearer KEY or X-API-Key: KEY; "
+                        "default: $FERKIT_API_KEY); needed to bind to a non-loopback address")
+    p.add_argument("--insecure", action="store_true",
+                   help="allow binding to a non-loopback address without an API key")
+    p.add_argument("--max-live-per-client", type=int, default=d.max_live_per_client,
+                   help="live WebSocket sessions per client address")
+    p.add_argument("--live-idle-timeout", type=float, default=d.live_idle_s, metavar="S",
+                   help="close a live session that sends no frame for S seconds")
+    p.add_argument("--header-timeout", type=float, default=d.header_timeout_s, metavar="S",
+                   help="drop a connection that has not sent a request's headers within S seconds")
+    p.add_argument("--body-timeout", type=float, default=d.body_timeout_s, metavar="S",
+                   help="answer 408 when an upload stalls for S seconds ...")
+    p.add_argument("--min-upload-rate", type=float, default=d.min_body_rate / 1024, metavar="KIB_S",
+                   help="... or averages under KIB_S KiB/s after its first S seconds")
     p.add_argument("--ort-web", default=os.environ.get("FERKIT_ORT_WEB"), metavar="DIR",
                    help="onnxruntime-web install (`npm install onnxruntime-web`: node_modules/onnxruntime-web or "
                         "its dist folder) enabling the page's in-browser mode (default: $FERKIT_ORT_WEB; off)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=run)
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False   # a host name other than localhost
+
+
+def allowed_host_names(bind: str, extra: list[str]) -> list[str]:
+    """Loopback names, the bound address when it is a concrete one, and --allowed-host."""
+    from ferkit.web.guard import LOOPBACK_HOSTS
+
+    names = list(LOOPBACK_HOSTS)
+    if bind not in ("0.0.0.0", "::", "") and bind.strip("[]").lower() not in names:
+        names.append(bind.strip("[]").lower())
+    return names + [h for h in extra if h not in names]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,21 +87,37 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ferkit.web.app import create_app
+    from ferkit.web.guard import check_api_key
     from ferkit.web.limits import MB, Limits
+    from ferkit.web.timeouts import header_timeout_protocol
 
     try:
         limits = Limits(max_image_bytes=int(args.max_upload_mb * MB), max_video_bytes=int(args.max_video_mb * MB),
-                        max_pixels=args.max_pixels, max_video_frames=args.max_video_frames, workers=args.workers)
+                        max_pixels=args.max_pixels, max_video_frames=args.max_video_frames, workers=args.workers,
+                        max_live_per_client=args.max_live_per_client, live_idle_s=args.live_idle_timeout,
+                        header_timeout_s=args.header_timeout, body_timeout_s=args.body_timeout,
+                        min_body_rate=max(1, round(args.min_upload_rate * 1024)))
+        api_key = check_api_key(args.api_key) if args.api_key else None
+        if api_key is None and os.environ.get("FERKIT_API_KEY"):
+            api_key = check_api_key(os.environ["FERKIT_API_KEY"])
     except ValueError as e:
         raise FerkitError(str(e)) from None
-    ws = "websockets" if importlib.util.find_spec("websockets") else "wsproto" if importlib.util.find_spec(
+    allowed_hosts = allowed_host_names(args.host, args.allowed_host)
+    if not is_loopback(args.host):
+        if api_key is None and not args.insecure:
+            raise FerkitError(f"binding to {args.host} lets other machines use the API: give --api-key KEY (or set "
+                              "FERKIT_API_KEY), or --insecure to serve without authentication")
+        if api_key is None:
+            log.warning("binding to %s without an API key (--insecure): anyone who can reach this address can use "
+                        "the API", args.host)
+        if args.host in ("0.0.0.0", "::") and not args.allowed_host:
+            log.warning("only the Host names %s are served; add --allowed-host NAME for the names or addresses "
+                        "clients use to reach this machine", ", ".join(allowed_hosts))
+    ws = "websockets-sansio" if importlib.util.find_spec("websockets") else "wsproto" if importlib.util.find_spec(
         "wsproto") else "none"
     if ws == "none":
         log.warning("no WebSocket library installed (pip install websockets): the live webcam falls back to "
                     "HTTP uploads")
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("binding to %s: the API has no authentication; anyone who can reach this address can use it",
-                    args.host)
     runtime = args.runtime
     if args.model and str(args.model).lower().endswith(".onnx"):
         runtime = "onnx"   # an exported model runs with ONNX Runtime whatever --runtime says
@@ -68,9 +126,13 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     app = create_app(args.model, limits=limits, cors_origins=args.cors_origin or None, ort_web=args.ort_web,
+                     allowed_hosts=allowed_hosts, allow_origins=args.allow_origin, api_key=api_key,
                      detector=args.detector, runtime=runtime, threads=args.threads)
     print(f"ferkit serve: http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/ "
           f"(API docs at /docs)", flush=True)
+    # Frames up to 4x the limit reach the handler, which answers them with the JSON error and a clean close;
+    # bigger ones are cut off by the WebSocket layer (close code 1009) before they are buffered whole.
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws=ws,
-                ws_max_size=limits.max_frame_bytes + 4096, timeout_graceful_shutdown=5)
+                ws_max_size=4 * limits.max_frame_bytes + 4096, timeout_graceful_shutdown=5,
+                http=header_timeout_protocol(limits.header_timeout_s))
     return 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndar
     inputs are converted. Raises InputError naming the file for missing, empty, corrupt or huge files."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such file")
+        raise InputError(not_a_file(path, "an image"))
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file (0 bytes)")
     try:
@@ -34,10 +35,40 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndar
                 return pil_to_rgb(im)
     except InputError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InputError(f"{path}: {bomb_message(e, max_pixels)}") from None
+    except UnidentifiedImageError as e:
         raise InputError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
     except (OSError, SyntaxError, ValueError) as e:  # truncated / corrupt data
         raise InputError(f"{path}: corrupt or truncated image ({e})") from None
+
+
+def bomb_message(error: Exception, max_pixels: int) -> str:
+    """Pillow's decompression-bomb refusal, told with ferkit's own limit (Pillow's is higher and not ours)."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    size = f"image of {int(found.group(1))} pixels" if found else "image"
+    text = f"{size} exceeds the limit of {max_pixels} pixels"
+    if found and int(found.group(1)) <= max_pixels:  # only when the limit was raised above Pillow's own
+        text = f"{size} exceeds Pillow's decompression-bomb limit of {Image.MAX_IMAGE_PIXELS} pixels"
+    return text
+
+
+def not_a_file(path: Path, what: str) -> str:
+    """Why ``path`` cannot be read as {what} file: missing, a broken link, a folder, a FIFO or device."""
+    from ferkit.io_utils import special_kind
+
+    if path.is_symlink() and not path.exists():
+        return f"{path}: broken symbolic link (its target {os.readlink(path)} does not exist)"
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"{path}: no such file"
+    except OSError as e:
+        return f"{path}: cannot read ({e.strerror or e})"
+    kind = special_kind(mode) or "not a regular file"
+    if kind == "a folder":
+        return f"{path}: is a folder, not {what} file (`ferkit predict` reads folders)"
+    return f"{path}: is {kind}, not {what} file"
 
 
 def pil_to_rgb(im: Image.Image) -> np.ndarray:
@@ -79,9 +110,22 @@ def as_rgb(image, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if a.dtype == np.uint16:
         a = (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
     elif a.dtype.kind == "f":
+        if not np.isfinite(a).all():   # NaN would silently become black pixels and no faces
+            raise InputError(f"image array contains {np.isnan(a).sum() + np.isinf(a).sum()} NaN or infinite "
+                             "values")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < -1e-3 or hi > 1.0 + 1e-3:
+            raise InputError(f"float image arrays must hold values in [0, 1], got {lo:g}..{hi:g} (for 0-255 "
+                             "values use .astype(np.uint8))")
         a = (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif a.dtype.kind in "iu" and a.dtype != np.uint8:
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 255:
+            raise InputError(f"{a.dtype} image array holds values {lo}..{hi}; expected 0..255 (uint8), uint16, "
+                             "or floats in [0, 1]")
+        a = a.astype(np.uint8)
     elif a.dtype != np.uint8:
-        raise InputError(f"unsupported image dtype {a.dtype}")
+        raise InputError(f"unsupported image dtype {a.dtype}: give uint8 (0..255), uint16, or floats in [0, 1]")
     if a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
     elif a.shape[2] == 4:

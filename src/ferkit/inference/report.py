@@ -106,4 +106,6 @@ def table_text(document: dict) -> str:
                          f"{t.get('first_time', 0):.1f}-{t.get('last_time', 0):.1f} s)")
     for err in document.get("errors", []):
         lines.append(f"FAILED {err['path']}: {err['error']}")
+    for item in document.get("skipped", []):
+        lines.append(f"skipped {item['path']}: {item['reason']}")
     return "\n".join(lines)

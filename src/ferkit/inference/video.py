@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -16,7 +17,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from ferkit.errors import InputError
+from ferkit.errors import InputError, OutputError
+from ferkit.io_utils import replace_with, resolve_target
 
 log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv", ".ogg",
@@ -86,7 +88,9 @@ class VideoSource:
         else:
             path = Path(source)
             if not path.is_file():
-                raise InputError(f"{path}: no such video file")
+                from ferkit.faces.image_io import not_a_file
+
+                raise InputError(not_a_file(path, "a video"))
             if path.stat().st_size == 0:
                 raise InputError(f"{path}: empty file (0 bytes)")
             self.cap = cv2.VideoCapture(str(path))
@@ -149,23 +153,55 @@ class VideoSource:
 
 
 class VideoWriter:
-    """Annotated video output (mp4v), written to a temporary name and renamed when closed."""
+    """Annotated video output (mp4v), written to a temporary file next to the target and renamed over it only
+    when closed and read back whole, so a failed write (disk full, codec missing, unwritable folder) raises
+    OutputError naming the file and never leaves a broken video under the final name."""
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int]):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f".{self.path.stem}.tmp{self.path.suffix or '.mp4'}")
+        self.path = resolve_target(path)  # a symlink is written through; devices and FIFOs are refused
+        self.frames = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(self._temp_path())
+        except OSError as e:
+            raise OutputError(f"{self.path}: cannot write ({e.strerror or e})") from None
         self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self.writer.isOpened():
-            raise InputError(f"{self.path}: cannot open video writer")
+            self.discard()
+            raise OutputError(f"{self.path}: cannot open a video writer (mp4v codec missing from this OpenCV, "
+                              "or the folder is not writable)")
+
+    def _temp_path(self) -> str:
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.",
+                                   suffix=f".tmp{self.path.suffix or '.mp4'}")  # OpenCV picks the container by suffix
+        os.close(fd)
+        return tmp
 
     def write(self, rgb: np.ndarray) -> None:
         self.writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        self.frames += 1
 
     def close(self) -> Path:
+        """Finish the file, check that every frame reads back, then rename it over the target."""
         self.writer.release()
-        os.replace(self.tmp, self.path)
+        try:
+            readable = _frames_readable(self.tmp)
+            if readable != self.frames:
+                raise OutputError(f"{self.path}: cannot write the video: the finished file holds {readable} of the "
+                                  f"{self.frames} frames written{_disk_problem(self.path.parent)}")
+            replace_with(self.tmp, self.path)
+        except OSError as e:
+            raise OutputError(f"{self.path}: cannot write ({e.strerror or e})") from None
+        finally:
+            self.discard()
         return self.path
+
+    def discard(self) -> None:
+        """Drop the temporary file (the target is left as it was)."""
+        if hasattr(self, "writer"):
+            self.writer.release()
+        if os.path.lexists(self.tmp):
+            os.unlink(self.tmp)
 
     def __enter__(self):
         return self
@@ -174,5 +210,27 @@ class VideoWriter:
         if exc_type is None:
             self.close()
         else:
-            self.writer.release()
-            self.tmp.unlink(missing_ok=True)
+            self.discard()
+
+
+def _frames_readable(path: Path) -> int:
+    """Frames an mp4 announces when read back (0 if it does not open: an mp4 cut short lacks its index)."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
+def _disk_problem(folder: Path) -> str:
+    """' (No space left on device)' if a small write to ``folder`` fails now, else '' (OpenCV reports no errno)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder) as f:
+            f.write(b"\0" * 65536)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        return f" ({e.strerror or e})"
+    return ""

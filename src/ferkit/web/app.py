@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,9 +23,11 @@ from ferkit.web.browser_model import router as browser_router
 from ferkit.web.errors import ApiError
 from ferkit.web.jobs import JobManager
 from ferkit.web.limits import Limits
+from ferkit.web.guard import LOOPBACK_HOSTS, ApiKeyGuard, HostGuard, check_api_key
 from ferkit.web.middleware import BodyLimitMiddleware
 from ferkit.web.routes import router
 from ferkit.web.service import InferenceService
+from ferkit.web.timeouts import BodyTimeoutMiddleware
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
@@ -54,12 +57,15 @@ def model_display_name(model) -> str:
 
 def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cors_origins: list[str] | None = None,
                model_name: str | None = None, ort_web: str | os.PathLike | None = None,
-               **recognizer_options) -> FastAPI:
+               allowed_hosts: Iterable[str] | None = None, allow_origins: Iterable[str] = (),
+               api_key: str | None = None, **recognizer_options) -> FastAPI:
     """model: shipped model name (default ferplus), .pt/.onnx path or LoadedModel, loaded once here; or pass a
     ready ``recognizer`` (an EmotionRecognizer) to share one. ``recognizer_options`` go to EmotionRecognizer
     (detector, runtime, threads, smoothing, ...). cors_origins: allowed browser origins (default: none).
     ort_web: an onnxruntime-web install (npm) for the page's in-browser mode (default: off; the page then
-    always uses the server)."""
+    always uses the server). allowed_hosts: Host header names served (default: loopback names; ``*`` any);
+    allow_origins: browser origins allowed to open the live WebSocket and POST/DELETE besides the server's own
+    (cors_origins are allowed too); api_key: required on every API call when set."""
     limits = limits or Limits()
     if recognizer is None:
         from ferkit.inference.recognizer import EmotionRecognizer
@@ -84,6 +90,7 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
     app.state.jobs = JobManager(recognizer, name, limits)
     app.state.tmpdir = tempfile.mkdtemp(prefix="ferkit-web-")
     app.state.live_sessions = 0
+    app.state.live_clients = {}   # client address -> open live sessions
     app.state.limits = limits
     app.state.browser_model = BrowserModel(app.state.service, find_ort_dist(ort_web))
     if ort_web and app.state.browser_model.ort_dir is None:
@@ -99,12 +106,18 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
         big = path.rstrip("/") == "/v1/predict/video"
         return (limits.max_video_bytes if big else limits.max_image_bytes) + MULTIPART_SLACK
 
+    # the last added runs first: Host/Origin, then the API key, CORS, body timeouts, body size
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=limits.body_timeout_s, min_body_rate=limits.min_body_rate)
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["*"])
+    if api_key:
+        app.add_middleware(ApiKeyGuard, key=check_api_key(api_key))
+    app.add_middleware(HostGuard, allowed_hosts=tuple(LOOPBACK_HOSTS if allowed_hosts is None else allowed_hosts),
+                       allow_origins=(*allow_origins, *(cors_origins or ())))
     return app
 
 

@@ -3,6 +3,7 @@ the per-track timeline and summary. Jobs run one at a time on their own thread; 
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import threading
 import time
@@ -61,7 +62,12 @@ class Job:
     result: dict | None = None
     error: dict | None = None
     run: object | None = None       # the VideoRun: skipped_frames and truncated once read
+    client: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("queued", "running")
 
     def to_dict(self) -> dict:
         now = self.finished or time.time()
@@ -73,30 +79,69 @@ class Job:
 
 
 class JobManager:
+    """Jobs run one at a time. At most ``max_jobs`` are queued or running (``max_jobs_per_client`` per client
+    address); finished ones never count against that: their results are kept for ``job_ttl_s`` in a store of
+    at most ``max_results`` (the oldest go first). A refusal carries a Retry-After estimated from the
+    progress of the jobs ahead."""
+
+    DEFAULT_S_PER_FRAME = 0.05   # before any job has finished: about one analysed frame per 50 ms
+
     def __init__(self, recognizer, model_name: str, limits: Limits):
         self.recognizer = recognizer
         self.model_name = model_name
         self.limits = limits
-        self.jobs: dict[str, Job] = {}
+        self.jobs: dict[str, Job] = {}   # insertion order = submission order
         self._lock = threading.Lock()
+        self.s_per_frame = self.DEFAULT_S_PER_FRAME   # running mean of finished jobs, for Retry-After
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ferkit-video")
 
     # ----- bookkeeping ----------------------------------------------------------------------------------------
     def _purge(self) -> None:
+        """Drop results past their TTL, then the oldest beyond ``max_results``."""
         cutoff = time.time() - self.limits.job_ttl_s
-        for jid in [j.id for j in self.jobs.values() if j.finished and j.finished < cutoff]:
-            del self.jobs[jid]
+        done = sorted((j for j in self.jobs.values() if not j.active and j.finished), key=lambda j: j.finished)
+        expired = [j for j in done if j.finished < cutoff]
+        kept = [j for j in done if j.finished >= cutoff]
+        for j in expired + kept[:max(0, len(kept) - self.limits.max_results)]:
+            del self.jobs[j.id]
 
-    def submit(self, path: Path, probe: VideoProbe, every_n_frames: int | None) -> Job:
+    def _remaining_s(self, job: Job) -> float:
+        """Estimated seconds until ``job`` finishes on its own (not counting the jobs ahead of it)."""
+        frames_left = max(0, job.frames_total - job.frames_done) / max(1, job.every_n_frames)
+        if job.status == "running" and job.started and job.frames_done:
+            elapsed = time.time() - job.started
+            return elapsed * (job.frames_total - job.frames_done) / job.frames_done
+        return frames_left * self.s_per_frame
+
+    def retry_after(self, jobs: list[Job]) -> int:
+        """Seconds until the first of ``jobs`` (active, in queue order) should finish: the remaining time of
+        every active job up to and including it, since they run one at a time."""
+        if not jobs:
+            return 1
+        queue = [j for j in self.jobs.values() if j.active]
+        upto = queue.index(jobs[0]) + 1 if jobs[0] in queue else len(queue)
+        return max(1, min(3600, math.ceil(sum(self._remaining_s(j) for j in queue[:upto]))))
+
+    def submit(self, path: Path, probe: VideoProbe, every_n_frames: int | None, client: str = "") -> Job:
         every = every_n_frames or max(1, round(probe.fps / ANALYSED_FPS))
         total = min(probe.frame_count or self.limits.max_video_frames, self.limits.max_video_frames)
         with self._lock:
             self._purge()
-            if len(self.jobs) >= self.limits.max_jobs:
+            active = [j for j in self.jobs.values() if j.active]
+            mine = [j for j in active if j.client == client]
+            if len(mine) >= self.limits.max_jobs_per_client:
                 path.unlink(missing_ok=True)
-                raise ApiError(503, "busy", f"{len(self.jobs)} video jobs are kept already; retry when one "
-                                            "has finished or expired", headers={"Retry-After": "10"})
-            job = Job(id=secrets.token_hex(8), path=path, probe=probe, every_n_frames=every, frames_total=total)
+                wait = self.retry_after(mine)
+                raise ApiError(429, "too_many_jobs", f"this client has {len(mine)} video jobs queued or running "
+                                                     f"(the limit); retry in about {wait} s",
+                               headers={"Retry-After": str(wait)})
+            if len(active) >= self.limits.max_jobs:
+                path.unlink(missing_ok=True)
+                wait = self.retry_after(active)
+                raise ApiError(503, "busy", f"{len(active)} video jobs are queued or running (the limit); retry in "
+                                            f"about {wait} s", headers={"Retry-After": str(wait)})
+            job = Job(id=secrets.token_hex(8), path=path, probe=probe, every_n_frames=every, frames_total=total,
+                      client=client)
             self.jobs[job.id] = job
         self.executor.submit(self._run, job)
         return job
@@ -149,6 +194,9 @@ class JobManager:
             else:
                 job.result = video_result(frames, job, self.model_name, self.recognizer.labels)
                 job.frames_done, job.status = job.frames_total, "done"
+                if frames:   # running mean of the time per analysed frame, for Retry-After estimates
+                    per_frame = (time.time() - job.started) / len(frames)
+                    self.s_per_frame = 0.7 * self.s_per_frame + 0.3 * per_frame
         except FerkitError as e:
             job.status, job.error = "failed", {"error": "invalid_video", "detail": str(e)}
         except Exception as e:  # keep the server up; the job reports what went wrong

@@ -85,7 +85,7 @@ async def predict_video(request: Request,
     path = await asyncio.to_thread(_store_upload, file.file, Path(state.tmpdir), limits.max_video_bytes)
     try:
         probe = await asyncio.to_thread(probe_video, path)
-        job = state.jobs.submit(path, probe, every_n_frames)
+        job = state.jobs.submit(path, probe, every_n_frames, client=_client(request))
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -99,6 +99,11 @@ async def predict_video(request: Request,
         await asyncio.sleep(0.1)
     return JSONResponse(JobResponse.model_validate(job.to_dict()).model_dump(mode="json"), status_code=200,
                         headers=headers)
+
+
+def _client(conn) -> str:
+    """The client's address, the unit of the per-client limits."""
+    return conn.client.host if conn.client else ""
 
 
 def _store_upload(src, folder: Path, limit: int) -> Path:
@@ -143,17 +148,26 @@ async def live(ws: WebSocket):
     """Live frames. Send each frame as a binary message (an encoded JPEG/PNG/WebP image); each is answered, in
     order, by ``{"type": "result", "frame", "width", "height", "faces", "elapsed_ms"}`` with faces tracked
     (``track_id``) and smoothed across frames. Text messages: ``{"type": "reset"}`` forgets the tracks.
-    Problems with one frame are answered ``{"type": "error", "error", "detail"}`` and the stream goes on."""
+    Problems with one frame are answered ``{"type": "error", "error", "detail"}`` and the stream goes on; a
+    frame over the size limit is answered ``payload_too_large`` and the session closes (code 1009). A session
+    without a frame for ``live_idle_s`` is answered ``idle_timeout`` and closed; pages from other origins
+    are refused unless allowed (``--allow-origin``)."""
     state = ws.app.state
     service = state.service
     limits = service.limits
+    client = _client(ws)
     await ws.accept()
+    busy = None
     if state.live_sessions >= limits.max_live:
-        await ws.send_json({"type": "error", "error": "busy", "detail": f"{limits.max_live} live sessions are "
-                                                                        "open already; try again later"})
+        busy = f"{limits.max_live} live sessions are open already; try again later"
+    elif state.live_clients.get(client, 0) >= limits.max_live_per_client:
+        busy = f"this client has {limits.max_live_per_client} live sessions open already (the limit per client)"
+    if busy:
+        await ws.send_json({"type": "error", "error": "busy", "detail": busy})
         await ws.close(code=1013)
         return
     state.live_sessions += 1
+    state.live_clients[client] = state.live_clients.get(client, 0) + 1
     session = LiveSession(service.recognizer)
 
     def work(data: bytes):
@@ -164,8 +178,15 @@ async def live(ws: WebSocket):
 
     try:
         await ws.send_json({"type": "hello", "model": service.model_name, "labels": list(service.labels)})
+        last_frame = time.monotonic()
         while True:
-            message = await ws.receive()
+            try:   # a session that sends no frame frees its slot
+                message = await asyncio.wait_for(ws.receive(), last_frame + limits.live_idle_s - time.monotonic())
+            except asyncio.TimeoutError:
+                await ws.send_json({"type": "error", "error": "idle_timeout",
+                                    "detail": f"no frame for {limits.live_idle_s:g} s; the session is closed"})
+                await ws.close(code=1000, reason="idle timeout")
+                break
             if message["type"] == "websocket.disconnect":
                 break
             data, text = message.get("bytes"), message.get("text")
@@ -175,6 +196,7 @@ async def live(ws: WebSocket):
                 except (ValueError, AttributeError):
                     kind = None
                 if kind == "reset":
+                    last_frame = time.monotonic()
                     session.reset()
                     await ws.send_json({"type": "reset"})
                 elif kind == "ping":
@@ -186,10 +208,12 @@ async def live(ws: WebSocket):
                 continue
             if data is None:
                 continue
-            if len(data) > limits.max_frame_bytes:
+            last_frame = time.monotonic()
+            if len(data) > limits.max_frame_bytes:   # the JSON error, then a clean close that frees the slot
                 err = too_large("the frame", limits.max_frame_bytes)
                 await ws.send_json({"type": "error", "error": err.code, "detail": err.detail})
-                continue
+                await ws.close(code=1009, reason="frame too large")
+                break
             try:
                 info, faces, ms = await service.run(work, data)
             except ApiError as e:
@@ -205,3 +229,6 @@ async def live(ws: WebSocket):
         pass
     finally:
         state.live_sessions -= 1
+        state.live_clients[client] -= 1
+        if not state.live_clients[client]:
+            del state.live_clients[client]

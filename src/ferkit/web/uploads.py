@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ferkit.faces.image_io import pil_to_rgb
+from ferkit.faces.image_io import bomb_message, pil_to_rgb
 from ferkit.web.errors import ApiError
 
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
@@ -54,7 +54,7 @@ def decode_image(data: bytes, max_pixels: int, what: str = "upload") -> tuple[np
     except ApiError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ApiError(413, "image_too_large", f"{what}: {e}") from None
+        raise ApiError(413, "image_too_large", f"{what}: {bomb_message(e, max_pixels)}") from None
     except UnidentifiedImageError:
         raise ApiError(422, "invalid_image", f"{what} starts like {fmt} but cannot be decoded") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
