@@ -3,7 +3,7 @@
     python benchmarks/bench_pipeline.py --threads 2 [--model ferplus] [--video PATH]
 
 Measures detection ms/frame for each detector on the frames of ``samples/video/video_01.mp4`` (640x480,
-5 people), classification ms/face with PyTorch and ONNX Runtime (faces of a frame in one batch), and end-to-end
+5 people) and ms/photo on the sample photos (their own sizes, up to 1920 px), classification ms/face with PyTorch and ONNX Runtime (faces of a frame in one batch), and end-to-end
 fps (decode, detect, align, classify, track, smooth) on that video and on a single-face clip synthesised from
 a sample photo; then end-to-end with the detector on every K-th frame only (K = 1, 2, 3; tracks carry the faces
 in between), with the float and the int8 ONNX classifier, and the number of tracks each finds. Timings are medians of repeated runs; other processes on the machine slow them down.
@@ -74,11 +74,14 @@ def main() -> None:
     p.add_argument("--photo", default=None, help="single-face photo for the synthetic clip")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--detectors", default="blazeface,auto,blazeface_short,haar",
+                   help="comma-separated detectors to time (auto = the default one)")
+    p.add_argument("--detection-only", action="store_true", help="time the detectors only")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
     from ferkit import EmotionRecognizer, pretrained
-    from ferkit.faces import create_detector
+    from ferkit.faces import create_detector, list_detectors, load_image
     from ferkit.inference.classifier import load_classifier
 
     model = args.model
@@ -90,7 +93,9 @@ def main() -> None:
     frames = read_frames(video)
     tmp = Path(tempfile.mkdtemp())
     clip = single_face_clip(photo, tmp / "single_face.mp4")
-    detectors = ["blazeface", "blazeface_short", "haar"]
+    known = set(list_detectors()) | {"auto"}
+    detectors = [d for d in args.detectors.split(",") if d in known]
+    photos = [load_image(f) for f in sorted((root / "samples" / "images").iterdir())]
     rows = []
 
     print(f"model {model}; {len(frames)} frames of {video.name} "
@@ -102,6 +107,12 @@ def main() -> None:
         counts = [len(det.detect(f)) for f in frames]
         sec = timed(lambda: [det.detect(f) for f in frames], args.repeats) / len(frames)
         print(f"| detection | {name} | {sec * 1e3:.2f} ms/frame | {np.mean(counts):.2f} |")
+        counts = [len(det.detect(f)) for f in photos]
+        sec = timed(lambda: [det.detect(f) for f in photos], args.repeats) / len(photos)
+        print(f"| detection | {name}, the {len(photos)} sample photos | {sec * 1e3:.2f} ms/photo "
+              f"| {np.mean(counts):.2f} |")
+    if args.detection_only:
+        return
 
     rec = EmotionRecognizer(model=model, threads=args.threads)
     crops = []
@@ -122,7 +133,7 @@ def main() -> None:
     for clip_name, path in ((video.name, video), ("single-face clip", clip)):
         for name in detectors:
             for runtime in ("onnx", "torch"):
-                if runtime == "torch" and name != "blazeface":
+                if runtime == "torch" and name != "auto":
                     continue
                 r = EmotionRecognizer(model=model, detector=name, runtime=runtime, threads=args.threads)
 

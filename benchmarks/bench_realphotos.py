@@ -1,0 +1,153 @@
+"""End-to-end accuracy on every labelled real photo the project has; prints Markdown tables.
+
+    python benchmarks/bench_realphotos.py [--models ferplus,fer2013] [--detectors blazeface,auto,none]
+                                          [--json FILE] [--threads 1]
+
+Photos: all CK+48 frames (``$FERKIT_DATA/ckplus/CK+48``, 981 tight 48x48 grey crops, fed to the pipeline as
+they are: 48x48, the framing a user of that dataset has), and the sample photos whose file name starts with an
+emotion word (``samples/images``: angry, neutral, surprised, happy-baby, sad-baby). Each photo goes through the
+full pipeline (detect, align, classify); the largest face counts, a photo without a face counts as wrong.
+``accuracy`` is over the photos whose label the model has (the 7-class fer2013 model cannot say contempt),
+``on found`` over those where a face was found; ``macro recall`` averages the per-class recalls.
+Detection runs once per detector and the crops go to every model. Detectors not registered in the code under
+test are skipped with a note, so the same script measures older versions (there ``auto`` was full-range
+BlazeFace alone, named ``blazeface``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("FERKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def labelled_photos(root: Path) -> dict[str, list[tuple[Path, str]]]:
+    """{set name: [(file, canonical label)]}: CK+48 by folder, sample photos by the first word of the name."""
+    from ferkit.labels import canonical
+
+    sets: dict[str, list[tuple[Path, str]]] = {}
+    ck = root / "ckplus" / "CK+48"
+    if ck.is_dir():
+        sets["CK+48 (48x48 as is)"] = [(f, canonical(f.parent.name)) for f in sorted(ck.glob("*/*.png"))]
+    samples = []
+    for f in sorted((root / "samples" / "images").glob("*")):
+        word = re.split(r"[-_.]", f.stem.lower())[0]
+        try:
+            samples.append((f, canonical(word)))
+        except KeyError:
+            continue  # not labelled (group photos, mugshots, ...)
+    sets["sample photos"] = samples
+    return sets
+
+
+def largest(detections):
+    return max(detections, key=lambda d: d.width * d.height) if detections else None
+
+
+def detect_all(detector, files, min_face: int = 0) -> tuple[list, float]:
+    """(RGB image, largest face or None) per photo, and the detector's seconds per photo."""
+    from ferkit.faces import load_image
+
+    out, seconds = [], 0.0
+    for path in files:
+        rgb = load_image(path)
+        t = time.perf_counter()
+        dets = detector.detect(rgb)
+        seconds += time.perf_counter() - t
+        dets = [d for d in dets if min(d.width, d.height) >= min_face]
+        out.append((rgb, largest(dets)))
+    return out, seconds / max(1, len(files))
+
+
+def aligned_crops(recognizer, found) -> list:
+    """The recogniser's aligned grey crop of each photo's face (None where no face was found)."""
+    return [None if best is None else recognizer.align(rgb, [best])[0][0] for rgb, best in found]
+
+
+def score(recognizer, crops, labels: list[str]) -> dict:
+    """Faces found, accuracy over all / found photos, per-class recall (model labels matched by name)."""
+    from ferkit.labels import canonical
+
+    model_labels = [canonical(x) for x in recognizer.labels]
+    found = [i for i, c in enumerate(crops) if c is not None]
+    pred: dict[int, str] = {}
+    if found:
+        logits, _ = recognizer.classify_crops(np.stack([crops[i] for i in found]))
+        for i, k in zip(found, logits.argmax(1)):
+            pred[i] = model_labels[int(k)]
+    scorable = [i for i, y in enumerate(labels) if y in model_labels]
+    correct = [i for i in scorable if pred.get(i) == labels[i]]
+    classes = sorted({labels[i] for i in scorable})
+    recall = {c: np.mean([pred.get(i) == c for i in scorable if labels[i] == c]) for c in classes}
+    found_scorable = [i for i in scorable if i in pred]
+    return {"photos": len(labels), "found": len(found), "found_pct": 100.0 * len(found) / max(1, len(labels)),
+            "scorable": len(scorable), "accuracy": 100.0 * len(correct) / max(1, len(scorable)),
+            "accuracy_found": 100.0 * len(correct) / max(1, len(found_scorable)),
+            "macro_recall": 100.0 * float(np.mean(list(recall.values()))) if recall else 0.0,
+            "recall": {c: round(100.0 * float(r), 1) for c, r in recall.items()}}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default=None, help="comma-separated (default: every shipped model)")
+    p.add_argument("--detectors", default="blazeface,auto,none", help="comma-separated detector names")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the numbers as JSON")
+    args = p.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from ferkit import EmotionRecognizer, pretrained
+    from ferkit.faces import create_detector, list_detectors
+
+    models = args.models.split(",") if args.models else list(pretrained.available())
+    known = set(list_detectors()) | {"auto"}
+    detectors = [d for d in args.detectors.split(",") if d in known]
+    for d in set(args.detectors.split(",")) - set(detectors):
+        print(f"note: detector {d!r} is not in this version of ferkit; skipped", file=sys.stderr)
+    sets = labelled_photos(data_root())
+    recognizers = {m: EmotionRecognizer(model=m, detector="blazeface", threads=args.threads) for m in models}
+    results = []
+    for det_name in detectors:
+        options = {"threads": args.threads} if det_name in ("auto", "blazeface", "blazeface_short") else {}
+        detector = create_detector(det_name, **options)
+        for set_name, items in sets.items():
+            files, labels = [f for f, _ in items], [y for _, y in items]
+            found, sec = detect_all(detector, files)
+            for m, rec in recognizers.items():
+                rec.detector = detector  # alignment reads the detector's crop_scale
+                crops = aligned_crops(rec, found)
+                results.append({"set": set_name, "model": m, "detector": det_name, "detect_ms": 1e3 * sec,
+                                **score(rec, crops, labels)})
+                print(f"done {set_name} / {m} / {det_name}", file=sys.stderr)
+    print("| photos | model | detector | n | faces found | accuracy | on found | macro recall | detect ms/photo |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['set']} | {r['model']} | {r['detector']} | {r['photos']} | {r['found']} ({r['found_pct']:.1f}%) "
+              f"| {r['accuracy']:.1f}% | {r['accuracy_found']:.1f}% | {r['macro_recall']:.1f}% "
+              f"| {r['detect_ms']:.1f} |")
+    classes = sorted({c for r in results for c in r["recall"]})
+    print("\nPer-class recall (%):\n")
+    print("| photos | model | detector | " + " | ".join(classes) + " |")
+    print("|---|---|---|" + "---:|" * len(classes))
+    for r in results:
+        print(f"| {r['set']} | {r['model']} | {r['detector']} | "
+              + " | ".join(f"{r['recall'][c]:.1f}" if c in r["recall"] else "-" for c in classes) + " |")
+    if args.json:
+        from ferkit.io_utils import write_json
+
+        write_json(args.json, {"threads": args.threads, "results": results})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
