@@ -3,9 +3,11 @@ import pytest
 
 from ferkit.errors import ModelError
 from ferkit.faces import Detection, create_detector, list_detectors, load_image
+from ferkit.faces.auto import AutoDetector
 from ferkit.faces.blazeface import BlazeFace
+from ferkit.faces.whole import WholeImageDetector
 
-DETECTORS = ["blazeface", "blazeface_short", "haar"]
+DETECTORS = ["auto", "blazeface", "blazeface_short", "haar"]
 SINGLE = ["angry.jpg", "neutral.jpeg", "surprised.jpeg", "happy-baby.jpeg", "sad-baby.jpeg", "astronaut.png",
           "meds-aa-S001-01.jpg", "meds-aa-S001-01-exif-rotation.jpg", "meds-aa-S029-01.jpg", "meds-af-S419-01.jpg",
           "person_cropped_2.png"]
@@ -13,7 +15,7 @@ SINGLE = ["angry.jpg", "neutral.jpeg", "surprised.jpeg", "happy-baby.jpeg", "sad
 
 @pytest.fixture(scope="module")
 def detectors():
-    return {name: create_detector(name, **({"threads": 1} if name.startswith("blaze") else {})) for name in DETECTORS}
+    return {name: create_detector(name, **({"threads": 1} if name != "haar" else {})) for name in DETECTORS}
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,8 @@ def images(samples_dir):
 
 def test_registry():
     assert set(DETECTORS) <= set(list_detectors())
-    assert isinstance(create_detector("auto"), BlazeFace)
+    assert isinstance(create_detector("auto"), AutoDetector)
+    assert isinstance(create_detector("none"), WholeImageDetector)
     with pytest.raises(ModelError):
         create_detector("no-such-detector")
 
@@ -86,3 +89,40 @@ def test_tiny_and_odd_shaped_images(detectors):
     for shape in ((1, 1, 3), (5, 400, 3), (400, 5, 3)):
         for name in DETECTORS:
             assert detectors[name].detect(np.zeros(shape, np.uint8)) == []
+
+
+def test_whole_image_detector():
+    det = create_detector("none")
+    img = np.zeros((30, 50, 3), np.uint8)
+    (d,) = det.detect(img)
+    assert d.box.tolist() == [0, 0, 50, 30] and d.score == 1.0 and d.landmarks is None
+    assert det.detect(np.zeros((0, 5, 3), np.uint8)) == []
+
+
+def test_auto_finds_close_ups_the_full_range_model_misses(detectors, images):
+    """Tight square crops of the face (the face fills the frame, like a selfie or a dataset crop)."""
+    missed_by_full = 0
+    for name in ("surprised.jpeg", "angry.jpg", "neutral.jpeg", "sad-baby.jpeg"):
+        x1, y1, x2, y2 = detectors["blazeface"].detect(images[name])[0].box
+        side = max(x2 - x1, y2 - y1)
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        crop = images[name][max(0, int(cy - side / 2)):int(cy + side / 2), max(0, int(cx - side / 2)):int(cx + side / 2)]
+        auto = detectors["auto"].detect(crop)
+        assert len(auto) == 1 and auto[0].width > 0.5 * crop.shape[1], name
+        missed_by_full += detectors["blazeface"].detect(crop) == []
+    assert missed_by_full >= 2  # what the fallback passes are for
+
+
+def test_auto_runs_one_pass_where_full_range_finds_faces(detectors, images):
+    """The cost guard of video: frames where full-range finds a face pay for that pass alone."""
+    detectors["auto"].detect(images["group.jpeg"])
+    assert detectors["auto"].last_passes == 1
+
+
+def test_one_box_per_face_where_two_candidate_clusters_barely_overlap():
+    """Frame 15 of video_01.mp4: two candidate boxes on one face 0.41 sides apart (IoU 0.28) were both kept."""
+    from ferkit.faces.blazeface import weighted_nms
+
+    boxes = np.array([[396, 185, 429, 218], [387, 171, 420, 204], [600, 185, 633, 218]], np.float32)
+    kept = weighted_nms(boxes, np.zeros((3, 6, 2), np.float32), np.array([0.8, 0.6, 0.7], np.float32))
+    assert len(kept) == 2

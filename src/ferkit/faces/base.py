@@ -34,8 +34,6 @@ class FaceDetector(ABC):
 
 
 _DETECTORS: dict[str, Callable[..., FaceDetector]] = {}
-# Preference order for "auto": first one that can be built.
-AUTO_ORDER = ("blazeface", "haar")
 
 
 def register_detector(name: str):
@@ -49,7 +47,7 @@ def register_detector(name: str):
 
 
 def _ensure_builtin() -> None:
-    from ferkit.faces import blazeface, haar  # noqa: F401  (registration)
+    from ferkit.faces import auto, blazeface, haar, whole  # noqa: F401  (registration)
 
 
 def list_detectors() -> list[str]:
@@ -58,17 +56,11 @@ def list_detectors() -> list[str]:
 
 
 def create_detector(name: str | FaceDetector = "auto", **kwargs) -> FaceDetector:
-    """A detector by registry name ("auto" = best available offline one) or an existing instance."""
+    """A detector by registry name ("auto" = faces at every scale, "none" = the whole image is one face) or an
+    existing instance."""
     if isinstance(name, FaceDetector):
         return name
     _ensure_builtin()
-    if name == "auto":
-        for candidate in AUTO_ORDER:
-            try:
-                return _DETECTORS[candidate](**kwargs)
-            except (ModelError, OSError):
-                continue
-        raise ModelError("no face detector could be created")
     if name not in _DETECTORS:
-        raise ModelError(f"unknown face detector {name!r}; choose from auto, {', '.join(sorted(_DETECTORS))}")
+        raise ModelError(f"unknown face detector {name!r}; choose from {', '.join(sorted(_DETECTORS))}")
     return _DETECTORS[name](**kwargs)
