@@ -397,7 +397,7 @@ def test_browser_model_serves_the_same_models(web_recognizer, tmp_path):
         assert info["available"] is True, info
         assert info["labels"] == list(web_recognizer.labels)
         assert info["preprocess"]["source_size"] == web_recognizer.crop_size
-        assert len(info["template"]) == 4 and info["detector"]["size"] == web_recognizer.detector.size
+        assert len(info["template"]) == 4 and info["detector"]["size"] == 192  # auto: its full-range pass
         r = c.get(info["runtime"])
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
         assert c.get(info["wasm_path"] + "ort-wasm-simd-threaded.wasm").headers["content-type"] == "application/wasm"

@@ -7,7 +7,9 @@ import argparse
 def add_pipeline_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("pipeline")
     g.add_argument("--model", default=None, help="shipped model name or .pt/.onnx file (default: ferplus)")
-    g.add_argument("--detector", default="auto", help="auto | blazeface | blazeface_short | haar")
+    g.add_argument("--detector", default="auto",
+                   help="auto (faces at every scale) | blazeface | blazeface_short | haar | none (each image is "
+                        "already one face crop: classify it whole)")
     g.add_argument("--runtime", default="torch", choices=("torch", "onnx"), help="classifier runtime")
     g.add_argument("--device", default="cpu", help="torch device for --runtime torch (cpu, cuda, cuda:1)")
     g.add_argument("--batch-size", type=int, default=64, help="faces per forward pass")

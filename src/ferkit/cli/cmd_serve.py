@@ -20,7 +20,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
     p.add_argument("--model", default=None, help="shipped model name or .pt/.onnx file (default: ferplus)")
-    p.add_argument("--detector", default="auto", help="auto | blazeface | blazeface_short | haar")
+    p.add_argument("--detector", default="auto", help="auto | blazeface | blazeface_short | haar | none "
+                                                       "(default for requests; they may pick another)")
     p.add_argument("--runtime", default="torch", choices=("torch", "onnx"), help="classifier runtime")
     p.add_argument("--threads", type=int, default=None, help="threads per inference call (default: all cores)")
     p.add_argument("--workers", type=int, default=d.workers, help="inference threads serving requests at once")

@@ -16,16 +16,20 @@ from ferkit.faces.base import create_detector
 from ferkit.faces.image_io import MAX_PIXELS, as_rgb
 from ferkit.faces.types import Detection
 from ferkit.inference.classifier import load_classifier
-from ferkit.inference.results import FaceResult, FrameResult
+from ferkit.inference.results import FaceResult, FrameResult, ImageFaces, no_face_hint
 from ferkit.inference.smoothing import TemporalSmoother
 
 if TYPE_CHECKING:
     from ferkit.inference.stream import RecognizerStream
 
 
+BLAZEFACE_DETECTORS = ("auto", "blazeface", "blazeface_short")  # take ONNX Runtime's ``threads``
+
+
 class EmotionRecognizer:
     """model: shipped model name (default "ferplus"), a ``.pt``/``.onnx`` path or a LoadedModel;
-    detector: "auto" (BlazeFace full-range), "blazeface", "blazeface_short", "haar" or a FaceDetector;
+    detector: "auto" (faces at every scale, see ferkit.faces.auto), "blazeface", "blazeface_short", "haar", "none"
+    (the whole image is one face: for inputs that are face crops already) or a FaceDetector;
     runtime: "torch" | "onnx"; device: torch device for runtime="torch"; batch_size: faces per forward pass;
     min_face: ignore faces whose box is smaller than this many pixels; threads: ONNX Runtime threads for the
     detector and classifier (default 1: these networks are too small to gain from more, and measured 1.6x
@@ -40,7 +44,7 @@ class EmotionRecognizer:
                  max_pixels: int = MAX_PIXELS):
         self.classifier = load_classifier(model, runtime=runtime, device=device, threads=threads)
         options = dict(detector_options or {})
-        if threads and isinstance(detector, str) and detector in ("auto", "blazeface", "blazeface_short"):
+        if threads and isinstance(detector, str) and detector in BLAZEFACE_DETECTORS:
             options.setdefault("threads", threads)
         self.detector = create_detector(detector, **options)
         self.labels: tuple[str, ...] = tuple(self.classifier.labels)
@@ -52,17 +56,20 @@ class EmotionRecognizer:
         TemporalSmoother(**self.smoothing)  # validate now, not at the first video
 
     # ----- stages -------------------------------------------------------------------------------------------
-    def detect(self, image) -> list[Detection]:
+    def detect(self, image, detector=None) -> list[Detection]:
+        """Faces of one image with this recogniser's detector, or ``detector`` (a FaceDetector or name)."""
         rgb = as_rgb(image, self.max_pixels)
-        found = self.detector.detect(rgb)
+        found = create_detector(detector or self.detector).detect(rgb)
         if self.min_face:
             found = [d for d in found if min(d.width, d.height) >= self.min_face]
         return found
 
-    def align(self, rgb: np.ndarray, detections: list[Detection]):
-        """Grey aligned crops (N, S, S) uint8 and their 2x3 matrices (N, 2, 3)."""
+    def align(self, rgb: np.ndarray, detections: list[Detection], crop_scale: float | None = None):
+        """Grey aligned crops (N, S, S) uint8 and their 2x3 matrices (N, 2, 3). crop_scale: of the detector that
+        found the faces (default: this recogniser's)."""
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-        aligned = [align_face(grey, d, self.crop_size, self.detector.crop_scale) for d in detections]
+        scale = self.detector.crop_scale if crop_scale is None else crop_scale
+        aligned = [align_face(grey, d, self.crop_size, scale) for d in detections]
         crops = np.stack([a.crop for a in aligned]) if aligned else np.zeros((0, self.crop_size, self.crop_size),
                                                                               np.uint8)
         return crops, [a.matrix for a in aligned]
@@ -86,25 +93,29 @@ class EmotionRecognizer:
         return out
 
     # ----- public API ---------------------------------------------------------------------------------------
-    def predict(self, image) -> list[FaceResult]:
-        """One image (path, PIL image or RGB uint8 array) -> one FaceResult per face (empty if none)."""
-        return self.predict_batch([image])[0]
+    def predict(self, image, detector=None) -> ImageFaces:
+        """One image (path, PIL image or RGB uint8 array) -> one FaceResult per face, as a list whose ``hint``
+        says why it is empty when the image looks like a face crop. ``detector``: this call only (e.g. "none"
+        for a face crop; a name builds the detector each call, an instance is reused)."""
+        return self.predict_batch([image], detector)[0]
 
-    def predict_batch(self, images: Iterable) -> list[list[FaceResult]]:
+    def predict_batch(self, images: Iterable, detector=None) -> list[ImageFaces]:
         """Several images; the faces of all of them go through the network together."""
+        detector = create_detector(detector or self.detector)
         per_image = []
         for image in images:
             rgb = as_rgb(image, self.max_pixels)
-            dets = self.detect(rgb)
-            crops, matrices = self.align(rgb, dets)
-            per_image.append((dets, crops, matrices))
-        all_crops = [c for _, c, _ in per_image if len(c)]
-        if not all_crops:
-            return [[] for _ in per_image]
-        probs = self.classifier.probabilities(self.classify_crops(np.concatenate(all_crops))[0])
+            dets = self.detect(rgb, detector)
+            crops, matrices = self.align(rgb, dets, detector.crop_scale)
+            hint = no_face_hint(rgb.shape) if not dets else None
+            per_image.append((dets, crops, matrices, hint))
+        all_crops = [c for _, c, _, _ in per_image if len(c)]
+        probs = (self.classifier.probabilities(self.classify_crops(np.concatenate(all_crops))[0]) if all_crops
+                 else None)
         out, start = [], 0
-        for dets, crops, matrices in per_image:
-            out.append(self._faces(dets, matrices, probs[start:start + len(crops)]))
+        for dets, crops, matrices, hint in per_image:
+            faces = self._faces(dets, matrices, probs[start:start + len(crops)]) if len(crops) else []
+            out.append(ImageFaces(faces, hint))
             start += len(crops)
         return out
 

@@ -15,7 +15,12 @@ CSV_FIXED = ["path", "frame", "time", "face", "track_id", "x1", "y1", "x2", "y2"
 
 
 def image_entry(path, faces: list[FaceResult]) -> dict:
-    return {"path": str(path), "faces": [f.to_dict() for f in faces]}
+    """``hint`` (why no face was found in a face-sized image, see ImageFaces) only where there is one."""
+    entry = {"path": str(path), "faces": [f.to_dict() for f in faces]}
+    hint = getattr(faces, "hint", None)
+    if hint:
+        entry["hint"] = hint
+    return entry
 
 
 def video_entry(path, fps: float, frames: list[FrameResult], tracks: list[TrackSummary], truncated: bool,
@@ -89,6 +94,8 @@ def table_text(document: dict) -> str:
     for item in document.get("images", []):
         faces = item["faces"]
         lines.append(f"{item['path']}: {len(faces)} face{'s' if len(faces) != 1 else ''}")
+        if item.get("hint"):
+            lines.append(f"  hint: {item['hint']}")
         for i, f in enumerate(faces):
             x1, y1, x2, y2 = f["box"]
             top = sorted(f["probabilities"].items(), key=lambda kv: -kv[1])[:3]

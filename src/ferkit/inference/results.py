@@ -36,6 +36,30 @@ class FaceResult:
         return d
 
 
+class ImageFaces(list):
+    """The FaceResults of one image (a plain list to callers) and ``hint``: a sentence saying why no face was
+    found where the image itself looks like a face crop, else None."""
+
+    def __init__(self, faces=(), hint: str | None = None):
+        super().__init__(faces)
+        self.hint = hint
+
+
+# An image no larger than this, and no more elongated, may itself be a face crop (FER2013 48x48, CK+ 640x490
+# frames cropped to the face, 350x350 portraits): when no face is found in it, the result says so.
+FACE_SIZED_MAX_SIDE = 512
+FACE_SIZED_MAX_ASPECT = 1.5
+
+
+def no_face_hint(shape: tuple[int, ...]) -> str | None:
+    """The hint for an image of this shape in which no face was found (None if it does not look face-sized)."""
+    h, w = shape[:2]
+    if not h or not w or max(h, w) > FACE_SIZED_MAX_SIDE or max(h, w) / min(h, w) > FACE_SIZED_MAX_ASPECT:
+        return None
+    return (f"no face found in this {w}x{h} image; if it is already a face crop, use detector 'none' "
+            "(--detector none) to classify the whole image as one face")
+
+
 @dataclass
 class FrameResult:
     frame: int

@@ -34,6 +34,17 @@ def find_ort_dist(path: str | os.PathLike | None) -> Path | None:
     return None
 
 
+def page_detector(detector):
+    """The BlazeFace the page runs: the server's own, or the first pass of "auto" (full-range BlazeFace; the
+    page does not run auto's fallback passes for close-ups and tiny faces). None where the page has none."""
+    from ferkit.faces.auto import AutoDetector
+    from ferkit.faces.blazeface import BlazeFace
+
+    if isinstance(detector, AutoDetector):
+        return detector.full
+    return detector if isinstance(detector, BlazeFace) else None
+
+
 class BrowserModel:
     """What the page needs for in-browser inference, built lazily and cached."""
 
@@ -50,9 +61,7 @@ class BrowserModel:
         clf = rec.classifier
         if self.ort_dir is None:
             return "onnxruntime-web is not installed for this server (ferkit serve --ort-web DIR)"
-        from ferkit.faces.blazeface import BlazeFace
-
-        if not isinstance(rec.detector, BlazeFace):
+        if page_detector(rec.detector) is None:
             return f"the {type(rec.detector).__name__} detector runs on the server only"
         if getattr(clf, "runtime", None) != "torch" or getattr(clf, "device", None) is None or clf.device.type != "cpu":
             return "in-browser mode exports the PyTorch model running on the CPU; this server runs another"
@@ -69,7 +78,7 @@ class BrowserModel:
         from ferkit.faces.blazeface import CONFIGS
 
         rec = self.service.recognizer
-        det = rec.detector
+        det = page_detector(rec.detector)
         pre = rec.classifier.preprocess
         return {"available": True, "runtime": f"/vendor/ort/{ORT_ENTRY}", "wasm_path": "/vendor/ort/",
                 "classifier": "/v1/browser-model/classifier.onnx", "labels": list(self.service.labels),
@@ -93,8 +102,8 @@ class BrowserModel:
     def detector_onnx(self) -> bytes:
         from ferkit.faces.blazeface import ASSETS
 
-        return self._cached(f"detector:{self.service.recognizer.detector.variant}",
-                            ASSETS / f"blazeface_{self.service.recognizer.detector.variant}.onnx")
+        variant = page_detector(self.service.recognizer.detector).variant
+        return self._cached(f"detector:{variant}", ASSETS / f"blazeface_{variant}.onnx")
 
     def ort_file(self, name: str) -> bytes | None:
         if name not in ORT_FILES or self.ort_dir is None:   # a fixed list: the name never builds a path

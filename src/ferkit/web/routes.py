@@ -52,10 +52,15 @@ async def models(request: Request) -> dict:
 
 @router.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, tags=["predict"])
 async def predict(request: Request, file: UploadFile = File(..., description="an image (JPEG, PNG, WebP, BMP, "
-                                                                             "GIF or TIFF)")) -> dict:
-    """One image -> every face found: box, per-emotion probabilities and the top label."""
+                                                                             "GIF or TIFF)"),
+                  detector: Optional[str] = Query(None, description=(
+                      "face detector for this image: auto | blazeface | blazeface_short | haar | none (the image "
+                      "is already a face crop: classify it whole); default: the server's"))) -> dict:
+    """One image -> every face found: box, per-emotion probabilities and the top label. When no face is found
+    in an image that could itself be a face crop, ``hint`` says so."""
     service = request.app.state.service
     limits = service.limits
+    chosen = service.detector(detector)
     data = await file.read()
     if len(data) > limits.max_image_bytes:
         raise too_large("the image", limits.max_image_bytes)
@@ -63,12 +68,12 @@ async def predict(request: Request, file: UploadFile = File(..., description="an
     def work():
         t0 = time.perf_counter()
         rgb, info = decode_image(data, limits.max_pixels, what="the uploaded file")
-        faces = service.recognizer.predict(rgb)
+        faces = service.recognizer.predict(rgb) if chosen is None else service.recognizer.predict(rgb, chosen)
         return info, faces, (time.perf_counter() - t0) * 1000.0
 
     info, faces, ms = await service.run(work)
     return {"model": service.model_name, "labels": list(service.labels), "image": info,
-            "faces": [face_dict(f) for f in faces], "elapsed_ms": round(ms, 1)}
+            "faces": [face_dict(f) for f in faces], "hint": getattr(faces, "hint", None), "elapsed_ms": round(ms, 1)}
 
 
 @router.post("/v1/predict/video", response_model=JobResponse, status_code=202, tags=["predict"],

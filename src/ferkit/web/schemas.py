@@ -33,6 +33,8 @@ class PredictResponse(BaseModel):
     labels: list[str]
     image: ImageInfo
     faces: list[Face]
+    hint: Optional[str] = Field(None, description="why no face was found, where the image looks like a face crop "
+                                                  "(then try detector=none)")
     elapsed_ms: float
 
 

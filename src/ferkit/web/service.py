@@ -25,6 +25,7 @@ class InferenceService:
         self.labels: tuple[str, ...] = tuple(recognizer.labels)
         self.executor = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="ferkit-infer")
         self._lock = threading.Lock()
+        self._detectors: dict[str, object] = {}
         self.pending = 0
         self.served = 0
         self.started = time.time()
@@ -41,6 +42,23 @@ class InferenceService:
             with self._lock:
                 self.pending -= 1
                 self.served += 1
+
+    def detector(self, name: str | None):
+        """The detector a request asked for by name (built once, then shared), or None for the server's own.
+        Unknown names are a 422 listing the choices."""
+        if not name:
+            return None
+        from ferkit.faces import create_detector, list_detectors
+        from ferkit.inference.recognizer import BLAZEFACE_DETECTORS
+
+        if name not in list_detectors():
+            raise ApiError(422, "invalid_detector", f"unknown face detector {name!r}; choose from "
+                                                    f"{', '.join(list_detectors())}")
+        with self._lock:
+            if name not in self._detectors:
+                options = {"threads": 1} if name in BLAZEFACE_DETECTORS else {}
+                self._detectors[name] = create_detector(name, **options)
+            return self._detectors[name]
 
     def model_info(self) -> dict:
         clf = self.recognizer.classifier
