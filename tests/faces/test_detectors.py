@@ -104,9 +104,9 @@ def test_auto_finds_close_ups_the_full_range_model_misses(detectors, images):
     missed_by_full = 0
     for name in ("surprised.jpeg", "angry.jpg", "neutral.jpeg", "sad-baby.jpeg"):
         x1, y1, x2, y2 = detectors["blazeface"].detect(images[name])[0].box
-        side = max(x2 - x1, y2 - y1)
+        half = max(x2 - x1, y2 - y1) / 2
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        crop = images[name][max(0, int(cy - side / 2)):int(cy + side / 2), max(0, int(cx - side / 2)):int(cx + side / 2)]
+        crop = images[name][max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)]
         auto = detectors["auto"].detect(crop)
         assert len(auto) == 1 and auto[0].width > 0.5 * crop.shape[1], name
         missed_by_full += detectors["blazeface"].detect(crop) == []

@@ -4,7 +4,7 @@ side to faces filling it, re-encoded close-ups, and the small-face photos and vi
 Sweep protocol: each source face has a box (brow to chin, the framing of a FER2013 or CK+48 crop). A frame is
 a square window around it, resized so that the box side is the given fraction of the frame side: below 1
 the photo's own surroundings show, padded where the window leaves the photo (a random colour, the photo's mean
-colour, or its repeated border); at 1 the frame is the box itself (a tight crop). Frames are 256-960 px (at
+colour, or its repeated border); at 1 the frame is the box itself (a tight crop). Frames are 256-1600 px (at
 least 40 px of face), so small photos and 48 px CK+ faces are upscaled. CK+48 frames are tight crops with no
 surroundings, so they enter at fractions >= 0.2 (a crop shown in a larger canvas); below that a grey 48 px
 crop on a flat background looks like no face in a scene, and such frames are not what the sweep measures.
