@@ -7,7 +7,6 @@ import pytest
 from ferkit import EmotionRecognizer
 from ferkit.cli.main import main
 from ferkit.faces import load_image
-from ferkit.inference.classifier import softmax
 from ferkit.inference.results import ImageFaces, no_face_hint
 
 
@@ -30,7 +29,7 @@ def test_none_classifies_the_whole_image_like_training(model_ref, ck_frame):
     grey = np.asarray(load_image(ck_frame))[:, :, 0]
     crops, matrices = rec.align(load_image(ck_frame), rec.detect(ck_frame))
     assert np.array_equal(crops[0], grey)  # the crop is the image itself, pixel for pixel
-    direct = softmax(rec.classify_crops(grey[None])[0])[0]
+    direct = rec.classifier.probabilities(rec.classify_crops(grey[None])[0])[0]
     assert np.allclose(list(faces[0].probabilities.values()), direct, atol=1e-6)
 
 
