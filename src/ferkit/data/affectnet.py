@@ -102,15 +102,15 @@ def crop_box(image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
 
 
 def read_split(csv_path: Path, images: Path, size: int = 48, classes: int = 8,
-               progress: bool = True) -> dict[str, np.ndarray]:
+               progress: bool = True, in_chans: int = 1) -> dict[str, np.ndarray]:
     ann = read_annotations(csv_path, classes)
-    out = np.empty((len(ann["file"]), size, size), np.uint8)
+    out = np.empty((len(ann["file"]), size, size) + ((3,) if in_chans == 3 else ()), np.uint8)
     for i, (rel, box) in enumerate(tqdm(list(zip(ann["file"], ann["box"])), desc=f"reading {csv_path.name}",
                                         unit="img", disable=not progress)):
         path = images / rel
         if not path.is_file():
             raise DatasetError(f"{csv_path}:{ann['line'][i]}: image {path} not found")
-        face = crop_box(read_image(path, "L"), box)
+        face = crop_box(read_image(path, "RGB" if in_chans == 3 else "L"), box)
         if face is None:
             raise DatasetError(f"{csv_path}:{ann['line'][i]}: face box {box.tolist()} lies outside {path}")
         out[i] = resize_square(face, size)

@@ -9,9 +9,9 @@ import numpy as np
 
 @dataclass
 class ArrayDataset:
-    """Grey face crops with labels.
+    """Face crops with labels.
 
-    images: uint8 array (N, H, W), possibly a read-only memory map.
+    images: uint8 array (N, H, W) grey or (N, H, W, 3) RGB, possibly a read-only memory map.
     targets: int64 (N,) class indices, or float32 (N, C) soft targets (rows sum to 1).
     labels: canonical label names, the meaning of target indices.
     extra: per-sample side information (e.g. ``hard`` majority labels, ``subject`` ids, ``row`` indices).
@@ -26,8 +26,8 @@ class ArrayDataset:
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.images.ndim != 3:
-            raise ValueError(f"images must be (N, H, W), got {self.images.shape}")
+        if self.images.ndim != 3 and not (self.images.ndim == 4 and self.images.shape[3] == 3):
+            raise ValueError(f"images must be (N, H, W) or (N, H, W, 3), got {self.images.shape}")
         if len(self.images) != len(self.targets):
             raise ValueError(f"{len(self.images)} images but {len(self.targets)} targets")
 

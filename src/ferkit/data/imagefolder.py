@@ -70,11 +70,14 @@ def scan(root: Path) -> tuple[tuple[str, ...], list[tuple[str, Path, int]]]:
     return labels, items
 
 
-def read_all(root: Path, size: int = 48, progress: bool = True) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+def read_all(root: Path, size: int = 48, progress: bool = True,
+             in_chans: int = 1) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+    """Every image at (size, size) grey (in_chans 1) or (size, size, 3) RGB (in_chans 3)."""
     labels, items = scan(root)
-    images = np.empty((len(items), size, size), np.uint8)
+    images = np.empty((len(items), size, size) + ((3,) if in_chans == 3 else ()), np.uint8)
+    mode = "RGB" if in_chans == 3 else "L"
     for i, (_, p, _) in enumerate(tqdm(items, desc=f"reading {root.name}", unit="img", disable=not progress)):
-        images[i] = resize_square(read_image(p, "L"), size)
+        images[i] = resize_square(read_image(p, mode), size)
     return labels, {"images": images, "label": np.asarray([c for _, _, c in items], np.int64),
                     "split": np.asarray([s for s, _, _ in items]),
                     "file": np.asarray([str(p.relative_to(root)) for _, p, _ in items])}

@@ -1,6 +1,7 @@
 """Loaders for the image-folder formats: CK+48, JAFFE, RAF-DB, AffectNet and generic image folders.
 
-Every loader returns grey ``uint8`` (N, size, size) images with canonical label names, decodes once into the
+Every loader returns ``uint8`` (N, size, size) grey images (or (N, size, size, 3) RGB where the format has colour and
+``in_chans=3`` is asked for) with canonical label names, decodes once into the
 prepared-array cache (``cache``: a folder, None for the default, False to skip caching) and rejects
 unknown options. The format details live in one module per dataset.
 """
@@ -23,6 +24,12 @@ from ferkit.labels import AFFECTNET_LABELS, CKPLUS_LABELS, JAFFE_LABELS, RAFDB_L
 from ferkit.settings import data_root as resolve_root
 
 PathLike = str | os.PathLike
+
+
+def _check_chans(name: str, in_chans) -> int:
+    if in_chans not in (1, 3) or isinstance(in_chans, bool):
+        raise DatasetError(f"dataset {name!r}: in_chans must be 1 or 3, got {in_chans!r}")
+    return in_chans
 
 
 def _check_options(name: str, unused: dict, size) -> int:
@@ -109,36 +116,40 @@ def load_jaffe(split: str = "all", data_root: PathLike | None = None, size: int 
 
 @register_dataset("rafdb")
 def load_rafdb(split: str, data_root: PathLike | None = None, size: int = 48, cache=None, progress: bool = True,
-               **unused) -> ArrayDataset:
-    """RAF-DB basic (aligned 100x100 faces): split 'train' or 'test'."""
+               in_chans: int = 1, **unused) -> ArrayDataset:
+    """RAF-DB basic (aligned 100x100 colour faces): split 'train' or 'test'; in_chans=3 keeps the colour."""
     size = _check_options("rafdb", unused, size)
+    in_chans = _check_chans("rafdb", in_chans)
     key = split.strip().lower()
     if key not in rafdb.SPLITS:
         raise DatasetError(f"rafdb: unknown split {split!r}; choose from {', '.join(rafdb.SPLITS)}")
     listing, images = rafdb.find_files(resolve_root(data_root))
     info = {"root": str(listing.parent)}
-    arrays = _arrays("rafdb", source_key(listing, images, size=size),
-                     lambda: rafdb.read_all(listing, images, size, progress), cache, info)
+    key_params = {"size": size, **({"in_chans": 3} if in_chans == 3 else {})}  # grey keys as before: caches stay valid
+    arrays = _arrays("rafdb", source_key(listing, images, **key_params),
+                     lambda: rafdb.read_all(listing, images, size, progress, in_chans), cache, info)
     rows = np.flatnonzero(np.asarray(arrays["split"]) == key)
     return _dataset(arrays, rows, RAFDB_LABELS, "rafdb", key, ("file",), info)
 
 
 @register_dataset("affectnet")
 def load_affectnet(split: str, data_root: PathLike | None = None, size: int = 48, classes: int = 8, cache=None,
-                   progress: bool = True, **unused) -> ArrayDataset:
+                   progress: bool = True, in_chans: int = 1, **unused) -> ArrayDataset:
     """AffectNet manual annotations: split 'train' (training.csv) or 'val' (validation.csv).
 
     classes=8 keeps expressions 0..7; classes=7 also drops contempt. extra carries valence and arousal.
     The cache key covers the CSV and the image folder itself, not each of its many files.
     """
     size = _check_options("affectnet", unused, size)
+    in_chans = _check_chans("affectnet", in_chans)
     if classes not in (7, 8):
         raise DatasetError(f"affectnet: classes must be 7 or 8, got {classes!r}")
     key = affectnet.split_name(split)
     csv_path, images = affectnet.find_files(resolve_root(data_root), key)
     info = {"root": str(csv_path.parent), "classes": classes}
-    arrays = _arrays(f"affectnet-{key}", source_key(csv_path, images, size=size, classes=classes),
-                     lambda: affectnet.read_split(csv_path, images, size, classes, progress), cache, info)
+    chans = {"in_chans": 3} if in_chans == 3 else {}
+    arrays = _arrays(f"affectnet-{key}", source_key(csv_path, images, size=size, classes=classes, **chans),
+                     lambda: affectnet.read_split(csv_path, images, size, classes, progress, in_chans), cache, info)
     rows = np.arange(len(arrays["label"]))
     return _dataset(arrays, rows, AFFECTNET_LABELS[:classes], "affectnet", key,
                     ("file", "box", "valence", "arousal"), info)
@@ -146,15 +157,19 @@ def load_affectnet(split: str, data_root: PathLike | None = None, size: int = 48
 
 @register_dataset("imagefolder")
 def load_imagefolder(split: str = "all", data_root: PathLike | None = None, path: PathLike | None = None,
-                     size: int = 48, cache=None, progress: bool = True, **unused) -> ArrayDataset:
+                     size: int = 48, cache=None, progress: bool = True, in_chans: int = 1,
+                     **unused) -> ArrayDataset:
     """root/<split>/<label>/* or root/<label>/* (split 'all'). ``path``: the folder, absolute or relative to
-    the data root (default: the data root itself). Split 'all' of a split-organised folder joins every split."""
+    the data root (default: the data root itself). Split 'all' of a split-organised folder joins every split.
+    in_chans=3 reads colour (N, size, size, 3)."""
     size = _check_options("imagefolder", unused, size)
+    in_chans = _check_chans("imagefolder", in_chans)
     root = _folder_root(data_root, path)
     labels, items = imagefolder.scan(root)
     info = {"root": str(root)}
-    arrays = _arrays("imagefolder", listing_key([p for _, p, _ in items], size=size),
-                     lambda: imagefolder.read_all(root, size, progress)[1], cache, info)
+    chans = {"in_chans": 3} if in_chans == 3 else {}
+    arrays = _arrays("imagefolder", listing_key([p for _, p, _ in items], size=size, **chans),
+                     lambda: imagefolder.read_all(root, size, progress, in_chans)[1], cache, info)
     splits = np.asarray(arrays["split"])
     present = sorted(set(splits.tolist()))
     if split.lower() == "all":

@@ -73,14 +73,15 @@ def aligned_path(images: Path, name: str) -> Path:
     return images / f"{stem}_aligned.jpg"
 
 
-def read_all(listing: Path, images: Path, size: int = 48, progress: bool = True) -> dict[str, np.ndarray]:
+def read_all(listing: Path, images: Path, size: int = 48, progress: bool = True,
+             in_chans: int = 1) -> dict[str, np.ndarray]:
     names, labels = read_list(listing)
     paths = [aligned_path(images, n) for n in names]
     missing = [p for p in paths if not p.is_file()]
     if missing:
         raise DatasetError(f"RAF-DB: {len(missing)} image(s) listed in {listing} are missing, e.g. {missing[0]}")
-    out = np.empty((len(paths), size, size), np.uint8)
+    out = np.empty((len(paths), size, size) + ((3,) if in_chans == 3 else ()), np.uint8)
     for i, p in enumerate(tqdm(paths, desc="reading RAF-DB", unit="img", disable=not progress)):
-        out[i] = resize_square(read_image(p, "L"), size)
+        out[i] = resize_square(read_image(p, "RGB" if in_chans == 3 else "L"), size)
     return {"images": out, "label": labels, "split": np.asarray([split_of(n) for n in names]),
             "file": np.asarray(names)}

@@ -1,7 +1,6 @@
 """Evaluate a model on a labelled dataset, aligning label sets by name (cross-dataset safe)."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
@@ -12,45 +11,28 @@ from ferkit.evaluation.metrics import summary
 from ferkit.labels import align
 from ferkit.models.checkpoint import LoadedModel
 from ferkit.evaluation.scoring import score_images
-
-
-def resize_crops(images: np.ndarray, size: int) -> np.ndarray:
-    if images.shape[-1] == size and images.shape[-2] == size:
-        return images
-    return np.stack([cv2.resize(np.asarray(im), (size, size), interpolation=cv2.INTER_AREA) for im in images])
-
-
-def _model_crops(loaded: LoadedModel, images: np.ndarray) -> np.ndarray:
-    pre = loaded.preprocess
-    crops = resize_crops(np.asarray(images), pre.source_size)
-    if pre.illumination != "none":
-        from ferkit.transforms.illumination import normalise_illumination
-
-        crops = normalise_illumination(crops, pre.illumination)
-    return crops
+from ferkit.transforms.preprocess import resize_crops  # noqa: F401  (its former home; re-exported)
 
 
 def model_scores(loaded: LoadedModel, images: np.ndarray, tta: str = "none", device: str = "cpu",
                  batch_size: int = 512, calibrated: bool = True) -> np.ndarray:
-    """Softmax scores (N, len(model labels)) for uint8 grey crops (any square size; resized as needed), with the
-    model's calibration temperature applied to every TTA view (``calibrated=False``: the raw softmax)."""
+    """Softmax scores (N, len(model labels)) for uint8 crops (any square size, grey or RGB; the model's own
+    preprocessing), with the model's calibration temperature applied to every TTA view (``calibrated=False``:
+    the raw softmax)."""
     model = loaded.model.to(device).eval()
     t = float(getattr(loaded, "temperature", 1.0)) if calibrated else 1.0
     forward = model if t == 1.0 else (lambda x: model(x) / t)
-    return score_images(forward, _model_crops(loaded, images), loaded.preprocess, tta, device, batch_size)
+    return score_images(forward, images, loaded.preprocess, tta, device, batch_size)
 
 
 @torch.inference_mode()
 def model_logits(loaded: LoadedModel, images: np.ndarray, device: str = "cpu", batch_size: int = 512) -> np.ndarray:
     """Raw logits (N, len(model labels)) of the centre view, before any temperature: what calibration fits."""
     pre = loaded.preprocess
-    crops = _model_crops(loaded, images)
     model = loaded.model.to(device).eval()
-    off = (pre.source_size - pre.input_size) // 2
     out = []
-    for start in range(0, len(crops), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(crops[start:start + batch_size])).float().div_(255.0).unsqueeze(1)
-        x = pre.normalise(x)[..., off:off + pre.input_size, off:off + pre.input_size].to(device)
+    for start in range(0, len(images), batch_size):
+        x = pre.tensors(np.asarray(images[start:start + batch_size])).to(device)   # the one preprocessing contract
         out.append(model(x).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, len(loaded.labels)), np.float32)
 

@@ -13,27 +13,18 @@ import numpy as np
 import torch
 
 from ferkit.data import ArrayDataset
-from ferkit.evaluation.evaluate import resize_crops
 from ferkit.models.checkpoint import LoadedModel
-from ferkit.training import feed
 
 
 @torch.inference_mode()
 def model_features(loaded: LoadedModel, images: np.ndarray, device: str = "cpu",
                    batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """(features (N, D), logits (N, C)) for uint8 grey crops, with the model's own preprocessing (centre crop)."""
+    """(features (N, D), logits (N, C)) for uint8 crops, with the model's own preprocessing (centre crop)."""
     pre = loaded.preprocess
-    crops = resize_crops(np.asarray(images), pre.source_size)
-    if pre.illumination != "none":
-        from ferkit.transforms.illumination import normalise_illumination
-
-        crops = normalise_illumination(crops, pre.illumination)
     model = loaded.model.to(device).eval()
     feats, logits = [], []
-    for start in range(0, len(crops), batch_size):
-        x = pre.normalise(pre.centre_crop(feed.to_float(crops[start:start + batch_size]))).to(device)
-        if x.shape[1] != pre.in_chans:
-            x = x.expand(-1, pre.in_chans, -1, -1)
+    for start in range(0, len(images), batch_size):
+        x = pre.tensors(np.asarray(images[start:start + batch_size])).to(device)
         f = model.forward_features(x)
         feats.append(f.float().cpu())
         logits.append(model.forward_head(f).float().cpu())

@@ -14,15 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
 
 from ferkit.data import load_dataset
 from ferkit.errors import ConfigError
 from ferkit.io_utils import atomic_write
 from ferkit.models.autoencoder import DenoisingAutoencoder, corrupt
-from ferkit.training import feed
-from ferkit.training.config import _build, apply_overrides
-from ferkit.transforms.preprocess import Preprocess
+from ferkit.training.typed import load_typed
+from ferkit.transforms.preprocess import Preprocess, to_float
 
 
 @dataclass
@@ -57,12 +55,7 @@ class AEConfig:
 
 
 def load_ae_config(path: str | Path | None = None, overrides: list[str] | None = None) -> AEConfig:
-    raw = {}
-    if path is not None:
-        if not Path(path).is_file():
-            raise ConfigError(f"autoencoder config {str(path)!r} not found")
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-    cfg = _build(AEConfig, apply_overrides(raw, overrides or []), "")
+    cfg = load_typed(AEConfig, path, overrides)
     if cfg.input_size > cfg.source_size:
         raise ConfigError("input_size must not exceed source_size")
     return cfg
@@ -103,7 +96,7 @@ def pretrain_autoencoder(cfg: AEConfig, progress: bool = False) -> dict:
         order = feed.epoch_order(len(images), epoch, cfg.seed)
         total, n = 0.0, 0
         for idx in feed.batches(order, cfg.batch_size):
-            clean = pre.normalise(random_crops(feed.to_float(images[idx]), cfg.input_size, cfg.flip, g))
+            clean = pre.normalise(random_crops(to_float(images[idx]), cfg.input_size, cfg.flip, g))
             loss = F.mse_loss(model(corrupt(clean, cfg.noise_std, cfg.mask_prob, g)), clean)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,17 +1,17 @@
 """Typed training configuration, loaded from YAML with dotted CLI overrides (``optim.lr=0.05``).
 
-Unknown keys are rejected with the valid choices listed, so a typo never silently does nothing.
+Unknown keys are rejected with the valid choices listed, so a typo never silently does nothing; values are
+converted to the declared types or rejected with the key named (see ``ferkit.training.typed``).
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
-
-import yaml
+from typing import Any
 
 from ferkit.errors import ConfigError
+from ferkit.training.typed import apply_overrides, build, load_typed
 from ferkit.transforms.augment import AugmentConfig
 
 
@@ -37,8 +37,9 @@ class DataConfig:
     aux_heads: list[str] = field(default_factory=list)  # extra label sets trained jointly, e.g. [fer2013]
     aux_weight: float = 1.0
     balanced_sampler: bool = False
-    source_size: int = 48
-    input_size: int = 40
+    source_size: int = 48                 # side of the prepared crops every reader produces
+    input_size: int = 40                  # side the network sees (random crop in training, centre crop after)
+    in_chans: int = 1                     # 1: grey, 3: RGB (readers, checkpoint preprocessing, model input)
     mean: float = 0.5
     std: float = 0.25
     illumination: str = "none"
@@ -59,6 +60,10 @@ class OptimConfig:
     nesterov: bool = True
     weight_decay: float = 5e-4
     batch_size: int = 64
+    # Learning-rate rule: lr is the rate for a batch of lr_base_batch images and scales linearly with
+    # batch_size (lr * batch_size / lr_base_batch), reached through schedule.warmup_epochs of linear warm-up.
+    # null: lr is used as given at any batch size.
+    lr_base_batch: int | None = 64
     loss_lr: float = 0.5                   # learning rate for loss parameters (centres)
     backbone_lr_mult: float = 1.0          # LR of every non-head parameter = lr * this (fine-tuning)
 
@@ -85,7 +90,10 @@ class TrainConfig:
     ema_decay: float = 0.0                 # 0 disables the weight EMA
     threads: int | None = None             # torch intra-op threads; None = torch default
     device: str = "auto"                   # auto | cpu | cuda
-    amp: bool = True                       # mixed precision when on a GPU
+    precision: str = "auto"                # auto (bf16 where the CPU/GPU computes it natively) | fp32 | bf16
+    amp: bool = True                       # false: precision=auto means fp32 (older configs' switch)
+    channels_last: bool = True             # NHWC activations (faster convolutions on CPUs and GPUs)
+    compile: bool = False                  # torch.compile the network (slow start, faster steps on GPUs)
     eval_tta: str = "none"
     out_dir: str = "runs/default"
     max_minutes: float | None = None       # stop cleanly (checkpointed) after this wall time
@@ -93,60 +101,19 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-
-def _build(cls, values: dict, where: str):
-    if not isinstance(values, dict):
-        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(values).__name__}")
-    hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
-                          f"valid keys{' in ' + where.rstrip('.') if where else ''}: {', '.join(sorted(names))}")
-    kwargs = {}
-    for key, value in values.items():
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            kwargs[key] = _build(hint, value or {}, f"{where}{key}.")
-        elif hint is tuple[float, float] or str(hint).startswith("tuple"):
-            kwargs[key] = tuple(value)
-        else:
-            kwargs[key] = value
-    return cls(**kwargs)
+    @property
+    def lr(self) -> float:
+        """The base learning rate at this run's batch size (the linear scaling rule of OptimConfig)."""
+        o = self.optim
+        return o.lr if o.lr_base_batch is None else o.lr * o.batch_size / o.lr_base_batch
 
 
-def _parse_scalar(text: str) -> Any:
-    return yaml.safe_load(text)
-
-
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """Apply ``a.b=value`` strings (values parsed as YAML) to a nested dict."""
-    for item in overrides:
-        if "=" not in item:
-            raise ConfigError(f"override {item!r} must look like key.sub=value")
-        key, text = item.split("=", 1)
-        node = raw
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {item!r}: {part!r} is not a section")
-        node[parts[-1]] = _parse_scalar(text)
-    return raw
+_build = build  # older name, kept for callers outside this package
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> TrainConfig:
-    raw: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {str(path)!r} not found")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: invalid YAML ({e})") from None
-    raw = apply_overrides(raw, overrides or [])
-    cfg = _build(TrainConfig, raw, "")
+    """YAML file + ``key.sub=value`` overrides -> a type-checked, validated TrainConfig."""
+    cfg = load_typed(TrainConfig, path, overrides)
     validate(cfg)
     return cfg
 
@@ -157,11 +124,33 @@ def validate(cfg: TrainConfig) -> None:
                "device": (cfg.device, ("auto", "cpu", "cuda")),
                "eval_tta": (cfg.eval_tta, ("none", "flip", "tencrop")),
                "data.illumination": (cfg.data.illumination, ("none", "hist_eq", "clahe"))}
+    choices["precision"] = (cfg.precision, ("auto", "fp32", "bf16"))
+    choices["data.in_chans"] = (cfg.data.in_chans, (1, 3))
     for key, (value, valid) in choices.items():
         if value not in valid:
-            raise ConfigError(f"{key}={value!r} is not valid; choose from {', '.join(valid)}")
+            raise ConfigError(f"{key}={value!r} is not valid; choose from {', '.join(map(str, valid))}")
     if cfg.epochs < 1:
         raise ConfigError(f"epochs must be >= 1, got {cfg.epochs}")
+    positive = {"optim.batch_size": cfg.optim.batch_size, "data.source_size": cfg.data.source_size,
+                "data.input_size": cfg.data.input_size, "data.std": cfg.data.std}
+    if cfg.optim.lr_base_batch is not None:
+        positive["optim.lr_base_batch"] = cfg.optim.lr_base_batch
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{key} must be > 0, got {value}")
+    non_negative = {"optim.lr": cfg.optim.lr, "optim.loss_lr": cfg.optim.loss_lr,
+                    "optim.weight_decay": cfg.optim.weight_decay, "optim.momentum": cfg.optim.momentum,
+                    "ema_decay": cfg.ema_decay, "schedule.warmup_epochs": cfg.schedule.warmup_epochs,
+                    "schedule.min_lr": cfg.schedule.min_lr}
+    for key, value in non_negative.items():
+        if value < 0:
+            raise ConfigError(f"{key} must be >= 0, got {value}")
+    if cfg.optim.lr == 0:
+        raise ConfigError("optim.lr must be > 0, got 0")
+    if not 0 <= cfg.ema_decay < 1:
+        raise ConfigError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise ConfigError(f"threads must be >= 1, got {cfg.threads}")
     if cfg.optim.backbone_lr_mult < 0:
         raise ConfigError(f"optim.backbone_lr_mult must be >= 0, got {cfg.optim.backbone_lr_mult}")
     if cfg.data.input_size > cfg.data.source_size:

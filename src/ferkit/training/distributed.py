@@ -1,4 +1,4 @@
-"""DistributedDataParallel set-up for ``torchrun --nproc_per_node=N`` (gloo on CPU, nccl on GPU)."""
+"""DistributedDataParallel set-up for ``torchrun --nproc_per_node=N``: NCCL on CUDA, gloo on CPU."""
 from __future__ import annotations
 
 import os
@@ -41,3 +41,10 @@ def barrier(info: DistInfo) -> None:
 def shutdown(info: DistInfo) -> None:
     if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
+    """Sum ``tensor`` in place over all ranks (a no-op without DDP)."""
+    if info.enabled:
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor

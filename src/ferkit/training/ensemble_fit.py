@@ -19,7 +19,6 @@ from ferkit.data import ArrayDataset
 from ferkit.errors import ConfigError
 from ferkit.labels import remap_indices
 from ferkit.models.ensemble import Ensemble
-from ferkit.training import feed
 
 REPORTED_SPLITS = ("publictest", "privatetest", "test")
 
@@ -32,14 +31,12 @@ def check_fit_split(split: str) -> None:
 
 
 def _inputs(ens: Ensemble, images: np.ndarray, start: int, stop: int) -> torch.Tensor:
-    pre = ens.preprocess
-    x = pre.normalise(pre.centre_crop(feed.to_float(np.asarray(images[start:stop]))))
-    return x.expand(-1, pre.in_chans, -1, -1) if x.shape[1] != pre.in_chans else x
+    return ens.preprocess.tensors(np.asarray(images[start:stop]))
 
 
 @torch.inference_mode()
 def member_probabilities(ens: Ensemble, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """(N, M, C) aligned member probabilities for uint8 crops at the ensemble's source size."""
+    """(N, M, C) aligned member probabilities for uint8 crops (the ensemble's preprocessing applied)."""
     ens.eval()
     out = [ens.member_log_probs(_inputs(ens, images, s, s + batch_size)).exp()
            for s in range(0, len(images), batch_size)]
@@ -96,15 +93,9 @@ def fit_ensemble(ens: Ensemble, dataset: ArrayDataset, batch_size: int = 256) ->
     """Fit whatever ``ens`` learns (weights for method=weighted, the head for mode=feature) on ``dataset``,
     whose labels are aligned to the ensemble's by name; returns a short report."""
     check_fit_split(dataset.split)
-    from ferkit.evaluation.evaluate import resize_crops
-
     y = remap_indices(dataset.hard_labels, dataset.labels, ens.labels)
     keep = y >= 0
-    images = resize_crops(np.asarray(dataset.images)[keep], ens.preprocess.source_size)
-    if ens.preprocess.illumination != "none":
-        from ferkit.transforms.illumination import normalise_illumination
-
-        images = normalise_illumination(images, ens.preprocess.illumination)
+    images = np.asarray(dataset.images)[keep]   # resized, illumination-normalised batch by batch in _inputs
     y = y[keep]
     report = {"fit_dataset": dataset.name, "fit_split": dataset.split, "fit_n": int(keep.sum())}
     if ens.mode == "feature":

@@ -6,6 +6,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ferkit.transforms.preprocess import to_float  # noqa: F401  (its former home; re-exported)
+
 
 def epoch_order(n: int, epoch: int, seed: int, weights: np.ndarray | None = None, rank: int = 0,
                 world: int = 1) -> np.ndarray:
@@ -36,6 +38,41 @@ def batches(order: np.ndarray, batch_size: int, drop_last: bool = True) -> Itera
             yield np.sort(chunk)  # sorted gathers are faster on memory maps; order within a batch is irrelevant
 
 
-def to_float(images: np.ndarray) -> torch.Tensor:
-    """uint8 (B,H,W) -> float (B,1,H,W) in [0,1]."""
-    return torch.from_numpy(np.ascontiguousarray(images)).float().div_(255.0).unsqueeze(1)
+def device_batches(order: np.ndarray, batch_size: int, device: torch.device) -> torch.Tensor:
+    """The full batches of an epoch's order as one (n_batches, batch_size) index tensor on ``device``, each row
+    sorted as ``batches`` sorts it: uploaded once per epoch, so the step loop never touches the host."""
+    n = len(order) // batch_size
+    rows = np.sort(np.asarray(order[:n * batch_size]).reshape(n, batch_size), axis=1)
+    return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64)).to(device)
+
+
+class DeviceFeed:
+    """The prepared uint8 training set, moved once to the training device.
+
+    ``batch(idx)`` gathers a batch there, augments it (``augment``, whose generator lives on the same device),
+    normalises it (``normalise``) and returns it in the requested memory format, with its targets, the main-label
+    mask (None when every sample has a label) and the auxiliary targets.
+    """
+
+    def __init__(self, images: np.ndarray, targets: np.ndarray, device: torch.device, augment, normalise,
+                 mask: np.ndarray | None = None, aux: dict[str, np.ndarray] | None = None,
+                 channels_last: bool = False):
+        x = torch.from_numpy(np.ascontiguousarray(images))
+        self.images = (x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()).to(device)
+        t = np.asarray(targets)
+        self.targets = torch.from_numpy(np.asarray(t, np.float32 if t.ndim == 2 else np.int64)).to(device)
+        self.mask = None if mask is None or mask.all() else torch.from_numpy(np.asarray(mask, bool)).to(device)
+        aux = aux or {}
+        self.aux = {k: torch.from_numpy(np.asarray(v, np.int64)).to(device) for k, v in aux.items()}
+        self.aux_masked = any(bool((np.asarray(v) < 0).any()) for v in aux.values())
+        self.augment, self.normalise = augment, normalise
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batch(self, idx: torch.Tensor):
+        x = self.augment(self.images[idx].float().div_(255.0))
+        x = self.normalise(x).contiguous(memory_format=self.memory_format)
+        mask = self.mask[idx] if self.mask is not None else None
+        return x, self.targets[idx], mask, {k: v[idx] for k, v in self.aux.items()}

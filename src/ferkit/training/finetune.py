@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from ferkit.errors import ConfigError
 from ferkit.io_utils import write_json
 from ferkit.labels import align
-from ferkit.training.config import _build, load_config
+from ferkit.training.config import load_config
+from ferkit.training.typed import build, read_yaml
 
 
 @dataclass
@@ -49,15 +49,7 @@ class FinetuneConfig:
 
 
 def load_finetune_config(path: str | Path | None, overrides: list[str] | None = None) -> FinetuneConfig:
-    raw = {}
-    if path is not None:
-        if not Path(path).is_file():
-            raise ConfigError(f"fine-tuning config {str(path)!r} not found")
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-    stages = raw.pop("stages", None)
-    cfg = _build(FinetuneConfig, raw, "")
-    if stages is not None:
-        cfg.stages = [_build(Stage, s, f"stages[{i}].") for i, s in enumerate(stages)]
+    cfg = build(FinetuneConfig, read_yaml(path))
     cfg.last_overrides = list(cfg.last_overrides) + list(overrides or [])
     if not cfg.stages:
         raise ConfigError("fine-tuning needs at least one stage")

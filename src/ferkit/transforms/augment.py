@@ -2,7 +2,9 @@
 
 ``BatchAugment`` takes float (B,C,S,S) images in [0,1] at the source size and returns (B,C,I,I) crops at
 the network's input size: a random crop, flip, rotation, scale and translation are one affine warp;
-photometric jitter, noise and random erasing (synthetic occlusion) follow.
+photometric jitter, noise and random erasing (synthetic occlusion) follow. Every random draw comes from one
+generator on the images' device, so augmentation runs where the batch lives (a GPU feed never returns to the
+host) and a resumed run continues the same random stream.
 """
 from __future__ import annotations
 
@@ -45,9 +47,12 @@ def affine_matrices(batch: int, cfg: AugmentConfig, crop_ratio: float, generator
 
 
 class BatchAugment:
-    def __init__(self, cfg: AugmentConfig, input_size: int, source_size: int, seed: int | None = None):
+    """Seeded batch augmentation on ``device`` (the device of the batches it will be given)."""
+
+    def __init__(self, cfg: AugmentConfig, input_size: int, source_size: int, seed: int | None = None,
+                 device: torch.device | str = "cpu"):
         self.cfg, self.input_size, self.source_size = cfg, input_size, source_size
-        self.generator = torch.Generator()
+        self.generator = torch.Generator(device=device)
         if seed is not None:
             self.generator.manual_seed(seed)
 
@@ -55,21 +60,21 @@ class BatchAugment:
         return {"generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         b, c = x.shape[:2]
-        g, cfg = self.generator, self.cfg
-        theta = affine_matrices(b, cfg, self.input_size / self.source_size, g).to(x.dtype)
+        g, cfg, dev = self.generator, self.cfg, x.device
+        theta = affine_matrices(b, cfg, self.input_size / self.source_size, g, dev).to(x.dtype)
         grid = F.affine_grid(theta, [b, c, self.input_size, self.input_size], align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
         if cfg.contrast or cfg.brightness:
             mean = x.mean(dim=(1, 2, 3), keepdim=True)
-            contrast = 1 + (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * cfg.contrast
-            bright = (torch.rand(b, 1, 1, 1, generator=g) * 2 - 1) * cfg.brightness * 0.5
+            contrast = 1 + (torch.rand(b, 1, 1, 1, generator=g, device=dev) * 2 - 1) * cfg.contrast
+            bright = (torch.rand(b, 1, 1, 1, generator=g, device=dev) * 2 - 1) * cfg.brightness * 0.5
             x = (x - mean) * contrast + mean + bright
         if cfg.noise:
-            x = x + torch.randn(x.shape, generator=g) * cfg.noise
+            x = x + torch.randn(x.shape, generator=g, device=dev) * cfg.noise
         x = x.clamp_(0, 1)
         if cfg.erase:
             x = random_erase(x, cfg.erase, cfg.erase_area, g)
@@ -79,16 +84,21 @@ class BatchAugment:
 def random_erase(x: torch.Tensor, p: float, area: tuple[float, float], g: torch.Generator | None = None) -> torch.Tensor:
     """Fill one random rectangle per selected image with uniform noise (vectorised with masks)."""
     b, _, h, w = x.shape
-    chosen = torch.rand(b, generator=g) < p
-    frac = torch.rand(b, generator=g) * (area[1] - area[0]) + area[0]
-    aspect = torch.exp((torch.rand(b, generator=g) * 2 - 1) * math.log(3))
+    dev = x.device
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=g, device=dev)
+
+    chosen = rand(b) < p
+    frac = rand(b) * (area[1] - area[0]) + area[0]
+    aspect = torch.exp((rand(b) * 2 - 1) * math.log(3))
     eh = (torch.sqrt(frac * aspect) * h).clamp(1, h).long()
     ew = (torch.sqrt(frac / aspect) * w).clamp(1, w).long()
-    y0 = (torch.rand(b, generator=g) * (h - eh + 1).float()).long()
-    x0 = (torch.rand(b, generator=g) * (w - ew + 1).float()).long()
-    ys = torch.arange(h).view(1, h, 1)
-    xs = torch.arange(w).view(1, 1, w)
+    y0 = (rand(b) * (h - eh + 1).float()).long()
+    x0 = (rand(b) * (w - ew + 1).float()).long()
+    ys = torch.arange(h, device=dev).view(1, h, 1)
+    xs = torch.arange(w, device=dev).view(1, 1, w)
     mask = ((ys >= y0.view(-1, 1, 1)) & (ys < (y0 + eh).view(-1, 1, 1)) &
             (xs >= x0.view(-1, 1, 1)) & (xs < (x0 + ew).view(-1, 1, 1)) & chosen.view(-1, 1, 1))
-    noise = torch.rand(x.shape, generator=g)
+    noise = rand(*x.shape).to(x.dtype)
     return torch.where(mask.unsqueeze(1), noise, x)

@@ -11,6 +11,7 @@ import torch
 
 from ferkit.data.base import ArrayDataset
 from ferkit.transforms.augment import AugmentConfig, BatchAugment
+from ferkit.transforms.preprocess import to_float
 
 
 def augment_offline(ds: ArrayDataset, copies: int, cfg: AugmentConfig | None = None, seed: int = 0,
@@ -32,9 +33,8 @@ def augment_offline(ds: ArrayDataset, copies: int, cfg: AugmentConfig | None = N
     for c in range(1, copies + 1):
         out = np.empty_like(np.asarray(ds.images))
         for start in range(0, n, batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(ds.images[start:start + batch_size])).float().div_(255)
-            res = aug(batch.unsqueeze(1))[:, 0]
-            out[start:start + len(batch)] = res.mul_(255).round_().clamp_(0, 255).to(torch.uint8).numpy()
+            res = aug(to_float(ds.images[start:start + batch_size]))[:, 0]
+            out[start:start + len(res)] = res.mul_(255).round_().clamp_(0, 255).to(torch.uint8).numpy()
         parts.append(out)
         source.append(np.arange(n))
         copy.append(np.full(n, c, np.int64))
