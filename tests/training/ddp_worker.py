@@ -1,4 +1,5 @@
-"""Run by torchrun in test_distributed.py: trains briefly, then each rank saves its weights."""
+"""Run by torchrun in test_trainer.py: trains briefly, then each rank saves its weights, loss centres and
+epoch metrics."""
 import sys
 from pathlib import Path
 
@@ -10,8 +11,9 @@ from ferkit.training.trainer import Trainer
 out = Path(sys.argv[1])
 trainer = Trainer(load_config(None, sys.argv[2:] + [f"out_dir={out}"]), progress=False)
 rank = trainer.dist.rank
-for epoch in range(trainer.cfg.epochs):
-    trainer.train_one_epoch(epoch)
+metrics = [trainer.train_one_epoch(epoch) for epoch in range(trainer.cfg.epochs)]
 # parameters only: BatchNorm running statistics are per-replica by design (DDP re-broadcasts rank 0's
 # buffers at each forward, and checkpoints are written by rank 0)
-torch.save({k: v.detach().clone() for k, v in trainer.model.named_parameters()}, out / f"rank{rank}.pt")
+torch.save({"params": {k: v.detach().clone() for k, v in trainer.model.named_parameters()},
+            "loss": {k: v.detach().clone() for k, v in trainer.loss.named_parameters()},
+            "metrics": [{k: m[k] for k in ("train_loss", "train_acc")} for m in metrics]}, out / f"rank{rank}.pt")

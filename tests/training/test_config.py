@@ -45,3 +45,70 @@ def test_bad_choice_and_missing_file(tmp_path):
 def test_override_syntax():
     with pytest.raises(ConfigError, match="key.sub=value"):
         load_config(None, ["epochs"])
+
+
+def test_values_are_converted_to_the_declared_types():
+    cfg = load_config(None, ["optim.lr=1e-3", "optim.batch_size=128", "data.val_subset=null", "threads=2.0",
+                             "augment.rotate=5", "precision=bf16", "data.in_chans=3"])
+    assert cfg.optim.lr == 0.001 and isinstance(cfg.optim.lr, float)      # YAML 1.1 reads 1e-3 as a string
+    assert cfg.optim.batch_size == 128 and cfg.threads == 2 and isinstance(cfg.threads, int)
+    assert isinstance(cfg.augment.rotate, float) and cfg.data.val_subset is None and cfg.data.in_chans == 3
+
+
+@pytest.mark.parametrize("override, key", [
+    ("epochs=three", "epochs"), ("optim.batch_size=64.5", "optim.batch_size"), ("optim.lr=-0.1", "optim.lr"),
+    ("optim.batch_size=0", "optim.batch_size"), ("optim.lr=fast", "optim.lr"), ("optim.nesterov=maybe", "optim.nesterov"),
+    ("data.aux_heads=fer2013", "data.aux_heads"), ("data.in_chans=2", "data.in_chans"), ("precision=fp16", "precision"),
+    ("augment.erase_area=[0.1]", "augment.erase_area"), ("model.kwargs=[1]", "model.kwargs"), ("ema_decay=1.5", "ema_decay"),
+])
+def test_bad_values_are_one_line_errors_naming_the_key(override, key):
+    with pytest.raises(ConfigError) as e:
+        load_config(None, [override])
+    message = str(e.value)
+    assert key in message and "\n" not in message
+
+
+def test_yaml_values_are_typed_too(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("optim:\n  lr: 1e-3\n  batch_size: '32'\nepochs: 2.0\n")
+    cfg = load_config(path)
+    assert cfg.optim.lr == 0.001 and cfg.optim.batch_size == 32 and cfg.epochs == 2
+    path.write_text("epochs: [3]\n")
+    with pytest.raises(ConfigError, match="epochs"):
+        load_config(path)
+
+
+def test_linear_lr_scaling_rule():
+    assert load_config(None, ["optim.lr=0.1", "optim.batch_size=256"]).lr == pytest.approx(0.4)
+    assert load_config(None, ["optim.lr=0.1", "optim.batch_size=64"]).lr == pytest.approx(0.1)
+    assert load_config(None, ["optim.lr=0.1", "optim.batch_size=256", "optim.lr_base_batch=null"]).lr == 0.1
+
+
+def test_overrides_may_stand_anywhere_among_the_flags(tmp_path, monkeypatch):
+    import ferkit.training.trainer as trainer_module
+    from ferkit.cli.main import main as cli
+    from ferkit.training.trainer import TrainState
+
+    seen = {}
+
+    def fake_train(cfg, resume=False, progress=None):
+        seen.update(cfg=cfg, progress=progress)
+        return TrainState(epoch=cfg.epochs)
+
+    monkeypatch.setattr(trainer_module, "train", fake_train)
+    path = tmp_path / "c.yaml"
+    path.write_text("epochs: 1\n")
+    code = cli(["train", "--config", str(path), "--out-dir", str(tmp_path / "d"), "epochs=3", "--no-progress",
+                "model.name=resnet18", "optim.lr=1e-3"])
+    assert code == 0
+    cfg = seen["cfg"]
+    assert cfg.epochs == 3 and cfg.model.name == "resnet18" and cfg.optim.lr == 0.001
+    assert cfg.out_dir == str(tmp_path / "d") and seen["progress"] is False
+
+
+def test_bad_override_on_the_command_line_is_one_line(tmp_path, capsys):
+    from ferkit.cli.main import main as cli
+
+    assert cli(["train", f"out_dir={tmp_path}", "epochs=three"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ferkit train: error:") and "epochs" in err and "\n" not in err

@@ -110,24 +110,29 @@ def test_multitask_heads_and_standalone_aux_model(data_root, cache_dir, tmp_path
 
 
 def test_distributed_two_cpu_processes_stay_in_sync(data_root, cache_dir, tmp_path):
+    """Two gloo ranks with a centre loss: weights and learned centres stay identical, and both ranks report the
+    same epoch metrics (reduced over ranks)."""
     worker = Path(__file__).with_name("ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    common = [f"data.data_root={data_root}", f"data.cache={cache_dir}", "model.name=ferresnet_s",
+              "data.train_subset=256", "data.val_subset=64", "loss.name=center", "loss.params={lambda_center: 0.1}"]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", str(worker),
-           str(tmp_path), f"data.data_root={data_root}", f"data.cache={cache_dir}", "model.name=ferresnet_s",
-           "data.train_subset=256", "data.val_subset=64", "optim.batch_size=32", "epochs=1", "threads=1"]
+           str(tmp_path), *common, "optim.batch_size=32", "epochs=2", "threads=1"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
-    w0 = torch.load(tmp_path / "rank0.pt")
-    w1 = torch.load(tmp_path / "rank1.pt")
-    init = Trainer(load_config(None, [f"data.data_root={data_root}", f"data.cache={cache_dir}",
-                                      "model.name=ferresnet_s", "data.train_subset=256", "data.val_subset=64",
-                                      f"out_dir={tmp_path / 'x'}"]), progress=False).model
-    init = {k: v.detach() for k, v in init.named_parameters()}
+    r0 = torch.load(tmp_path / "rank0.pt")
+    r1 = torch.load(tmp_path / "rank1.pt")
+    init = Trainer(load_config(None, [*common, f"out_dir={tmp_path / 'x'}"]), progress=False)
+    init_params = {k: v.detach() for k, v in init.model.named_parameters()}
     changed = False
-    for k in w0:
-        assert torch.allclose(w0[k].float(), w1[k].float(), atol=1e-6), k   # replicas identical
-        changed |= not torch.equal(w0[k], init[k])
-    assert changed                                                            # and they did train
+    for k in r0["params"]:
+        assert torch.allclose(r0["params"][k].float(), r1["params"][k].float(), atol=1e-6), k   # replicas identical
+        changed |= not torch.equal(r0["params"][k], init_params[k])
+    assert changed                                                                              # and they did train
+    centres0, centres1 = r0["loss"]["centres"], r1["loss"]["centres"]
+    assert torch.allclose(centres0, centres1, atol=1e-6), (centres0 - centres1).abs().max()
+    assert not torch.equal(centres0, init.loss.centres.detach())                                # centres moved
+    assert r0["metrics"] == r1["metrics"]                                                       # reduced over ranks
 
 
 def test_no_progress_reaches_the_dataset_readers(data_root, tmp_path, monkeypatch):

@@ -41,7 +41,10 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = load_evaluated_model(args.model, args.device)   # a bad model file fails before the data is read
     options = {"mode": args.mode} if args.mode else {}
-    dataset = load_dataset(args.dataset, args.split, args.data_root, **options)
+    loaded = pretrained.load(args.model)
+    pre = loaded.preprocess   # read the crops at the model's own size and colour, as its training validation did
+    dataset = load_dataset(args.dataset, args.split, args.data_root, size=pre.source_size, in_chans=pre.in_chans,
+                           **options)
     index = stratified_subset(dataset.hard_labels, args.subset, 0)
     if index is not None:
         dataset = dataset.subset(index)
@@ -49,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if args.face_subset:
         from ferkit.evaluation.face_subsets import describe, estimate_geometry, select
 
-        geometry = estimate_geometry(dataset.images)
+        from ferkit.transforms.preprocess import match_channels
+
+        geometry = estimate_geometry(match_channels(dataset.images, 1))
         chosen = select(geometry, args.face_subset, pose_deg=args.pose_deg)
         subset_info = {"name": args.face_subset, "pose_deg": args.pose_deg, "of": len(dataset), "n": len(chosen),
                        **{f"geometry_{k}": v for k, v in describe(geometry).items()}}

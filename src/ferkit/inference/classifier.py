@@ -1,9 +1,10 @@
 """Classifier runtimes: PyTorch or ONNX Runtime behind one interface.
 
-``forward(crops)`` takes uint8 (B, S, S) grey crops at the model's ``source_size``, applies only the model's own
-Preprocess, runs all of them as one batch and returns (logits, features) as numpy; ``head(features)`` maps
-(aggregated) features to logits, for feature-level temporal aggregation; ``probabilities(logits)`` is the one
-softmax, with the model's calibration temperature (stored in the ``.pt`` file or the ONNX metadata).
+``forward(crops)`` takes uint8 crops (B, S, S) grey or (B, S, S, 3) RGB, applies only the model's own
+Preprocess (``Preprocess.tensors``), runs all of them as one batch and returns (logits, features) as numpy;
+``head(features)`` maps (aggregated) features to logits, for feature-level temporal aggregation;
+``probabilities(logits)`` is the one softmax, with the model's calibration temperature (stored in the ``.pt``
+file or the ONNX metadata).
 """
 from __future__ import annotations
 

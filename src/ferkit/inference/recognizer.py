@@ -65,17 +65,18 @@ class EmotionRecognizer:
         return found
 
     def align(self, rgb: np.ndarray, detections: list[Detection], crop_scale: float | None = None):
-        """Grey aligned crops (N, S, S) uint8 and their 2x3 matrices (N, 2, 3). crop_scale: of the detector that
-        found the faces (default: this recogniser's)."""
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        """Aligned crops in the model's colour (grey (N, S, S) or RGB (N, S, S, 3) uint8) and their 2x3 matrices
+        (N, 2, 3). crop_scale: of the detector that found the faces (default: this recogniser's)."""
+        colour = self.classifier.preprocess.in_chans == 3
+        image = rgb if colour else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         scale = self.detector.crop_scale if crop_scale is None else crop_scale
-        aligned = [align_face(grey, d, self.crop_size, scale) for d in detections]
-        crops = np.stack([a.crop for a in aligned]) if aligned else np.zeros((0, self.crop_size, self.crop_size),
-                                                                              np.uint8)
+        aligned = [align_face(image, d, self.crop_size, scale) for d in detections]
+        empty = (0, self.crop_size, self.crop_size) + ((3,) if colour else ())
+        crops = np.stack([a.crop for a in aligned]) if aligned else np.zeros(empty, np.uint8)
         return crops, [a.matrix for a in aligned]
 
     def classify_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """uint8 (N, S, S) aligned grey crops -> (logits (N, L), features (N, F)), batch_size at a time."""
+        """uint8 aligned crops (N, S, S) or (N, S, S, 3) -> (logits (N, L), features (N, F)), batch_size at a time."""
         if len(crops) <= self.batch_size:
             return self.classifier.forward(crops)
         parts = [self.classifier.forward(crops[i:i + self.batch_size]) for i in range(0, len(crops), self.batch_size)]
