@@ -1,4 +1,4 @@
-"""Image-file reading for the folder-format readers: colour conversion happens here, once.
+"""Image-file reading for the folder-format readers: decoding (ferkit's one decoder) and colour conversion, once.
 
 Readers get RGB or grey ``uint8`` arrays; every failure is a DatasetError naming the file.
 """
@@ -10,7 +10,6 @@ from typing import Iterable
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ferkit.errors import DatasetError
 
@@ -22,20 +21,24 @@ def is_image_file(path: Path) -> bool:
 
 
 def read_image(path: Path, mode: str = "L") -> np.ndarray:
-    """Decode an image file to ``uint8`` (H, W) for mode 'L' or (H, W, 3) for mode 'RGB' (EXIF orientation applied)."""
+    """Decode an image file to ``uint8`` (H, W) for mode 'L' or (H, W, 3) for mode 'RGB'.
+
+    Decoding is ferkit's one image decoder (``ferkit.faces.image_io.load_image``: EXIF orientation, alpha
+    composited on white, 16-bit scaled, pixel limit), the same the CLI, the API and the web app use; its
+    InputError becomes a DatasetError naming the file."""
+    from ferkit.errors import InputError
+    from ferkit.faces.image_io import load_image
+
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: image file not found")
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greys (some TIFFs): scale, don't clip
-                arr = np.asarray(im, dtype=np.float64)
-                top = 65535.0 if arr.max() > 255 else 255.0
-                grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-                return grey if mode == "L" else np.repeat(grey[..., None], 3, axis=2)
-            return np.asarray(im.convert(mode), dtype=np.uint8).copy()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: image file not found") from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise DatasetError(f"{path}: cannot decode image ({e})") from None
+        rgb = load_image(path)
+    except InputError as e:
+        reason = str(e)
+        reason = reason[len(str(path)) + 2:] if reason.startswith(f"{path}: ") else reason
+        raise DatasetError(f"{path}: cannot decode image ({reason})") from None
+    return to_grey(rgb) if mode == "L" else rgb
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
