@@ -1,4 +1,5 @@
-"""Dataset registry: ``load_dataset(name, split, ...)`` for every supported format."""
+"""Dataset registry: ``load_dataset(name, split, ...)`` for every supported format. The registry imports
+nothing; the package ``ferkit.data`` imports the loader modules, which register themselves."""
 from __future__ import annotations
 
 import inspect
@@ -23,13 +24,7 @@ def register_dataset(name: str) -> Callable[[Loader], Loader]:
     return decorate
 
 
-def _ensure_builtin() -> None:
-    # Imported lazily so that importing ferkit.data stays cheap.
-    from ferkit.data import sources  # noqa: F401
-
-
 def list_datasets() -> list[str]:
-    _ensure_builtin()
     return sorted(_LOADERS)
 
 
@@ -40,7 +35,6 @@ def load_dataset(name: str, split: str, data_root: str | os.PathLike | None = No
     ``size`` / ``in_chans``: the crops' side and channels (1 grey, 3 RGB). A reader that takes them decodes at
     that size and colour (and caches under a key that includes them); any other reader's crops are resized and
     converted afterwards (FER2013's 48-px grey pixels to 96-px RGB, say)."""
-    _ensure_builtin()
     if name not in _LOADERS:
         raise DatasetError(f"unknown dataset {name!r}; choose from {', '.join(sorted(_LOADERS))}")
     fn = _LOADERS[name]

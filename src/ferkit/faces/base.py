@@ -46,12 +46,7 @@ def register_detector(name: str):
     return deco
 
 
-def _ensure_builtin() -> None:
-    from ferkit.faces import auto, blazeface, haar, whole  # noqa: F401  (registration)
-
-
 def list_detectors() -> list[str]:
-    _ensure_builtin()
     return sorted(_DETECTORS)
 
 
@@ -60,7 +55,6 @@ def create_detector(name: str | FaceDetector = "auto", **kwargs) -> FaceDetector
     existing instance."""
     if isinstance(name, FaceDetector):
         return name
-    _ensure_builtin()
     if name not in _DETECTORS:
         raise ModelError(f"unknown face detector {name!r}; choose from {', '.join(sorted(_DETECTORS))}")
     return _DETECTORS[name](**kwargs)

@@ -3,5 +3,6 @@ losses with learnable parameters (centres) are nn.Modules whose parameters the t
 A loss that declares ``needs_attention = True`` (region_biased) is also given ``attention=`` (the dict from the
 model's ``forward_with_attention``)."""
 from ferkit.losses.registry import build_loss, list_losses, register_loss
+from ferkit.losses import classification, metric_learning, region_biased  # noqa: F401,E402  (registration)
 
 __all__ = ["build_loss", "list_losses", "register_loss"]

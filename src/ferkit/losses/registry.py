@@ -1,4 +1,5 @@
-"""Loss registry: ``build_loss(name, num_classes=, num_features=, class_counts=, **params)``."""
+"""Loss registry: ``build_loss(name, num_classes=, num_features=, class_counts=, **params)``. The registry imports
+nothing; the package ``ferkit.losses`` imports the loss modules, which register themselves."""
 from __future__ import annotations
 
 import inspect
@@ -21,24 +22,13 @@ def register_loss(name: str):
     return decorate
 
 
-def _ensure_builtin() -> None:
-    from ferkit.losses import classification, region_biased  # noqa: F401
-
-    try:
-        from ferkit.losses import metric_learning  # noqa: F401
-    except ImportError:  # pragma: no cover
-        pass
-
-
 def list_losses() -> list[str]:
-    _ensure_builtin()
     return sorted(_LOSSES)
 
 
 def build_loss(name: str, *, num_classes: int, num_features: int, class_counts=None, **params) -> nn.Module:
     """Instantiate a loss; context arguments (num_classes, num_features, class_counts) are passed only to
     losses that accept them, and unknown params raise a ConfigError listing the valid ones."""
-    _ensure_builtin()
     if name not in _LOSSES:
         raise ConfigError(f"unknown loss {name!r}; choose from {', '.join(sorted(_LOSSES))}")
     cls = _LOSSES[name]

@@ -1,4 +1,7 @@
-"""One registry of builder functions: ``create_model(name, num_classes=, in_chans=)``, ``list_models()``."""
+"""One registry of builder functions: ``create_model(name, num_classes=, in_chans=)``, ``list_models()``.
+
+The registry imports nothing; the package ``ferkit.models`` imports every architecture module (``zoo``), so
+a broken architecture fails loudly at import instead of vanishing from the list."""
 from __future__ import annotations
 
 import fnmatch
@@ -21,18 +24,12 @@ def register_model(fn: Builder) -> Builder:
     return fn
 
 
-def _ensure_builtin() -> None:
-    from ferkit.models import zoo  # noqa: F401  (imports every architecture module)
-
-
 def list_models(pattern: str = "*") -> list[str]:
-    _ensure_builtin()
     return sorted(n for n in _BUILDERS if fnmatch.fnmatch(n, pattern))
 
 
 def create_model(name: str, num_classes: int = 7, in_chans: int = 1, **kwargs) -> nn.Module:
     """Build a registered architecture with fresh weights."""
-    _ensure_builtin()
     if name not in _BUILDERS:
         raise ModelError(f"unknown model {name!r}; choose from {', '.join(sorted(_BUILDERS))}")
     try:
