@@ -19,6 +19,7 @@ from ferkit.data import load_dataset
 from ferkit.errors import ConfigError
 from ferkit.io_utils import atomic_write
 from ferkit.models.autoencoder import DenoisingAutoencoder, corrupt
+from ferkit.training import feed
 from ferkit.training.typed import load_typed
 from ferkit.transforms.preprocess import Preprocess, to_float
 

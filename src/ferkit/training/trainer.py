@@ -214,6 +214,8 @@ class Trainer:
             if not g.get("fixed_lr"):
                 g["lr"] = base * f * g.get("lr_mult", 1.0)
 
+    _set_lr = set_lr   # the earlier private name (tests, scripts)
+
     @torch.no_grad()
     def update_ema(self) -> None:
         ema, live = self._ema_float
