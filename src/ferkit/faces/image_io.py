@@ -1,6 +1,7 @@
 """Reading images: every input becomes an RGB uint8 array here, once, with EXIF orientation applied."""
 from __future__ import annotations
 
+import io
 import os
 import re
 import warnings
@@ -136,3 +137,52 @@ def as_rgb(image, max_pixels: int = MAX_PIXELS) -> np.ndarray:
 
 def is_image_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+class ImageDecodeError(InputError):
+    """An image that cannot be decoded. ``reason``: 'empty', 'unsupported', 'too_large' or 'corrupt' (the web
+    layer maps it to an HTTP status; the dataset readers wrap it as a DatasetError)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def decode_image(source, max_pixels: int = MAX_PIXELS, what: str | None = None,
+                 formats: list[str] | None = None) -> np.ndarray:
+    """ferkit's one image decoder: a path, encoded bytes or a PIL image -> RGB uint8 (H, W, 3).
+
+    EXIF orientation applied, alpha composited on white, 16-bit and float greys scaled (``pil_to_rgb``); more
+    than ``max_pixels`` pixels are refused from the header, before decoding. Paths go through ``load_image``
+    (InputError naming the file); bytes raise ImageDecodeError naming ``what``. ``formats``: the Pillow formats
+    to try for bytes (None: any)."""
+    if isinstance(source, Image.Image):
+        return pil_to_rgb(source)
+    if isinstance(source, (str, os.PathLike)):
+        return load_image(source, max_pixels)
+    what = what or "image data"
+    data = bytes(source)
+    if not data:
+        raise ImageDecodeError(f"{what} is empty (0 bytes)", "empty")
+    kind = formats[0] if formats and len(formats) == 1 else "image"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=formats) as im:
+                width, height = im.size
+                if width * height > max_pixels:
+                    raise ImageDecodeError(f"{what} is {width}x{height} = {width * height} pixels, over the limit "
+                                           f"of {max_pixels} pixels", "too_large")
+                if width == 0 or height == 0:
+                    raise ImageDecodeError(f"{what} has no pixels ({width}x{height})", "corrupt")
+                im.load()
+                return pil_to_rgb(im)
+    except ImageDecodeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageDecodeError(f"{what}: {bomb_message(e, max_pixels)}", "too_large") from None
+    except UnidentifiedImageError:
+        message = f"{what} starts like {kind} but cannot be decoded" if formats else f"{what} is not a readable image"
+        raise ImageDecodeError(message, "unsupported" if not formats else "corrupt") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageDecodeError(f"{what} is a truncated or corrupt {kind} image ({e})", "corrupt") from None
