@@ -48,6 +48,8 @@ def save_last(t: "Trainer") -> None:
         "ema": _cpu(t.ema.state_dict()) if t.ema is not None else None,
         "ema_aux": _cpu(t.ema_aux.state_dict()) if t.ema_aux is not None else None,
         "augment": t.augment.state_dict(), "torch_rng": torch.get_rng_state(),
+        # dropout on a GPU draws from the device's generator: saved too, so a resumed GPU run stays exact
+        "cuda_rng": torch.cuda.get_rng_state(t.device) if t.device.type == "cuda" else None,
         "train_state": {"epoch": t.state.epoch, "best": t.state.best, "history": t.state.history},
     })
     atomic_write(t.out / "last.pt", lambda tmp: torch.save(payload, tmp))
@@ -109,6 +111,8 @@ def resume(t: "Trainer") -> None:
         _load("EMA heads", path, t.ema_aux.load_state_dict, ck["ema_aux"])
     _load("augmentation generator (saved on another device type?)", path, t.augment.load_state_dict, ck["augment"])
     torch.set_rng_state(ck["torch_rng"].cpu())
+    if t.device.type == "cuda" and ck.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(ck["cuda_rng"].cpu(), t.device)
     ts = ck["train_state"]
     from ferkit.training.trainer import TrainState
 

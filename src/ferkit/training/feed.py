@@ -46,24 +46,36 @@ def device_batches(order: np.ndarray, batch_size: int, device: torch.device) -> 
     return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64)).to(device)
 
 
+def fits_on(device: torch.device, nbytes: int, share: float = 0.5) -> bool:
+    """Whether ``nbytes`` fit in ``share`` of the device's free memory (always true for the CPU)."""
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes <= share * free
+
+
 class DeviceFeed:
     """The prepared uint8 training set, moved once to the training device.
 
     ``batch(idx)`` gathers a batch there, augments it (``augment``, whose generator lives on the same device),
     normalises it (``normalise``) and returns it in the requested memory format, with its targets, the main-label
-    mask (None when every sample has a label) and the auxiliary targets.
+    mask (None when every sample has a label) and the auxiliary targets. A training set too large for half of
+    the GPU's free memory stays in pinned host memory (``store``) and each batch is copied over asynchronously.
     """
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, device: torch.device, augment, normalise,
                  mask: np.ndarray | None = None, aux: dict[str, np.ndarray] | None = None,
                  channels_last: bool = False):
+        self.device = device
+        self.store = device if fits_on(device, int(np.asarray(images).nbytes)) else torch.device("cpu")
         x = torch.from_numpy(np.ascontiguousarray(images))
-        self.images = (x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()).to(device)
+        x = x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
+        self.images = x.pin_memory() if self.store != device else x.to(device)
         t = np.asarray(targets)
-        self.targets = torch.from_numpy(np.asarray(t, np.float32 if t.ndim == 2 else np.int64)).to(device)
-        self.mask = None if mask is None or mask.all() else torch.from_numpy(np.asarray(mask, bool)).to(device)
+        self.targets = torch.from_numpy(np.asarray(t, np.float32 if t.ndim == 2 else np.int64)).to(self.store)
+        self.mask = None if mask is None or mask.all() else torch.from_numpy(np.asarray(mask, bool)).to(self.store)
         aux = aux or {}
-        self.aux = {k: torch.from_numpy(np.asarray(v, np.int64)).to(device) for k, v in aux.items()}
+        self.aux = {k: torch.from_numpy(np.asarray(v, np.int64)).to(self.store) for k, v in aux.items()}
         self.aux_masked = any(bool((np.asarray(v) < 0).any()) for v in aux.values())
         self.augment, self.normalise = augment, normalise
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -71,8 +83,12 @@ class DeviceFeed:
     def __len__(self) -> int:
         return len(self.images)
 
+    def _move(self, t: torch.Tensor) -> torch.Tensor:
+        return t if self.store == self.device else t.to(self.device, non_blocking=True)
+
     def batch(self, idx: torch.Tensor):
-        x = self.augment(self.images[idx].float().div_(255.0))
+        """idx: sample indices on ``store`` (see ``device_batches``)."""
+        x = self.augment(self._move(self.images[idx]).float().div_(255.0))
         x = self.normalise(x).contiguous(memory_format=self.memory_format)
-        mask = self.mask[idx] if self.mask is not None else None
-        return x, self.targets[idx], mask, {k: v[idx] for k, v in self.aux.items()}
+        mask = self._move(self.mask[idx]) if self.mask is not None else None
+        return x, self._move(self.targets[idx]), mask, {k: self._move(v[idx]) for k, v in self.aux.items()}
