@@ -39,6 +39,9 @@ SECTIONS = [
     ("cross_dataset.md", "Cross-dataset evaluation (issue 7)", "python tools/eval_tables.py cross ..."),
     ("seed_noise_fer2013.md", "Seed-to-seed spread of the reduced budget, FER2013", "bash tools/budget_results.sh noise-fer2013"),
     ("seed_noise_ferplus.md", "Seed-to-seed spread of the reduced budget, FERPlus", "bash tools/budget_results.sh noise-ferplus"),
+    ("precision.md", "bf16 vs fp32 training on the CPU (issue 12)",
+     "python tools/run_experiments.py --configs configs/experiments/precision/fer2013_fp32.yaml "
+     "configs/experiments/precision/fer2013_bf16.yaml --seeds 0 1 --out-root runs/precision ..."),
     ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),
 ]
 
