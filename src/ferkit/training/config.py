@@ -145,8 +145,6 @@ def validate(cfg: TrainConfig) -> None:
     for key, value in non_negative.items():
         if value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
-    if cfg.optim.lr == 0:
-        raise ConfigError("optim.lr must be > 0, got 0")
     if not 0 <= cfg.ema_decay < 1:
         raise ConfigError(f"ema_decay must be in [0, 1), got {cfg.ema_decay}")
     if cfg.threads is not None and cfg.threads < 1:
