@@ -41,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = load_evaluated_model(args.model, args.device)   # a bad model file fails before the data is read
     options = {"mode": args.mode} if args.mode else {}
-    loaded = pretrained.load(args.model)
     pre = loaded.preprocess   # read the crops at the model's own size and colour, as its training validation did
     dataset = load_dataset(args.dataset, args.split, args.data_root, size=pre.source_size, in_chans=pre.in_chans,
                            **options)
@@ -51,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
     subset_info = None
     if args.face_subset:
         from ferkit.evaluation.face_subsets import describe, estimate_geometry, select
-
         from ferkit.transforms.preprocess import match_channels
 
         geometry = estimate_geometry(match_channels(dataset.images, 1))
