@@ -42,6 +42,9 @@ SECTIONS = [
     ("precision.md", "bf16 vs fp32 training on the CPU (issue 12)",
      "python tools/run_experiments.py --configs configs/experiments/precision/fer2013_fp32.yaml "
      "configs/experiments/precision/fer2013_bf16.yaml --seeds 0 1 --out-root runs/precision ..."),
+    ("batch_scaling.md", "Batch 64 vs 256 with the linear learning-rate rule (issue 12)",
+     "python tools/run_experiments.py --configs configs/experiments/precision/fer2013_bf16.yaml "
+     "configs/experiments/batch/fer2013_bf16_b256.yaml --seeds 0 1 --out-root runs/precision ..."),
     ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),
 ]
 
