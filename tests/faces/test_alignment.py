@@ -16,6 +16,25 @@ def test_umeyama_recovers_similarity():
     assert np.allclose(transform_points(m, src), dst, atol=1e-9)
 
 
+def _umeyama_svd(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Umeyama (1991) with the SVD and the reflection guard: the reference for the closed form."""
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    u, sig, vt = np.linalg.svd(d.T @ s / len(src))
+    sign = np.array([1.0, -1.0 if np.linalg.det(u) * np.linalg.det(vt) < 0 else 1.0])
+    rot = u @ np.diag(sign) @ vt
+    scale = (sig * sign).sum() / ((s ** 2).sum() / len(src))
+    return np.hstack([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]])
+
+
+def test_closed_form_similarity_equals_umeyama_svd_on_noisy_and_mirrored_points():
+    rng = np.random.default_rng(1)
+    for trial in range(200):
+        src = rng.uniform(-50, 150, (4, 2))
+        dst = rng.uniform(-50, 150, (4, 2)) if trial % 2 else src[:, ::-1] + rng.normal(0, 5, (4, 2))
+        assert np.allclose(umeyama_similarity(src, dst), _umeyama_svd(src, dst), atol=1e-8), trial
+
+
 def test_align_maps_landmarks_to_template(samples_dir):
     img = load_image(samples_dir / "images" / "angry.jpg")
     det = create_detector("blazeface").detect(img)[0]

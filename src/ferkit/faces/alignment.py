@@ -33,21 +33,20 @@ class AlignedFace:
 
 def umeyama_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Least-squares rotation + uniform scale + translation mapping src (N,2) onto dst (N,2); 2x3 matrix.
-    (Umeyama 1991, no reflection.)"""
+
+    In 2-D a similarity without reflection is multiplication by one complex number, so Umeyama's (1991) SVD
+    solution reduces to the closed form z = sum(conj(s) * d) / sum(|s|^2) on centred points. It gives the same
+    matrix as the SVD without its per-call overhead (this runs for every face of every video frame)."""
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
     mu_s, mu_d = src.mean(0), dst.mean(0)
     s, d = src - mu_s, dst - mu_d
-    cov = d.T @ s / len(src)
-    u, sig, vt = np.linalg.svd(cov)
-    sign = np.ones(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[-1] = -1
-    rot = u @ np.diag(sign) @ vt
-    var_s = (s ** 2).sum() / len(src)
-    scale = (sig * sign).sum() / max(var_s, 1e-12)
-    t = mu_d - scale * rot @ mu_s
-    return np.hstack([scale * rot, t[:, None]])
+    var_s = max(float((s * s).sum()), 1e-12)
+    a = float((s[:, 0] * d[:, 0] + s[:, 1] * d[:, 1]).sum()) / var_s     # scale * cos(angle)
+    b = float((s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum()) / var_s     # scale * sin(angle)
+    tx = mu_d[0] - (a * mu_s[0] - b * mu_s[1])
+    ty = mu_d[1] - (b * mu_s[0] + a * mu_s[1])
+    return np.array([[a, -b, tx], [b, a, ty]])
 
 
 def box_matrix(box: np.ndarray, size: int, crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
