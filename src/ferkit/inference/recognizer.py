@@ -120,24 +120,26 @@ class EmotionRecognizer:
             start += len(crops)
         return out
 
-    def stream(self, detect_every: int = 1) -> "RecognizerStream":
+    def stream(self, detect_every: int = 1, detector=None) -> "RecognizerStream":
         """A stream of frames from one source: ``.step(rgb) -> FrameResult`` (faces tracked, probabilities
         smoothed per track) and ``.reset()``. detect_every: run the detector on every k-th frame only and carry
-        the tracks in between. Each stream keeps its own state; the recogniser (models) is shared."""
+        the tracks in between. detector: this stream's face detector (name or instance; default the
+        recogniser's). Each stream keeps its own state; the recogniser (models) is shared."""
         from ferkit.inference.stream import RecognizerStream
 
-        return RecognizerStream(self, detect_every=detect_every)
+        return RecognizerStream(self, detect_every=detect_every, detector=detector)
 
     def predict_video(self, source: str | int | os.PathLike, every_n_frames: int = 1, return_frames: bool = False,
-                      max_frames: int | None = None, detect_every: int = 1, duration: float | None = None):
+                      max_frames: int | None = None, detect_every: int = 1, duration: float | None = None,
+                      detector=None):
         """Yield a FrameResult per analysed frame (every ``every_n_frames``-th), faces tracked (``track_id``) and
         their probabilities aggregated per track. With ``return_frames`` yield ``(FrameResult, rgb)`` for every
         decoded frame; skipped frames carry the last faces and ``analysed=False``. ``source``: a video file, a
         camera index or a stream URL (live sources drop frames when analysis is slower). Undecodable frames are
         read past. The returned iterator also reports ``info`` (fps, size, frame count), and once iterated
         ``skipped_frames``, ``truncated`` and ``dropped_frames``. max_frames / duration (seconds of video) stop
-        it early."""
+        it early. detector: for this video only (name or instance; default the recogniser's)."""
         from ferkit.inference.video_run import VideoRun
 
         return VideoRun(self, source, every_n_frames=every_n_frames, return_frames=return_frames,
-                        max_frames=max_frames, detect_every=detect_every, duration=duration)
+                        max_frames=max_frames, detect_every=detect_every, duration=duration, detector=detector)

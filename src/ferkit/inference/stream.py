@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ferkit.faces import create_detector
 from ferkit.faces.tracking import ByteTracker, TrackedFace
 from ferkit.faces.types import Detection
 from ferkit.inference.results import FaceResult, FrameResult
@@ -38,17 +39,20 @@ class RecognizerStream:
     and the classifier still runs on the carried crops. low_score: weakest detection that may continue a
     track (the detector's own threshold still decides which faces start one)."""
 
-    def __init__(self, recognizer, detect_every: int = 1, low_score: float = LOW_SCORE):
+    def __init__(self, recognizer, detect_every: int = 1, low_score: float = LOW_SCORE, detector=None):
         if int(detect_every) < 1:
             raise ValueError(f"detect_every must be >= 1, not {detect_every}")
         self.recognizer = recognizer
+        # this stream's detector (a name or an instance, e.g. "none" for a feed of face crops); default the
+        # recogniser's own
+        self.detector = recognizer.detector if detector is None else create_detector(detector)
         self.detect_every = int(detect_every)
         self.low_score = float(low_score)
         self.reset()
 
     def reset(self) -> None:
         """Forget every track and its smoothing state; the next step starts afresh (frame numbering too)."""
-        high = getattr(self.recognizer.detector, "min_score", None)
+        high = getattr(self.detector, "min_score", None)
         self.tracker = ByteTracker(high=float(high) if high is not None else float("-inf"))
         self.smoother = TemporalSmoother(**self.recognizer.smoothing)
         self.last: dict[int, Detection] = {}
@@ -57,7 +61,7 @@ class RecognizerStream:
 
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
         rec = self.recognizer
-        found = rec.detector.detect_with_candidates(rgb, self.low_score)
+        found = self.detector.detect_with_candidates(rgb, self.low_score)
         if rec.min_face:
             found = [d for d in found if min(d.width, d.height) >= rec.min_face]
         return found

@@ -16,12 +16,12 @@ class VideoRun:
 
     def __init__(self, recognizer, source: str | int | os.PathLike, every_n_frames: int = 1,
                  return_frames: bool = False, max_frames: int | None = None, detect_every: int = 1,
-                 duration: float | None = None):
+                 duration: float | None = None, detector=None):
         self.every = max(1, int(every_n_frames))
         self.return_frames = return_frames
         self.max_frames = max_frames
         self.duration = duration
-        self.stream = recognizer.stream(detect_every=detect_every)
+        self.stream = recognizer.stream(detect_every=detect_every, detector=detector)
         self.source = VideoSource(source)
         self.info = self.source.info
         self.live = self.source.live

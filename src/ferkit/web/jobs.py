@@ -63,6 +63,7 @@ class Job:
     error: dict | None = None
     run: object | None = None       # the VideoRun: skipped_frames and truncated once read
     client: str = ""
+    detector: object | None = None  # this job's face detector (None: the server's)
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -122,7 +123,8 @@ class JobManager:
         upto = queue.index(jobs[0]) + 1 if jobs[0] in queue else len(queue)
         return max(1, min(3600, math.ceil(sum(self._remaining_s(j) for j in queue[:upto]))))
 
-    def submit(self, path: Path, probe: VideoProbe, every_n_frames: int | None, client: str = "") -> Job:
+    def submit(self, path: Path, probe: VideoProbe, every_n_frames: int | None, client: str = "",
+               detector=None) -> Job:
         every = every_n_frames or max(1, round(probe.fps / ANALYSED_FPS))
         total = min(probe.frame_count or self.limits.max_video_frames, self.limits.max_video_frames)
         with self._lock:
@@ -141,7 +143,7 @@ class JobManager:
                 raise ApiError(503, "busy", f"{len(active)} video jobs are queued or running (the limit); retry in "
                                             f"about {wait} s", headers={"Retry-After": str(wait)})
             job = Job(id=secrets.token_hex(8), path=path, probe=probe, every_n_frames=every, frames_total=total,
-                      client=client)
+                      client=client, detector=detector)
             self.jobs[job.id] = job
         self.executor.submit(self._run, job)
         return job
@@ -181,7 +183,8 @@ class JobManager:
         frames: list[FrameResult] = []
         try:
             stream = self.recognizer.predict_video(job.path, every_n_frames=job.every_n_frames,
-                                                   max_frames=self.limits.max_video_frames)
+                                                   max_frames=self.limits.max_video_frames,
+                                                   detector=job.detector)
             job.run = stream
             for fr in stream:
                 frames.append(fr)

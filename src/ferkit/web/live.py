@@ -10,8 +10,8 @@ from ferkit.inference.results import FaceResult
 class LiveSession:
     """State of one live stream: face tracks and their smoothed probabilities."""
 
-    def __init__(self, recognizer):
-        self.stream = recognizer.stream()
+    def __init__(self, recognizer, detector=None):
+        self.stream = recognizer.stream(detector=detector)
         self.frames = 0
 
     def reset(self) -> None:

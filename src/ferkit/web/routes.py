@@ -82,15 +82,19 @@ async def predict_video(request: Request,
                         file: UploadFile = File(..., description="a video (MP4, MOV, WebM, MKV, AVI, MPEG)"),
                         every_n_frames: Optional[int] = Query(None, ge=1, le=1000, description=(
                             "analyse every n-th frame (default: about 10 frames per second of video)")),
-                        wait: bool = Query(False, description="answer only when the job has finished")):
+                        wait: bool = Query(False, description="answer only when the job has finished"),
+                        detector: Optional[str] = Query(None, description=(
+                            "face detector for this video: auto | blazeface | blazeface_short | haar | none "
+                            "(every frame is already a face crop); default: the server's"))):
     """Start a video job: 202 with a status URL (``GET /v1/jobs/{job_id}``) that reports progress and, when
     done, per-frame faces, a timeline and a summary per tracked face. ``wait=true`` answers when done."""
     state = request.app.state
     limits = state.service.limits
+    chosen = state.service.detector(detector)   # an unknown name is a 422 before the upload is stored
     path = await asyncio.to_thread(_store_upload, file.file, Path(state.tmpdir), limits.max_video_bytes)
     try:
         probe = await asyncio.to_thread(probe_video, path)
-        job = state.jobs.submit(path, probe, every_n_frames, client=_client(request))
+        job = state.jobs.submit(path, probe, every_n_frames, client=_client(request), detector=chosen)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -171,9 +175,15 @@ async def live(ws: WebSocket):
         await ws.send_json({"type": "error", "error": "busy", "detail": busy})
         await ws.close(code=1013)
         return
+    try:   # ?detector=none for a feed of face crops; default the server's
+        chosen = service.detector(ws.query_params.get("detector"))
+    except ApiError as e:
+        await ws.send_json({"type": "error", "error": e.code, "detail": e.detail})
+        await ws.close(code=1008)
+        return
     state.live_sessions += 1
     state.live_clients[client] = state.live_clients.get(client, 0) + 1
-    session = LiveSession(service.recognizer)
+    session = LiveSession(service.recognizer, detector=chosen)
 
     def work(data: bytes):
         t0 = time.perf_counter()
