@@ -25,6 +25,8 @@ def test_group_photo_panels_cover_no_other_face_or_label(recognizer, samples_dir
                 assert not _overlap(panel, labels[j]), (i, j)
                 assert not _overlap(panel, panels[j]), (i, j)
         assert not _overlap(panel, faces[i].box)
+    for label in labels:   # group.jpeg has a face touching the top edge: its label must not leave the image
+        assert 0 <= label[1] and label[3] <= h, label
     out = annotate(rgb, faces)
     assert out.shape == rgb.shape and not np.array_equal(out, rgb)
     x1, y1, x2, y2 = panels[0]

@@ -42,7 +42,7 @@ def label_rects(shape, faces) -> list[tuple[int, int, int, int]]:
     for face in faces:
         x1, y1 = int(round(face.box[0])), int(round(face.box[1]))
         (tw, th), base = cv2.getTextSize(_label_text(face), FONT, scale, thick + 2)
-        y = max(12, y1 - int(6 * unit))
+        y = max(th + 2, y1 - int(6 * unit))   # a face at the top edge: the label moves down, never off the image
         rects.append((x1, y - th, x1 + tw, y + base))
     return rects
 
