@@ -57,3 +57,41 @@ def test_detect_every_carries_faces_between_detections(recognizer, clip_frames):
     assert carried[0].matrix is not None and carried[0].landmarks is not None
     with pytest.raises(ValueError):
         recognizer.stream(detect_every=0)
+
+
+def test_empty_scene_runs_the_costly_passes_only_now_and_then(recognizer, samples_dir):
+    """With the auto detector, a stream that finds no face runs the fallback passes (close-ups, small faces) on
+    every THOROUGH_EVERY-th detection only; a close-up that only a fallback pass sees (a selfie stepping in) is
+    still found within that many frames, and from then on on every frame."""
+    from ferkit.faces import create_detector, load_image
+    from ferkit.inference.stream import THOROUGH_EVERY
+
+    auto = create_detector("auto", threads=1)
+    full = create_detector("blazeface", threads=1)
+    selfie = None
+    for name in ("surprised.jpeg", "angry.jpg", "neutral.jpeg", "sad-baby.jpeg"):
+        photo = load_image(samples_dir / "images" / name)
+        x1, y1, x2, y2 = full.detect(photo)[0].box
+        half = max(x2 - x1, y2 - y1) / 2
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        crop = photo[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)]
+        crop = cv2.resize(crop, (480, 480))
+        if not full.detect(crop) and auto.detect(crop):
+            selfie = crop
+            break
+    assert selfie is not None, "no sample close-up that only the fallback passes find"
+    blank = np.full_like(selfie, 96)
+
+    stream = recognizer.stream(detector=auto)
+    passes = []
+    for _ in range(2 * THOROUGH_EVERY + 1):
+        assert stream.step(blank).faces == []
+        passes.append(auto.last_passes)
+    thorough = [i for i, p in enumerate(passes) if p > 1]
+    assert thorough == [0, THOROUGH_EVERY, 2 * THOROUGH_EVERY], passes
+    found = []
+    for _ in range(THOROUGH_EVERY + 3):
+        stream.step(selfie)
+        found.append(stream.misses == 0)
+    first = found.index(True)
+    assert first < THOROUGH_EVERY and all(found[first:]), found

@@ -88,14 +88,15 @@ class AutoDetector(FaceDetector):
     def detect(self, image: np.ndarray) -> list[Detection]:
         return self.detect_with_candidates(image, self.min_score)
 
-    def detect_with_candidates(self, image: np.ndarray, min_score: float) -> list[Detection]:
+    def detect_with_candidates(self, image: np.ndarray, min_score: float, thorough: bool = True) -> list[Detection]:
         """``detect`` plus full-range candidates scoring in [min_score, threshold) that overlap none of its faces
-        (weak detections that keep a video track alive)."""
+        (weak detections that keep a video track alive). thorough=False: the full-range pass only, no fallback
+        passes where it finds nothing (what a video stream asks for on most frames of an empty scene)."""
         candidates = self.full.candidates(image, min_score=min(min_score, self.min_score))
         strong = candidates[2] >= self.min_score
         self.last_passes = 1
         found = self._merged(tuple(c[strong] for c in candidates), image)
-        if not found:
+        if not found and thorough:
             found = self._fallbacks(image)
         return with_weak(candidates, self.min_score, image.shape, self.iou_threshold, strong=found)
 

@@ -24,9 +24,10 @@ class FaceDetector(ABC):
     def detect(self, image: np.ndarray) -> list[Detection]:
         """image: (H, W, 3) RGB uint8 -> detections sorted by decreasing score."""
 
-    def detect_with_candidates(self, image: np.ndarray, min_score: float) -> list[Detection]:
+    def detect_with_candidates(self, image: np.ndarray, min_score: float, thorough: bool = True) -> list[Detection]:
         """``detect(image)`` plus weaker candidates scoring at least ``min_score`` (below the detector's own
-        threshold), for trackers that keep a face alive on a weak detection. Default: ``detect`` alone."""
+        threshold), for trackers that keep a face alive on a weak detection. Default: ``detect`` alone.
+        thorough=False lets a multi-pass detector run its first pass only (a video stream in an empty scene)."""
         return self.detect(image)
 
     def __call__(self, image: np.ndarray) -> list[Detection]:

@@ -206,7 +206,7 @@ class BlazeFace(FaceDetector):
     def detect(self, image: np.ndarray) -> list[Detection]:
         return to_detections(*self.candidates(image), image.shape, self.iou_threshold)
 
-    def detect_with_candidates(self, image: np.ndarray, min_score: float) -> list[Detection]:
+    def detect_with_candidates(self, image: np.ndarray, min_score: float, thorough: bool = True) -> list[Detection]:
         """The detections of ``detect`` (unchanged), then weaker candidates scoring in [min_score, threshold)
         that overlap none of them, merged among themselves by the same blending NMS."""
         candidates = self.candidates(image, min_score=min(min_score, self.min_score))

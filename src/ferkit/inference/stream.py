@@ -20,6 +20,11 @@ from ferkit.inference.smoothing import TemporalSmoother
 
 # Weak detections down to this score keep an existing track alive (they never start one).
 LOW_SCORE = 0.2
+# While detections find no face (an empty scene), a multi-pass detector (``auto``) runs its costly fallback
+# passes (close-ups, small faces) on every this-many-th detection only, its first pass on the others: an empty
+# frame costs ~1 pass instead of ~6, and a face that only a fallback pass sees (a selfie) is found within this
+# many detections; once faces are found, every detection is thorough again.
+THOROUGH_EVERY = 5
 
 
 def _carried(last: Detection, box: np.ndarray) -> Detection:
@@ -58,10 +63,15 @@ class RecognizerStream:
         self.last: dict[int, Detection] = {}
         self.pending: dict[int, list[FaceResult]] = {}   # faces of tracks not confirmed yet
         self.frames = 0
+        self.misses = 0   # detections in a row that found no face
 
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
         rec = self.recognizer
-        found = self.detector.detect_with_candidates(rgb, self.low_score)
+        thorough = self.misses % THOROUGH_EVERY == 0
+        found = self.detector.detect_with_candidates(rgb, self.low_score, thorough=thorough)
+        high = getattr(self.detector, "min_score", None)
+        strong = any(d.score >= high for d in found) if high is not None else bool(found)
+        self.misses = 0 if strong else self.misses + 1
         if rec.min_face:
             found = [d for d in found if min(d.width, d.height) >= rec.min_face]
         return found
