@@ -3,7 +3,7 @@ declared Content-Length (or, for chunked uploads, the bytes received so far) pas
 from __future__ import annotations
 
 import json
-from typing import Callable
+from typing import Awaitable, Callable
 
 from ferkit.web.errors import ApiError, too_large
 
@@ -24,7 +24,6 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return await _reject(send, limit)
         received = 0
-        started = False
 
         async def limited_receive():
             nonlocal received
@@ -35,18 +34,31 @@ class BodyLimitMiddleware:
                     raise too_large("the request body", limit)
             return message
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except ApiError as e:  # raised by limited_receive outside FastAPI's handlers
-            if e.status != 413 or started:
-                raise
+        async def answer(e: ApiError) -> None:
             await _reject(send, limit)
+
+        await call_guarding_body(self.app, scope, limited_receive, send, 413, answer)
+
+
+async def call_guarding_body(app, scope, receive, send, status: int,
+                             answer: Callable[[ApiError], Awaitable[None]]) -> None:
+    """Run ``app`` with a wrapped ``receive`` that may raise ApiError(``status``) while the body is read. Raised
+    outside FastAPI's handlers (e.g. when the app reads the body itself), it is answered by ``answer`` if no
+    response has started yet, else re-raised."""
+    started = False
+
+    async def tracking_send(message):
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, tracking_send)
+    except ApiError as e:
+        if e.status != status or started:
+            raise
+        await answer(e)
 
 
 async def _reject(send, limit: int) -> None:

@@ -11,6 +11,8 @@ import asyncio
 import time
 
 from ferkit.web.errors import ApiError
+from ferkit.web.guard import refuse
+from ferkit.web.middleware import call_guarding_body
 
 
 def _too_slow(detail: str) -> ApiError:
@@ -27,7 +29,7 @@ class BodyTimeoutMiddleware:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             return await self.app(scope, receive, send)
         start = time.monotonic()
-        received, finished, started = 0, False, False
+        received, finished = 0, False
 
         async def timed_receive():
             nonlocal received, finished
@@ -48,20 +50,10 @@ class BodyTimeoutMiddleware:
                 finished = not message.get("more_body", False)
             return message
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, timed_receive, tracking_send)
-        except ApiError as e:  # raised by timed_receive outside FastAPI's handlers
-            if e.status != 408 or started:
-                raise
-            from ferkit.web.guard import refuse
-
+        async def answer(e: ApiError) -> None:
             await refuse(scope, send, 408, e.code, e.detail, headers=e.headers)
+
+        await call_guarding_body(self.app, scope, timed_receive, send, 408, answer)
 
 
 def header_timeout_protocol(seconds: float):
