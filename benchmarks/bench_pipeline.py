@@ -98,6 +98,8 @@ def main() -> None:
     p.add_argument("--detectors", default="blazeface,auto,blazeface_short,haar",
                    help="comma-separated detectors to time (auto = the default one)")
     p.add_argument("--detection-only", action="store_true", help="time the detectors only")
+    p.add_argument("--detect-every-only", action="store_true",
+                   help="time only the end-to-end rows with --detect-every K = 1, 2, 3 (float and int8 classifier)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -124,6 +126,9 @@ def main() -> None:
           f"({frames[0].shape[1]}x{frames[0].shape[0]}); threads {args.threads}\n")
     print("| stage | setting | time | faces/frame |")
     print("|---|---|---|---|")
+    if args.detect_every_only:
+        detect_every_rows(model, video, frames, tmp, args)
+        return
     for name in detectors:
         det = create_detector(name, **({"threads": args.threads} if name != "haar" else {}))
         counts = [len(det.detect(f)) for f in frames]
@@ -171,7 +176,12 @@ def main() -> None:
                 n = len(read_frames(path)) if clip_name != video.name else len(frames)
                 print(f"| end-to-end | {clip_name}, {name} + {runtime} | {n / sec:.1f} fps | {faces / n:.2f} |")
 
-    # --detect-every K: the detector on every K-th frame, tracks carried in between (classifier every frame)
+    detect_every_rows(model, video, frames, tmp, args)
+
+
+def detect_every_rows(model, video: Path, frames: list, tmp: Path, args) -> None:
+    """--detect-every K: the detector on every K-th frame, tracks carried in between (classifier every frame)."""
+    from ferkit import EmotionRecognizer
     from ferkit.inference.results import summarise_tracks
 
     classifiers = [("onnx", model)]

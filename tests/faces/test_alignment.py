@@ -66,3 +66,25 @@ def test_large_downscale_is_antialiased_but_equivalent():
     direct = cv2.warpAffine(cv2.GaussianBlur(img, (0, 0), 6), m, (48, 48), flags=cv2.INTER_LINEAR)
     assert fast.shape == (48, 48)
     assert np.abs(fast.astype(int) - direct.astype(int)).mean() < 6
+
+
+def test_alignment_matrices_of_a_frame_match_one_face_at_a_time():
+    """The batched fit (every face of a video frame at once) gives each face the matrix of its own fit; a face
+    without usable landmarks gets the box crop."""
+    from ferkit.faces.alignment import alignment_matrices, box_matrix
+    from ferkit.faces.types import Detection
+
+    rng = np.random.default_rng(3)
+    dets = []
+    for i in range(5):
+        lm = (FER_TEMPLATE * rng.uniform(40, 200) + rng.uniform(0, 300, 2) + rng.normal(0, 2, (4, 2)))
+        lm = np.concatenate([lm, rng.uniform(0, 300, (2, 2))])
+        box = np.array([*lm[:4].min(0) - 10, *lm[:4].max(0) + 10], np.float32)
+        if i == 2:
+            lm[1] = np.nan                          # a landmark lost: box crop
+        dets.append(Detection(box=box, score=0.9, landmarks=lm.astype(np.float32)))
+    batch = alignment_matrices(dets, 48, 1.2)
+    for i, d in enumerate(dets):
+        one = box_matrix(d.box, 48, 1.2) if i == 2 else umeyama_similarity(d.landmarks[:4], FER_TEMPLATE * 48)
+        assert np.allclose(batch[i], one, atol=1e-12), i
+    assert alignment_matrices([], 48).shape == (0, 2, 3)

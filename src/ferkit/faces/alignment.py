@@ -31,22 +31,29 @@ class AlignedFace:
     matrix: np.ndarray
 
 
-def umeyama_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares rotation + uniform scale + translation mapping src (N,2) onto dst (N,2); 2x3 matrix.
+def similarity_matrices(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares rotation + uniform scale + translation mapping each src[i] (N, K, 2) onto dst (K, 2);
+    (N, 2, 3) matrices.
 
     In 2-D a similarity without reflection is multiplication by one complex number, so Umeyama's (1991) SVD
     solution reduces to the closed form z = sum(conj(s) * d) / sum(|s|^2) on centred points. It gives the same
-    matrix as the SVD without its per-call overhead (this runs for every face of every video frame)."""
+    matrices as the SVD, for every face of a frame in a few array operations (this runs for every face of every
+    video frame)."""
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    s, d = src - mu_s, dst - mu_d
-    var_s = max(float((s * s).sum()), 1e-12)
-    a = float((s[:, 0] * d[:, 0] + s[:, 1] * d[:, 1]).sum()) / var_s     # scale * cos(angle)
-    b = float((s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum()) / var_s     # scale * sin(angle)
-    tx = mu_d[0] - (a * mu_s[0] - b * mu_s[1])
-    ty = mu_d[1] - (b * mu_s[0] + a * mu_s[1])
-    return np.array([[a, -b, tx], [b, a, ty]])
+    mu_s, mu_d = src.mean(1), dst.mean(0)
+    s, d = src - mu_s[:, None], dst - mu_d
+    var_s = np.maximum((s * s).sum((1, 2)), 1e-12)
+    a = (s[..., 0] * d[:, 0] + s[..., 1] * d[:, 1]).sum(1) / var_s     # scale * cos(angle)
+    b = (s[..., 0] * d[:, 1] - s[..., 1] * d[:, 0]).sum(1) / var_s     # scale * sin(angle)
+    tx = mu_d[0] - (a * mu_s[:, 0] - b * mu_s[:, 1])
+    ty = mu_d[1] - (b * mu_s[:, 0] + a * mu_s[:, 1])
+    return np.stack([np.stack([a, -b, tx], 1), np.stack([b, a, ty], 1)], 1)
+
+
+def umeyama_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2x3 similarity of :func:`similarity_matrices` for one point set src (K, 2)."""
+    return similarity_matrices(np.asarray(src)[None], dst)[0]
 
 
 def box_matrix(box: np.ndarray, size: int, crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
@@ -58,18 +65,33 @@ def box_matrix(box: np.ndarray, size: int, crop_scale: float = DEFAULT_CROP_SCAL
     return np.array([[s, 0.0, size / 2 - s * cx], [0.0, s, size / 2 - s * cy]])
 
 
+def _has_landmarks(detection: Detection) -> bool:
+    lm = detection.landmarks
+    return lm is not None and len(lm) >= 4 and bool(np.isfinite(lm[:4]).all())
+
+
 def alignment_matrix(detection: Detection, size: int, crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
     """Landmark similarity transform when the detection has eyes/nose/mouth, else the box crop."""
-    lm = detection.landmarks
-    if lm is not None and len(lm) >= 4 and np.isfinite(lm[:4]).all():
-        return umeyama_similarity(lm[:4], FER_TEMPLATE * size)
-    return box_matrix(detection.box, size, crop_scale)
+    return alignment_matrices([detection], size, crop_scale)[0]
+
+
+def alignment_matrices(detections: list[Detection], size: int, crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
+    """(N, 2, 3) :func:`alignment_matrix` of each detection, the landmark fits of all faces at once."""
+    out = np.empty((len(detections), 2, 3))
+    with_lm = [i for i, d in enumerate(detections) if _has_landmarks(d)]
+    if with_lm:
+        points = np.stack([detections[i].landmarks[:4] for i in with_lm])
+        out[with_lm] = similarity_matrices(points, FER_TEMPLATE * size)
+    for i, d in enumerate(detections):
+        if i not in with_lm:
+            out[i] = box_matrix(d.box, size, crop_scale)
+    return out
 
 
 def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """Apply an original->crop matrix. Large downscales go through an area-resized region first, so a 500 px
     face does not alias into the 48 px crop."""
-    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    scale = float(np.sqrt(abs(matrix[0, 0] * matrix[1, 1] - matrix[0, 1] * matrix[1, 0])))
     if scale < 0.5:
         inv = invert_affine(matrix)
         corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float64)
@@ -94,8 +116,14 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
 def align_face(image: np.ndarray, detection: Detection, size: int,
                crop_scale: float = DEFAULT_CROP_SCALE) -> AlignedFace:
     """image: (H, W) grey or (H, W, 3) uint8; size: the model's Preprocess.source_size."""
-    matrix = alignment_matrix(detection, size, crop_scale)
-    return AlignedFace(crop=warp(image, matrix, size), matrix=matrix)
+    return align_faces(image, [detection], size, crop_scale)[0]
+
+
+def align_faces(image: np.ndarray, detections: list[Detection], size: int,
+                crop_scale: float = DEFAULT_CROP_SCALE) -> list[AlignedFace]:
+    """:func:`align_face` for every detection of one image (the matrices computed together)."""
+    return [AlignedFace(crop=warp(image, m, size), matrix=m)
+            for m in alignment_matrices(detections, size, crop_scale)]
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Iterable
 import cv2
 import numpy as np
 
-from ferkit.faces.alignment import align_face
+from ferkit.faces.alignment import align_faces
 from ferkit.faces.base import create_detector
 from ferkit.faces.image_io import MAX_PIXELS, as_rgb
 from ferkit.faces.types import Detection
@@ -70,7 +70,7 @@ class EmotionRecognizer:
         colour = self.classifier.preprocess.in_chans == 3
         image = rgb if colour else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         scale = self.detector.crop_scale if crop_scale is None else crop_scale
-        aligned = [align_face(image, d, self.crop_size, scale) for d in detections]
+        aligned = align_faces(image, detections, self.crop_size, scale)
         empty = (0, self.crop_size, self.crop_size) + ((3,) if colour else ())
         crops = np.stack([a.crop for a in aligned]) if aligned else np.zeros(empty, np.uint8)
         return crops, [a.matrix for a in aligned]
