@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ferkit.errors import ConfigError
+from ferkit.training import distill
+from ferkit.training.distill import DistillConfig
 from ferkit.training.typed import apply_overrides, build, load_typed
 from ferkit.transforms.augment import AugmentConfig
 
@@ -50,6 +52,7 @@ class LossConfig:
     name: str = "cross_entropy"
     params: dict[str, Any] = field(default_factory=dict)
     aux_label_smoothing: float = 0.0
+    distill: DistillConfig = field(default_factory=DistillConfig)   # soft targets of trained teachers
 
 
 @dataclass
@@ -151,5 +154,6 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"threads must be >= 1, got {cfg.threads}")
     if cfg.optim.backbone_lr_mult < 0:
         raise ConfigError(f"optim.backbone_lr_mult must be >= 0, got {cfg.optim.backbone_lr_mult}")
+    distill.validate(cfg.loss.distill)
     if cfg.data.input_size > cfg.data.source_size:
         raise ConfigError("data.input_size must not exceed data.source_size")

@@ -10,6 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ferkit.training.distill import Teachers, distillation_loss
+
 
 class Heads(nn.Module):
     """Auxiliary heads sharing the model's features (multitask training)."""
@@ -49,10 +51,13 @@ class TrainStep(nn.Module):
     parameter each step.
     """
 
-    def __init__(self, net: JointNet, loss: nn.Module, aux_weight: float = 1.0, aux_smoothing: float = 0.0):
+    def __init__(self, net: JointNet, loss: nn.Module, aux_weight: float = 1.0, aux_smoothing: float = 0.0,
+                 teachers: Teachers | None = None, distill_weight: float = 0.0):
         super().__init__()
         self.net, self.loss = net, loss
         self.aux_weight, self.aux_smoothing = aux_weight, aux_smoothing
+        self.teachers = teachers              # plain object: its weights are not the student's
+        self.distill_weight = distill_weight if teachers else 0.0
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None,
                 aux_targets: dict[str, torch.Tensor], aux_masked: bool):
@@ -63,6 +68,10 @@ class TrainStep(nn.Module):
             extras = {k: {n: t[mask] for n, t in v.items()} for k, v in extras.items()}
             loss = self.loss(logits[mask].float(), y[mask], features=feats[mask].float(), **extras) \
                 if mask.any() else 0.0 * logits.sum()
+        if self.distill_weight:
+            soft = self.teachers.soft_targets(x)
+            loss = (1 - self.distill_weight) * loss + self.distill_weight * distillation_loss(
+                logits, soft, self.teachers.temperature)
         for name, out in aux_logits.items():
             t = aux_targets[name]
             if not aux_masked:

@@ -26,6 +26,7 @@ from ferkit.models import create_model
 from ferkit.models.weights import freeze, load_pretrained
 from ferkit.training import checkpoints, history, loop
 from ferkit.training.config import TrainConfig
+from ferkit.training.distill import Teachers
 from ferkit.training.distributed import DistInfo, barrier, init_distributed, shutdown
 from ferkit.training.feed import DeviceFeed
 from ferkit.training.heads import Heads, JointNet, TrainStep
@@ -165,7 +166,11 @@ class Trainer:
             raise ConfigError(f"loss {cfg.loss.name!r} needs attention weights, but model {cfg.model.name!r} has no "
                               "forward_with_attention (use e.g. model.name=ran)")
         self.net = JointNet(self.model, self.aux, with_attention)
-        self.step_module: nn.Module = TrainStep(self.net, self.loss, cfg.data.aux_weight, cfg.loss.aux_label_smoothing)
+        distill = cfg.loss.distill
+        teachers = Teachers(distill.teachers, labels, self.preprocess, distill.temperature, self.device,
+                            cfg.channels_last) if distill.teachers else None
+        self.step_module: nn.Module = TrainStep(self.net, self.loss, cfg.data.aux_weight, cfg.loss.aux_label_smoothing,
+                                                teachers, distill.weight)
         if self.dist.enabled:  # the loss is inside: its centres are synchronised like every other parameter
             self.step_module = nn.parallel.DistributedDataParallel(
                 self.step_module, device_ids=[self.device.index] if self.device.type == "cuda" else None)

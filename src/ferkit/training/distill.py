@@ -1,0 +1,90 @@
+"""Knowledge distillation: the student learns from the labels and from an ensemble of trained teachers.
+
+``loss.distill.teachers`` lists ferkit model files (or shipped model names). On every training step the
+teachers see the same augmented batch as the student; their temperature-softened probabilities are averaged
+(the ensemble's soft targets) and the student's main-head loss becomes
+
+    (1 - weight) * label loss  +  weight * T^2 * KL(teachers_T || student_T)
+
+(Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural Network"; T^2 keeps the soft term's
+gradient scale independent of T). The soft term covers every sample of the batch, also those without a main
+label (a multitask run's auxiliary-only rows). Teachers are frozen, run under the same autocast, and are not
+part of the student's checkpoint. They must read the same input as the student (source/input size, channels,
+normalisation, illumination) and know every student label; their label order is mapped onto the student's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from ferkit.errors import ConfigError, FerkitError
+from ferkit.transforms.preprocess import Preprocess
+
+SAME_INPUT = ("source_size", "input_size", "in_chans", "mean", "std", "illumination")
+
+
+@dataclass
+class DistillConfig:
+    teachers: list[str] = field(default_factory=list)   # model files or shipped names; empty: no distillation
+    weight: float = 0.5                                  # share of the soft-target term in the main loss
+    temperature: float = 4.0                             # softening of teacher and student logits
+
+
+def validate(cfg: DistillConfig) -> None:
+    if not 0 <= cfg.weight <= 1:
+        raise ConfigError(f"loss.distill.weight must be in [0, 1], got {cfg.weight}")
+    if cfg.temperature <= 0:
+        raise ConfigError(f"loss.distill.temperature must be > 0, got {cfg.temperature}")
+
+
+class Teachers:
+    """Frozen teacher networks whose averaged softened probabilities are the soft targets (not an nn.Module,
+    so the student's checkpoints, optimiser, EMA and DDP never see their weights)."""
+
+    def __init__(self, sources: list[str], labels: tuple[str, ...], preprocess: Preprocess,
+                 temperature: float, device: torch.device, channels_last: bool = True):
+        from ferkit import pretrained
+
+        self.temperature = float(temperature)
+        self.models, self.columns = [], []
+        memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        want = preprocess.to_dict()
+        for source in sources:
+            try:
+                loaded = pretrained.load(source)
+            except FerkitError as e:
+                raise ConfigError(f"loss.distill.teachers: {e}") from None
+            have = loaded.preprocess.to_dict()
+            differ = [k for k in SAME_INPUT if have.get(k) != want.get(k)]
+            if differ:
+                raise ConfigError(f"loss.distill.teachers: {source} reads other inputs than the student ("
+                                  + ", ".join(f"{k} {have.get(k)} vs {want.get(k)}" for k in differ) + ")")
+            missing = [name for name in labels if name not in loaded.labels]
+            if missing:
+                raise ConfigError(f"loss.distill.teachers: {source} has no output for the student's label(s) "
+                                  f"{', '.join(missing)} (its labels: {', '.join(loaded.labels)})")
+            model = loaded.model.to(device, memory_format=memory_format).eval()
+            for p in model.parameters():
+                p.requires_grad_(False)
+            self.models.append(model)
+            self.columns.append(torch.tensor([loaded.labels.index(n) for n in labels], device=device))
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    @torch.no_grad()
+    def soft_targets(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L) mean over teachers of softmax(logits / T), in the student's label order (float32)."""
+        total = None
+        for model, cols in zip(self.models, self.columns):
+            p = F.softmax(model(x).float().index_select(1, cols) / self.temperature, dim=1)
+            total = p if total is None else total + p
+        return total / len(self.models)
+
+
+def distillation_loss(student_logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
+    """T^2 * KL(soft_targets || softmax(student / T)), averaged over the batch."""
+    log_student = F.log_softmax(student_logits.float() / temperature, dim=1)
+    return F.kl_div(log_student, soft_targets, reduction="batchmean") * temperature ** 2
