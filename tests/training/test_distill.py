@@ -90,3 +90,20 @@ def test_student_learns_the_teachers_function_when_the_labels_say_nothing(data_r
         assert len(saved["model"]) == len(trainer.model.state_dict())
     assert agreement["labels"] < 0.35, agreement
     assert agreement["teacher"] > agreement["labels"] + 0.2, agreement
+
+
+@pytest.mark.realdata
+@needs_shipped
+def test_auxiliary_heads_get_their_own_teachers(data_root, cache_dir, tmp_path):
+    """A multitask FERPlus run whose fer2013 head learns from the shipped fer2013 model too; naming a head the
+    run does not have is a one-line error."""
+    with pytest.raises(ConfigError, match="fer2013 is not an auxiliary head"):
+        Trainer(config(data_root, cache_dir, tmp_path / "bad", "epochs=1", "data.train_subset=64",
+                       "data.val_subset=64", "loss.distill.aux_teachers={fer2013: [fer2013]}"), progress=False)
+    cfg = config(data_root, cache_dir, tmp_path / "mt", "epochs=1", "data.dataset=ferplus", "data.mode=probability",
+                 "data.aux_heads=[fer2013]", "data.train_subset=256", "data.val_subset=64",
+                 "loss.distill.aux_teachers={fer2013: [fer2013]}", "loss.distill.weight=0.7")
+    trainer = Trainer(cfg, progress=False)
+    assert set(trainer.step_module.aux_teachers) == {"fer2013"} and trainer.step_module.teachers is None
+    state = trainer.fit()
+    assert np.isfinite(state.history[-1]["train_loss"])

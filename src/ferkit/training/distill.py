@@ -8,7 +8,8 @@ teachers see the same augmented batch as the student; their temperature-softened
 
 (Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural Network"; T^2 keeps the soft term's
 gradient scale independent of T). The soft term covers every sample of the batch, also those without a main
-label (a multitask run's auxiliary-only rows). Teachers are frozen, run under the same autocast, and are not
+label (a multitask run's auxiliary-only rows). ``loss.distill.aux_teachers`` does the same for a multitask run's
+auxiliary heads (e.g. ``{fer2013: [runs/t0/best_fer2013.pt]}``), with the same weight and temperature. Teachers are frozen, run under the same autocast, and are not
 part of the student's checkpoint. They must read the same input as the student (source/input size, channels,
 normalisation, illumination) and know every student label; their label order is mapped onto the student's.
 """
@@ -28,6 +29,7 @@ SAME_INPUT = ("source_size", "input_size", "in_chans", "mean", "std", "illuminat
 @dataclass
 class DistillConfig:
     teachers: list[str] = field(default_factory=list)   # model files or shipped names; empty: no distillation
+    aux_teachers: dict[str, list[str]] = field(default_factory=dict)   # per auxiliary head (multitask runs)
     weight: float = 0.5                                  # share of the soft-target term in the main loss
     temperature: float = 4.0                             # softening of teacher and student logits
 
@@ -37,6 +39,9 @@ def validate(cfg: DistillConfig) -> None:
         raise ConfigError(f"loss.distill.weight must be in [0, 1], got {cfg.weight}")
     if cfg.temperature <= 0:
         raise ConfigError(f"loss.distill.temperature must be > 0, got {cfg.temperature}")
+    for head, sources in cfg.aux_teachers.items():
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise ConfigError(f"loss.distill.aux_teachers.{head} must be a list of model files or names")
 
 
 class Teachers:

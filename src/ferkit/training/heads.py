@@ -52,12 +52,14 @@ class TrainStep(nn.Module):
     """
 
     def __init__(self, net: JointNet, loss: nn.Module, aux_weight: float = 1.0, aux_smoothing: float = 0.0,
-                 teachers: Teachers | None = None, distill_weight: float = 0.0):
+                 teachers: Teachers | None = None, distill_weight: float = 0.0,
+                 aux_teachers: dict[str, Teachers] | None = None):
         super().__init__()
         self.net, self.loss = net, loss
         self.aux_weight, self.aux_smoothing = aux_weight, aux_smoothing
-        self.teachers = teachers              # plain object: its weights are not the student's
-        self.distill_weight = distill_weight if teachers else 0.0
+        self.teachers = teachers              # plain objects: their weights are not the student's
+        self.aux_teachers = aux_teachers or {}
+        self.distill_weight = distill_weight
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None,
                 aux_targets: dict[str, torch.Tensor], aux_masked: bool):
@@ -68,10 +70,7 @@ class TrainStep(nn.Module):
             extras = {k: {n: t[mask] for n, t in v.items()} for k, v in extras.items()}
             loss = self.loss(logits[mask].float(), y[mask], features=feats[mask].float(), **extras) \
                 if mask.any() else 0.0 * logits.sum()
-        if self.distill_weight:
-            soft = self.teachers.soft_targets(x)
-            loss = (1 - self.distill_weight) * loss + self.distill_weight * distillation_loss(
-                logits, soft, self.teachers.temperature)
+        loss = self._distilled(loss, logits, x, self.teachers)
         for name, out in aux_logits.items():
             t = aux_targets[name]
             if not aux_masked:
@@ -80,5 +79,14 @@ class TrainStep(nn.Module):
                 ok = t >= 0
                 term = F.cross_entropy(out[ok].float(), t[ok], label_smoothing=self.aux_smoothing) if ok.any() \
                     else 0.0 * out.sum()
-            loss = loss + self.aux_weight * term
+            loss = loss + self.aux_weight * self._distilled(term, out, x, self.aux_teachers.get(name))
         return loss, logits
+
+    def _distilled(self, label_loss: torch.Tensor, logits: torch.Tensor, x: torch.Tensor,
+                   teachers: Teachers | None) -> torch.Tensor:
+        """(1 - w) * label loss + w * soft-target loss of ``teachers`` (the label loss alone without them)."""
+        if not teachers or not self.distill_weight:
+            return label_loss
+        soft = teachers.soft_targets(x)
+        w = self.distill_weight
+        return (1 - w) * label_loss + w * distillation_loss(logits, soft, teachers.temperature)

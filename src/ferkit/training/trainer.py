@@ -167,10 +167,19 @@ class Trainer:
                               "forward_with_attention (use e.g. model.name=ran)")
         self.net = JointNet(self.model, self.aux, with_attention)
         distill = cfg.loss.distill
-        teachers = Teachers(distill.teachers, labels, self.preprocess, distill.temperature, self.device,
-                            cfg.channels_last) if distill.teachers else None
-        self.step_module: nn.Module = TrainStep(self.net, self.loss, cfg.data.aux_weight, cfg.loss.aux_label_smoothing,
-                                                teachers, distill.weight)
+        unknown = sorted(set(distill.aux_teachers) - set(self.aux_labels))
+        if unknown:
+            raise ConfigError(f"loss.distill.aux_teachers: {', '.join(unknown)} is not an auxiliary head of this run "
+                              f"(data.aux_heads: {', '.join(self.aux_labels) or 'none'})")
+
+        def teachers(sources, head_labels):
+            return Teachers(sources, head_labels, self.preprocess, distill.temperature, self.device,
+                            cfg.channels_last) if sources else None
+
+        self.step_module: nn.Module = TrainStep(
+            self.net, self.loss, cfg.data.aux_weight, cfg.loss.aux_label_smoothing, teachers(distill.teachers, labels),
+            distill.weight, {name: teachers(sources, self.aux_labels[name])
+                             for name, sources in distill.aux_teachers.items() if sources})
         if self.dist.enabled:  # the loss is inside: its centres are synchronised like every other parameter
             self.step_module = nn.parallel.DistributedDataParallel(
                 self.step_module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
