@@ -47,10 +47,22 @@ def test_teacher_outputs_follow_the_student_label_order():
 
 
 @needs_shipped
+def test_a_teacher_of_another_input_side_sees_the_student_crop_resized():
+    loaded = pretrained.load("fer2013")
+    student = Preprocess(**{**loaded.preprocess.to_dict(), "input_size": 44})
+    teachers = Teachers(["fer2013"], loaded.labels, student, 1.0, torch.device("cpu"), channels_last=False)
+    x = torch.randn(2, 1, 44, 44)
+    resized = torch.nn.functional.interpolate(x, size=(40, 40), mode="bilinear", align_corners=False)
+    with torch.no_grad():
+        direct = torch.softmax(loaded.model(resized), 1)
+    assert torch.allclose(teachers.soft_targets(x), direct, atol=1e-5)
+
+
+@needs_shipped
 def test_teachers_that_cannot_teach_this_student_are_refused(tmp_path):
     pre = pretrained.load("fer2013").preprocess
-    other = Preprocess(**{**pre.to_dict(), "input_size": 44})
-    with pytest.raises(ConfigError, match="input_size 40 vs 44"):
+    other = Preprocess(**{**pre.to_dict(), "source_size": 64, "input_size": 56})
+    with pytest.raises(ConfigError, match="source_size 48 vs 64"):
         Teachers(["fer2013"], ("anger", "happiness"), other, 2.0, torch.device("cpu"))
     with pytest.raises(ConfigError, match="contempt"):
         Teachers(["fer2013"], ("anger", "contempt"), pre, 2.0, torch.device("cpu"))

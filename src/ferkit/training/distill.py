@@ -10,8 +10,11 @@ teachers see the same augmented batch as the student; their temperature-softened
 gradient scale independent of T). The soft term covers every sample of the batch, also those without a main
 label (a multitask run's auxiliary-only rows). ``loss.distill.aux_teachers`` does the same for a multitask run's
 auxiliary heads (e.g. ``{fer2013: [runs/t0/best_fer2013.pt]}``), with the same weight and temperature. Teachers are frozen, run under the same autocast, and are not
-part of the student's checkpoint. They must read the same input as the student (source/input size, channels,
+part of the student's checkpoint. They must read the same crops as the student (source size, channels,
 normalisation, illumination) and know every student label; their label order is mapped onto the student's.
+A teacher whose network input side differs (e.g. a 48-px teacher for a student that sees the 40-px centre crop)
+gets the student's augmented batch resized to its side (bilinear): the student's crop window, at the teacher's
+resolution.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ import torch.nn.functional as F
 from ferkit.errors import ConfigError, FerkitError
 from ferkit.transforms.preprocess import Preprocess
 
-SAME_INPUT = ("source_size", "input_size", "in_chans", "mean", "std", "illumination")
+SAME_INPUT = ("source_size", "in_chans", "mean", "std", "illumination")
 
 
 @dataclass
@@ -53,7 +56,7 @@ class Teachers:
         from ferkit import pretrained
 
         self.temperature = float(temperature)
-        self.models, self.columns = [], []
+        self.models, self.columns, self.sizes = [], [], []
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         want = preprocess.to_dict()
         for source in sources:
@@ -75,6 +78,7 @@ class Teachers:
                 p.requires_grad_(False)
             self.models.append(model)
             self.columns.append(torch.tensor([loaded.labels.index(n) for n in labels], device=device))
+            self.sizes.append(int(loaded.preprocess.input_size))
 
     def __len__(self) -> int:
         return len(self.models)
@@ -83,8 +87,10 @@ class Teachers:
     def soft_targets(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L) mean over teachers of softmax(logits / T), in the student's label order (float32)."""
         total = None
-        for model, cols in zip(self.models, self.columns):
-            p = F.softmax(model(x).float().index_select(1, cols) / self.temperature, dim=1)
+        for model, cols, size in zip(self.models, self.columns, self.sizes):
+            view = x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="bilinear",
+                                                                 align_corners=False)
+            p = F.softmax(model(view).float().index_select(1, cols) / self.temperature, dim=1)
             total = p if total is None else total + p
         return total / len(self.models)
 
