@@ -8,6 +8,9 @@
 # Device call (one command, carry [".zoo_data"], timeout_s 600; MINUTES ~7 leaves room for unpacking, scoring
 # and packing inside the 10-minute command limit):
 #   bash scripts/gpu_zoo.sh 7 6
+# The distilled student learns from the three ResNet-18 teacher runs in the same runs folder, so run them in one
+# call: ZOO_ROWS="resnet18_ferplus_multitask ferresnet_m_distilled_multitask" bash scripts/gpu_zoo.sh 8 3
+# (the teachers stop at 60% of the budget, budget_share in zoo.yaml; the student takes the rest).
 # Needs only python3 with torch, numpy, pyyaml, opencv, onnx, onnxruntime (the device image has them); no pip,
 # no network. Environment: OUT (results folder, default out/gpu_zoo), ZOO_ROWS (space-separated row names),
 # ZOO_SET (overrides for every run, e.g. "epochs=1 data.train_subset=64" for a dry run), ZOO_DEVICE

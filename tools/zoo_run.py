@@ -11,7 +11,9 @@ tools/zoo_score.py in its own process (PublicTest, single view and flip TTA, eve
 with command, hardware, wall time, exit code); ONNX ms/face on one thread is timed at the end, when no training
 shares the machine. ``--pack`` writes the runs folder as one tar split into at most 8 parts of < 16 MiB (the device
 tool's transfer limit), fp16 checkpoints of the lowest-priority rows dropped first when everything does not fit:
-``cat zoo.tar.part* | tar x`` restores them.
+``cat zoo.tar.part* | tar x`` restores them. A manifest row may add ``set`` (overrides for its runs; ``{runs}`` is
+the runs folder), ``after`` (rows whose runs must end first, e.g. the teachers a distilled student learns from)
+and ``budget_share`` (the fraction of the whole budget its runs may take, leaving the rest to rows after it).
 """
 from __future__ import annotations
 
@@ -69,11 +71,24 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "ferkit.cli.main", *args]
 
 
+def row_overrides(row: dict, runs_root: Path) -> list[str]:
+    """The row's own ``set`` overrides, ``{runs}`` replaced by the runs folder (e.g. teacher checkpoints of
+    rows trained earlier in the same folder)."""
+    return [str(item).replace("{runs}", str(runs_root)) for item in row.get("set", [])]
+
+
+def ready(job: Job, waiting: list[Job], running: list[Job]) -> bool:
+    """A row with ``after: [rows]`` starts once no run of those rows is waiting or running."""
+    after = set(job.row.get("after", []))
+    return not any(other.row["name"] in after for other in waiting + running if other is not job)
+
+
 def start(job: Job, minutes_left: float, overrides: list[str], threads: int, device: str) -> None:
     job.out.mkdir(parents=True, exist_ok=True)
     job.command = _cli("train", "--config", str(ROOT / job.row["config"]), "--out-dir", str(job.out),
                        "--no-progress", f"seed={job.seed}", f"max_minutes={max(0.1, minutes_left):.2f}",
-                       f"threads={threads}", f"device={device}", *overrides)
+                       f"threads={threads}", f"device={device}", *row_overrides(job.row, job.out.parent),
+                       *overrides)
     if (job.out / "last.pt").is_file():
         job.command.append("--resume")
     job.started = time.time()
@@ -111,10 +126,17 @@ def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: 
     scoring: list[subprocess.Popen] = []
     done = []
     while queue or running:
-        while queue and len(running) < parallel and time.time() < deadline - 30:
-            job = queue.pop(0)
+        while len(running) < parallel and time.time() < deadline - 30:
+            job = next((j for j in queue if ready(j, queue, running)), None)
+            if job is None:
+                break                               # the rest waits for rows it learns from
+            queue.remove(job)
             left = (deadline - time.time()) / 60 - 0.5
-            start(job, min(left, per_share * job.row.get("share", 1.0)), overrides, threads, device)
+            # budget_share: this row's runs stop after that fraction of the whole budget (teachers leave the
+            # rest to the rows that wait for them)
+            cap = job.row["budget_share"] * budget_minutes if "budget_share" in job.row else \
+                per_share * job.row.get("share", 1.0)
+            start(job, min(left, cap), overrides, threads, device)
             running.append(job)
             print(f"zoo_run: started {job.name}", flush=True)
         if not running:
@@ -125,7 +147,7 @@ def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: 
             scoring.append(finish(job, hw, eval_device, eval_subset))
             done.append(job)
     for job in queue:
-        print(f"zoo_run: not started (budget spent): {job.name}", flush=True)
+        print(f"zoo_run: not started (budget spent or its `after` rows did not finish): {job.name}", flush=True)
     for proc in scoring:
         proc.wait()
     # ONNX ms/face once nothing else runs: timings taken beside training processes are meaningless

@@ -92,3 +92,22 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
 
 def test_gpu_script_is_valid_bash():
     assert subprocess.run(["bash", "-n", str(ROOT / "scripts" / "gpu_zoo.sh")]).returncode == 0
+
+
+def test_a_student_row_waits_for_its_teachers_and_gets_their_runs_folder(tmp_path):
+    zoo_run = _tool("zoo_run")
+    rows = {r["name"]: r for r in zoo_run.load_rows()}
+    student = rows["ferresnet_m_distilled_multitask"]
+    teacher = rows["resnet18_ferplus_multitask"]
+    assert student["after"] == ["resnet18_ferplus_multitask"] and teacher["seeds"] == [0, 1, 2]
+    jobs = [zoo_run.Job(teacher, s, tmp_path / f"t{s}") for s in (0, 1)] + [zoo_run.Job(student, 0, tmp_path / "s")]
+    assert not zoo_run.ready(jobs[2], jobs[:1], jobs[1:2])        # a teacher still waiting or running
+    assert not zoo_run.ready(jobs[2], [], jobs[1:2])
+    assert zoo_run.ready(jobs[2], [jobs[2]], []) and zoo_run.ready(jobs[0], jobs, [])
+    sets = zoo_run.row_overrides(student, tmp_path)
+    assert f"{tmp_path}/resnet18_ferplus_multitask_s2/best_fp16.pt" in sets[0]
+    assert "{runs}" not in " ".join(sets) and "best_fer2013_fp16.pt" in sets[1]
+    from ferkit.training.config import load_config
+
+    cfg = load_config(ROOT / student["config"], sets)
+    assert len(cfg.loss.distill.teachers) == 3 and len(cfg.loss.distill.aux_teachers["fer2013"]) == 3
