@@ -8,7 +8,10 @@ they are: 48x48, the framing a user of that dataset has), and the sample photos 
 emotion word (``samples/images``: angry, neutral, surprised, happy-baby, sad-baby). Each photo goes through the
 full pipeline (detect, align, classify); the largest face counts, a photo without a face counts as wrong.
 ``accuracy`` is over the photos whose label the model has (the 7-class fer2013 model cannot say contempt),
-``on found`` over those where a face was found; ``macro recall`` averages the per-class recalls.
+``on found`` over those where a face was found; ``macro recall`` averages the per-class recalls; ``said
+neutral`` is the share of found faces the model calls neutral, beside ``labelled neutral``, the share of photos
+labelled neutral (a model that collapses other expressions into neutral shows a much larger first number).
+``--models`` takes shipped names or model files (.pt), so a candidate is measured before it is shipped.
 Detection runs once per detector and the crops go to every model. Detectors not registered in the code under
 test are skipped with a note, so the same script measures older versions (there ``auto`` was full-range
 BlazeFace alone, named ``blazeface``).
@@ -88,10 +91,13 @@ def score(recognizer, crops, labels: list[str]) -> dict:
     classes = sorted({labels[i] for i in scorable})
     recall = {c: np.mean([pred.get(i) == c for i in scorable if labels[i] == c]) for c in classes}
     found_scorable = [i for i in scorable if i in pred]
+    said_neutral = sum(pred[i] == "neutral" for i in pred)
     return {"photos": len(labels), "found": len(found), "found_pct": 100.0 * len(found) / max(1, len(labels)),
             "scorable": len(scorable), "accuracy": 100.0 * len(correct) / max(1, len(scorable)),
             "accuracy_found": 100.0 * len(correct) / max(1, len(found_scorable)),
             "macro_recall": 100.0 * float(np.mean(list(recall.values()))) if recall else 0.0,
+            "said_neutral_pct": 100.0 * said_neutral / max(1, len(pred)),
+            "labelled_neutral_pct": 100.0 * sum(y == "neutral" for y in labels) / max(1, len(labels)),
             "recall": {c: round(100.0 * float(r), 1) for c, r in recall.items()}}
 
 
@@ -129,12 +135,13 @@ def main() -> int:
                 results.append({"set": set_name, "model": m, "detector": det_name, "detect_ms": 1e3 * sec,
                                 **score(rec, crops, labels)})
                 print(f"done {set_name} / {m} / {det_name}", file=sys.stderr)
-    print("| photos | model | detector | n | faces found | accuracy | on found | macro recall | detect ms/photo |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| photos | model | detector | n | faces found | accuracy | on found | macro recall | said neutral "
+          "| labelled neutral | detect ms/photo |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['set']} | {r['model']} | {r['detector']} | {r['photos']} | {r['found']} ({r['found_pct']:.1f}%) "
               f"| {r['accuracy']:.1f}% | {r['accuracy_found']:.1f}% | {r['macro_recall']:.1f}% "
-              f"| {r['detect_ms']:.1f} |")
+              f"| {r['said_neutral_pct']:.1f}% | {r['labelled_neutral_pct']:.1f}% | {r['detect_ms']:.1f} |")
     classes = sorted({c for r in results for c in r["recall"]})
     print("\nPer-class recall (%):\n")
     print("| photos | model | detector | " + " | ".join(classes) + " |")

@@ -69,7 +69,8 @@ def test_photometric_perturbations(faces):
 
 
 def test_catalogue_families_and_resolution():
-    assert set(P.FAMILIES) == {"occlusion", "pose", "brightness", "contrast", "blur", "noise"}
+    assert set(P.FAMILIES) == {"occlusion", "pose", "brightness", "contrast", "blur", "noise", "jpeg", "lowres"}
+    assert P.resolve(["jpeg", "lowres"]) == ["jpeg_50", "jpeg_25", "jpeg_10", "lowres_24", "lowres_16", "lowres_12"]
     assert P.resolve(["occlusion"])[:2] == ["occlude_eyes", "occlude_mouth"]
     assert P.resolve(["blur_1.0,pose", "blur_1.0"])[0] == "blur_1.0"
     assert len(P.resolve(["all"])) == len(P.PERTURBATIONS)
@@ -83,3 +84,23 @@ def test_catalogue_families_and_resolution():
 def test_non_uint8_input_is_rejected():
     with pytest.raises(ValueError, match="uint8"):
         P.occlude_region(np.zeros((1, 48, 48), np.float32), "eyes")
+
+
+def test_jpeg_is_a_real_round_trip_and_lower_quality_loses_more(faces):
+    smooth = np.stack([np.tile(np.linspace(40, 200, 48, dtype=np.float32), (48, 1))] * 2).astype(np.uint8)
+    assert np.abs(P.jpeg(smooth, 95).astype(float) - smooth).mean() < 2      # a smooth ramp survives
+    before = faces.copy()
+    errors = [np.abs(P.jpeg(faces, q).astype(float) - faces).mean() for q in (90, 50, 10)]
+    np.testing.assert_array_equal(faces, before)
+    assert errors[0] < errors[1] < errors[2]
+    np.testing.assert_array_equal(P.jpeg(faces, 50), P.jpeg(faces, 50))      # deterministic
+
+
+def test_lowres_keeps_the_size_and_removes_detail(faces):
+    out = P.lowres(faces, 12)
+    assert out.shape == faces.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(P.lowres(faces, 48), faces)               # full size: identity
+    detail = [np.abs(np.diff(P.lowres(faces, s).astype(float), axis=2)).mean() for s in (24, 16, 12)]
+    assert detail[0] > detail[1] > detail[2]
+    flat = np.full((1, 48, 48), 77, np.uint8)
+    np.testing.assert_array_equal(P.lowres(flat, 16), flat)

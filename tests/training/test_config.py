@@ -60,12 +60,37 @@ def test_values_are_converted_to_the_declared_types():
     ("optim.batch_size=0", "optim.batch_size"), ("optim.lr=fast", "optim.lr"), ("optim.nesterov=maybe", "optim.nesterov"),
     ("data.aux_heads=fer2013", "data.aux_heads"), ("data.in_chans=2", "data.in_chans"), ("precision=fp16", "precision"),
     ("augment.erase_area=[0.1]", "augment.erase_area"), ("model.kwargs=[1]", "model.kwargs"), ("ema_decay=1.5", "ema_decay"),
+    ("augment.blur=1.5", "augment.blur"), ("augment.jpeg=-0.1", "augment.jpeg"), ("augment.downscale=yes", "augment.downscale"),
+    ("augment.blur_sigma=[2, 1]", "augment.blur_sigma"), ("augment.blur_sigma=[0, 1]", "augment.blur_sigma"),
+    ("augment.jpeg_quality=[0, 50]", "augment.jpeg_quality"), ("augment.jpeg_quality=[90, 20]", "augment.jpeg_quality"),
+    ("augment.jpeg_quality=[30.5, 90]", "augment.jpeg_quality"), ("augment.jpeg_quality=[30, 101]", "augment.jpeg_quality"),
+    ("augment.downscale_min=0", "augment.downscale_min"), ("augment.downscale_min=1.2", "augment.downscale_min"),
+    ("augment.flip=2", "augment.flip"), ("model.pretrained_head=true", "model.pretrained"),
+    ("model.aux_pretrained=[fer2013]", "model.aux_pretrained"),
 ])
 def test_bad_values_are_one_line_errors_naming_the_key(override, key):
     with pytest.raises(ConfigError) as e:
         load_config(None, [override])
     message = str(e.value)
     assert key in message and "\n" not in message
+
+
+def test_degradation_keys_are_typed_and_off_by_default():
+    assert load_config(None, []).augment.blur == 0 == load_config(None, []).augment.jpeg
+    cfg = load_config(None, ["augment.blur=0.3", "augment.blur_sigma=[0.5, 2]", "augment.downscale=0.2",
+                             "augment.downscale_min=0.4", "augment.jpeg=0.25", "augment.jpeg_quality=[20, 90]",
+                             "model.pretrained=ferplus", "model.pretrained_head=true",
+                             "model.aux_pretrained={fer2013: fer2013}"])
+    assert cfg.augment.blur_sigma == (0.5, 2.0) and cfg.augment.jpeg_quality == (20, 90)
+    assert isinstance(cfg.augment.jpeg_quality[0], int) and cfg.model.aux_pretrained == {"fer2013": "fer2013"}
+
+
+def test_every_shipped_config_still_loads():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "configs"
+    for path in [root / "ferplus.yaml", root / "fer2013.yaml", *sorted((root / "experiments" / "robust").glob("*.yaml"))]:
+        load_config(path)
 
 
 def test_yaml_values_are_typed_too(tmp_path):

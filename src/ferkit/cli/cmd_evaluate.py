@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
                    help="save the reliability diagram (top-label accuracy vs confidence, 15 bins) PNG here")
     p.add_argument("--perturb", nargs="+", metavar="NAME",
                    help="also report accuracy vs clean under synthetic perturbations: all, a family (occlusion, pose, "
-                        "brightness, contrast, blur, noise) or single settings (occlude_eyes, rotate_+15, ...)")
+                        "brightness, contrast, blur, noise, jpeg, lowres) or single settings (occlude_eyes, "
+                        "rotate_+15, jpeg_25, lowres_16, ...)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=512)
     p.set_defaults(func=run)

@@ -4,15 +4,20 @@ Every function is pure: uint8 (N, H, W) in, new uint8 (N, H, W) out, the input u
 seed, so a perturbed test set is reproducible. Face regions are fractions of the crop side, placed with the
 FER2013 face template (ferkit.faces.alignment.FER_TEMPLATE: eyes at y~0.38, nose tip 0.59, mouth 0.76).
 
-``PERTURBATIONS`` names concrete settings (``occlude_eyes``, ``rotate_+15``, ``blur_1.5``, ...) and ``FAMILIES``
-groups them (``occlusion``, ``pose``, ``brightness``, ``contrast``, ``blur``, ``noise``) for ``--perturb``.
+``PERTURBATIONS`` names concrete settings (``occlude_eyes``, ``rotate_+15``, ``blur_1.5``, ``jpeg_30``,
+``lowres_16``, ...) and ``FAMILIES`` groups them (``occlusion``, ``pose``, ``brightness``, ``contrast``, ``blur``,
+``noise``, ``jpeg``, ``lowres``) for ``--perturb``. ``jpeg`` is a real libjpeg round trip (Pillow), ``lowres`` the
+small face of a photo: area-resized down to a side of ``s`` pixels and bilinearly back up, as the aligner
+upsamples it.
 """
 from __future__ import annotations
 
+import io
 from typing import Callable, Iterable
 
 import cv2
 import numpy as np
+from PIL import Image
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the crop side
 
@@ -131,6 +136,28 @@ def noise(images: np.ndarray, std: float, seed: int = 0) -> np.ndarray:
     return np.clip(x, 0, 255).round().astype(np.uint8)
 
 
+def jpeg(images: np.ndarray, quality: int) -> np.ndarray:
+    """Encode each crop as a JPEG of ``quality`` (1-100) with Pillow's libjpeg and decode it again."""
+    images = _check(images)
+    out = np.empty_like(images)
+    for i, im in enumerate(images):
+        buffer = io.BytesIO()
+        Image.fromarray(im).save(buffer, format="JPEG", quality=int(quality))
+        out[i] = np.asarray(Image.open(buffer).convert("L"))
+    return out
+
+
+def lowres(images: np.ndarray, side: int) -> np.ndarray:
+    """Area-resize each crop to ``side`` x ``side`` pixels and bilinearly back to its own size."""
+    images = _check(images)
+    h, w = images.shape[1:]
+    out = np.empty_like(images)
+    for i, im in enumerate(images):
+        small = cv2.resize(im, (side, side), interpolation=cv2.INTER_AREA)
+        out[i] = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
 Perturbation = Callable[[np.ndarray], np.ndarray]
 
 
@@ -160,6 +187,10 @@ def _catalogue() -> tuple[dict[str, Perturbation], dict[str, list[str]]]:
         add("blur", f"blur_{s}", lambda x, s=s: blur(x, s))
     for s in (10, 25):
         add("noise", f"noise_{s}", lambda x, s=s: noise(x, s, seed=0))
+    for q in (50, 25, 10):
+        add("jpeg", f"jpeg_{q}", lambda x, q=q: jpeg(x, q))
+    for side in (24, 16, 12):
+        add("lowres", f"lowres_{side}", lambda x, s=side: lowres(x, s))
     return table, families
 
 

@@ -58,6 +58,22 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike, skip_head: bool =
     return {"loaded": loaded, "skipped": skipped, "missing": missing}
 
 
+def load_head(head: nn.Linear, path: str | os.PathLike, labels) -> None:
+    """Copy a ferkit model file's ``head.weight`` / ``head.bias`` into ``head``; the file's labels must be
+    ``labels`` in the same order (a head's rows are its labels)."""
+    payload = read_file(path)
+    state = _strip_prefixes(extract_state_dict(payload))
+    theirs = payload.get("labels") if isinstance(payload, dict) else None
+    if theirs is None or list(theirs) != list(labels):
+        raise ModelError(f"{path}: its head's labels {theirs} are not this head's {list(labels)} (same order)")
+    if "head.weight" not in state or state["head.weight"].shape != head.weight.shape:
+        raise ModelError(f"{path}: no linear head of shape {tuple(head.weight.shape)}")
+    with torch.no_grad():
+        head.weight.copy_(state["head.weight"])
+        if head.bias is not None and "head.bias" in state:
+            head.bias.copy_(state["head.bias"])
+
+
 def freeze(model: nn.Module, prefixes: Iterable[str]) -> list[str]:
     """Set requires_grad=False on parameters whose names start with any prefix; return their names."""
     prefixes = tuple(prefixes)

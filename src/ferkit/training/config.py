@@ -21,7 +21,10 @@ from ferkit.transforms.augment import AugmentConfig
 class ModelConfig:
     name: str = "ferresnet_m"
     drop_rate: float = 0.2
-    pretrained: str | None = None          # local weight file for transfer learning
+    pretrained: str | None = None          # local weight file or shipped model name for transfer learning
+    pretrained_head: bool = False          # also load the main head from `pretrained` (same labels, same order)
+    aux_pretrained: dict[str, str] = field(default_factory=dict)  # aux head -> model file / shipped name whose
+                                                                  # head initialises it (same labels)
     freeze: list[str] = field(default_factory=list)  # parameter-name prefixes to freeze
     kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -157,3 +160,22 @@ def validate(cfg: TrainConfig) -> None:
     distill.validate(cfg.loss.distill)
     if cfg.data.input_size > cfg.data.source_size:
         raise ConfigError("data.input_size must not exceed data.source_size")
+    if cfg.model.pretrained_head and not cfg.model.pretrained:
+        raise ConfigError("model.pretrained_head=true needs model.pretrained (the file whose head to load)")
+    validate_augment(cfg.augment)
+
+
+def validate_augment(a: AugmentConfig, where: str = "augment.") -> None:
+    """Probabilities in [0, 1], ranges ordered and inside their domains (one-line ConfigErrors naming the key)."""
+    for key in ("flip", "erase", "blur", "downscale", "jpeg"):
+        value = getattr(a, key)
+        if not 0 <= value <= 1:
+            raise ConfigError(f"{where}{key} is a probability and must be in [0, 1], got {value}")
+    ranges = {"blur_sigma": (a.blur_sigma, 0.0, None, False), "jpeg_quality": (a.jpeg_quality, 1, 100, True),
+              "erase_area": (a.erase_area, 0.0, 1.0, True)}
+    for key, ((lo, hi), low, high, low_ok) in ranges.items():
+        if lo > hi or (lo < low if low_ok else lo <= low) or (high is not None and hi > high):
+            domain = f"{'[' if low_ok else '('}{low}, {high if high is not None else 'inf'}]"
+            raise ConfigError(f"{where}{key}=[{lo}, {hi}] must be an ordered [low, high] range in {domain}")
+    if not 0 < a.downscale_min <= 1:
+        raise ConfigError(f"{where}downscale_min must be in (0, 1], got {a.downscale_min}")

@@ -23,7 +23,7 @@ from ferkit.evaluation.scoring import score_images
 from ferkit.io_utils import write_text
 from ferkit.losses import build_loss
 from ferkit.models import create_model
-from ferkit.models.weights import freeze, load_pretrained
+from ferkit.models.weights import freeze, load_head, load_pretrained
 from ferkit.training import checkpoints, history, loop
 from ferkit.training.config import TrainConfig
 from ferkit.training.distill import Teachers
@@ -143,11 +143,21 @@ class Trainer:
         labels = self.train_set.labels
         self.model = create_model(cfg.model.name, num_classes=len(labels), in_chans=cfg.data.in_chans,
                                   drop_rate=cfg.model.drop_rate, **cfg.model.kwargs)
+        from ferkit import pretrained   # shipped model names (ferplus, fer2013) as well as files
+
         if cfg.model.pretrained:
-            report = load_pretrained(self.model, cfg.model.pretrained)
-            log.info("loaded %d tensors from %s", len(report["loaded"]), cfg.model.pretrained)
+            source = pretrained.resolve(cfg.model.pretrained)
+            report = load_pretrained(self.model, source)
+            log.info("loaded %d tensors from %s", len(report["loaded"]), source)
+            if cfg.model.pretrained_head:
+                load_head(self.model.head, source, labels)
         freeze(self.model, cfg.model.freeze)
         self.aux = Heads(self.model.num_features, self.aux_labels)
+        for name, source in cfg.model.aux_pretrained.items():
+            if name not in self.aux.heads:
+                raise ConfigError(f"model.aux_pretrained: {name!r} is not an auxiliary head "
+                                  f"(data.aux_heads: {', '.join(self.aux.heads) or 'none'})")
+            load_head(self.aux.heads[name], pretrained.resolve(source), self.aux_labels[name])
         self.loss = build_loss(cfg.loss.name, num_classes=len(labels), num_features=self.model.num_features,
                                class_counts=self.class_counts, **cfg.loss.params)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format

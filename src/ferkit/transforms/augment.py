@@ -1,7 +1,10 @@
 """Online augmentation on whole batches of tensors (one affine resample per batch, no per-image Python).
 
 ``BatchAugment`` takes float (B,C,S,S) images in [0,1] at the source size and returns (B,C,I,I) crops at
-the network's input size: a random crop, flip, rotation, scale and translation are one affine warp;
+the network's input size. Optional degradations of real photos come first, at the source size, each on a
+random share of the batch (``ferkit.transforms.degrade``): Gaussian blur, a low-resolution round trip and
+JPEG compression (all off by default; an op that is off draws no random numbers, so runs without them keep
+their random stream). Then a random crop, flip, rotation, scale and translation are one affine warp;
 photometric jitter, noise and random erasing (synthetic occlusion) follow. Every random draw comes from one
 generator on the images' device, so augmentation runs where the batch lives (a GPU feed never returns to the
 host) and a resumed run continues the same random stream.
@@ -13,6 +16,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
+
+from ferkit.transforms import degrade
 
 
 @dataclass
@@ -26,6 +31,13 @@ class AugmentConfig:
     noise: float = 0.0           # std of Gaussian noise in [0,1] units
     erase: float = 0.5           # probability of one random-erasing rectangle (occlusion)
     erase_area: tuple[float, float] = (0.02, 0.25)
+    # Degradations of real photos (probabilities, 0 = off), applied before the warp at the source size:
+    blur: float = 0.0            # probability of a Gaussian blur
+    blur_sigma: tuple[float, float] = (0.5, 1.5)     # its sigma in source pixels, uniform in the range
+    downscale: float = 0.0       # probability of a low-resolution round trip (area down, bilinear up)
+    downscale_min: float = 0.5   # smallest side kept, as a fraction of the source side (uniform in [min, 1])
+    jpeg: float = 0.0            # probability of JPEG compression artefacts
+    jpeg_quality: tuple[int, int] = (30, 90)         # JPEG quality, uniform integer in the range
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +77,7 @@ class BatchAugment:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         b, c = x.shape[:2]
         g, cfg, dev = self.generator, self.cfg, x.device
+        x = degrade_batch(x, cfg, g)
         theta = affine_matrices(b, cfg, self.input_size / self.source_size, g, dev).to(x.dtype)
         grid = F.affine_grid(theta, [b, c, self.input_size, self.input_size], align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
@@ -79,6 +92,36 @@ class BatchAugment:
         if cfg.erase:
             x = random_erase(x, cfg.erase, cfg.erase_area, g)
         return x
+
+
+def degrade_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator | None = None) -> torch.Tensor:
+    """Blur, low-resolution round trip and JPEG, each on a random share of the batch; disabled ops draw nothing.
+
+    Each enabled op draws, for every image, whether it applies and its parameter (a fixed number of draws per
+    batch), then runs on the chosen images only."""
+    b, dev = x.shape[0], x.device
+
+    def rand() -> torch.Tensor:
+        return torch.rand(b, generator=g, device=dev)
+
+    def apply(x: torch.Tensor, p: float, op, param: torch.Tensor) -> torch.Tensor:
+        chosen = (rand() < p).nonzero().squeeze(1)
+        param = param[chosen]
+        if not len(chosen):
+            return x
+        out = x.clone()
+        out[chosen] = op(x[chosen], param)
+        return out
+
+    if cfg.blur:
+        lo, hi = cfg.blur_sigma
+        x = apply(x, cfg.blur, lambda im, s: degrade.gaussian_blur(im, s, max_sigma=hi), lo + rand() * (hi - lo))
+    if cfg.downscale:
+        x = apply(x, cfg.downscale, degrade.downscale, cfg.downscale_min + rand() * (1 - cfg.downscale_min))
+    if cfg.jpeg:
+        lo, hi = cfg.jpeg_quality
+        x = apply(x, cfg.jpeg, degrade.jpeg, (lo + rand() * (hi - lo + 1)).floor().clamp(max=hi))
+    return x
 
 
 def random_erase(x: torch.Tensor, p: float, area: tuple[float, float], g: torch.Generator | None = None) -> torch.Tensor:
