@@ -45,6 +45,9 @@ SECTIONS = [
     ("batch_scaling.md", "Batch 64 vs 256 with the linear learning-rate rule (issue 12)",
      "python tools/run_experiments.py --configs configs/experiments/precision/fer2013_bf16.yaml "
      "configs/experiments/batch/fer2013_bf16_b256.yaml --seeds 0 1 --out-root runs/precision ..."),
+    ("robust_finetune.md", "Robust fine-tune of the shipped models: blur, low resolution, JPEG (issue 13)",
+     "python tools/robust_report.py --runs runs/robust --candidates robust gentle lowlr shipped "
+     "--preamble docs/results/robust_finetune_preamble.txt --decision docs/results/robust_finetune_decision.txt"),
     ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),
 ]
 
