@@ -137,3 +137,13 @@ def test_jpeg_quality_draws_stay_in_range(monkeypatch):
     degrade_batch(x, AugmentConfig(jpeg=1.0, jpeg_quality=(20, 22)), g)
     q = torch.cat(seen)
     assert set(q.long().tolist()) == {20, 21, 22}
+
+
+def test_whole_batch_path_for_gpu_feeds_gives_the_subset_path_values(batch):
+    """On a GPU the ops run on the whole batch and keep the result where chosen (no host sync for the indices);
+    the CPU runs them on the chosen images only. Same draws, same images, same values."""
+    cfg = AugmentConfig(blur=0.5, downscale=0.5, jpeg=0.5)
+    subset = degrade_batch(batch, cfg, torch.Generator().manual_seed(4), subset=True)
+    whole = degrade_batch(batch, cfg, torch.Generator().manual_seed(4), subset=False)
+    assert not torch.equal(subset, batch)
+    assert torch.allclose(subset, whole, atol=1e-5), (subset - whole).abs().max()

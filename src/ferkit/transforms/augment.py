@@ -94,18 +94,25 @@ class BatchAugment:
         return x
 
 
-def degrade_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator | None = None) -> torch.Tensor:
+def degrade_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator | None = None,
+                  subset: bool | None = None) -> torch.Tensor:
     """Blur, low-resolution round trip and JPEG, each on a random share of the batch; disabled ops draw nothing.
 
     Each enabled op draws, for every image, whether it applies and its parameter (a fixed number of draws per
-    batch), then runs on the chosen images only."""
+    batch). ``subset`` (default: on the CPU) runs the op on the chosen images only, which needs their indices on
+    the host; otherwise it runs on the whole batch and keeps the result where chosen, so a GPU feed never waits
+    for the device. The ops treat every image on its own, so both give the chosen images the same values."""
     b, dev = x.shape[0], x.device
+    subset = dev.type == "cpu" if subset is None else subset
 
     def rand() -> torch.Tensor:
         return torch.rand(b, generator=g, device=dev)
 
     def apply(x: torch.Tensor, p: float, op, param: torch.Tensor) -> torch.Tensor:
-        chosen = (rand() < p).nonzero().squeeze(1)
+        mask = rand() < p
+        if not subset:
+            return torch.where(mask.view(-1, 1, 1, 1), op(x, param), x)
+        chosen = mask.nonzero().squeeze(1)
         param = param[chosen]
         if not len(chosen):
             return x
