@@ -39,8 +39,19 @@ def epochs(run: Path, key: str = "val_acc") -> dict:
     if not rows:
         return {}
     best = max(rows, key=lambda r: r[key])
+    config = run / "config.yaml"
+    planned = yaml.safe_load(config.read_text()).get("epochs") if config.is_file() else None
     return {"selected_epoch": int(best["epoch"]), "selected_val_acc": best[key], "last_epoch": int(rows[-1]["epoch"]),
-            "last_val_acc": rows[-1][key], "epochs_run": len(rows)}
+            "last_val_acc": rows[-1][key], "epochs_run": len(rows), "epochs_planned": planned}
+
+
+def epoch_text(r: dict) -> str:
+    """"selected/last", with "of N, partial" while a run has not reached its planned epochs (a budget stop)."""
+    text = f"{r.get('selected_epoch', '-')}/{r.get('last_epoch', '-')}"
+    planned = r.get("epochs_planned")
+    if planned and r.get("last_epoch") and r["last_epoch"] < planned:
+        text += f" of {planned}, partial"
+    return text
 
 
 def model_cost(weights: Path) -> dict:
@@ -107,7 +118,7 @@ def row_lines(row: dict, runs_root: Path) -> tuple[list[str], list[str]]:
             f"{_pct([r['rarest_recall'] for r in done])} ({done[0]['rarest']}) | "
             f"{_num([r.get('params', 0) / 1e6 if r.get('params') else None for r in done], '.3f')} | "
             f"{_num([r.get('mmacs') for r in done], '.1f')} | {_num([r['onnx_ms'] for r in done], '.2f')} | "
-            f"{'; '.join(str(r.get('selected_epoch', '-')) + '/' + str(r.get('last_epoch', '-')) for r in done)} | "
+            f"{'; '.join(epoch_text(r) for r in done)} | "
             f"{_pct([r.get('last_val_acc') for r in done])} | {ref_text} |")
         if head == "main":
             r0 = done[0]
@@ -130,7 +141,8 @@ def render(manifest: Path, runs_root: Path) -> str:
         "`tools/zoo_run.py` (configs in `configs/zoo/`, rows and references in `configs/zoo/zoo.yaml`). "
         "Accuracy is on FER2013 PublicTest (FERPlus: majority-vote protocol); PrivateTest is withheld. "
         "\"selected/last epoch\" is the epoch whose weights are scored (best PublicTest accuracy during training) "
-        "and the last epoch run; \"last-epoch acc\" is the trainer's PublicTest accuracy at that last epoch. "
+        "and the last epoch run (\"of N, partial\": the run stopped at its time budget before its N epochs and "
+        "continues with `--resume`); \"last-epoch acc\" is the trainer's PublicTest accuracy at that last epoch. "
         "ONNX ms/face: ONNX Runtime, one thread, batch 1, on the machine that ran the row. The reference is what "
         "the cited work reports on its own protocol, printed beside ours, not re-measured.",
         "",

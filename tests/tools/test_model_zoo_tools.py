@@ -111,3 +111,16 @@ def test_a_student_row_waits_for_its_teachers_and_gets_their_runs_folder(tmp_pat
 
     cfg = load_config(ROOT / student["config"], sets)
     assert len(cfg.loss.distill.teachers) == 3 and len(cfg.loss.distill.aux_teachers["fer2013"]) == 3
+
+
+def test_a_run_stopped_at_its_budget_is_marked_partial(tmp_path):
+    zoo_table = _tool("zoo_table")
+    run = tmp_path / "row_s0"
+    run.mkdir()
+    (run / "metrics.csv").write_text("epoch,train_loss,val_acc\n1,1.9,0.30\n2,1.7,0.42\n3,1.6,0.40\n")
+    (run / "config.yaml").write_text("epochs: 200\n")
+    numbers = zoo_table.epochs(run)
+    assert numbers["selected_epoch"] == 2 and numbers["last_epoch"] == 3 and numbers["epochs_planned"] == 200
+    assert zoo_table.epoch_text(numbers) == "2/3 of 200, partial"
+    (run / "config.yaml").write_text("epochs: 3\n")
+    assert zoo_table.epoch_text(zoo_table.epochs(run)) == "2/3"
