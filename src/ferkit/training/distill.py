@@ -95,6 +95,23 @@ class Teachers:
         return total / len(self.models)
 
 
+def build_teachers(cfg: DistillConfig, labels: tuple[str, ...], aux_labels: dict[str, tuple[str, ...]],
+                   preprocess: Preprocess, device: torch.device, channels_last: bool = True
+                   ) -> tuple[Teachers | None, dict[str, Teachers]]:
+    """The run's teachers: for the main head (None without any) and per auxiliary head named in
+    ``cfg.aux_teachers`` (each must be one of the run's auxiliary heads)."""
+    unknown = sorted(set(cfg.aux_teachers) - set(aux_labels))
+    if unknown:
+        raise ConfigError(f"loss.distill.aux_teachers: {', '.join(unknown)} is not an auxiliary head of this run "
+                          f"(data.aux_heads: {', '.join(aux_labels) or 'none'})")
+
+    def teachers(sources: list[str], head_labels: tuple[str, ...]) -> Teachers | None:
+        return Teachers(sources, head_labels, preprocess, cfg.temperature, device, channels_last) if sources else None
+
+    aux = {name: teachers(sources, aux_labels[name]) for name, sources in cfg.aux_teachers.items() if sources}
+    return teachers(cfg.teachers, labels), aux
+
+
 def distillation_loss(student_logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
     """T^2 * KL(soft_targets || softmax(student / T)), averaged over the batch."""
     log_student = F.log_softmax(student_logits.float() / temperature, dim=1)

@@ -26,7 +26,7 @@ from ferkit.models import create_model
 from ferkit.models.weights import freeze, load_head, load_pretrained
 from ferkit.training import checkpoints, history, loop
 from ferkit.training.config import TrainConfig
-from ferkit.training.distill import Teachers
+from ferkit.training.distill import build_teachers
 from ferkit.training.distributed import DistInfo, barrier, init_distributed, shutdown
 from ferkit.training.feed import DeviceFeed
 from ferkit.training.heads import Heads, JointNet, TrainStep
@@ -176,20 +176,10 @@ class Trainer:
             raise ConfigError(f"loss {cfg.loss.name!r} needs attention weights, but model {cfg.model.name!r} has no "
                               "forward_with_attention (use e.g. model.name=ran)")
         self.net = JointNet(self.model, self.aux, with_attention)
-        distill = cfg.loss.distill
-        unknown = sorted(set(distill.aux_teachers) - set(self.aux_labels))
-        if unknown:
-            raise ConfigError(f"loss.distill.aux_teachers: {', '.join(unknown)} is not an auxiliary head of this run "
-                              f"(data.aux_heads: {', '.join(self.aux_labels) or 'none'})")
-
-        def teachers(sources, head_labels):
-            return Teachers(sources, head_labels, self.preprocess, distill.temperature, self.device,
-                            cfg.channels_last) if sources else None
-
-        self.step_module: nn.Module = TrainStep(
-            self.net, self.loss, cfg.data.aux_weight, cfg.loss.aux_label_smoothing, teachers(distill.teachers, labels),
-            distill.weight, {name: teachers(sources, self.aux_labels[name])
-                             for name, sources in distill.aux_teachers.items() if sources})
+        main_teachers, aux_teachers = build_teachers(cfg.loss.distill, labels, self.aux_labels, self.preprocess,
+                                                     self.device, cfg.channels_last)
+        self.step_module: nn.Module = TrainStep(self.net, self.loss, cfg.data.aux_weight, cfg.loss.aux_label_smoothing,
+                                                main_teachers, cfg.loss.distill.weight, aux_teachers)
         if self.dist.enabled:  # the loss is inside: its centres are synchronised like every other parameter
             self.step_module = nn.parallel.DistributedDataParallel(
                 self.step_module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
