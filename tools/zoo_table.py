@@ -40,17 +40,22 @@ def epochs(run: Path, key: str = "val_acc") -> dict:
         return {}
     best = max(rows, key=lambda r: r[key])
     config = run / "config.yaml"
-    planned = yaml.safe_load(config.read_text()).get("epochs") if config.is_file() else None
-    return {"selected_epoch": int(best["epoch"]), "selected_val_acc": best[key], "last_epoch": int(rows[-1]["epoch"]),
-            "last_val_acc": rows[-1][key], "epochs_run": len(rows), "epochs_planned": planned}
+    saved = yaml.safe_load(config.read_text()) if config.is_file() else {}
+    patience, last = saved.get("early_stop_patience"), int(rows[-1]["epoch"])
+    main_best = int(max((r for r in rows if "val_acc" in r), key=lambda r: r["val_acc"], default=best)["epoch"])
+    return {"selected_epoch": int(best["epoch"]), "selected_val_acc": best[key], "last_epoch": last,
+            "last_val_acc": rows[-1][key], "epochs_run": len(rows), "epochs_planned": saved.get("epochs"),
+            "early_stop_patience": patience, "stopped_early": bool(patience) and last - main_best >= patience}
 
 
 def epoch_text(r: dict) -> str:
-    """"selected/last", with "of N, partial" while a run has not reached its planned epochs (a budget stop)."""
+    """"selected/last", with "of N, partial" while a run has not reached its planned epochs (a budget stop) and
+    "of N, early stop" when it finished by its early-stopping patience (the main head's selection)."""
     text = f"{r.get('selected_epoch', '-')}/{r.get('last_epoch', '-')}"
-    planned = r.get("epochs_planned")
-    if planned and r.get("last_epoch") and r["last_epoch"] < planned:
-        text += f" of {planned}, partial"
+    planned, last = r.get("epochs_planned"), r.get("last_epoch")
+    if planned and last and last < planned:
+        early = r.get("stopped_early")
+        text += f" of {planned}, early stop (patience {r['early_stop_patience']})" if early else f" of {planned}, partial"
     return text
 
 
@@ -142,7 +147,8 @@ def render(manifest: Path, runs_root: Path) -> str:
         "Accuracy is on FER2013 PublicTest (FERPlus: majority-vote protocol); PrivateTest is withheld. "
         "\"selected/last epoch\" is the epoch whose weights are scored (best PublicTest accuracy during training) "
         "and the last epoch run (\"of N, partial\": the run stopped at its time budget before its N epochs and "
-        "continues with `--resume`); \"last-epoch acc\" is the trainer's PublicTest accuracy at that last epoch. "
+        "continues with `--resume`; \"of N, early stop\": the run finished by its recipe's early-stopping "
+        "patience); \"last-epoch acc\" is the trainer's PublicTest accuracy at that last epoch. "
         "ONNX ms/face: ONNX Runtime, one thread, batch 1, on the machine that ran the row. The reference is what "
         "the cited work reports on its own protocol, printed beside ours, not re-measured.",
         "",

@@ -124,3 +124,14 @@ def test_a_run_stopped_at_its_budget_is_marked_partial(tmp_path):
     assert zoo_table.epoch_text(numbers) == "2/3 of 200, partial"
     (run / "config.yaml").write_text("epochs: 3\n")
     assert zoo_table.epoch_text(zoo_table.epochs(run)) == "2/3"
+
+
+def test_a_run_finished_by_early_stopping_is_not_partial(tmp_path):
+    zoo_table = _tool("zoo_table")
+    run = tmp_path / "row_s0"
+    run.mkdir()
+    (run / "metrics.csv").write_text("epoch,val_acc\n1,0.30\n2,0.42\n3,0.40\n4,0.41\n")
+    (run / "config.yaml").write_text("epochs: 200\nearly_stop_patience: 2\n")
+    assert zoo_table.epoch_text(zoo_table.epochs(run)) == "2/4 of 200, early stop (patience 2)"
+    (run / "config.yaml").write_text("epochs: 200\nearly_stop_patience: 3\n")   # one epoch short of stopping
+    assert zoo_table.epoch_text(zoo_table.epochs(run)) == "2/4 of 200, partial"

@@ -153,3 +153,25 @@ def test_no_progress_reaches_the_dataset_readers(data_root, tmp_path, monkeypatc
     Trainer(cfg, progress=False)
     assert [s[:2] for s in seen] == [("ferplus", "Training"), ("ferplus", "PublicTest"), ("fer2013", "PublicTest")]
     assert all(progress is False for *_, progress in seen)
+
+
+def test_early_stopping_finishes_the_run_and_stays_finished_on_resume(data_root, cache_dir, tmp_path, capsys):
+    scripted = iter([0.30, 0.42, 0.40, 0.41, 0.45, 0.44])   # best at epoch 2, then 2 epochs without a better one
+
+    def fit(resume: bool) -> Trainer:
+        t = Trainer(small_config(data_root, cache_dir, tmp_path / "es", "epochs=10", "early_stop_patience=2",
+                                 "data.train_subset=64", "data.val_subset=64", "threads=1"),
+                    resume=resume, progress=False)
+        real = t.evaluate_split
+        t.evaluate_split = lambda name, ema=False: {**real(name, ema), "accuracy": next(scripted)}
+        t.fit()
+        return t
+
+    first = fit(resume=False)
+    assert [r["epoch"] for r in first.state.history] == [1, 2, 3, 4]
+    assert first.state.best_epoch() == 2 and first.state.finished(first.cfg)
+    assert "early stop" in capsys.readouterr().err
+    again = fit(resume=True)                     # a finished run trains no further epoch
+    assert again.state.epoch == 4 and next(scripted) == 0.45
+    with pytest.raises(Exception, match="early_stop_patience"):
+        load_config(None, ["early_stop_patience=0"])

@@ -103,6 +103,8 @@ class TrainConfig:
     eval_tta: str = "none"
     out_dir: str = "runs/default"
     max_minutes: float | None = None       # stop cleanly (checkpointed) after this wall time
+    early_stop_patience: int | None = None  # finish when PublicTest accuracy has not improved for this many
+                                            # epochs (Keras EarlyStopping, as in mini-Xception's recipe)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -141,6 +143,8 @@ def validate(cfg: TrainConfig) -> None:
                 "data.input_size": cfg.data.input_size, "data.std": cfg.data.std}
     if cfg.optim.lr_base_batch is not None:
         positive["optim.lr_base_batch"] = cfg.optim.lr_base_batch
+    if cfg.early_stop_patience is not None:
+        positive["early_stop_patience"] = cfg.early_stop_patience
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{key} must be > 0, got {value}")

@@ -40,7 +40,7 @@ def train_to_final(cfg: TrainConfig, init_state: dict[str, torch.Tensor] | None 
         if trainer.ema is not None:
             trainer.ema.load_state_dict(init_state)
     trainer.fit()
-    if trainer.state.epoch < cfg.epochs:  # stopped by max_minutes: not a finished run
+    if not trainer.state.finished(cfg):  # stopped by max_minutes: not a finished run
         raise RuntimeError(f"{cfg.out_dir}: stopped after {trainer.state.epoch}/{cfg.epochs} epochs; run again to resume")
     payload = trainer.checkpoint_payload(ema=trainer.ema is not None)
     payload["history"] = trainer.state.history

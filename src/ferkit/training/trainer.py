@@ -44,6 +44,21 @@ class TrainState:
     best: dict[str, float] = field(default_factory=dict)  # head name -> best val accuracy
     history: list[dict] = field(default_factory=list)
 
+    def best_epoch(self, key: str = "val_acc") -> int | None:
+        """The first epoch with the best ``key`` in the history (None before any validation)."""
+        rows = [r for r in self.history if key in r]
+        return int(max(rows, key=lambda r: r[key])["epoch"]) if rows else None
+
+    def stopped_early(self, patience: int | None) -> bool:
+        """True once ``patience`` epochs have passed without a better main validation accuracy (kept in the
+        history, so a resumed run that had stopped early stays stopped)."""
+        best = self.best_epoch()
+        return patience is not None and best is not None and self.epoch - best >= patience
+
+    def finished(self, cfg) -> bool:
+        """All planned epochs run, or stopped early by ``cfg.early_stop_patience``; False after a budget stop."""
+        return self.epoch >= cfg.epochs or self.stopped_early(cfg.early_stop_patience)
+
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":
@@ -266,6 +281,8 @@ class Trainer:
             write_text(self.out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         started = time.time()
         for epoch in range(self.state.epoch, cfg.epochs):
+            if self.state.stopped_early(cfg.early_stop_patience):
+                break
             stats = self.train_one_epoch(epoch)
             self.state.epoch = epoch + 1
             row = {"epoch": epoch + 1, **stats}
@@ -286,6 +303,13 @@ class Trainer:
             if self.plateau is not None:
                 self.plateau.step(row.get("val_acc", 0.0))
             barrier(self.dist)
+            if self.state.stopped_early(cfg.early_stop_patience):
+                if self.dist.main:
+                    best = self.state.best_epoch()
+                    print(f"early stop: PublicTest accuracy has not improved for {cfg.early_stop_patience} epochs "
+                          f"(best {self.state.best.get('main', 0):.4f} at epoch {best}); the run is finished",
+                          file=sys.stderr)
+                break
             if cfg.max_minutes is not None and (time.time() - started) / 60 > cfg.max_minutes:
                 if self.dist.main:
                     print(f"stopping after {cfg.max_minutes} min (resume with --resume)", file=sys.stderr)
