@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from ferkit.models.base import Classifier, conv_bn_relu
+from ferkit.models.base import Classifier, conv_bn_relu, init_conv_weights
 from ferkit.models.registry import register_model
 
 
@@ -31,19 +31,11 @@ class FERNet(Classifier):
         self.pool = nn.AdaptiveAvgPool2d(pool_size)
         self.fc = nn.Sequential(nn.Linear(cin * pool_size * pool_size, hidden, bias=False), nn.BatchNorm1d(hidden),
                                 nn.ReLU(inplace=True))
-        self.drop = nn.Dropout(drop_rate)
-        self.num_features = hidden
-        self.num_classes = num_classes
-        self.head = nn.Linear(hidden, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        self.add_head(hidden, num_classes, drop_rate)
+        init_conv_weights(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.pool(self.stages(x)).flatten(1))
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(features))
 
 
 @register_model

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from ferkit.errors import ModelError
-from ferkit.models.base import Classifier
+from ferkit.models.base import Classifier, init_conv_weights
 from ferkit.models.registry import register_model
 
 # (pointwise width, depthwise stride) of the 13 depthwise-separable blocks
@@ -42,20 +42,12 @@ class MobileNetV1(Classifier):
             cin = cout
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.drop = nn.Dropout(drop_rate)
         self.alpha = alpha
-        self.num_features = cin
-        self.num_classes = num_classes
-        self.head = nn.Linear(cin, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        self.add_head(cin, num_classes, drop_rate)
+        init_conv_weights(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.features(x)).flatten(1)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(features))
 
 
 @register_model

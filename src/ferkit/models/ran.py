@@ -102,10 +102,7 @@ class RegionAttentionNet(Classifier):
         dim = self.encoder.num_features
         self.self_attention = nn.Linear(dim, 1)           # q0
         self.relation_attention = nn.Linear(2 * dim, 1)   # q1
-        self.drop = nn.Dropout(drop_rate)
-        self.num_features = 2 * dim
-        self.num_classes = num_classes
-        self.head = nn.Linear(self.num_features, num_classes)
+        self.add_head(2 * dim, num_classes, drop_rate)
 
     @property
     def num_regions(self) -> int:
@@ -130,9 +127,6 @@ class RegionAttentionNet(Classifier):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.attend(x)[0]
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(features))
 
     def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """(logits, features, {"mu": (B,K), "nu": (B,K)}); region 0 is the whole face."""

@@ -30,16 +30,10 @@ class TwoBranchNet(Classifier):
         # histogram entries are tiny fractions: batch norm puts them on the CNN features' scale
         self.descriptor_branch = nn.Sequential(nn.BatchNorm1d(self.descriptor.dim),
                                                nn.Linear(self.descriptor.dim, descriptor_dim), nn.ReLU(inplace=True))
-        self.drop = nn.Dropout(drop_rate)
-        self.num_features = self.cnn.num_features + descriptor_dim
-        self.num_classes = num_classes
-        self.head = nn.Linear(self.num_features, num_classes)
+        self.add_head(self.cnn.num_features + descriptor_dim, num_classes, drop_rate)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([self.cnn.forward_features(x), self.descriptor_branch(self.descriptor(x))], 1)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(features))
 
 
 @register_model

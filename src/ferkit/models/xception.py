@@ -17,7 +17,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from ferkit.models.base import Classifier
+from ferkit.models.base import Classifier, init_conv_weights
 from ferkit.models.registry import register_model
 
 
@@ -54,19 +54,11 @@ class MiniXception(Classifier):
             cin = width
         self.blocks = nn.Sequential(*blocks)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.drop = nn.Dropout(drop_rate)
-        self.num_features = cin
-        self.num_classes = num_classes
-        self.head = nn.Linear(cin, num_classes)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        self.add_head(cin, num_classes, drop_rate)
+        init_conv_weights(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.blocks(self.stem(x))).flatten(1)
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.drop(features))
 
 
 @register_model
