@@ -59,3 +59,37 @@ def untrained_fer2013_model(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = create_model("ferresnet_s", num_classes=7).eval()
     return Path(save_model(tmp_path_factory.mktemp("untrained") / "fer2013.pt", model, FER2013_LABELS, Preprocess()))
+
+
+def make_tiny_model(path: Path) -> Path:
+    """A seeded, untrained 8-class (FERPlus) ferresnet_s with non-trivial batch-norm statistics, so its outputs
+    depend on the input and probabilities differ between faces."""
+    from ferkit.labels import FERPLUS_LABELS
+    from ferkit.models import create_model
+    from ferkit.models.checkpoint import save_model
+    from ferkit.transforms.preprocess import Preprocess
+
+    torch.manual_seed(0)
+    model = create_model("ferresnet_s", num_classes=len(FERPLUS_LABELS))
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+    model.eval()
+    return Path(save_model(path, model, FERPLUS_LABELS, Preprocess()))
+
+
+def shipped_or_tiny_model(tmp_path_factory) -> str:
+    """The shipped default model's name when installed, else a tiny model made here."""
+    from ferkit import pretrained
+
+    if pretrained.DEFAULT_MODEL in pretrained.available():
+        return pretrained.DEFAULT_MODEL
+    return str(make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pt"))
+
+
+@pytest.fixture(scope="session")
+def model_ref(tmp_path_factory) -> str:
+    """The classifier of inference and export tests (see ``shipped_or_tiny_model``)."""
+    return shipped_or_tiny_model(tmp_path_factory)

@@ -7,33 +7,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import torch
-
-
-def make_tiny_model(path):
-    from ferkit.labels import FERPLUS_LABELS
-    from ferkit.models import create_model
-    from ferkit.models.checkpoint import save_model
-    from ferkit.transforms.preprocess import Preprocess
-
-    torch.manual_seed(0)
-    model = create_model("ferresnet_s", num_classes=len(FERPLUS_LABELS))
-    for m in model.modules():  # non-trivial statistics so outputs depend on the input
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-    model.eval()
-    return save_model(path, model, FERPLUS_LABELS, Preprocess())
-
-
-@pytest.fixture(scope="session")
-def model_ref(tmp_path_factory) -> str:
-    from ferkit import pretrained
-
-    if pretrained.DEFAULT_MODEL in pretrained.available():
-        return pretrained.DEFAULT_MODEL
-    return str(make_tiny_model(tmp_path_factory.mktemp("model") / "tiny.pt"))
 
 
 @pytest.fixture(scope="session")

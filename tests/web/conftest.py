@@ -19,36 +19,13 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: real-browser end-to-end test (headless Chromium)")
 
 
-def make_tiny_model(path: Path) -> Path:
-    import torch
-
-    from ferkit.labels import FERPLUS_LABELS
-    from ferkit.models import create_model
-    from ferkit.models.checkpoint import save_model
-    from ferkit.transforms.preprocess import Preprocess
-
-    torch.manual_seed(0)
-    model = create_model("ferresnet_s", num_classes=len(FERPLUS_LABELS))
-    for m in model.modules():  # non-trivial statistics so that probabilities differ between faces
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-    model.eval()
-    return save_model(path, model, FERPLUS_LABELS, Preprocess())
-
-
 @pytest.fixture(scope="session")
-def web_model(tmp_path_factory) -> str:
-    """FERKIT_WEB_MODEL if set (e.g. a trained checkpoint, for meaningful screenshots), else the shipped
-    default, else a tiny untrained model made here."""
-    from ferkit import pretrained
-
+def web_model(request) -> str:
+    """FERKIT_WEB_MODEL if set (e.g. a trained checkpoint, for meaningful screenshots), else ``model_ref`` (the
+    shipped default, else a tiny untrained model made here)."""
     if os.environ.get("FERKIT_WEB_MODEL"):
         return os.environ["FERKIT_WEB_MODEL"]
-    if pretrained.DEFAULT_MODEL in pretrained.available():
-        return pretrained.DEFAULT_MODEL
-    return str(make_tiny_model(tmp_path_factory.mktemp("web-model") / "tiny.pt"))
+    return request.getfixturevalue("model_ref")
 
 
 @pytest.fixture(scope="session")
