@@ -6,7 +6,9 @@ Reads configs/zoo/zoo.yaml for the rows and their published references, and from
 ``<row>_s<seed>/``: zoo_run.json (command, hardware, wall time, ONNX ms/face), eval_<head>_{none,flip}.json
 (PublicTest accuracy, macro-F1, per-class recall, ECE) written by tools/zoo_run.py, metrics.csv (selected and
 last epoch) and best_fp16.pt (parameters, MMACs). Rows with several seeds show mean +- std and the recall of the
-rarest PublicTest class. A row without a finished run says so instead of showing a number.
+rarest PublicTest class. A row without a finished run says so instead of showing a number. The manifest's
+``comparisons`` get a section of their own: mean +- std per row over its finished seeds and Welch's t-test
+verdicts ("higher", "lower" or "cannot rank") for accuracy, macro-F1 and rarest-class recall.
 """
 from __future__ import annotations
 
@@ -45,7 +47,9 @@ def epochs(run: Path, key: str = "val_acc") -> dict:
     main_best = int(max((r for r in rows if "val_acc" in r), key=lambda r: r["val_acc"], default=best)["epoch"])
     return {"selected_epoch": int(best["epoch"]), "selected_val_acc": best[key], "last_epoch": last,
             "last_val_acc": rows[-1][key], "epochs_run": len(rows), "epochs_planned": saved.get("epochs"),
-            "early_stop_patience": patience, "stopped_early": bool(patience) and last - main_best >= patience}
+            "early_stop_patience": patience, "stopped_early": bool(patience) and last - main_best >= patience,
+            "finished": not saved.get("epochs") or last >= saved["epochs"] or (
+                bool(patience) and last - main_best >= patience)}
 
 
 def epoch_text(r: dict) -> str:
@@ -54,8 +58,8 @@ def epoch_text(r: dict) -> str:
     text = f"{r.get('selected_epoch', '-')}/{r.get('last_epoch', '-')}"
     planned, last = r.get("epochs_planned"), r.get("last_epoch")
     if planned and last and last < planned:
-        early = r.get("stopped_early")
-        text += f" of {planned}, early stop (patience {r['early_stop_patience']})" if early else f" of {planned}, partial"
+        text += f" of {planned}, early stop (patience {r['early_stop_patience']})" if r.get("stopped_early") else \
+            f" of {planned}, partial"
     return text
 
 
@@ -132,13 +136,75 @@ def row_lines(row: dict, runs_root: Path) -> tuple[list[str], list[str]]:
     return lines, notes
 
 
+RANK_P = 0.05   # Welch's t-test level at which a comparison ranks two rows
+
+
+def rank_verdict(a: list[float], b: list[float]) -> tuple[float, float | None, str]:
+    """(mean difference a - b, Welch's t-test p-value, verdict) for two rows' per-seed values of one metric.
+
+    The verdict ranks only when both rows have at least two seeds and p < RANK_P; otherwise it says why not."""
+    diff = statistics.mean(a) - statistics.mean(b)
+    if min(len(a), len(b)) < 2:
+        return diff, None, "cannot rank: needs at least 2 finished seeds per row"
+    if statistics.pvariance(a) == 0 and statistics.pvariance(b) == 0:
+        p = 0.0 if diff else 1.0
+    else:
+        from scipy.stats import ttest_ind
+
+        p = float(ttest_ind(a, b, equal_var=False).pvalue)
+    if p < RANK_P:
+        return diff, p, "higher" if diff > 0 else "lower"
+    return diff, p, "cannot rank: the difference is within seed-to-seed noise"
+
+
+COMPARED = (("acc", "PublicTest accuracy", 100, "points"), ("macro_f1", "macro-F1", 1, ""),
+            ("rarest_recall", "rarest-class recall", 100, "points"))
+
+
+def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list[str]:
+    """A comparison of manifest rows (``comparisons:`` in zoo.yaml): per-row mean +- std over finished seeds,
+    then each metric's pairwise verdict, first row against every other."""
+    names = spec["rows"]
+    done = {n: [r for r in (run_numbers(runs_root / f"{n}_s{s}") for s in rows[n].get("seeds", [0]))
+                if r and r.get("finished", True)] for n in names}   # budget-stopped runs are not compared
+    out = [f"### {spec['title']}", "",
+           "| row | finished seeds | PublicTest acc % | macro-F1 | rarest-class recall % |", "|---|---|---|---|---|"]
+    for n in names:
+        runs = done[n]
+        rarest = f" ({runs[0]['rarest']})" if runs else ""
+        f1 = [r["macro_f1"] for r in runs]
+        f1_text = "-" if not f1 else f"{statistics.mean(f1):.3f}" + (
+            f" +- {statistics.stdev(f1):.3f}" if len(f1) > 1 else "")
+        out.append(f"| {n} | {len(runs)}/{len(rows[n].get('seeds', [0]))} | {_pct([r['acc'] for r in runs])} | "
+                   f"{f1_text} | {_pct([r['rarest_recall'] for r in runs])}{rarest} |")
+    out.append("")
+    first = names[0]
+    for other in names[1:]:
+        if not done[first] or not done[other]:
+            out.append(f"- {first} vs {other}: no verdict yet (a row has no finished run).")
+            continue
+        parts = []
+        for key, what, scale, unit in COMPARED:
+            diff, p, verdict = rank_verdict([r[key] for r in done[first]], [r[key] for r in done[other]])
+            p_text = f", p = {p:.3f}" if p is not None else ""
+            parts.append(f"{what} {scale * diff:+.{2 if scale == 100 else 3}f}{(' ' + unit) if unit else ''}"
+                         f"{p_text}: {verdict}")
+        out.append(f"- {first} vs {other}: " + "; ".join(parts) + ".")
+    out += ["", f"Verdicts: Welch's t-test over the seeds of each row, ranked at p < {RANK_P}. With 3 seeds only "
+            "large, consistent differences rank; \"cannot rank\" is a result, not a missing one.", ""]
+    return out
+
+
 def render(manifest: Path, runs_root: Path) -> str:
-    rows = yaml.safe_load(manifest.read_text())["rows"]
+    data = yaml.safe_load(manifest.read_text())
+    rows = data["rows"]
     table, notes = [], []
     for row in rows:
         t, n = row_lines(row, runs_root)
         table += t
         notes += n
+    by_name = {r["name"]: r for r in rows}
+    compared = [line for spec in data.get("comparisons") or [] for line in comparison_lines(spec, runs_root, by_name)]
     return "\n".join([
         "# Model zoo: reproductions of the seed systems and papers",
         "",
@@ -157,6 +223,7 @@ def render(manifest: Path, runs_root: Path) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *table,
         "",
+        *(["## Comparisons", "", *compared] if compared else []),
         "## Runs and sources",
         "",
         *notes,

@@ -135,3 +135,46 @@ def test_a_run_finished_by_early_stopping_is_not_partial(tmp_path):
     assert zoo_table.epoch_text(zoo_table.epochs(run)) == "2/4 of 200, early stop (patience 2)"
     (run / "config.yaml").write_text("epochs: 200\nearly_stop_patience: 3\n")   # one epoch short of stopping
     assert zoo_table.epoch_text(zoo_table.epochs(run)) == "2/4 of 200, partial"
+
+
+def test_rank_verdict_ranks_only_differences_beyond_seed_noise():
+    zoo_table = _tool("zoo_table")
+    diff, p, verdict = zoo_table.rank_verdict([0.80, 0.81, 0.80], [0.70, 0.71, 0.70])
+    assert diff == pytest.approx(0.10) and p < 0.05 and verdict == "higher"
+    assert zoo_table.rank_verdict([0.70, 0.71, 0.70], [0.80, 0.81, 0.80])[2] == "lower"
+    diff, p, verdict = zoo_table.rank_verdict([0.80, 0.83, 0.78], [0.79, 0.82, 0.80])
+    assert p > 0.05 and verdict.startswith("cannot rank: the difference is within")
+    assert zoo_table.rank_verdict([0.8], [0.7, 0.71])[1:] == (None, "cannot rank: needs at least 2 finished seeds per row")
+
+
+def _fake_scored_run(folder: Path, acc: float, rare_recall: float) -> None:
+    folder.mkdir(parents=True)
+    per_class = {"neutral": {"recall": 0.9, "support": 1000}, "contempt": {"recall": rare_recall, "support": 13}}
+    (folder / "eval_main_none.json").write_text(json.dumps(
+        {"accuracy": acc, "macro_f1": acc - 0.1, "n": 1013, "per_class": per_class}))
+    (folder / "zoo_run.json").write_text(json.dumps({"hardware": "test", "wall_seconds": 60, "command": "x"}))
+
+
+def test_comparison_section_gives_means_and_verdicts(tmp_path):
+    zoo_table = _tool("zoo_table")
+    rows = {n: {"name": n, "seeds": [0, 1, 2]} for n in ("a", "b", "c")}
+    for s, (acc_a, acc_b) in enumerate([(0.80, 0.70), (0.81, 0.71), (0.80, 0.70)]):
+        _fake_scored_run(tmp_path / f"a_s{s}", acc_a, 0.3 + 0.01 * s)
+        _fake_scored_run(tmp_path / f"b_s{s}", acc_b, 0.31 - 0.01 * s)
+    text = "\n".join(zoo_table.comparison_lines({"title": "T", "rows": ["a", "b", "c"]}, tmp_path, rows))
+    assert "| a | 3/3 | 80.33 +- 0.58 |" in text and "| c | 0/3 | - |" in text
+    assert "a vs b: PublicTest accuracy +10.00 points" in text and "higher" in text
+    assert "rarest-class recall +1.00 points, p = 0.288: cannot rank" in text
+    assert "a vs c: no verdict yet" in text
+
+
+def test_comparison_leaves_out_runs_stopped_at_their_budget(tmp_path):
+    zoo_table = _tool("zoo_table")
+    rows = {n: {"name": n, "seeds": [0, 1]} for n in ("a", "b")}
+    for name in rows:
+        for s in (0, 1):
+            _fake_scored_run(tmp_path / f"{name}_s{s}", 0.8, 0.3)
+            (tmp_path / f"{name}_s{s}" / "metrics.csv").write_text("epoch,val_acc\n1,0.7\n2,0.8\n")
+            (tmp_path / f"{name}_s{s}" / "config.yaml").write_text(f"epochs: {2 if s == 0 else 30}\n")
+    text = "\n".join(zoo_table.comparison_lines({"title": "T", "rows": ["a", "b"]}, tmp_path, rows))
+    assert "| a | 1/2 |" in text and "needs at least 2 finished seeds" in text
