@@ -111,10 +111,25 @@ def finish(job: Job, hw: str, device: str, eval_subset: int | None) -> subproces
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
+def finished_and_scored(out: Path) -> bool:
+    """Whether a run folder holds a run that ended (all epochs, or stopped early) and was scored after that."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    from zoo_table import epochs
+
+    scored = out / "eval_main_none.json"
+    return scored.is_file() and epochs(out).get("finished", False) and \
+        scored.stat().st_mtime >= (out / "metrics.csv").stat().st_mtime
+
+
 def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: int, overrides: list[str],
-            threads: int, device: str, eval_subset: int | None = None) -> list[Job]:
-    """Train every (row, seed) by priority, ``parallel`` at a time, within the budget; score each as it ends."""
-    queue = [Job(r, s, runs_root / f"{r['name']}_s{s}") for r in rows for s in r.get("seeds", [0])]
+            threads: int, device: str, eval_subset: int | None = None, seeds: list[int] | None = None) -> list[Job]:
+    """Train every (row, seed) by priority, ``parallel`` at a time, within the budget; score each as it ends.
+    ``seeds``: only these seeds of each row. Runs that finished and were scored before are not started again."""
+    queue = [Job(r, s, runs_root / f"{r['name']}_s{s}") for r in rows for s in r.get("seeds", [0])
+             if seeds is None or s in seeds]
+    for job in [j for j in queue if finished_and_scored(j.out)]:
+        print(f"zoo_run: {job.name} finished and scored before; not started again", flush=True)
+        queue.remove(job)
     deadline = time.time() + budget_minutes * 60
     # fair share of the budget: every run gets budget * parallel / (total shares) * its share, so later rows
     # start too; a run that ends early (finished its epochs) hands its slot to the next one
@@ -203,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--manifest", default=str(MANIFEST))
     ap.add_argument("--rows", nargs="+", help="only these zoo rows (default: all, by priority)")
+    ap.add_argument("--seeds", nargs="+", type=int, help="only these seeds of each row (default: the manifest's)")
     ap.add_argument("--budget-minutes", type=float, default=0.0, help="wall-clock budget for all training")
     ap.add_argument("--parallel", type=int, default=4, help="training processes at once")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads per training process")
@@ -217,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     runs_root = Path(args.runs_root)
     if args.budget_minutes > 0:
         done = run_all(rows, runs_root, args.budget_minutes, args.parallel, args.set, args.threads, args.device,
-                       args.eval_subset)
+                       args.eval_subset, args.seeds)
         print("zoo_run: finished " + ", ".join(f"{j.name} (exit {j.proc.returncode})" for j in done), flush=True)
     if args.pack:
         prio = {f"{r['name']}_s{s}": r.get("priority", 9) for r in load_rows(Path(args.manifest))

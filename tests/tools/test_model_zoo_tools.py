@@ -178,3 +178,22 @@ def test_comparison_leaves_out_runs_stopped_at_their_budget(tmp_path):
             (tmp_path / f"{name}_s{s}" / "config.yaml").write_text(f"epochs: {2 if s == 0 else 30}\n")
     text = "\n".join(zoo_table.comparison_lines({"title": "T", "rows": ["a", "b"]}, tmp_path, rows))
     assert "| a | 1/2 |" in text and "needs at least 2 finished seeds" in text
+
+
+def test_zoo_run_skips_finished_scored_runs_and_picks_seeds(tmp_path, capsys):
+    zoo_run = _tool("zoo_run")
+    run = tmp_path / "row_s0"
+    _fake_scored_run(run, 0.8, 0.3)
+    (run / "config.yaml").write_text("epochs: 2\n")
+    (run / "metrics.csv").write_text("epoch,val_acc\n1,0.7\n2,0.8\n")
+    import os
+    import time as _time
+
+    later = _time.time() + 5
+    os.utime(run / "eval_main_none.json", (later, later))     # scored after its last epoch
+    assert zoo_run.finished_and_scored(run)
+    row = {"name": "row", "config": "configs/zoo/mini_xception_fer2013.yaml", "seeds": [0, 1]}
+    assert zoo_run.run_all([row], tmp_path, 1.0, 1, [], 1, "cpu", seeds=[0]) == []
+    assert "row_s0 finished and scored before" in capsys.readouterr().out
+    (run / "config.yaml").write_text("epochs: 30\n")            # the same folder stopped at its budget
+    assert not zoo_run.finished_and_scored(run)
