@@ -175,3 +175,21 @@ def test_early_stopping_finishes_the_run_and_stays_finished_on_resume(data_root,
     assert again.state.epoch == 4 and next(scripted) == 0.45
     with pytest.raises(Exception, match="early_stop_patience"):
         load_config(None, ["early_stop_patience=0"])
+
+
+def test_pretrained_weights_are_checked_against_the_configured_sha256(data_root, cache_dir, tmp_path):
+    import hashlib
+
+    from ferkit.errors import ConfigError, ModelError
+
+    weights = Path(__file__).resolve().parents[2] / "src" / "ferkit" / "pretrained" / "fer2013.pt"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    extra = ("model.name=ferresnet_m", f"model.pretrained={weights}", "epochs=1", "data.train_subset=64",
+             "data.val_subset=64", "threads=1")
+    Trainer(small_config(data_root, cache_dir, tmp_path / "ok", *extra, f"model.pretrained_sha256={digest[:12]}"),
+            progress=False)
+    with pytest.raises(ModelError, match="other weights than the ones this config's runs started from"):
+        Trainer(small_config(data_root, cache_dir, tmp_path / "bad", *extra, "model.pretrained_sha256=abcdef012345"),
+                progress=False)
+    with pytest.raises(ConfigError, match="at least 12 hex digits"):
+        small_config(data_root, cache_dir, tmp_path / "x", *extra, "model.pretrained_sha256=abc")

@@ -1,6 +1,7 @@
 """Transfer learning: load weights from a local file into a model, partially, and freeze layers."""
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Iterable
 
@@ -23,6 +24,19 @@ def extract_state_dict(payload) -> dict[str, torch.Tensor]:
                 return extract_state_dict(payload[key])
     raise ModelError("no state_dict found in checkpoint (looked for a tensor mapping or keys "
                      f"{', '.join(_NESTED_KEYS)})")
+
+
+def check_sha256(path: str | os.PathLike, expected: str, what: str = "weights") -> None:
+    """Raise a ModelError unless the file's SHA-256 starts with ``expected`` (a full digest or a prefix)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    actual = h.hexdigest()
+    if not actual.startswith(expected.lower()):
+        raise ModelError(f"{what}: {path} has SHA-256 {actual[:16]}..., the config expects {expected[:16]}...; "
+                         "these are other weights than the ones this config's runs started from (restore that "
+                         "file, e.g. from git history, or change the config)")
 
 
 def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

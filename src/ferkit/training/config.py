@@ -22,6 +22,8 @@ class ModelConfig:
     name: str = "ferresnet_m"
     drop_rate: float = 0.2
     pretrained: str | None = None          # local weight file or shipped model name for transfer learning
+    pretrained_sha256: str | None = None   # the SHA-256 (or a prefix of >= 12 hex digits) `pretrained` must have:
+                                           # runs compared across sessions start from the same weights
     pretrained_head: bool = False          # also load the main head from `pretrained` (same labels, same order)
     aux_pretrained: dict[str, str] = field(default_factory=dict)  # aux head -> model file / shipped name whose
                                                                   # head initialises it (same labels)
@@ -143,6 +145,11 @@ def validate(cfg: TrainConfig) -> None:
                 "data.input_size": cfg.data.input_size, "data.std": cfg.data.std}
     if cfg.optim.lr_base_batch is not None:
         positive["optim.lr_base_batch"] = cfg.optim.lr_base_batch
+    digest = cfg.model.pretrained_sha256
+    if digest is not None and (len(digest) < 12 or any(c not in "0123456789abcdef" for c in digest.lower())):
+        raise ConfigError(f"model.pretrained_sha256 must be at least 12 hex digits of a SHA-256, got {digest!r}")
+    if digest is not None and not cfg.model.pretrained:
+        raise ConfigError("model.pretrained_sha256 is set but model.pretrained is not")
     if cfg.early_stop_patience is not None:
         positive["early_stop_patience"] = cfg.early_stop_patience
     for key, value in positive.items():

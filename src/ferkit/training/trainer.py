@@ -23,7 +23,7 @@ from ferkit.evaluation.scoring import score_images
 from ferkit.io_utils import write_text
 from ferkit.losses import build_loss
 from ferkit.models import create_model
-from ferkit.models.weights import freeze, load_head, load_pretrained
+from ferkit.models.weights import check_sha256, freeze, load_head, load_pretrained
 from ferkit.training import checkpoints, history, loop
 from ferkit.training.config import TrainConfig
 from ferkit.training.distill import build_teachers
@@ -107,6 +107,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.preprocess = preprocess_of(cfg)
+        self._resuming = resume and (self.out / "last.pt").is_file()   # its weights replace any pretrained ones
         self._setup_data(datasets)
         self._setup_model()
         self._setup_optim()
@@ -162,6 +163,8 @@ class Trainer:
 
         if cfg.model.pretrained:
             source = pretrained.resolve(cfg.model.pretrained)
+            if cfg.model.pretrained_sha256 and not self._resuming:
+                check_sha256(source, cfg.model.pretrained_sha256, "model.pretrained")
             report = load_pretrained(self.model, source)
             log.info("loaded %d tensors from %s", len(report["loaded"]), source)
             if cfg.model.pretrained_head:
