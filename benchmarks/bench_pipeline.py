@@ -27,14 +27,9 @@ def data_root() -> Path:
 
 
 def read_frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return frames
+    from ferkit.inference.video import VideoSource
+
+    return [rgb for _, _, rgb in VideoSource(path)]
 
 
 def single_face_clip(photo: Path, path: Path, n: int = 90) -> Path:

@@ -6,18 +6,12 @@ import numpy as np
 import pytest
 
 from ferkit.inference.results import FrameResult
+from ferkit.inference.video import VideoSource
 
 
 @pytest.fixture(scope="module")
 def clip_frames(short_clip):
-    cap = cv2.VideoCapture(str(short_clip))
-    frames = []
-    while True:
-        ok, bgr = cap.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    return frames
+    return [rgb for _, _, rgb in VideoSource(short_clip)]
 
 
 def test_step_matches_predict_video(recognizer, short_clip, clip_frames):
