@@ -35,3 +35,24 @@ def test_one_import_registers_every_plugin_and_broken_plugins_are_not_hidden():
     res = subprocess.run([sys.executable, "-c", CHECK.format(plugins=PLUGINS)], capture_output=True, text=True,
                          timeout=180)
     assert res.returncode == 0 and "ok" in res.stdout, (res.stdout + res.stderr)[-2000:]
+
+
+def test_registry_names_builders_rejects_duplicates_and_lists_choices_for_unknown_names():
+    import pytest
+
+    from ferkit.errors import ConfigError
+    from ferkit.registry import Registry
+
+    reg = Registry("widget", ConfigError)
+
+    @reg.register()
+    def small():
+        return 1
+
+    reg.register("large")(lambda: 2)
+    assert reg.names() == ["large", "small"] and reg.names("s*") == ["small"] and "small" in reg
+    assert reg["small"]() == 1
+    with pytest.raises(ValueError, match="widget 'small' registered twice"):
+        reg.register("small")(lambda: 3)
+    with pytest.raises(ConfigError, match="unknown widget 'medium'; choose from large, small"):
+        reg["medium"]

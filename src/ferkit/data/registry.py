@@ -8,24 +8,19 @@ from typing import Callable
 
 from ferkit.data.base import ArrayDataset
 from ferkit.errors import DatasetError
+from ferkit.registry import Registry
 
 Loader = Callable[..., ArrayDataset]
-_LOADERS: dict[str, Loader] = {}
+DATASETS: Registry[Loader] = Registry("dataset", DatasetError)
 
 
 def register_dataset(name: str) -> Callable[[Loader], Loader]:
     """Register ``fn(split, data_root=None, cache=None, progress=True, **options) -> ArrayDataset`` under ``name``."""
-    def decorate(fn: Loader) -> Loader:
-        if name in _LOADERS:
-            raise ValueError(f"dataset {name!r} registered twice")
-        _LOADERS[name] = fn
-        return fn
-
-    return decorate
+    return DATASETS.register(name)
 
 
 def list_datasets() -> list[str]:
-    return sorted(_LOADERS)
+    return DATASETS.names()
 
 
 def load_dataset(name: str, split: str, data_root: str | os.PathLike | None = None, size: int | None = None,
@@ -35,9 +30,7 @@ def load_dataset(name: str, split: str, data_root: str | os.PathLike | None = No
     ``size`` / ``in_chans``: the crops' side and channels (1 grey, 3 RGB). A reader that takes them decodes at
     that size and colour (and caches under a key that includes them); any other reader's crops are resized and
     converted afterwards (FER2013's 48-px grey pixels to 96-px RGB, say)."""
-    if name not in _LOADERS:
-        raise DatasetError(f"unknown dataset {name!r}; choose from {', '.join(sorted(_LOADERS))}")
-    fn = _LOADERS[name]
+    fn = DATASETS[name]
     accepted = inspect.signature(fn).parameters
     for key, value in (("size", size), ("in_chans", in_chans)):
         if value is not None and key in accepted:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ferkit.errors import ModelError
 from ferkit.faces.types import Detection
+from ferkit.registry import Registry
 
 
 class FaceDetector(ABC):
@@ -34,21 +35,15 @@ class FaceDetector(ABC):
         return self.detect(image)
 
 
-_DETECTORS: dict[str, Callable[..., FaceDetector]] = {}
+DETECTORS: Registry[Callable[..., FaceDetector]] = Registry("face detector", ModelError)
 
 
 def register_detector(name: str):
-    def deco(factory):
-        if name in _DETECTORS:
-            raise ValueError(f"detector {name!r} registered twice")
-        _DETECTORS[name] = factory
-        return factory
-
-    return deco
+    return DETECTORS.register(name)
 
 
 def list_detectors() -> list[str]:
-    return sorted(_DETECTORS)
+    return DETECTORS.names()
 
 
 def create_detector(name: str | FaceDetector = "auto", **kwargs) -> FaceDetector:
@@ -56,6 +51,4 @@ def create_detector(name: str | FaceDetector = "auto", **kwargs) -> FaceDetector
     existing instance."""
     if isinstance(name, FaceDetector):
         return name
-    if name not in _DETECTORS:
-        raise ModelError(f"unknown face detector {name!r}; choose from {', '.join(sorted(_DETECTORS))}")
-    return _DETECTORS[name](**kwargs)
+    return DETECTORS[name](**kwargs)

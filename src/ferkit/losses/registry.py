@@ -8,30 +8,23 @@ from typing import Callable
 import torch.nn as nn
 
 from ferkit.errors import ConfigError
+from ferkit.registry import Registry
 
-_LOSSES: dict[str, Callable[..., nn.Module]] = {}
+LOSSES: Registry[Callable[..., nn.Module]] = Registry("loss", ConfigError)
 
 
 def register_loss(name: str):
-    def decorate(cls):
-        if name in _LOSSES:
-            raise ValueError(f"loss {name!r} registered twice")
-        _LOSSES[name] = cls
-        return cls
-
-    return decorate
+    return LOSSES.register(name)
 
 
 def list_losses() -> list[str]:
-    return sorted(_LOSSES)
+    return LOSSES.names()
 
 
 def build_loss(name: str, *, num_classes: int, num_features: int, class_counts=None, **params) -> nn.Module:
     """Instantiate a loss; context arguments (num_classes, num_features, class_counts) are passed only to
     losses that accept them, and unknown params raise a ConfigError listing the valid ones."""
-    if name not in _LOSSES:
-        raise ConfigError(f"unknown loss {name!r}; choose from {', '.join(sorted(_LOSSES))}")
-    cls = _LOSSES[name]
+    cls = LOSSES[name]
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     context = {"num_classes": num_classes, "num_features": num_features, "class_counts": class_counts}
     bad = sorted(set(params) - accepted)
