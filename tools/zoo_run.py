@@ -64,7 +64,18 @@ def hardware(device: str) -> str:
 
     if device != "cpu" and torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} (shared by the parallel runs)"
-    return f"CPU {platform.processor() or platform.machine()} x{os.cpu_count()}"
+    return f"CPU {cpu_name()} x{os.cpu_count()}"
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else the platform's processor or machine string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _cli(*args: str) -> list[str]:
