@@ -10,6 +10,7 @@ last.pt for --resume), ``eval_<head>_{none,flip}.json`` and ``zoo_run.json``.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -127,7 +128,20 @@ def main(argv: list[str] | None = None) -> None:
     record = {"row": args.row, "seed": args.seed, "config": row["config"], "command": args.command,
               "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1), "hardware": args.hardware,
               "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    record = with_slices(Path(args.run_dir) / "zoo_run.json", record)
     score(Path(args.run_dir), row, record, args.device, args.eval_subset, onnx=not args.no_onnx)
+
+
+SLICE_KEYS = ("wall_seconds", "hardware", "finished", "command")
+
+
+def with_slices(path: Path, record: dict) -> dict:
+    """A resumed run's record keeps every earlier slice (``slices``: wall time, hardware, date, command of each
+    ``zoo_run`` invocation) and reports their total as ``wall_seconds``; a fresh run starts a new list."""
+    previous = json.loads(path.read_text()) if path.is_file() and "--resume" in record["command"] else None
+    slices = (previous.get("slices") or [{k: previous.get(k) for k in SLICE_KEYS}]) if previous else []
+    slices = slices + [{k: record[k] for k in SLICE_KEYS}]
+    return {**record, "slices": slices, "wall_seconds": round(sum(x.get("wall_seconds") or 0 for x in slices), 1)}
 
 
 if __name__ == "__main__":

@@ -89,6 +89,7 @@ def run_numbers(run: Path, head: str = "main") -> dict | None:
             "n": single["n"], "ece": single.get("ece"), "rarest": rarest[0], "rarest_recall": rarest[1]["recall"],
             "onnx_ms": meta.get("onnx_ms_per_face"), "hardware": meta.get("hardware"),
             "wall_min": meta.get("wall_seconds", 0) / 60, "command": meta.get("command"),
+            "slices": len(meta.get("slices") or [meta]),
             **epochs(run, "val_acc" if head == "main" else f"val_{head}_acc"), **model_cost(weights)}
 
 
@@ -131,8 +132,11 @@ def row_lines(row: dict, runs_root: Path) -> tuple[list[str], list[str]]:
             f"{_pct([r.get('last_val_acc') for r in done])} | {ref_text} |")
         if head == "main":
             r0 = done[0]
+            slices = max(r["slices"] for r in done)
+            in_slices = f" (in {slices} resumed slices; the command is the last one)" if slices > 1 else ""
             notes.append(f"- **{row['name']}**: {r0['hardware']}, {_num([r['wall_min'] for r in done], '.1f')} min "
-                         f"wall per run; `{r0['command']}`. Reference: {ref.get('metric', '')}; {ref.get('source', '')}.")
+                         f"wall per run{in_slices}; `{r0['command']}`. Reference: {ref.get('metric', '')}; "
+                         f"{ref.get('source', '')}.")
     return lines, notes
 
 

@@ -197,3 +197,16 @@ def test_zoo_run_skips_finished_scored_runs_and_picks_seeds(tmp_path, capsys):
     assert "row_s0 finished and scored before" in capsys.readouterr().out
     (run / "config.yaml").write_text("epochs: 30\n")            # the same folder stopped at its budget
     assert not zoo_run.finished_and_scored(run)
+
+
+def test_a_resumed_run_keeps_the_wall_time_of_every_slice(tmp_path):
+    zoo_score = _tool("zoo_score")
+    path = tmp_path / "zoo_run.json"
+    first = zoo_score.with_slices(path, {"wall_seconds": 600.0, "hardware": "cpu", "finished": "d1", "command": "c"})
+    path.write_text(json.dumps(first))
+    second = zoo_score.with_slices(path, {"wall_seconds": 300.0, "hardware": "gpu", "finished": "d2",
+                                          "command": "c --resume"})
+    assert second["wall_seconds"] == 900.0 and [s["hardware"] for s in second["slices"]] == ["cpu", "gpu"]
+    path.write_text(json.dumps(second))
+    fresh = zoo_score.with_slices(path, {"wall_seconds": 50.0, "hardware": "cpu", "finished": "d3", "command": "c"})
+    assert fresh["wall_seconds"] == 50.0 and len(fresh["slices"]) == 1     # no --resume: a new run
