@@ -107,7 +107,23 @@ def _num(values: list, fmt: str) -> str:
     return format(statistics.mean(values), fmt) if values else "-"
 
 
-def row_lines(row: dict, runs_root: Path) -> tuple[list[str], list[str]]:
+def copy_curves(row: dict, runs_root: Path, curves_dir: Path | None) -> list[str]:
+    """Copy each scored run's training curves (curves.png) to ``curves_dir``; Markdown links to the copies,
+    relative to the folder that holds ``curves_dir``."""
+    if curves_dir is None:
+        return []
+    links = []
+    for seed in row.get("seeds", [0]):
+        run = runs_root / f"{row['name']}_s{seed}"
+        if (run / "curves.png").is_file() and (run / "zoo_run.json").is_file():
+            curves_dir.mkdir(parents=True, exist_ok=True)
+            target = curves_dir / f"{run.name}.png"
+            target.write_bytes((run / "curves.png").read_bytes())
+            links.append(f"[seed {seed}]({curves_dir.name}/{target.name})")
+    return links
+
+
+def row_lines(row: dict, runs_root: Path, curves_dir: Path | None = None) -> tuple[list[str], list[str]]:
     """Table lines for a zoo row (main head, then every auxiliary head) and its notes."""
     lines, notes = [], []
     heads = [("main", row["eval"])] + list((row["eval"].get("aux") or {}).items())
@@ -134,9 +150,10 @@ def row_lines(row: dict, runs_root: Path) -> tuple[list[str], list[str]]:
             r0 = done[0]
             slices = max(r["slices"] for r in done)
             in_slices = f" (in {slices} resumed slices; the command is the last one)" if slices > 1 else ""
+            curves = copy_curves(row, runs_root, curves_dir)
             notes.append(f"- **{row['name']}**: {r0['hardware']}, {_num([r['wall_min'] for r in done], '.1f')} min "
                          f"wall per run{in_slices}; `{r0['command']}`. Reference: {ref.get('metric', '')}; "
-                         f"{ref.get('source', '')}.")
+                         f"{ref.get('source', '')}." + (f" Training curves: {', '.join(curves)}." if curves else ""))
     return lines, notes
 
 
@@ -199,12 +216,13 @@ def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list
     return out
 
 
-def render(manifest: Path, runs_root: Path) -> str:
+def render(manifest: Path, runs_root: Path, curves_dir: Path | None = None) -> str:
+    """The page; with ``curves_dir``, each scored run's curves.png is copied there and linked."""
     data = yaml.safe_load(manifest.read_text())
     rows = data["rows"]
     table, notes = [], []
     for row in rows:
-        t, n = row_lines(row, runs_root)
+        t, n = row_lines(row, runs_root, curves_dir)
         table += t
         notes += n
     by_name = {r["name"]: r for r in rows}
@@ -243,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     from ferkit.io_utils import write_text
 
-    write_text(args.output, render(Path(args.manifest), Path(args.runs_root)))
+    write_text(args.output, render(Path(args.manifest), Path(args.runs_root), Path(args.output).parent / "zoo_curves"))
     print(f"wrote {args.output}")
 
 

@@ -88,6 +88,9 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     line = next(l for l in text.splitlines() if l.startswith("| vgg_fer_rt_fer2013 |"))
     assert f"| {100 * single['accuracy']:.2f} |" in line and "| 0.784 |" in line and "73.28%" in line
     assert "| ran_ferplus | ferplus | no finished run |" in text
+    curves = tmp_path / "zoo_curves" / "vgg_fer_rt_fer2013_s0.png"     # drawn by the trainer, copied and linked
+    assert curves.read_bytes() == (run / "curves.png").read_bytes()
+    assert "Training curves: [seed 0](zoo_curves/vgg_fer_rt_fer2013_s0.png)" in text
 
 
 def test_gpu_script_is_valid_bash():
