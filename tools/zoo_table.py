@@ -57,6 +57,8 @@ def epoch_text(r: dict) -> str:
     "of N, early stop" when it finished by its early-stopping patience (the main head's selection)."""
     text = f"{r.get('selected_epoch', '-')}/{r.get('last_epoch', '-')}"
     planned, last = r.get("epochs_planned"), r.get("last_epoch")
+    if r.get("stale"):
+        return f"{text}, still training; scores are of an earlier slice"
     if planned and last and last < planned:
         text += f" of {planned}, early stop (patience {r['early_stop_patience']})" if r.get("stopped_early") else \
             f" of {planned}, partial"
@@ -90,6 +92,9 @@ def run_numbers(run: Path, head: str = "main") -> dict | None:
             "onnx_ms": meta.get("onnx_ms_per_face"), "hardware": meta.get("hardware"),
             "wall_min": meta.get("wall_seconds", 0) / 60, "command": meta.get("command"),
             "slices": len(meta.get("slices") or [meta]),
+            # trained further since it was scored (a slice still running): the scores are of an earlier best
+            "stale": (run / "metrics.csv").is_file() and
+            (run / "metrics.csv").stat().st_mtime > (run / f"eval_{head}_none.json").stat().st_mtime + 1,
             **epochs(run, "val_acc" if head == "main" else f"val_{head}_acc"), **model_cost(weights)}
 
 

@@ -213,3 +213,17 @@ def test_a_resumed_run_keeps_the_wall_time_of_every_slice(tmp_path):
     path.write_text(json.dumps(second))
     fresh = zoo_score.with_slices(path, {"wall_seconds": 50.0, "hardware": "cpu", "finished": "d3", "command": "c"})
     assert fresh["wall_seconds"] == 50.0 and len(fresh["slices"]) == 1     # no --resume: a new run
+
+
+def test_a_run_trained_further_after_its_scoring_is_marked(tmp_path):
+    import os
+
+    zoo_table = _tool("zoo_table")
+    run = tmp_path / "row_s0"
+    _fake_scored_run(run, 0.6, 0.2)
+    (run / "config.yaml").write_text("epochs: 200\n")
+    (run / "metrics.csv").write_text("epoch,val_acc\n1,0.5\n2,0.6\n")
+    older = (run / "metrics.csv").stat().st_mtime - 60
+    os.utime(run / "eval_main_none.json", (older, older))
+    numbers = zoo_table.run_numbers(run)
+    assert numbers["stale"] and zoo_table.epoch_text(numbers).endswith("still training; scores are of an earlier slice")
