@@ -116,12 +116,18 @@ def test_a_student_row_waits_for_its_teachers_and_gets_their_runs_folder(tmp_pat
     assert len(cfg.loss.distill.teachers) == 3 and len(cfg.loss.distill.aux_teachers["fer2013"]) == 3
 
 
-def test_a_run_stopped_at_its_budget_is_marked_partial(tmp_path):
-    zoo_table = _tool("zoo_table")
+def _run_folder(tmp_path: Path, metrics: str, config: str) -> Path:
+    """A run folder with only metrics.csv and config.yaml (what the epoch columns read)."""
     run = tmp_path / "row_s0"
     run.mkdir()
-    (run / "metrics.csv").write_text("epoch,train_loss,val_acc\n1,1.9,0.30\n2,1.7,0.42\n3,1.6,0.40\n")
-    (run / "config.yaml").write_text("epochs: 200\n")
+    (run / "metrics.csv").write_text(metrics)
+    (run / "config.yaml").write_text(config)
+    return run
+
+
+def test_a_run_stopped_at_its_budget_is_marked_partial(tmp_path):
+    zoo_table = _tool("zoo_table")
+    run = _run_folder(tmp_path, "epoch,train_loss,val_acc\n1,1.9,0.30\n2,1.7,0.42\n3,1.6,0.40\n", "epochs: 200\n")
     numbers = zoo_table.epochs(run)
     assert numbers["selected_epoch"] == 2 and numbers["last_epoch"] == 3 and numbers["epochs_planned"] == 200
     assert zoo_table.epoch_text(numbers) == "2/3 of 200, partial"
@@ -131,10 +137,7 @@ def test_a_run_stopped_at_its_budget_is_marked_partial(tmp_path):
 
 def test_a_run_finished_by_early_stopping_is_not_partial(tmp_path):
     zoo_table = _tool("zoo_table")
-    run = tmp_path / "row_s0"
-    run.mkdir()
-    (run / "metrics.csv").write_text("epoch,val_acc\n1,0.30\n2,0.42\n3,0.40\n4,0.41\n")
-    (run / "config.yaml").write_text("epochs: 200\nearly_stop_patience: 2\n")
+    run = _run_folder(tmp_path, "epoch,val_acc\n1,0.30\n2,0.42\n3,0.40\n4,0.41\n", "epochs: 200\nearly_stop_patience: 2\n")
     assert zoo_table.epoch_text(zoo_table.epochs(run)) == "2/4 of 200, early stop (patience 2)"
     (run / "config.yaml").write_text("epochs: 200\nearly_stop_patience: 3\n")   # one epoch short of stopping
     assert zoo_table.epoch_text(zoo_table.epochs(run)) == "2/4 of 200, partial"
