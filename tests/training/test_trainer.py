@@ -193,3 +193,19 @@ def test_pretrained_weights_are_checked_against_the_configured_sha256(data_root,
                 progress=False)
     with pytest.raises(ConfigError, match="at least 12 hex digits"):
         small_config(data_root, cache_dir, tmp_path / "x", *extra, "model.pretrained_sha256=abc")
+
+
+def test_distributed_ranks_take_plateau_and_early_stop_decisions_from_rank_0(data_root, cache_dir, tmp_path):
+    """Validation runs on rank 0 only; the plateau LR, early stopping and the time budget must still act on every
+    rank alike (else the LRs drift apart, or one rank leaves the loop and the other waits forever)."""
+    worker = Path(__file__).with_name("ddp_worker.py")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29519", str(worker),
+           str(tmp_path), "--fit", f"data.data_root={data_root}", f"data.cache={cache_dir}", "model.name=ferresnet_s",
+           "data.train_subset=128", "data.val_subset=64", "optim.batch_size=32", "epochs=6", "threads=1",
+           "schedule.name=plateau", "schedule.plateau_patience=0", "schedule.warmup_epochs=0",
+           "early_stop_patience=2"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    r0, r1 = torch.load(tmp_path / "fit_rank0.pt"), torch.load(tmp_path / "fit_rank1.pt")
+    assert r0["epochs"] == r1["epochs"] and r0["lr"] == r1["lr"]

@@ -48,3 +48,14 @@ def all_reduce_sum(tensor: torch.Tensor, info: DistInfo) -> torch.Tensor:
     if info.enabled:
         dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
+
+
+def broadcast_from_main(values: list[float], info: DistInfo, device: torch.device) -> list[float]:
+    """Rank 0's ``values`` on every rank (unchanged without DDP). Decisions that depend on rank-0-only numbers
+    (validation accuracy for the plateau schedule, early stopping, the time budget) are taken from them, so
+    every rank steps the same LR and leaves the epoch loop at the same epoch."""
+    if not info.enabled:
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.broadcast(t, src=0)
+    return t.tolist()

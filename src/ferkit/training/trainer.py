@@ -27,7 +27,7 @@ from ferkit.models.weights import check_sha256, freeze, load_head, load_pretrain
 from ferkit.training import checkpoints, history, loop
 from ferkit.training.config import TrainConfig
 from ferkit.training.distill import build_teachers
-from ferkit.training.distributed import DistInfo, barrier, init_distributed, shutdown
+from ferkit.training.distributed import DistInfo, broadcast_from_main, init_distributed, shutdown
 from ferkit.training.feed import DeviceFeed
 from ferkit.training.heads import Heads, JointNet, TrainStep
 from ferkit.training.precision import resolve_precision
@@ -303,17 +303,21 @@ class Trainer:
                 history.write_history(self.out, self.state.history)
                 self.tb.log(row)
                 print(history.format_row(row), file=sys.stderr, flush=True)
+            over_time = cfg.max_minutes is not None and (time.time() - started) / 60 > cfg.max_minutes
+            # validation runs on rank 0 only: every rank takes these decisions from rank 0's numbers
+            val_acc, stop_early, over_time = broadcast_from_main(
+                [row.get("val_acc", 0.0), float(self.state.stopped_early(cfg.early_stop_patience)), float(over_time)],
+                self.dist, self.device)
             if self.plateau is not None:
-                self.plateau.step(row.get("val_acc", 0.0))
-            barrier(self.dist)
-            if self.state.stopped_early(cfg.early_stop_patience):
+                self.plateau.step(val_acc)
+            if stop_early:
                 if self.dist.main:
                     best = self.state.best_epoch()
                     print(f"early stop: PublicTest accuracy has not improved for {cfg.early_stop_patience} epochs "
                           f"(best {self.state.best.get('main', 0):.4f} at epoch {best}); the run is finished",
                           file=sys.stderr)
                 break
-            if cfg.max_minutes is not None and (time.time() - started) / 60 > cfg.max_minutes:
+            if over_time:
                 if self.dist.main:
                     print(f"stopping after {cfg.max_minutes} min (resume with --resume)", file=sys.stderr)
                 break
