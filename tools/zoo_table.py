@@ -45,11 +45,11 @@ def epochs(run: Path, key: str = "val_acc") -> dict:
     saved = yaml.safe_load(config.read_text()) if config.is_file() else {}
     patience, last = saved.get("early_stop_patience"), int(rows[-1]["epoch"])
     main_best = int(max((r for r in rows if "val_acc" in r), key=lambda r: r["val_acc"], default=best)["epoch"])
+    stopped_early = bool(patience) and last - main_best >= patience
     return {"selected_epoch": int(best["epoch"]), "selected_val_acc": best[key], "last_epoch": last,
             "last_val_acc": rows[-1][key], "epochs_run": len(rows), "epochs_planned": saved.get("epochs"),
-            "early_stop_patience": patience, "stopped_early": bool(patience) and last - main_best >= patience,
-            "finished": not saved.get("epochs") or last >= saved["epochs"] or (
-                bool(patience) and last - main_best >= patience)}
+            "early_stop_patience": patience, "stopped_early": stopped_early,
+            "finished": not saved.get("epochs") or last >= saved["epochs"] or stopped_early}
 
 
 def epoch_text(r: dict) -> str:
