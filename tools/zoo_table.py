@@ -187,14 +187,22 @@ COMPARED = (("acc", "PublicTest accuracy", 100, "points"), ("macro_f1", "macro-F
             ("rarest_recall", "rarest-class recall", 100, "points"))
 
 
+def per_seed(seeded: list[tuple[int, dict]]) -> str:
+    """Each finished seed's accuracy / macro-F1 / rarest-class recall: with 2-3 seeds the spread is the story."""
+    return "; ".join(f"s{s}: {100 * r['acc']:.2f} / {r['macro_f1']:.3f} / {100 * r['rarest_recall']:.1f}"
+                     for s, r in seeded) or "-"
+
+
 def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list[str]:
     """A comparison of manifest rows (``comparisons:`` in zoo.yaml): per-row mean +- std over finished seeds,
     then each metric's pairwise verdict, first row against every other."""
     names = spec["rows"]
-    done = {n: [r for r in (run_numbers(runs_root / f"{n}_s{s}") for s in rows[n].get("seeds", [0]))
-                if r and r.get("finished", True)] for n in names}   # budget-stopped runs are not compared
+    seeded = {n: [(s, r) for s, r in ((s, run_numbers(runs_root / f"{n}_s{s}")) for s in rows[n].get("seeds", [0]))
+                  if r and r.get("finished", True)] for n in names}   # budget-stopped runs are not compared
+    done = {n: [r for _, r in seeded[n]] for n in names}
     out = [f"### {spec['title']}", "",
-           "| row | finished seeds | PublicTest acc % | macro-F1 | rarest-class recall % |", "|---|---|---|---|---|"]
+           "| row | finished seeds | PublicTest acc % | macro-F1 | rarest-class recall % | per seed: acc % / F1 / rarest % |",
+           "|---|---|---|---|---|---|"]
     for n in names:
         runs = done[n]
         rarest = f" ({runs[0]['rarest']})" if runs else ""
@@ -202,7 +210,7 @@ def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list
         f1_text = "-" if not f1 else f"{statistics.mean(f1):.3f}" + (
             f" +- {statistics.stdev(f1):.3f}" if len(f1) > 1 else "")
         out.append(f"| {n} | {len(runs)}/{len(rows[n].get('seeds', [0]))} | {_pct([r['acc'] for r in runs])} | "
-                   f"{f1_text} | {_pct([r['rarest_recall'] for r in runs])}{rarest} |")
+                   f"{f1_text} | {_pct([r['rarest_recall'] for r in runs])}{rarest} | {per_seed(seeded[n])} |")
     out.append("")
     first = names[0]
     for other in names[1:]:

@@ -169,6 +169,7 @@ def test_comparison_section_gives_means_and_verdicts(tmp_path):
         _fake_scored_run(tmp_path / f"b_s{s}", acc_b, 0.31 - 0.01 * s)
     text = "\n".join(zoo_table.comparison_lines({"title": "T", "rows": ["a", "b", "c"]}, tmp_path, rows))
     assert "| a | 3/3 | 80.33 +- 0.58 |" in text and "| c | 0/3 | - |" in text
+    assert "s0: 80.00 / 0.700 / 30.0; s1: 81.00 / 0.710 / 31.0; s2: 80.00 / 0.700 / 32.0 |" in text   # per seed
     assert "a vs b: PublicTest accuracy +10.00 points" in text and "higher" in text
     assert "rarest-class recall +1.00 points, p = 0.288: cannot rank" in text
     assert "a vs c: no verdict yet" in text
