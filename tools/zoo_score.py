@@ -5,7 +5,7 @@
 
 tools/zoo_run.py starts one of these per finished run, so scoring overlaps the runs still training. Writes
 ``best_fp16.pt`` (and ``best_<head>_fp16.pt`` per auxiliary head: weights only, the optimizer state stays in
-last.pt for --resume), ``eval_<head>_{none,flip}.json`` and ``zoo_run.json``.
+last.pt for --resume), ``eval_<head>_{none,flip}.json``, ``scores_<head>_{none,flip}.npz`` (per-image probabilities) and ``zoo_run.json``.
 """
 from __future__ import annotations
 
@@ -49,9 +49,24 @@ def evaluate(model: Path, spec: dict, out: Path, tag: str, device: str, subset: 
         ds = ds.subset(index)
     loaded = load_model(model)
     for tta in ("none", "flip"):
-        result = evaluate_model(loaded, ds, tta=tta, device=device)
+        result, scores = evaluate_model(loaded, ds, tta=tta, device=device, return_scores=True)
         result["model"] = str(model.name)
         write_json(out / f"eval_{tag}_{tta}.json", result)
+        save_scores(out / f"scores_{tag}_{tta}.npz", scores, loaded.labels, ds)
+
+
+def save_scores(path: Path, scores, model_labels, ds) -> None:
+    """Per-image probabilities with their label names and the split's hard labels: what tools/zoo_table.py
+    averages into the manifest's ensembles without running the members again."""
+    import numpy as np
+
+    from ferkit.io_utils import atomic_write
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, scores=np.asarray(scores, np.float32), labels=np.array(list(model_labels)),
+                                dataset_labels=np.array(list(ds.labels)), hard=np.asarray(ds.hard_labels))
+    atomic_write(path, write)
 
 
 def onnx_ms_per_face(model: Path, repeats: int = 200) -> float | None:

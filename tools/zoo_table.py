@@ -8,7 +8,8 @@ Reads configs/zoo/zoo.yaml for the rows and their published references, and from
 last epoch) and best_fp16.pt (parameters, MMACs). Rows with several seeds show mean +- std and the recall of the
 rarest PublicTest class. A row without a finished run says so instead of showing a number. The manifest's
 ``comparisons`` get a section of their own: mean +- std per row over its finished seeds and Welch's t-test
-verdicts ("higher", "lower" or "cannot rank") for accuracy, macro-F1 and rarest-class recall.
+verdicts ("higher", "lower" or "cannot rank") for accuracy, macro-F1 and rarest-class recall. The manifest's
+``ensembles`` average the members' saved PublicTest probabilities (scores_main_<tta>.npz of tools/zoo_score.py).
 """
 from __future__ import annotations
 
@@ -232,6 +233,68 @@ def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list
     return out
 
 
+def member_scores(run: Path, tta: str) -> tuple | None:
+    """(scores over the split's labels in dataset order, hard labels, dataset labels) of a scored run, or None."""
+    path = run / f"scores_main_{tta}.npz"
+    if not path.is_file():
+        return None
+    import numpy as np
+
+    with np.load(path) as z:
+        scores, labels, names, hard = z["scores"], list(z["labels"]), list(z["dataset_labels"]), z["hard"]
+    aligned = np.zeros((len(scores), len(names)), np.float64)
+    for i, name in enumerate(names):
+        if name in labels:
+            aligned[:, i] = scores[:, labels.index(name)]
+    return aligned / np.maximum(aligned.sum(1, keepdims=True), 1e-12), hard, names
+
+
+def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list[str]:
+    """A manifest ensemble (``ensembles:`` in zoo.yaml): the mean of its rows' saved PublicTest probabilities
+    (every scored seed of each row), all members and each leave-one-out, beside every member alone."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    tta = spec.get("tta", "flip")
+    members = {}
+    for name in spec["rows"]:
+        for seed in rows[name].get("seeds", [0]):
+            run = runs_root / f"{name}_s{seed}"
+            got = member_scores(run, tta)
+            numbers = run_numbers(run)
+            if got is not None and numbers:
+                members[run.name] = (got, numbers)
+    out = [f"### {spec['title']}", ""]
+    if len(members) < 2:
+        return out + [f"Needs at least two scored members; has {len(members)}.", ""]
+    hards = [g[1] for g, _ in members.values()]
+    if any(len(h) != len(hards[0]) or (h != hards[0]).any() for h in hards):
+        return out + ["The members were scored on different images (e.g. an evaluation subset): no ensemble.", ""]
+    hard = hards[0]
+    keep = hard >= 0
+
+    def score(names: list[str]) -> tuple[float, float]:
+        p = np.mean([members[n][0][0] for n in names], axis=0)[keep]
+        pred = p.argmax(1)
+        return float((pred == hard[keep]).mean()), float(f1_score(hard[keep], pred, average="macro"))
+
+    out += [f"Mean of the members' {tta}-TTA probabilities on PublicTest (n={int(keep.sum())}); a member still "
+            "training is scored with its best weights so far (see its row above).", "",
+            "| members | accuracy % | macro-F1 |", "|---|---|---|"]
+    names = list(members)
+    for n in names:
+        acc, f1 = score([n])
+        partial = "" if members[n][1].get("finished", True) else " (partial)"
+        out.append(f"| {n}{partial} alone | {100 * acc:.2f} | {f1:.3f} |")
+    acc, f1 = score(names)
+    out.append(f"| **all {len(names)}** | **{100 * acc:.2f}** | **{f1:.3f}** |")
+    if len(names) > 2:
+        for n in names:
+            acc, f1 = score([m for m in names if m != n])
+            out.append(f"| all but {n} | {100 * acc:.2f} | {f1:.3f} |")
+    return out + [""]
+
+
 def render(manifest: Path, runs_root: Path, curves_dir: Path | None = None) -> str:
     """The page; with ``curves_dir``, each scored run's curves.png is copied there and linked."""
     data = yaml.safe_load(manifest.read_text())
@@ -243,6 +306,7 @@ def render(manifest: Path, runs_root: Path, curves_dir: Path | None = None) -> s
         notes += n
     by_name = {r["name"]: r for r in rows}
     compared = [line for spec in data.get("comparisons") or [] for line in comparison_lines(spec, runs_root, by_name)]
+    ensembled = [line for spec in data.get("ensembles") or [] for line in ensemble_lines(spec, runs_root, by_name)]
     return "\n".join([
         "# Model zoo: reproductions of the seed systems and papers",
         "",
@@ -262,6 +326,7 @@ def render(manifest: Path, runs_root: Path, curves_dir: Path | None = None) -> s
         *table,
         "",
         *(["## Comparisons", "", *compared] if compared else []),
+        *(["## Ensembles of zoo rows", "", *ensembled] if ensembled else []),
         "## Runs and sources",
         "",
         *notes,

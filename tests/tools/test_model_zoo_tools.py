@@ -68,6 +68,11 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     assert record["exit_code"] == 0 and record["onnx_ms_per_face"] > 0 and record["wall_seconds"] > 0
     single = json.loads((run / "eval_main_none.json").read_text())
     assert single["n"] == 40 and "ece" in single
+    import numpy as np
+
+    with np.load(run / "scores_main_flip.npz") as saved:     # per-image probabilities, for the table's ensembles
+        assert saved["scores"].shape == (40, 7) and saved["hard"].shape == (40,)
+        assert list(saved["labels"]) == single["model_labels"]
     # weights-only fp16 copy next to the full checkpoint
     import torch
 
@@ -185,6 +190,37 @@ def test_comparison_leaves_out_runs_stopped_at_their_budget(tmp_path):
             (tmp_path / f"{name}_s{s}" / "config.yaml").write_text(f"epochs: {2 if s == 0 else 30}\n")
     text = "\n".join(zoo_table.comparison_lines({"title": "T", "rows": ["a", "b"]}, tmp_path, rows))
     assert "| a | 1/2 |" in text and "needs at least 2 finished seeds" in text
+
+
+def _fake_scores(folder: Path, predictions: list[int], hard: list[int], confidence: float,
+                 labels=("a", "b", "c")) -> None:
+    """A scored run whose saved flip-TTA probabilities put ``confidence`` on each image's predicted column."""
+    import numpy as np
+
+    _fake_scored_run(folder, 0.5, 0.5)
+    scores = np.full((len(hard), 3), (1 - confidence) / 2)
+    scores[np.arange(len(hard)), predictions] = confidence
+    np.savez_compressed(folder / "scores_main_flip.npz", scores=scores, labels=np.array(labels),
+                        dataset_labels=np.array(["a", "b", "c"]), hard=np.array(hard))
+
+
+def test_ensemble_section_averages_the_saved_probabilities(tmp_path):
+    zoo_table = _tool("zoo_table")
+    rows = {n: {"name": n, "seeds": [0]} for n in ("x", "y", "z", "w")}
+    hard = [2, 1, 2, 0, -1]                                        # -1: no label in this protocol, left out
+    _fake_scores(tmp_path / "x_s0", [0, 1, 0, 1, 0], hard, 0.5)    # predicts a b a b: right once
+    _fake_scores(tmp_path / "y_s0", [0, 0, 2, 1, 0], hard, 0.6)    # a a c b: right once
+    # z lists its labels as c, a, b: its columns are aligned by name, so it predicts c a c a (right 3 times)
+    _fake_scores(tmp_path / "z_s0", [0, 1, 0, 1, 0], hard, 0.8, labels=("c", "a", "b"))
+    text = "\n".join(zoo_table.ensemble_lines({"title": "E", "rows": ["x", "y", "z", "w"]}, tmp_path, rows))
+    assert "(n=4)" in text
+    assert "| x_s0 alone | 25.00 |" in text and "| y_s0 alone | 25.00 |" in text and "| z_s0 alone | 75.00 |" in text
+    # mean probabilities, e.g. image 3 (truth a) with all three: a = (.25 + .2 + .8) / 3 beats b = (.5 + .6 + .1) / 3
+    assert "| **all 3** | **75.00** |" in text
+    assert "| all but x_s0 | 75.00 |" in text and "| all but y_s0 | 75.00 |" in text
+    assert "| all but z_s0 | 25.00 |" in text and "w_s0" not in text     # w has no scored run
+    one = "\n".join(zoo_table.ensemble_lines({"title": "E", "rows": ["x", "w"]}, tmp_path, rows))
+    assert "Needs at least two scored members; has 1." in one
 
 
 def test_zoo_run_skips_finished_scored_runs_and_picks_seeds(tmp_path, capsys):

@@ -72,7 +72,8 @@ def evaluate_scores(scores: np.ndarray, model_labels, dataset: ArrayDataset) -> 
 
 
 def evaluate_model(loaded: LoadedModel, dataset: ArrayDataset, tta: str = "none", device: str = "cpu",
-                   batch_size: int = 512) -> dict:
+                   batch_size: int = 512, return_scores: bool = False) -> dict | tuple[dict, np.ndarray]:
+    """Metrics of ``loaded`` on ``dataset``; with ``return_scores`` also its (N, len(model labels)) scores."""
     with torch.inference_mode():
         scores = model_scores(loaded, dataset.images, tta, device, batch_size)
     result = evaluate_scores(scores, loaded.labels, dataset)
@@ -81,7 +82,7 @@ def evaluate_model(loaded: LoadedModel, dataset: ArrayDataset, tta: str = "none"
     for key in ("faces_not_detected", "multiple_faces"):  # whole-photo datasets (e.g. jaffe) record these
         if key in dataset.info:
             result[key] = int(dataset.info[key])
-    return result
+    return (result, scores) if return_scores else result
 
 
 def format_report(result: dict) -> str:
