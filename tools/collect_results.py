@@ -48,6 +48,11 @@ SECTIONS = [
     ("robust_finetune.md", "Robust fine-tune of the shipped models: blur, low resolution, JPEG (issue 13)",
      "python tools/robust_report.py --runs runs/robust --candidates robust gentle lowlr shipped "
      "--preamble docs/results/robust_finetune_preamble.txt --decision docs/results/robust_finetune_decision.txt"),
+    ("distill_cpu_teachers.md", "Distillation of the shipped models from the CPU-trained teachers (issue 13)",
+     "python tools/robust_report.py --runs runs/distill --candidates distill --run-dir "
+     "distill=runs/distill/multitask_distill_cpu_teachers --out docs/results/distill_cpu_teachers.md ..."),
+    ("zoo.md", "Model zoo: reproductions of the seed systems and papers (issue 13)",
+     "python tools/zoo_table.py --runs-root runs/zoo"),
     ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),
 ]
 
