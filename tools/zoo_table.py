@@ -253,7 +253,8 @@ def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list[s
     """A manifest ensemble (``ensembles:`` in zoo.yaml): the mean of its rows' saved PublicTest probabilities
     (every scored seed of each row), all members and each leave-one-out, beside every member alone."""
     import numpy as np
-    from sklearn.metrics import f1_score
+
+    from ferkit.evaluation.metrics import accuracy, confusion_matrix, macro_f1
 
     tta = spec.get("tta", "flip")
     members = {}
@@ -275,8 +276,8 @@ def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list[s
 
     def score(names: list[str]) -> tuple[float, float]:
         p = np.mean([members[n][0][0] for n in names], axis=0)[keep]
-        pred = p.argmax(1)
-        return float((pred == hard[keep]).mean()), float(f1_score(hard[keep], pred, average="macro"))
+        cm = confusion_matrix(hard[keep], p.argmax(1), p.shape[1])   # the metrics `ferkit evaluate` reports
+        return accuracy(cm), macro_f1(cm)
 
     out += [f"Mean of the members' {tta}-TTA probabilities on PublicTest (n={int(keep.sum())}); a member still "
             "training is scored with its best weights so far (see its row above).", "",
