@@ -2,6 +2,7 @@
 
     python tools/zoo_score.py RUN_DIR --row ROW_NAME [--exit-code N --wall-seconds S --command "..."]
         [--hardware TEXT] [--device cuda] [--eval-subset N]
+    python tools/zoo_score.py RUN_DIR --row ROW_NAME --rescore     # evaluations only; the run's record is kept
 
 tools/zoo_run.py starts one of these per finished run, so scoring overlaps the runs still training. Writes
 ``best_fp16.pt`` (and ``best_<head>_fp16.pt`` per auxiliary head: weights only, the optimizer state stays in
@@ -138,13 +139,29 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--eval-subset", type=int)
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX timing (zoo_run times them afterwards)")
+    ap.add_argument("--rescore", action="store_true",
+                    help="re-run the evaluations of an already scored run from its best_fp16.pt (e.g. to add the "
+                         "per-image probabilities of an older run); zoo_run.json and the ONNX timing stay as they are")
     args = ap.parse_args(argv)
     row = next(r for r in yaml.safe_load(Path(args.manifest).read_text())["rows"] if r["name"] == args.row)
+    if args.rescore:
+        rescore(Path(args.run_dir), row, args.device, args.eval_subset)
+        return
     record = {"row": args.row, "seed": args.seed, "config": row["config"], "command": args.command,
               "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1), "hardware": args.hardware,
               "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     record = with_slices(Path(args.run_dir) / "zoo_run.json", record)
     score(Path(args.run_dir), row, record, args.device, args.eval_subset, onnx=not args.no_onnx)
+
+
+def rescore(run: Path, row: dict, device: str = "cpu", subset: int | None = None) -> None:
+    """Evaluate an already scored run again from its fp16 weights, leaving its record untouched."""
+    if not (run / "zoo_run.json").is_file() or not (run / "best_fp16.pt").is_file():
+        raise SystemExit(f"zoo_score: {run} has no scored run to rescore (needs zoo_run.json and best_fp16.pt)")
+    evaluate(run / "best_fp16.pt", row["eval"], run, "main", device, subset)
+    for head, spec in (row["eval"].get("aux") or {}).items():
+        if (run / f"best_{head}_fp16.pt").is_file():
+            evaluate(run / f"best_{head}_fp16.pt", spec, run, head, device, subset)
 
 
 SLICE_KEYS = ("wall_seconds", "hardware", "finished", "command")

@@ -96,6 +96,21 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     curves = tmp_path / "zoo_curves" / "vgg_fer_rt_fer2013_s0.png"     # drawn by the trainer, copied and linked
     assert curves.read_bytes() == (run / "curves.png").read_bytes()
     assert "Training curves: [seed 0](zoo_curves/vgg_fer_rt_fer2013_s0.png)" in text
+    # --rescore: the evaluations again (the probabilities of an older run), the record as it was
+    zoo_score = _tool("zoo_score")
+    before = (run / "zoo_run.json").read_bytes()
+    (run / "scores_main_flip.npz").unlink()
+    zoo_score.main([str(run), "--row", "vgg_fer_rt_fer2013", "--rescore", "--eval-subset", "40"])
+    assert (run / "zoo_run.json").read_bytes() == before
+    assert json.loads((run / "eval_main_none.json").read_text())["accuracy"] == single["accuracy"]
+    with np.load(run / "scores_main_flip.npz") as saved:
+        assert saved["scores"].shape == (40, 7)
+
+
+def test_rescore_refuses_a_run_that_was_never_scored(tmp_path):
+    zoo_score = _tool("zoo_score")
+    with pytest.raises(SystemExit, match="no scored run to rescore"):
+        zoo_score.main([str(tmp_path), "--row", "vgg_fer_rt_fer2013", "--rescore"])
 
 
 def test_gpu_script_is_valid_bash():
