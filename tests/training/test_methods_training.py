@@ -60,6 +60,39 @@ def test_backbone_lr_multiplier(data_root, cache_dir, tmp_path):
         tiny(data_root, cache_dir, tmp_path / "c", "optim.backbone_lr_mult=-1")
 
 
+def test_ran_fine_tunes_from_a_plain_classifier(data_root, cache_dir, tmp_path):
+    """A ferresnet checkpoint initialises the RAN's shared region encoder; with backbone_lr_mult the fresh
+    attention units and head train at the full LR, the pretrained encoder at the reduced one."""
+    from ferkit.labels import FERPLUS_LABELS
+    from ferkit.transforms.preprocess import Preprocess
+    from ferkit.models import create_model
+    from ferkit.models.checkpoint import read_file, save_model
+
+    torch.manual_seed(1)
+    pre = save_model(tmp_path / "plain.pt", create_model("ferresnet_s", num_classes=8), FERPLUS_LABELS,
+                     Preprocess())
+    cfg = tiny(data_root, cache_dir, tmp_path / "ran", "model.name=ran", "model.kwargs={crop_size: 24}",
+               "data.dataset=ferplus", "loss.name=region_biased", "loss.params={margin: 0.1}",
+               f"model.pretrained={pre}", "optim.backbone_lr_mult=0.1", "optim.lr=0.05")
+    trainer = Trainer(cfg, progress=False)
+    source = read_file(pre)["model"]
+    own = trainer.model.state_dict()
+    torch.testing.assert_close(own["encoder.stem.0.weight"], source["stem.0.weight"])
+    encoder_keys = [k for k in own if k.startswith("encoder.")]
+    assert encoder_keys and all(torch.equal(own[k], source[k[len("encoder."):]]) for k in encoder_keys)
+    trainer._set_lr(10_000)
+    fresh = {id(p) for n, p in trainer.model.named_parameters() if not n.startswith("encoder.")}
+    encoder = {id(p) for n, p in trainer.model.named_parameters() if n.startswith("encoder.")}
+    for g in trainer.optimizer.param_groups:
+        ids = {id(p) for p in g["params"]}
+        if ids & fresh:
+            assert ids <= fresh and g["lr_mult"] == 1.0
+        if ids & encoder:
+            assert ids <= encoder and g["lr_mult"] == 0.1
+    assert sum(len(g["params"]) for g in trainer.optimizer.param_groups if {id(p) for p in g["params"]} <= fresh) \
+        == 6   # self_attention, relation_attention and head: weight + bias each
+
+
 def test_autoencoder_pretraining_writes_a_loadable_encoder(data_root, cache_dir, tmp_path):
     cfg = load_ae_config(None, [f"data_root={data_root}", f"cache={cache_dir}", "subset=64", "epochs=1",
                                 "batch_size=32", "threads=1", f"out={tmp_path / 'enc.pt'}"])

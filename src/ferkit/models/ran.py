@@ -87,6 +87,12 @@ class RegionCrops(nn.Module):
 class RegionAttentionNet(Classifier):
     """Any registered backbone as the shared region encoder, self- and relation-attention, a linear head."""
 
+    # a plain classifier's weights (model.pretrained) initialise the shared region encoder
+    pretrained_prefix = "encoder."
+    # parameters that a pretrained backbone never provides: trained at the full LR when fine-tuning
+    # (optim.backbone_lr_mult applies to the encoder only)
+    head_prefixes = ("head.", "self_attention.", "relation_attention.")
+
     def __init__(self, backbone: str = "ferresnet_s", num_classes: int = 7, in_chans: int = 1,
                  regions: str | Sequence[Box] = "fixed5", crop_size: int | None = None, drop_rate: float = 0.2,
                  backbone_kwargs: dict | None = None):

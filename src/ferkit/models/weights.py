@@ -51,19 +51,27 @@ def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def load_pretrained(model: nn.Module, path: str | os.PathLike, skip_head: bool = True,
                     strict_shapes: bool = False) -> dict[str, list[str]]:
-    """Copy every tensor whose name and shape match; report what was loaded, skipped and missing."""
+    """Copy every tensor whose name and shape match; report what was loaded, skipped and missing.
+
+    A model that wraps another network declares where a plain classifier's weights go with a
+    ``pretrained_prefix`` attribute (e.g. the Region Attention Network's shared region encoder, ``"encoder."``):
+    a tensor the model does not have under its own name is tried under that prefix, so a ferresnet checkpoint
+    initialises the encoder of a RAN built on a ferresnet."""
     state = _strip_prefixes(extract_state_dict(read_file(path)))
     own = model.state_dict()
+    into = getattr(model, "pretrained_prefix", "")
     loaded, skipped = [], []
     for k, v in state.items():
+        target = k if (k in own or not into) else into + k
         if skip_head and k.startswith("head."):
             skipped.append(k)
-        elif k in own and own[k].shape == v.shape:
-            own[k] = v
-            loaded.append(k)
+        elif target in own and own[target].shape == v.shape:
+            own[target] = v
+            loaded.append(target)
         else:
-            if strict_shapes and k in own:
-                raise ModelError(f"{path}: {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)}")
+            if strict_shapes and target in own:
+                raise ModelError(f"{path}: {k} has shape {tuple(v.shape)}, model expects "
+                                 f"{tuple(own[target].shape)}")
             skipped.append(k)
     if not loaded:
         raise ModelError(f"{path}: no tensor matched the model by name and shape")

@@ -209,11 +209,13 @@ class Trainer:
         # (decay?, head?) -> params. Everything but the heads is the backbone; its LR is lr * backbone_lr_mult
         # (fine-tuning a pretrained backbone more gently than a fresh head). At the default multiplier of 1 the
         # groups stay [decay, no_decay], so checkpoints of earlier runs still resume.
+        # A model may name more fresh, head-like parameters (``head_prefixes``, e.g. a RAN's attention units).
         split: dict[tuple[bool, bool], list] = {(d, h): [] for d in (True, False) for h in (True, False)}
+        head_prefixes = tuple(getattr(self.model, "head_prefixes", ("head.",)))
         for module, is_head in ((self.model, False), (self.aux, True)):
             for name, p in module.named_parameters():
                 if p.requires_grad:
-                    head = o.backbone_lr_mult != 1.0 and (is_head or name.startswith("head."))
+                    head = o.backbone_lr_mult != 1.0 and (is_head or name.startswith(head_prefixes))
                     split[(p.ndim > 1, head)].append(p)
         groups = [{"params": split[(d, h)], "weight_decay": o.weight_decay if d else 0.0,
                    "lr": base_lr * (1.0 if h else o.backbone_lr_mult), "lr_mult": 1.0 if h else o.backbone_lr_mult}
