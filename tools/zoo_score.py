@@ -113,11 +113,10 @@ def score(run: Path, row: dict, record: dict, device: str = "cpu", subset: int |
     best = run / "best.pt"
     if record.get("exit_code") == 0 and best.is_file():
         slim_fp16(best, run / "best_fp16.pt")
-        evaluate(run / "best_fp16.pt", row["eval"], run, "main", device, subset)
-        for head, spec in (row["eval"].get("aux") or {}).items():
+        for head in row["eval"].get("aux") or {}:
             if (run / f"best_{head}.pt").is_file():
                 slim_fp16(run / f"best_{head}.pt", run / f"best_{head}_fp16.pt")
-                evaluate(run / f"best_{head}_fp16.pt", spec, run, head, device, subset)
+        evaluate_heads(run, row, device, subset)
         if onnx:
             record["onnx_ms_per_face"] = onnx_ms_per_face(run / "best_fp16.pt")
     from ferkit.io_utils import write_json
@@ -158,6 +157,11 @@ def rescore(run: Path, row: dict, device: str = "cpu", subset: int | None = None
     """Evaluate an already scored run again from its fp16 weights, leaving its record untouched."""
     if not (run / "zoo_run.json").is_file() or not (run / "best_fp16.pt").is_file():
         raise SystemExit(f"zoo_score: {run} has no scored run to rescore (needs zoo_run.json and best_fp16.pt)")
+    evaluate_heads(run, row, device, subset)
+
+
+def evaluate_heads(run: Path, row: dict, device: str, subset: int | None) -> None:
+    """The evaluations of every head that has fp16 weights in the run folder."""
     evaluate(run / "best_fp16.pt", row["eval"], run, "main", device, subset)
     for head, spec in (row["eval"].get("aux") or {}).items():
         if (run / f"best_{head}_fp16.pt").is_file():
