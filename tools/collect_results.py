@@ -51,6 +51,9 @@ SECTIONS = [
     ("distill_cpu_teachers.md", "Distillation of the shipped models from the CPU-trained teachers (issue 13)",
      "python tools/robust_report.py --runs runs/distill --candidates distill --run-dir "
      "distill=runs/distill/multitask_distill_cpu_teachers --out docs/results/distill_cpu_teachers.md ..."),
+    ("distill_ran.md", "Distillation of the shipped ferplus from the zoo's Region Attention Network (issue 13)",
+     "python tools/robust_report.py --runs runs/distill_ran --candidates distill --run-dir "
+     "distill=runs/distill_ran/multitask_distill_ran --out docs/results/distill_ran.md ..."),
     ("zoo.md", "Model zoo: reproductions of the seed systems and papers (issue 13)",
      "python tools/zoo_table.py --runs-root runs/zoo"),
     ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),

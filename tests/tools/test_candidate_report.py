@@ -50,3 +50,19 @@ def test_a_distillation_candidate_gets_its_page_with_teachers_and_its_own_run_fo
     assert "| blur_sigma2 | 76.00% | 78.00% (+2.0) | 58.00% | 60.00% (+2.0) |" in text
     numbers = json.loads(out.with_suffix(".json").read_text())
     assert numbers["rule"]["distill"]["fer2013"]["ck_accuracy_change_points"] == -0.7
+
+
+def test_measure_candidate_names_its_arguments_when_called_wrongly(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "FERKIT_DATA": str(tmp_path)}
+    done = subprocess.run(["bash", str(ROOT / "tools" / "measure_candidate.sh"), "runs_only"], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "usage: bash tools/measure_candidate.sh RUNS TAG FERPLUS_MODEL FER2013_MODEL" in done.stderr
+    assert not (tmp_path / "runs_only").exists()
+
+
+def test_measure_candidate_asks_for_the_data_folder(tmp_path):
+    done = subprocess.run(["bash", str(ROOT / "tools" / "measure_candidate.sh"), str(tmp_path / "r"), "t", "a", "b"],
+                          env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "set FERKIT_DATA to the data folder" in done.stderr
