@@ -65,8 +65,9 @@ def setup(runs: Path, tag: str) -> str:
     import yaml
 
     cfg = yaml.safe_load(path.read_text()) or {}
-    threads, precision = cfg.get("threads") or 1, cfg.get("precision") or "fp32"
-    return f" ({threads} thread{'s' if threads != 1 else ''}, {precision})"
+    threads, precision = cfg.get("threads"), cfg.get("precision") or "auto"   # the trainer's defaults
+    threads_text = "torch's default threads" if threads is None else f"{threads} thread{'s' if threads != 1 else ''}"
+    return f" ({threads_text}, {precision})"
 
 
 def model_of(row: dict) -> str:
