@@ -17,7 +17,9 @@
 # (auto|cpu|cuda), ZOO_THREADS (CPU threads per run), ZOO_EVAL_SUBSET (smoke tests), PYTHON (default python3).
 # $OUT receives zoo.md (the generated table) and zoo.tar.part00.. (<= 7 parts < 16 MiB: every run folder with
 # config, metrics.csv, logs, evaluations and fp16 weights); `cat zoo.tar.part* | tar x -C runs/zoo` restores
-# them, `python tools/zoo_table.py --runs-root runs/zoo` regenerates docs/results/zoo.md, and
+# them, `python tools/zoo_archive.py runs/zoo/*_s*` keeps their records in the repository (docs/results/zoo_runs:
+# run folders die with the checkout), `python tools/zoo_table.py --runs-root runs/zoo` regenerates
+# docs/results/zoo.md, and
 # `ferkit train --config configs/zoo/<row>.yaml --out-dir runs/zoo/<row>_s0 --resume` continues a run only if
 # its last.pt was kept (it does not travel: fp32 + optimizer state).
 set -euo pipefail

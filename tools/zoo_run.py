@@ -11,7 +11,8 @@ tools/zoo_score.py in its own process (PublicTest, single view and flip TTA, eve
 with command, hardware, wall time, exit code); ONNX ms/face on one thread is timed at the end, when no training
 shares the machine. ``--pack`` writes the runs folder as one tar split into at most 8 parts of < 16 MiB (the device
 tool's transfer limit), fp16 checkpoints of the lowest-priority rows dropped first when everything does not fit:
-``cat zoo.tar.part* | tar x`` restores them. A manifest row may add ``set`` (overrides for its runs; ``{runs}`` is
+``cat zoo.tar.part* | tar x`` restores them. ``--archive DIR`` copies each scored run's small records (no weights)
+to DIR with tools/zoo_archive.py: run folders are git-ignored and die with the checkout, the archive is committed. A manifest row may add ``set`` (overrides for its runs; ``{runs}`` is
 the runs folder), ``after`` (rows whose runs must end first, e.g. the teachers a distilled student learns from)
 and ``budget_share`` (the fraction of the whole budget its runs may take, leaving the rest to rows after it).
 """
@@ -133,9 +134,11 @@ def finished_and_scored(out: Path) -> bool:
 
 
 def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: int, overrides: list[str],
-            threads: int, device: str, eval_subset: int | None = None, seeds: list[int] | None = None) -> list[Job]:
+            threads: int, device: str, eval_subset: int | None = None, seeds: list[int] | None = None,
+            archive: Path | None = None) -> list[Job]:
     """Train every (row, seed) by priority, ``parallel`` at a time, within the budget; score each as it ends.
-    ``seeds``: only these seeds of each row. Runs that finished and were scored before are not started again."""
+    ``seeds``: only these seeds of each row. Runs that finished and were scored before are not started again.
+    ``archive``: copy each scored run's records there (tools/zoo_archive.py), so the table outlives the folder."""
     queue = [Job(r, s, runs_root / f"{r['name']}_s{s}") for r in rows for s in r.get("seeds", [0])
              if seeds is None or s in seeds]
     for job in [j for j in queue if finished_and_scored(j.out)]:
@@ -182,6 +185,12 @@ def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: 
 
     for job in done:
         add_onnx_timing(job.out)
+    if archive is not None:
+        from zoo_archive import archive_run
+
+        for job in done:
+            if (job.out / "eval_main_none.json").is_file():
+                print(f"zoo_run: archived {job.name} -> {archive_run(job.out, archive)}", flush=True)
     return done
 
 
@@ -237,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs-root", default="runs/zoo")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run (smoke tests)")
     ap.add_argument("--eval-subset", type=int, help="score on a stratified PublicTest subset (smoke tests only)")
+    ap.add_argument("--archive", metavar="DIR", help="copy each scored run's small records here (the repository's "
+                    "docs/results/zoo_runs keeps the zoo table reproducible after runs/ is gone)")
     ap.add_argument("--pack", metavar="DIR", help="write the split archive of --runs-root here (after any training)")
     ap.add_argument("--max-parts", type=int, default=MAX_PARTS)
     args = ap.parse_args(argv)
@@ -244,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     runs_root = Path(args.runs_root)
     if args.budget_minutes > 0:
         done = run_all(rows, runs_root, args.budget_minutes, args.parallel, args.set, args.threads, args.device,
-                       args.eval_subset, args.seeds)
+                       args.eval_subset, args.seeds, Path(args.archive) if args.archive else None)
         print("zoo_run: finished " + ", ".join(f"{j.name} (exit {j.proc.returncode})" for j in done), flush=True)
     if args.pack:
         prio = {f"{r['name']}_s{s}": r.get("priority", 9) for r in load_rows(Path(args.manifest))

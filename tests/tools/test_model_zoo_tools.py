@@ -23,6 +23,8 @@ def _tool(name: str):
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
+    if hasattr(module, "ARCHIVE"):      # tests see only the runs they make, never the repository's archived records
+        module.ARCHIVE = ROOT / "tests" / "no-such-archive"
     return module
 
 
@@ -88,7 +90,8 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     assert "vgg_fer_rt_fer2013_s0/best_fp16.pt" in names and "vgg_fer_rt_fer2013_s0/last.pt" not in names
     # the generated table carries the measured numbers, not typed ones
     md = tmp_path / "zoo.md"
-    zoo_table.main(["--runs-root", str(runs), "--output", str(md)])
+    archive = tmp_path / "archive"
+    zoo_table.main(["--runs-root", str(runs), "--output", str(md), "--archive", str(archive)])
     text = md.read_text()
     line = next(l for l in text.splitlines() if l.startswith("| vgg_fer_rt_fer2013 |"))
     assert f"| {100 * single['accuracy']:.2f} |" in line and "| 0.784 |" in line and "73.28%" in line
@@ -96,6 +99,14 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     curves = tmp_path / "zoo_curves" / "vgg_fer_rt_fer2013_s0.png"     # drawn by the trainer, copied and linked
     assert curves.read_bytes() == (run / "curves.png").read_bytes()
     assert "Training curves: [seed 0](zoo_curves/vgg_fer_rt_fer2013_s0.png)" in text
+    # the run folder lost (a fresh checkout): its archived record gives the same table line, cost included
+    kept = _tool("zoo_archive").archive_run(run, archive)
+    assert not list(kept.glob("*.pt")) and json.loads((kept / "cost.json").read_text())["main"]["params"] > 0
+    moved = tmp_path / "moved"
+    run.rename(moved)
+    zoo_table.main(["--runs-root", str(runs), "--output", str(md), "--archive", str(archive)])
+    assert next(l for l in md.read_text().splitlines() if l.startswith("| vgg_fer_rt_fer2013 |")) == line
+    moved.rename(run)
     # --rescore: the evaluations again (the probabilities of an older run), the record as it was
     zoo_score = _tool("zoo_score")
     before = (run / "zoo_run.json").read_bytes()
@@ -105,6 +116,12 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     assert json.loads((run / "eval_main_none.json").read_text())["accuracy"] == single["accuracy"]
     with np.load(run / "scores_main_flip.npz") as saved:
         assert saved["scores"].shape == (40, 7)
+
+
+def test_archive_refuses_a_run_that_was_never_scored(tmp_path):
+    (tmp_path / "metrics.csv").write_text("epoch,val_acc\n1,0.5\n")
+    with pytest.raises(SystemExit, match="not a scored zoo run"):
+        _tool("zoo_archive").archive_run(tmp_path, tmp_path / "archive")
 
 
 def test_rescore_refuses_a_run_that_was_never_scored(tmp_path):
