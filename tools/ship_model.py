@@ -40,15 +40,50 @@ def _confusions(result: dict, top: int = 4) -> list[str]:
     return [f"{t} -> {p}: {f:.1%} of {t} ({v}/{n})" for f, t, p, v, n in pairs[:top]]
 
 
+def training_data_text(config: dict) -> str:
+    """The card's "training data" cell, read from the run's saved config (one head, or the joint heads)."""
+    data = (config or {}).get("data", {})
+    dataset, mode = data.get("dataset", "ferplus"), data.get("mode", "majority")
+    aux = data.get("aux_heads") or []
+    split = f"FER2013 `{data.get('train_split', 'Training')}` split (28,709 images)"
+    if dataset == "ferplus" and "fer2013" in aux:
+        return (f"{split}: FERPlus vote distributions for the `ferplus` head ({mode} mode) and the original "
+                "FER2013 labels for the `fer2013` head, jointly")
+    if dataset == "ferplus":
+        what = {"majority": "the FERPlus majority-vote label (images without a clear majority left out)",
+                "probability": "the FERPlus vote distributions"}.get(mode, f"FERPlus votes ({mode} mode)")
+        return f"{split}: {what}"
+    return f"{dataset} `{data.get('train_split', 'Training')}` split" + (f", jointly with {', '.join(aux)}" if aux else "")
+
+
+def curve_table(history: list[dict], config: dict) -> str:
+    """The learning-curve table: the fer2013 head's column only where the run had that head."""
+    aux = "val_fer2013_acc" in (history[0] if history else {})
+    mode = (config or {}).get("data", {}).get("mode", "majority")
+    head = "| epoch | train loss | trainer's PublicTest acc* |" + (" PublicTest acc, fer2013 head |" if aux else "")
+    head += " seconds |\n|---|---|---|" + ("---|" if aux else "") + "---|"
+    rows = [f"| {h['epoch']:.0f} | {h['train_loss']:.3f} | {h.get('val_acc', float('nan')):.4f} |"
+            + (f" {h.get('val_fer2013_acc', float('nan')):.4f} |" if aux else "") + f" {h['epoch_seconds']:.0f} |"
+            for h in history]
+    if mode == "probability":
+        note = ("\\* As tracked by the trainer: the ferplus head is scored on the probability-mode PublicTest (3,553 "
+                "images; truth = majority vote, else the top vote), a harder set than the majority-vote protocol above "
+                "(3,199 images with a clear majority), hence the lower numbers.")
+    else:
+        note = "\\* As tracked by the trainer, on the same PublicTest protocol as the results above."
+    note += (" \"seconds\" is the training time of each epoch on a 2-core machine that was also used for "
+             "development work, so the times vary.")
+    return head + "\n" + "\n".join(rows) + "\n\n" + note
+
+
 def write_card(path: Path, summary: dict, results: dict, history: list[dict], args, notes: str,
-               train_counts: dict[str, int]) -> None:
+               train_counts: dict[str, int], config: dict | None = None) -> None:
     r = results["none"]
     pre = summary["input"]
     rows = "\n".join(f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
                      for k, v in r["per_class"].items())
-    curve = "\n".join(f"| {h['epoch']:.0f} | {h['train_loss']:.3f} | {h.get('val_acc', float('nan')):.4f} | "
-                      f"{h.get('val_fer2013_acc', float('nan')):.4f} | {h['epoch_seconds']:.0f} |"
-                      for h in history)
+    ema = float((config or {}).get("ema_decay", 0.0) or 0.0) > 0
+    selection = ("EMA of weights, " if ema else "") + "best PublicTest accuracy of this head"
     weak = sorted(r["per_class"].items(), key=lambda kv: kv[1]["recall"])[:3]
     text = f"""# Model card: `{summary['name']}`
 
@@ -60,11 +95,10 @@ def write_card(path: Path, summary: dict, results: dict, history: list[dict], ar
 | labels (output order) | {', '.join(summary['labels'])} |
 | input | aligned grey face crop {pre['source_size']}x{pre['source_size']}, centre crop {pre['input_size']}x{pre['input_size']}, \
 (x/255 - {pre['mean'][0]}) / {pre['std'][0]}, illumination `{pre['illumination']}` |
-| training data | FER2013 `Training` split (28,709 images): FERPlus vote distributions for the `ferplus` head \
-(probability mode, 28,389 usable) and the original FER2013 labels for the `fer2013` head, jointly |
+| training data | {training_data_text(config)} |
 | selection data | FER2013 `PublicTest` (= FERPlus `FER2013Valid`); the PrivateTest split was never used |
 | config | `{summary['config']}` (`ferkit train --config {summary['config']}`) |
-| epochs | {summary['epochs_run']} run, weights of epoch {summary['epoch_selected']} (EMA of weights, best PublicTest accuracy of this head) |
+| epochs | {summary['epochs_run']} run, weights of epoch {summary['epoch_selected']} ({selection}) |
 | training wall time | {summary['train_seconds'] / 60:.0f} min on a shared 2-core x86-64 CPU (no GPU), PyTorch 2.13 |
 | file | `{summary['name']}.pt`, weights stored in fp16, labels and preprocessing inside |
 
@@ -97,14 +131,7 @@ Command: `ferkit evaluate --model {summary['name']} --dataset {args.dataset} --s
 
 ## Learning curve
 
-| epoch | train loss | trainer's PublicTest acc, ferplus head* | PublicTest acc, fer2013 head | seconds |
-|---|---|---|---|---|
-{curve}
-
-\\* As tracked by the trainer with the EMA weights: the ferplus head is scored on the probability-mode PublicTest
-(3,553 images; truth = majority vote, else the top vote), a harder set than the majority-vote protocol above
-(3,199 images with a clear majority), hence the lower numbers. "seconds" is the training time of each epoch on a
-2-core machine that was also used for development work, so the times vary.
+{curve_table(history, config)}
 
 ![learning curve]({summary['name']}_curve.png)
 {notes}
@@ -236,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     write_json(out / f"{args.name}.json", summary)
     train = load_dataset(args.dataset, "Training", args.data_root)
     train_counts = dict(zip(train.labels, map(int, train.class_counts())))
-    write_card(out / f"{args.name}.md", summary, results, history, args, notes, train_counts)
+    write_card(out / f"{args.name}.md", summary, results, history, args, notes, train_counts, payload.get("config"))
     apply_calibration(out, args.name, args.dataset, args.data_root)   # temperature, diagram, card section
     plot_history(history, out / f"{args.name}_curve.png")
     write_json(Path(args.run_dir) / f"publictest_{args.name}.json", results)

@@ -192,3 +192,19 @@ def test_ship_model_writes_weights_summary_card_and_figures(data_root, untrained
     stored = torch.load(out / "tiny.pt", map_location="cpu", weights_only=True)["model"]
     assert all(v.dtype == torch.float16 for v in stored.values() if v.is_floating_point())  # half-size file
     assert load_model(out / "tiny.pt").labels[0] == "anger"
+
+
+def test_ship_model_card_describes_the_runs_own_heads_and_protocol():
+    """A single-head majority-vote run (the RAN) is not described as the joint multitask recipe."""
+    ship = _tool("ship_model")
+    joint = {"data": {"dataset": "ferplus", "mode": "probability", "aux_heads": ["fer2013"]}, "ema_decay": 0.999}
+    single = {"data": {"dataset": "ferplus", "mode": "majority", "aux_heads": []}, "ema_decay": 0.0}
+    assert "jointly" in ship.training_data_text(joint) and "vote distributions" in ship.training_data_text(joint)
+    assert "majority-vote label" in ship.training_data_text(single) and "jointly" not in ship.training_data_text(single)
+    two_heads = [{"epoch": 1, "train_loss": 1.0, "val_acc": 0.8, "val_fer2013_acc": 0.6, "epoch_seconds": 100}]
+    one_head = [{"epoch": 1, "train_loss": 1.0, "val_acc": 0.87, "epoch_seconds": 180}]
+    table = ship.curve_table(two_heads, joint)
+    assert "fer2013 head" in table and "| 1 | 1.000 | 0.8000 | 0.6000 | 100 |" in table and "probability-mode" in table
+    table = ship.curve_table(one_head, single)
+    assert "fer2013" not in table and "nan" not in table and "| 1 | 1.000 | 0.8700 | 180 |" in table
+    assert "same PublicTest protocol" in table
