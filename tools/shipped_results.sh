@@ -13,20 +13,30 @@ cd "$(dirname "$0")/.."
 R=docs/results
 run() { echo "### $(date -u +%H:%M:%S) $*"; "$@"; }
 
-for m in ferplus fer2013; do
-  run ferkit evaluate --model "$m" --dataset "$m" --split PublicTest --perturb all --json "$R/robustness_$m.json"
+models=(ferplus fer2013)
+[ -f src/ferkit/pretrained/ferplus_large.pt ] && models+=(ferplus_large)   # the slower, more accurate RAN
+for m in "${models[@]}"; do
+  run ferkit evaluate --model "$m" --dataset "${m%_large}" --split PublicTest --perturb all --json "$R/robustness_$m.json"
 done
-run python tools/eval_tables.py robustness "$R/robustness_ferplus.json" "$R/robustness_fer2013.json" \
+robust=()
+for m in "${models[@]}"; do robust+=("$R/robustness_$m.json"); done
+run python tools/eval_tables.py robustness "${robust[@]}" \
     --output "$R/robustness.md" --title "Robustness of the shipped models to synthetic perturbations"
 
 run ferkit evaluate --model fer2013 --dataset ckplus --split all --json "$R/cross_fer2013_to_ckplus.json" \
     --plot "$R/cross_fer2013_to_ckplus.png"
 run ferkit evaluate --model ferplus --dataset ckplus --split all --json "$R/cross_ferplus_to_ckplus.json" \
     --plot "$R/cross_ferplus_to_ckplus.png"
+cross_large=()
+if [ -f src/ferkit/pretrained/ferplus_large.pt ]; then
+  run ferkit evaluate --model ferplus_large --dataset ckplus --split all --json "$R/cross_ferplus_large_to_ckplus.json" \
+      --plot "$R/cross_ferplus_large_to_ckplus.png"
+  cross_large=("$R/cross_ferplus_large_to_ckplus.json")
+fi
 run ferkit evaluate --model fer2013 --dataset ferplus --split PublicTest --json "$R/cross_fer2013_to_ferplus.json"
 run ferkit evaluate --model ferplus --dataset fer2013 --split PublicTest --json "$R/cross_ferplus_to_fer2013.json"
 run python tools/eval_tables.py cross "$R/cross_fer2013_to_ckplus.json" "$R/cross_ferplus_to_ckplus.json" \
-    "$R/cross_fer2013_to_ferplus.json" "$R/cross_ferplus_to_fer2013.json" \
+    "${cross_large[@]}" "$R/cross_fer2013_to_ferplus.json" "$R/cross_ferplus_to_fer2013.json" \
     --output "$R/cross_dataset.md" --title "Cross-dataset evaluation of the shipped models"
 
 run python tools/face_subset_table.py --models fer2013 --dataset fer2013 --output "$R/face_subsets_fer2013.md"

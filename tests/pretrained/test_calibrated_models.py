@@ -14,7 +14,7 @@ from ferkit.evaluation.calibration import softmax
 from ferkit.export import export_onnx, read_onnx_metadata
 from ferkit.models.checkpoint import load_model, read_file, write_calibration
 
-SHIPPED = ("ferplus", "fer2013")
+SHIPPED = ("ferplus", "fer2013", "ferplus_large")
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -9,7 +9,8 @@ import pytest
 from ferkit import pretrained
 from ferkit.cli.main import main as cli
 
-SHIPPED = {"ferplus": "ferplus", "fer2013": "fer2013"}   # model name -> dataset it is evaluated on
+SHIPPED = {"ferplus": "ferplus", "fer2013": "fer2013",     # model name -> dataset it is evaluated on
+           "ferplus_large": "ferplus"}
 ROOT = Path(__file__).resolve().parents[2]
 FLOOR_MARGIN = 0.02                                       # a regression of more than 2 points fails
 
@@ -28,6 +29,9 @@ def test_both_models_ship_with_card_summary_and_confusion_png():
             assert key in m.summary, key
     assert pretrained.DEFAULT_MODEL == "ferplus"
     assert len(models["ferplus"].summary["labels"]) == 8 and len(models["fer2013"].summary["labels"]) == 7
+    # the large model is the more accurate one, or it has no reason to ship beside the fast default
+    assert models["ferplus_large"].summary["labels"] == models["ferplus"].summary["labels"]
+    assert models["ferplus_large"].summary["publictest_accuracy"] > models["ferplus"].summary["publictest_accuracy"]
 
 
 @pytest.mark.realdata
@@ -50,4 +54,4 @@ def test_evaluate_reproduces_card(name, data_root, tmp_path, capsys):
 def test_models_command_lists_cards(capsys):
     assert cli(["models"]) == 0
     out = capsys.readouterr().out
-    assert "ferplus (default)" in out and "fer2013" in out
+    assert "ferplus (default)" in out and "fer2013" in out and "ferplus_large" in out
