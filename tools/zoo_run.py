@@ -12,9 +12,10 @@ with command, hardware, wall time, exit code); ONNX ms/face on one thread is tim
 shares the machine. ``--pack`` writes the runs folder as one tar split into at most 8 parts of < 16 MiB (the device
 tool's transfer limit), fp16 checkpoints of the lowest-priority rows dropped first when everything does not fit:
 ``cat zoo.tar.part* | tar x`` restores them. ``--archive DIR`` copies each scored run's small records (no weights)
-to DIR with tools/zoo_archive.py: run folders are git-ignored and die with the checkout, the archive is committed. A manifest row may add ``set`` (overrides for its runs; ``{runs}`` is
-the runs folder), ``after`` (rows whose runs must end first, e.g. the teachers a distilled student learns from)
-and ``budget_share`` (the fraction of the whole budget its runs may take, leaving the rest to rows after it).
+to DIR with tools/zoo_archive.py: run folders are git-ignored and die with the checkout, the archive is committed.
+A manifest row may add ``set`` (overrides for its runs; ``{runs}`` is the runs folder), ``after`` (rows whose runs
+must end first, e.g. the teachers a distilled student learns from) and ``budget_share`` (the fraction of the whole
+budget its runs may take, leaving the rest to rows after it).
 """
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-ARCHIVE = ROOT / "docs" / "results" / "zoo_runs"   # tools/zoo_archive.py: records of runs whose folders are gone
+DEFAULT_ARCHIVE = ROOT / "docs" / "results" / "zoo_runs"   # tools/zoo_archive.py: runs whose folders are gone
+ARCHIVE = DEFAULT_ARCHIVE                                   # what run_folder() reads; main() sets it from --archive
 
 
 def run_folder(runs_root: Path, name: str) -> Path:
@@ -351,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--manifest", default=str(ROOT / "configs" / "zoo" / "zoo.yaml"))
     ap.add_argument("--runs-root", default="runs/zoo")
     ap.add_argument("--output", default=str(ROOT / "docs" / "results" / "zoo.md"))
-    ap.add_argument("--archive", default=str(ROOT / "docs" / "results" / "zoo_runs"), help="archived run records (tools/zoo_archive.py), read "
+    ap.add_argument("--archive", default=str(DEFAULT_ARCHIVE), help="archived run records (tools/zoo_archive.py), read "
                     "for runs whose folder is missing under --runs-root")
     args = ap.parse_args(argv)
     global ARCHIVE      # the run_folder() lookups of this invocation
