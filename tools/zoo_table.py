@@ -10,12 +10,16 @@ rarest PublicTest class. A row without a finished run says so instead of showing
 ``comparisons`` get a section of their own: mean +- std per row over its finished seeds and Welch's t-test
 verdicts ("higher", "lower" or "cannot rank") for accuracy, macro-F1 and rarest-class recall. The manifest's
 ``ensembles`` average the members' saved PublicTest probabilities (scores_main_<tta>.npz of tools/zoo_score.py).
+A row, note or section that neither a run folder nor an archived record can produce is carried unchanged from
+the earlier table (``--earlier``, docs/results/zoo_earlier.md: the last page generated from run folders that
+were lost before archiving existed), marked with a dagger, instead of being replaced by "no finished run".
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import re
 import statistics
 import sys
 import warnings
@@ -27,6 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 DEFAULT_ARCHIVE = ROOT / "docs" / "results" / "zoo_runs"   # tools/zoo_archive.py: runs whose folders are gone
 ARCHIVE = DEFAULT_ARCHIVE                                   # what run_folder() reads; main() sets it from --archive
+DEFAULT_EARLIER = ROOT / "docs" / "results" / "zoo_earlier.md"  # the last table generated from now-lost run folders
+EARLIER = DEFAULT_EARLIER                                   # what earlier_records() reads; main() sets it from --earlier
+CARRIED = "\u2020"                                          # marks what is carried from EARLIER, not recomputed
 
 
 def run_folder(runs_root: Path, name: str) -> Path:
@@ -35,6 +42,41 @@ def run_folder(runs_root: Path, name: str) -> Path:
     if (live / "zoo_run.json").is_file() or not (ARCHIVE / name / "zoo_run.json").is_file():
         return live
     return ARCHIVE / name
+
+
+def earlier_records() -> dict:
+    """The earlier table's row lines (by row label, seed count stripped), run notes (by row name) and ``###``
+    sections (by title); empty when there is no earlier table."""
+    records = {"rows": {}, "notes": {}, "sections": {}}
+    if not Path(EARLIER).is_file():
+        return records
+    section = None
+    for line in Path(EARLIER).read_text().splitlines():
+        if line.startswith("## "):
+            section = None
+        elif line.startswith("### "):
+            section = records["sections"].setdefault(line[4:].strip(), [])
+        elif section is not None:
+            section.append(line)
+        elif line.startswith("| ") and not line.startswith("| row |") and "no finished run" not in line:
+            label = re.sub(r" \(\d+/\d+ seeds\)$", "", line.split("|")[1].strip())   # row_lines' label
+            records["rows"][label] = line
+        elif line.startswith("- **") and "**:" in line:
+            records["notes"][line[4:line.index("**:")]] = line
+    for lines in records["sections"].values():
+        while lines and not lines[-1].strip():
+            lines.pop()
+    return records
+
+
+def carried_row(label: str, records: dict) -> str | None:
+    """The earlier table's line for ``label``, its first cell marked as carried; None when it has none."""
+    line = records["rows"].get(label)
+    if line is None:
+        return None
+    cells = line.split("|")
+    cells[1] = f"{cells[1].rstrip()} {CARRIED} "
+    return "|".join(cells)
 
 
 def _json(path: Path) -> dict | None:
@@ -141,8 +183,11 @@ def copy_curves(row: dict, runs_root: Path, curves_dir: Path | None) -> list[str
     return links
 
 
-def row_lines(row: dict, runs_root: Path, curves_dir: Path | None = None) -> tuple[list[str], list[str]]:
-    """Table lines for a zoo row (main head, then every auxiliary head) and its notes."""
+def row_lines(row: dict, runs_root: Path, curves_dir: Path | None = None,
+              earlier: dict | None = None) -> tuple[list[str], list[str]]:
+    """Table lines for a zoo row (main head, then every auxiliary head) and its notes; a head with no run folder
+    and no archived record keeps its line (and the row its note) from the ``earlier`` table, marked."""
+    earlier = earlier or {"rows": {}, "notes": {}}
     lines, notes = [], []
     heads = [("main", row["eval"])] + list((row["eval"].get("aux") or {}).items())
     seeds = row.get("seeds", [0])
@@ -153,7 +198,11 @@ def row_lines(row: dict, runs_root: Path, curves_dir: Path | None = None) -> tup
         done = [r for r in runs if r]
         label = row["name"] + ("" if head == "main" else f" ({head} head)")
         if not done:
-            lines.append(f"| {label} | {spec['dataset']} | no finished run | | | | | | | | | {ref_text} |")
+            carried = carried_row(label, earlier)
+            lines.append(carried or f"| {label} | {spec['dataset']} | no finished run | | | | | | | | | {ref_text} |")
+            if carried and head == "main" and row["name"] in earlier["notes"]:
+                note = earlier["notes"][row["name"]]
+                notes.append(note.replace(f"**{row['name']}**:", f"**{row['name']}** {CARRIED}:", 1))
             continue
         seeds_note = f" ({len(done)}/{len(seeds)} seeds)" if len(seeds) > 1 else ""
         lines.append(
@@ -208,13 +257,26 @@ def per_seed(seeded: list[tuple[int, dict]]) -> str:
                      for s, r in seeded) or "-"
 
 
-def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list[str]:
+def carried_section(title: str, earlier: dict | None) -> list[str] | None:
+    """The earlier table's ``### title`` section, said to be carried; None when it has none."""
+    body = (earlier or {}).get("sections", {}).get(title)
+    if not body:
+        return None
+    return [f"### {title}", "", f"{CARRIED} Carried unchanged from the earlier table (`docs/results/zoo_earlier.md`): "
+            "the records of these runs were lost before archiving, so this section cannot be recomputed.",
+            *body, ""]
+
+
+def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier: dict | None = None) -> list[str]:
     """A comparison of manifest rows (``comparisons:`` in zoo.yaml): per-row mean +- std over finished seeds,
-    then each metric's pairwise verdict, first row against every other."""
+    then each metric's pairwise verdict, first row against every other. With no run of any of its rows, the
+    ``earlier`` table's section of the same title, if there is one."""
     names = spec["rows"]
     seeded = {n: [(s, r) for s, r in ((s, run_numbers(run_folder(runs_root, f"{n}_s{s}"))) for s in rows[n].get("seeds", [0]))
                   if r and r.get("finished", True)] for n in names}   # budget-stopped runs are not compared
     done = {n: [r for _, r in seeded[n]] for n in names}
+    if not any(done.values()) and (carried := carried_section(spec["title"], earlier)):
+        return carried
     out = [f"### {spec['title']}", "",
            "| row | finished seeds | PublicTest acc % | macro-F1 | rarest-class recall % | per seed: acc % / F1 / rarest % |",
            "|---|---|---|---|---|---|"]
@@ -260,9 +322,10 @@ def member_scores(run: Path, tta: str) -> tuple | None:
     return aligned / np.maximum(aligned.sum(1, keepdims=True), 1e-12), hard, names
 
 
-def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list[str]:
+def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier: dict | None = None) -> list[str]:
     """A manifest ensemble (``ensembles:`` in zoo.yaml): the mean of its rows' saved PublicTest probabilities
-    (every scored seed of each row), all members and each leave-one-out, beside every member alone."""
+    (every scored seed of each row), all members and each leave-one-out, beside every member alone. With no
+    scored member, the ``earlier`` table's section of the same title, if there is one."""
     import numpy as np
 
     from ferkit.evaluation.metrics import accuracy, confusion_matrix, macro_f1
@@ -276,6 +339,8 @@ def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict]) -> list[s
             numbers = run_numbers(run)
             if got is not None and numbers:
                 members[run.name] = (got, numbers)
+    if not members and (carried := carried_section(spec["title"], earlier)):
+        return carried
     out = [f"### {spec['title']}", ""]
     if len(members) < 2:
         return out + [f"Needs at least two scored members; has {len(members)}.", ""]
@@ -311,14 +376,15 @@ def render(manifest: Path, runs_root: Path, curves_dir: Path | None = None) -> s
     """The page; with ``curves_dir``, each scored run's curves.png is copied there and linked."""
     data = yaml.safe_load(manifest.read_text())
     rows = data["rows"]
+    earlier = earlier_records()
     table, notes = [], []
     for row in rows:
-        t, n = row_lines(row, runs_root, curves_dir)
+        t, n = row_lines(row, runs_root, curves_dir, earlier)
         table += t
         notes += n
     by_name = {r["name"]: r for r in rows}
-    compared = [line for spec in data.get("comparisons") or [] for line in comparison_lines(spec, runs_root, by_name)]
-    ensembled = [line for spec in data.get("ensembles") or [] for line in ensemble_lines(spec, runs_root, by_name)]
+    compared = [line for spec in data.get("comparisons") or [] for line in comparison_lines(spec, runs_root, by_name, earlier)]
+    ensembled = [line for spec in data.get("ensembles") or [] for line in ensemble_lines(spec, runs_root, by_name, earlier)]
     return "\n".join([
         "# Model zoo: reproductions of the seed systems and papers",
         "",
@@ -331,7 +397,11 @@ def render(manifest: Path, runs_root: Path, curves_dir: Path | None = None) -> s
         "continues with `--resume`; \"of N, early stop\": the run finished by its recipe's early-stopping "
         "patience); \"last-epoch acc\" is the trainer's PublicTest accuracy at that last epoch. "
         "ONNX ms/face: ONNX Runtime, one thread, batch 1, on the machine that ran the row. The reference is what "
-        "the cited work reports on its own protocol, printed beside ours, not re-measured.",
+        "the cited work reports on its own protocol, printed beside ours, not re-measured." + (
+            f" {CARRIED}: a row, note or section carried unchanged from the earlier table "
+            "(`docs/results/zoo_earlier.md`, the last page generated from run folders that a fresh checkout lost "
+            "before `tools/zoo_archive.py` existed); its numbers were measured then and cannot be recomputed now."
+            if CARRIED in "\n".join(table + notes + compared + ensembled) else ""),
         "",
         "| row | data | PublicTest acc % | flip TTA % | macro-F1 | rarest-class recall % | params (M) | MMACs | "
         "ONNX ms/face | selected/last epoch | last-epoch acc % | published |",
@@ -354,9 +424,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--output", default=str(ROOT / "docs" / "results" / "zoo.md"))
     ap.add_argument("--archive", default=str(DEFAULT_ARCHIVE), help="archived run records (tools/zoo_archive.py), read "
                     "for runs whose folder is missing under --runs-root")
+    ap.add_argument("--earlier", default=str(DEFAULT_EARLIER), help="a table generated earlier from run folders that "
+                    "are now lost: rows, notes and sections nothing else can produce are carried from it, marked")
     args = ap.parse_args(argv)
-    global ARCHIVE      # the run_folder() lookups of this invocation
-    ARCHIVE = Path(args.archive)
+    global ARCHIVE, EARLIER      # the lookups of this invocation
+    ARCHIVE, EARLIER = Path(args.archive), Path(args.earlier)
     from ferkit.io_utils import write_text
 
     write_text(args.output, render(Path(args.manifest), Path(args.runs_root), Path(args.output).parent / "zoo_curves"))

@@ -16,6 +16,7 @@ from ferkit.cli.main import main as cli
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = ROOT / "configs" / "zoo"
 CONFIGS = sorted(p for p in ZOO.glob("*.yaml") if p.name != "zoo.yaml")
+ROW_CONFIGS = sorted({ROOT / r["config"] for r in yaml.safe_load((ZOO / "zoo.yaml").read_text())["rows"]} | set(CONFIGS))
 
 
 def _tool(name: str):
@@ -25,12 +26,18 @@ def _tool(name: str):
     spec.loader.exec_module(module)
     if hasattr(module, "ARCHIVE"):      # tests see only the runs they make, never the repository's archived records
         module.ARCHIVE = ROOT / "tests" / "no-such-archive"
+    if hasattr(module, "EARLIER"):      # ... nor rows carried from the repository's earlier table
+        module.EARLIER = ROOT / "tests" / "no-such-earlier-table.md"
     return module
 
 
 def test_manifest_lists_every_config_once_with_a_cited_reference():
     rows = yaml.safe_load((ZOO / "zoo.yaml").read_text())["rows"]
-    assert sorted(ROOT / r["config"] for r in rows) == CONFIGS
+    in_zoo = sorted(ROOT / r["config"] for r in rows if r["config"].startswith("configs/zoo/"))
+    assert in_zoo == CONFIGS                                  # every zoo config is one row's, once
+    elsewhere = [r["config"] for r in rows if not r["config"].startswith("configs/zoo/")]
+    assert all(c.startswith("configs/experiments/") and (ROOT / c).is_file() for c in elsewhere), elsewhere
+    assert len({r["name"] for r in rows}) == len(rows)
     for row in rows:
         assert row["reference"]["source"] and row["reference"]["metric"], row["name"]
         assert row["eval"]["dataset"] in ("fer2013", "ferplus")
@@ -40,7 +47,7 @@ def test_manifest_lists_every_config_once_with_a_cited_reference():
 
 @pytest.mark.realdata
 @pytest.mark.slow
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", ROW_CONFIGS, ids=lambda p: p.stem)
 def test_zoo_config_trains_one_tiny_step(config, data_root, cache_dir, tmp_path):
     raw = yaml.safe_load(config.read_text())
     extra = []
@@ -210,6 +217,64 @@ def test_comparison_section_gives_means_and_verdicts(tmp_path):
     assert "a vs b: PublicTest accuracy +10.00 points" in text and "higher" in text
     assert "rarest-class recall +1.00 points, p = 0.288: cannot rank" in text
     assert "a vs c: no verdict yet" in text
+
+
+EARLIER_TABLE = """\
+# Model zoo
+
+| row | data | PublicTest acc % | flip TTA % | macro-F1 | rarest-class recall % | params (M) | MMACs | ONNX ms/face | selected/last epoch | last-epoch acc % | published |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+| lost | fer2013 | 61.00 | 62.00 | 0.600 | 40.00 (disgust) | 1.000 | 10.0 | 0.50 | 9/10 | 60.00 | 64.81% |
+| lost (fer2013 head) | fer2013 | 63.00 | 64.00 | 0.610 | 41.00 (disgust) | 1.000 | 10.0 | 0.50 | 9/10 | 62.00 | n/a |
+| trio (3/3 seeds) | ferplus | 80.00 +- 0.10 | 81.00 +- 0.10 | 0.700 | 10.00 +- 1.00 (contempt) | 1.000 | 10.0 | 0.50 | 1/2; 2/2; 2/2 | 79.00 +- 0.10 | n/a |
+| kept | fer2013 | 50.00 | 51.00 | 0.500 | 30.00 (disgust) | 1.000 | 10.0 | 0.50 | 9/10 | 49.00 | n/a |
+| never | fer2013 | no finished run | | | | | | | | | n/a |
+
+## Comparisons
+
+### T
+
+| row | finished seeds | PublicTest acc % |
+|---|---|---|
+| trio | 3/3 | 80.00 +- 0.10 |
+
+## Runs and sources
+
+- **lost**: CPU x2, 10.0 min wall per run; `ferkit train`.
+- **kept**: CPU x2, 5.0 min wall per run; `ferkit train`.
+"""
+
+
+def test_rows_whose_records_were_lost_are_carried_from_the_earlier_table_and_marked(tmp_path):
+    zoo_table = _tool("zoo_table")
+    zoo_table.EARLIER = tmp_path / "zoo_earlier.md"
+    zoo_table.EARLIER.write_text(EARLIER_TABLE)
+    earlier = zoo_table.earlier_records()
+    assert set(earlier["rows"]) == {"lost", "lost (fer2013 head)", "trio", "kept"}      # "never" has no numbers
+    mark = zoo_table.CARRIED
+    lost = {"name": "lost", "seeds": [0], "eval": {"dataset": "fer2013", "aux": {"fer2013": {"dataset": "fer2013"}}}}
+    lines, notes = zoo_table.row_lines(lost, tmp_path, None, earlier)
+    assert lines == [f"| lost {mark} | fer2013 | 61.00 | 62.00 | 0.600 | 40.00 (disgust) | 1.000 | 10.0 | 0.50 | 9/10 "
+                     "| 60.00 | 64.81% |",
+                     f"| lost (fer2013 head) {mark} | fer2013 | 63.00 | 64.00 | 0.610 | 41.00 (disgust) | 1.000 | 10.0 "
+                     "| 0.50 | 9/10 | 62.00 | n/a |"]
+    assert notes == [f"- **lost** {mark}: CPU x2, 10.0 min wall per run; `ferkit train`."]
+    trio = {"name": "trio", "seeds": [0, 1, 2], "eval": {"dataset": "ferplus"}}
+    assert zoo_table.row_lines(trio, tmp_path, None, earlier)[0][0].startswith(f"| trio (3/3 seeds) {mark} | ferplus | 80.00")
+    never = {"name": "never", "seeds": [0], "eval": {"dataset": "fer2013"}}
+    assert "no finished run" in zoo_table.row_lines(never, tmp_path, None, earlier)[0][0]
+    # a row with a run of its own is recomputed from it, never carried
+    _fake_scored_run(tmp_path / "kept_s0", 0.70, 0.5)
+    kept = {"name": "kept", "seeds": [0], "eval": {"dataset": "fer2013"}}
+    lines, notes = zoo_table.row_lines(kept, tmp_path, None, earlier)
+    assert lines[0].startswith("| kept | fer2013 | 70.00 |") and mark not in lines[0] + notes[0]
+    # a comparison none of whose rows has a run keeps the earlier section, said to be carried
+    rows = {"trio": trio, "kept": kept}
+    text = "\n".join(zoo_table.comparison_lines({"title": "T", "rows": ["trio"]}, tmp_path, rows, earlier))
+    assert text.startswith("### T") and f"{mark} Carried unchanged" in text and "| trio | 3/3 | 80.00 +- 0.10 |" in text
+    text = "\n".join(zoo_table.comparison_lines({"title": "T", "rows": ["kept", "trio"]}, tmp_path, rows, earlier))
+    assert "Carried" not in text and "| kept | 1/1 | 70.00 |" in text
+    assert "Carried" not in "\n".join(zoo_table.comparison_lines({"title": "U", "rows": ["trio"]}, tmp_path, rows, earlier))
 
 
 def test_comparison_leaves_out_runs_stopped_at_their_budget(tmp_path):
