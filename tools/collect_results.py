@@ -54,6 +54,9 @@ SECTIONS = [
     ("distill_ran.md", "Distillation of the shipped ferplus from the zoo's Region Attention Network (issue 13)",
      "python tools/robust_report.py --runs runs/distill_ran --candidates distill --run-dir "
      "distill=runs/distill_ran/multitask_distill_ran --out docs/results/distill_ran.md ..."),
+    ("distill_ran60.md", "60-epoch multitask training from scratch with the shipped RAN as teacher (issue 13)",
+     "python tools/robust_report.py --runs runs/distill_ran60 --candidates distill60 --run-dir "
+     "distill60=runs/distill_ran/multitask_ran_teacher_60ep --out docs/results/distill_ran60.md ..."),
     ("zoo.md", "Model zoo: reproductions of the seed systems and papers (issue 13)",
      "python tools/zoo_table.py --runs-root runs/zoo"),
     ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),

@@ -3,8 +3,10 @@
 # perturbations, cross-dataset scores and the pose / occlusion-proxy subsets. Run it after re-shipping a model
 # (tools/ship_model.py); it only evaluates (a few minutes on 2 cores) and then rebuilds the results index.
 #
-#   FERKIT_DATA=/path/to/data bash tools/shipped_results.sh
+#   FERKIT_DATA=/path/to/data [KEEP="ferplus_large"] bash tools/shipped_results.sh
 #
+# KEEP lists models that did not change since their measurement files were written: those files are reused, not
+# measured again (ferplus_large's --perturb all takes about 13 minutes on 2 cores).
 # The FERPlus face-subset table also scores the reduced-budget baseline and RAN runs of
 # tools/budget_results.sh b when they are present under runs/experiments_budget.
 set -euo pipefail
@@ -12,10 +14,12 @@ cd "$(dirname "$0")/.."
 : "${FERKIT_DATA:?set FERKIT_DATA to the data folder}"
 R=docs/results
 run() { echo "### $(date -u +%H:%M:%S) $*"; "$@"; }
+kept() { [[ " ${KEEP:-} " == *" $1 "* && -f $2 ]] && echo "### kept $2 ($1 is in KEEP)"; }
 
 models=(ferplus fer2013)
 [ -f src/ferkit/pretrained/ferplus_large.pt ] && models+=(ferplus_large)   # the slower, more accurate RAN
 for m in "${models[@]}"; do
+  kept "$m" "$R/robustness_$m.json" && continue
   run ferkit evaluate --model "$m" --dataset "${m%_large}" --split PublicTest --perturb all --json "$R/robustness_$m.json"
 done
 robust=()
@@ -29,6 +33,7 @@ run ferkit evaluate --model ferplus --dataset ckplus --split all --json "$R/cros
     --plot "$R/cross_ferplus_to_ckplus.png"
 cross_large=()
 if [ -f src/ferkit/pretrained/ferplus_large.pt ]; then
+  kept ferplus_large "$R/cross_ferplus_large_to_ckplus.json" ||
   run ferkit evaluate --model ferplus_large --dataset ckplus --split all --json "$R/cross_ferplus_large_to_ckplus.json" \
       --plot "$R/cross_ferplus_large_to_ckplus.png"
   cross_large=("$R/cross_ferplus_large_to_ckplus.json")

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from ferkit.errors import ConfigError
@@ -137,3 +139,23 @@ def test_bad_override_on_the_command_line_is_one_line(tmp_path, capsys):
     assert cli(["train", f"out_dir={tmp_path}", "epochs=three"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ferkit train: error:") and "epochs" in err and "\n" not in err
+
+
+def test_every_pinned_starting_point_in_the_repository_has_its_pinned_digest():
+    """A recipe that pins `model.pretrained_sha256` must find those exact weights on a fresh checkout (re-shipping
+    a model must not silently break the recipes that started from the old file: see weights/README.md)."""
+    import hashlib
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    pinned = []
+    for path in sorted((root / "configs").rglob("*.yaml")):
+        model = (yaml.safe_load(path.read_text()) or {}).get("model") or {}
+        if isinstance(model, dict) and model.get("pretrained_sha256"):
+            weights = root / model["pretrained"]
+            assert weights.is_file(), f"{path.relative_to(root)}: {model['pretrained']} is not in the repository"
+            digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+            assert digest.startswith(model["pretrained_sha256"]), f"{path.relative_to(root)}: {model['pretrained']}"
+            pinned.append(path)
+    assert len(pinned) >= 5        # the seed-003 rows, the zoo RAN and ferplus_large's recipe
