@@ -135,20 +135,48 @@ window.ferkitLocal = (() => {
     return [a, -b, mdx - (a * msx - b * msy), b, a, mdy - (b * msx + a * msy)];
   }
 
-  async function classify(source, faces) {
+  // How far (pixels) the S x S crop of matrix m reaches outside a w x h picture.
+  function overshoot(m, S, w, h) {
+    const [m00, m01, m02, m10, m11, m12] = m, det = m00 * m11 - m01 * m10;
+    let out = 0;
+    for (const [u, v] of [[0, 0], [S, 0], [0, S], [S, S]]) {   // crop corners back in the picture
+      const px = (m11 * (u - m02) - m01 * (v - m12)) / det, py = (-m10 * (u - m02) + m00 * (v - m12)) / det;
+      out = Math.max(out, -px, -py, px - w, py - h);
+    }
+    return Math.ceil(out) + 2;
+  }
+
+  // The server aligns with cv2.warpAffine(..., BORDER_REPLICATE): a crop reaching past the picture's edge repeats
+  // the edge pixels (a face cut off by the frame). A canvas would leave that part blank, so the crops are taken
+  // from a copy of the picture with a margin that repeats its edge rows and columns.
+  function replicatePadded(source, w, h, pad) {
+    const c = canvas(w + 2 * pad, h + 2 * pad), ctx = c.getContext("2d");
+    ctx.imageSmoothingEnabled = false;                       // stretched 1-pixel strips = repeated edge pixels
+    ctx.drawImage(source, 0, 0, w, h, pad, pad, w, h);
+    const strips = [[0, 0, w, 1, pad, 0, w, pad], [0, h - 1, w, 1, pad, pad + h, w, pad],
+      [0, 0, 1, h, 0, pad, pad, h], [w - 1, 0, 1, h, pad + w, pad, pad, h],
+      [0, 0, 1, 1, 0, 0, pad, pad], [w - 1, 0, 1, 1, pad + w, 0, pad, pad],
+      [0, h - 1, 1, 1, 0, pad + h, pad, pad], [w - 1, h - 1, 1, 1, pad + w, pad + h, pad, pad]];
+    for (const s of strips) ctx.drawImage(source, ...s);
+    return c;
+  }
+
+  async function classify(source, faces, w, h) {
     const pre = info.preprocess, S = pre.source_size, I = pre.input_size, off = Math.floor((S - I) / 2);
     const x = new Float32Array(faces.length * I * I);
     const c = canvas(S, S), ctx = c.getContext("2d", { willReadFrequently: true });
     ctx.imageSmoothingQuality = "high";
+    // 2x3 matrices, original -> crop pixels, row-major: x' = m00 x + m01 y + m02, y' = m10 x + m11 y + m12
+    const matrices = faces.map((f) => similarity(f.landmarks.slice(0, 4), info.template.map(([u, v]) => [u * S, v * S])));
+    const pad = Math.max(0, ...matrices.map((m) => overshoot(m, S, w, h)));
+    const picture = pad > 2 ? replicatePadded(source, w, h, pad) : source, shift = pad > 2 ? pad : 0;
     faces.forEach((f, n) => {
-      // 2x3 matrix, original -> crop pixels, row-major: x' = m00 x + m01 y + m02, y' = m10 x + m11 y + m12
-      const [m00, m01, m02, m10, m11, m12] = similarity(f.landmarks.slice(0, 4),
-        info.template.map(([u, v]) => [u * S, v * S]));
+      const [m00, m01, m02, m10, m11, m12] = matrices[n];
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.fillStyle = "#808080";
       ctx.fillRect(0, 0, S, S);
       ctx.setTransform(m00, m10, m01, m11, m02, m12);   // the canvas takes the columns
-      ctx.drawImage(source, 0, 0);
+      ctx.drawImage(picture, -shift, -shift);             // the padded copy: its pixel (pad, pad) is the picture's (0, 0)
       const rgba = ctx.getImageData(0, 0, S, S).data;
       for (let yy = 0; yy < I; yy++) for (let xx = 0; xx < I; xx++) {
         const j = 4 * ((yy + off) * S + xx + off);
@@ -173,7 +201,7 @@ window.ferkitLocal = (() => {
   async function predict(source, w, h) {
     await load();
     const faces = await detect(source, w, h);
-    return faces.length ? classify(source, faces) : [];
+    return faces.length ? classify(source, faces, w, h) : [];
   }
 
   // Greedy IoU tracking for live video, so the timeline can follow faces (the server uses ferkit's tracker).
