@@ -17,7 +17,8 @@ run() { echo "### $(date -u +%H:%M:%S) $*"; "$@"; }
 kept() { [[ " ${KEEP:-} " == *" $1 "* && -f $2 ]] && echo "### kept $2 ($1 is in KEEP)"; }
 
 models=(ferplus fer2013)
-[ -f src/ferkit/pretrained/ferplus_large.pt ] && models+=(ferplus_large)   # the slower, more accurate RAN
+large=false
+[ -f src/ferkit/pretrained/ferplus_large.pt ] && large=true && models+=(ferplus_large)   # the slower, more accurate RAN
 for m in "${models[@]}"; do
   kept "$m" "$R/robustness_$m.json" && continue
   run ferkit evaluate --model "$m" --dataset "${m%_large}" --split PublicTest --perturb all --json "$R/robustness_$m.json"
@@ -32,7 +33,7 @@ run ferkit evaluate --model fer2013 --dataset ckplus --split all --json "$R/cros
 run ferkit evaluate --model ferplus --dataset ckplus --split all --json "$R/cross_ferplus_to_ckplus.json" \
     --plot "$R/cross_ferplus_to_ckplus.png"
 cross_large=()
-if [ -f src/ferkit/pretrained/ferplus_large.pt ]; then
+if $large; then
   kept ferplus_large "$R/cross_ferplus_large_to_ckplus.json" ||
   run ferkit evaluate --model ferplus_large --dataset ckplus --split all --json "$R/cross_ferplus_large_to_ckplus.json" \
       --plot "$R/cross_ferplus_large_to_ckplus.png"

@@ -69,6 +69,12 @@ def earlier_records() -> dict:
     return records
 
 
+def earlier_name() -> str:
+    """The earlier table as the page cites it: repository-relative when it is in the repository."""
+    path = Path(EARLIER).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def carried_row(label: str, records: dict) -> str | None:
     """The earlier table's line for ``label``, its first cell marked as carried; None when it has none."""
     line = records["rows"].get(label)
@@ -262,7 +268,7 @@ def carried_section(title: str, earlier: dict | None) -> list[str] | None:
     body = (earlier or {}).get("sections", {}).get(title)
     if not body:
         return None
-    return [f"### {title}", "", f"{CARRIED} Carried unchanged from the earlier table (`docs/results/zoo_earlier.md`): "
+    return [f"### {title}", "", f"{CARRIED} Carried unchanged from the earlier table (`{earlier_name()}`): "
             "the records of these runs were lost before archiving, so this section cannot be recomputed.",
             *body, ""]
 
@@ -399,7 +405,7 @@ def render(manifest: Path, runs_root: Path, curves_dir: Path | None = None) -> s
         "ONNX ms/face: ONNX Runtime, one thread, batch 1, on the machine that ran the row. The reference is what "
         "the cited work reports on its own protocol, printed beside ours, not re-measured." + (
             f" {CARRIED}: a row, note or section carried unchanged from the earlier table "
-            "(`docs/results/zoo_earlier.md`, the last page generated from run folders that a fresh checkout lost "
+            f"(`{earlier_name()}`, the last page generated from run folders that a fresh checkout lost "
             "before `tools/zoo_archive.py` existed); its numbers were measured then and cannot be recomputed now."
             if CARRIED in "\n".join(table + notes + compared + ensembled) else ""),
         "",

@@ -135,7 +135,8 @@ window.ferkitLocal = (() => {
     return [a, -b, mdx - (a * msx - b * msy), b, a, mdy - (b * msx + a * msy)];
   }
 
-  // How far (pixels) the S x S crop of matrix m reaches outside a w x h picture.
+  // How far (pixels, with a 2-pixel interpolation margin) the S x S crop of matrix m reaches outside a w x h
+  // picture; 0 when it stays inside.
   function overshoot(m, S, w, h) {
     const [m00, m01, m02, m10, m11, m12] = m, det = m00 * m11 - m01 * m10;
     let out = 0;
@@ -143,7 +144,7 @@ window.ferkitLocal = (() => {
       const px = (m11 * (u - m02) - m01 * (v - m12)) / det, py = (-m10 * (u - m02) + m00 * (v - m12)) / det;
       out = Math.max(out, -px, -py, px - w, py - h);
     }
-    return Math.ceil(out) + 2;
+    return out > 0 ? Math.ceil(out) + 2 : 0;
   }
 
   // The server aligns with cv2.warpAffine(..., BORDER_REPLICATE): a crop reaching past the picture's edge repeats
@@ -169,14 +170,14 @@ window.ferkitLocal = (() => {
     // 2x3 matrices, original -> crop pixels, row-major: x' = m00 x + m01 y + m02, y' = m10 x + m11 y + m12
     const matrices = faces.map((f) => similarity(f.landmarks.slice(0, 4), info.template.map(([u, v]) => [u * S, v * S])));
     const pad = Math.max(0, ...matrices.map((m) => overshoot(m, S, w, h)));
-    const picture = pad > 2 ? replicatePadded(source, w, h, pad) : source, shift = pad > 2 ? pad : 0;
+    const picture = pad ? replicatePadded(source, w, h, pad) : source;
     faces.forEach((f, n) => {
       const [m00, m01, m02, m10, m11, m12] = matrices[n];
       ctx.setTransform(1, 0, 0, 1, 0, 0);
       ctx.fillStyle = "#808080";
       ctx.fillRect(0, 0, S, S);
       ctx.setTransform(m00, m10, m01, m11, m02, m12);   // the canvas takes the columns
-      ctx.drawImage(picture, -shift, -shift);             // the padded copy: its pixel (pad, pad) is the picture's (0, 0)
+      ctx.drawImage(picture, -pad, -pad);                 // the padded copy: its pixel (pad, pad) is the picture's (0, 0)
       const rgba = ctx.getImageData(0, 0, S, S).data;
       for (let yy = 0; yy < I; yy++) for (let xx = 0; xx < I; xx++) {
         const j = 4 * ((yy + off) * S + xx + off);
