@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import tarfile
@@ -62,22 +61,9 @@ def load_rows(manifest: Path = MANIFEST, names: list[str] | None = None) -> list
 
 
 def hardware(device: str) -> str:
-    import torch
+    from ferkit.training.hardware import describe_hardware
 
-    if device != "cpu" and torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)} (shared by the parallel runs)"
-    return f"CPU {cpu_name()} x{os.cpu_count()}"
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux /proc/cpuinfo), else the platform's processor or machine string."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return describe_hardware(device, shared=True)
 
 
 def _cli(*args: str) -> list[str]:

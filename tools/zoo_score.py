@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--exit-code", type=int, default=0)
     ap.add_argument("--wall-seconds", type=float, default=0.0)
     ap.add_argument("--command", default="")
-    ap.add_argument("--hardware", default="")
+    ap.add_argument("--hardware", default="", help="what it trained on (default: this machine, for --device)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--eval-subset", type=int)
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX timing (zoo_run times them afterwards)")
@@ -142,12 +142,14 @@ def main(argv: list[str] | None = None) -> None:
                     help="re-run the evaluations of an already scored run from its best_fp16.pt (e.g. to add the "
                          "per-image probabilities of an older run); zoo_run.json and the ONNX timing stay as they are")
     args = ap.parse_args(argv)
+    from ferkit.training.hardware import describe_hardware
+
     row = next(r for r in yaml.safe_load(Path(args.manifest).read_text())["rows"] if r["name"] == args.row)
     if args.rescore:
         rescore(Path(args.run_dir), row, args.device, args.eval_subset)
         return
     record = {"row": args.row, "seed": args.seed, "config": row["config"], "command": args.command,
-              "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1), "hardware": args.hardware,
+              "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1), "hardware": args.hardware or describe_hardware(args.device),
               "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     record = with_slices(Path(args.run_dir) / "zoo_run.json", record)
     score(Path(args.run_dir), row, record, args.device, args.eval_subset, onnx=not args.no_onnx)

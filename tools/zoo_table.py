@@ -9,7 +9,8 @@ last epoch) and best_fp16.pt (parameters, MMACs). Rows with several seeds show m
 rarest PublicTest class. A row without a finished run says so instead of showing a number. The manifest's
 ``comparisons`` get a section of their own: mean +- std per row over its finished seeds and Welch's t-test
 verdicts ("higher", "lower" or "cannot rank") for accuracy, macro-F1 and rarest-class recall. The manifest's
-``ensembles`` average the members' saved PublicTest probabilities (scores_main_<tta>.npz of tools/zoo_score.py).
+``ensembles`` average the members' saved PublicTest probabilities (scores_main_<tta>.npz of tools/zoo_score.py;
+a member written ``row:head`` is that row's auxiliary head, scores_<head>_<tta>.npz).
 A row, note or section that neither a run folder nor an archived record can produce is carried unchanged from
 the earlier table (``--earlier``, docs/results/zoo_earlier.md: the last page generated from run folders that
 were lost before archiving existed), marked with a dagger, instead of being replaced by "no finished run".
@@ -312,9 +313,10 @@ def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier
     return out
 
 
-def member_scores(run: Path, tta: str) -> tuple | None:
-    """(scores over the split's labels in dataset order, hard labels, dataset labels) of a scored run, or None."""
-    path = run / f"scores_main_{tta}.npz"
+def member_scores(run: Path, tta: str, head: str = "main") -> tuple | None:
+    """(scores over the split's labels in dataset order, hard labels, dataset labels) of a scored run's head, or
+    None."""
+    path = run / f"scores_{head}_{tta}.npz"
     if not path.is_file():
         return None
     import numpy as np
@@ -338,13 +340,15 @@ def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier: 
 
     tta = spec.get("tta", "flip")
     members = {}
-    for name in spec["rows"]:
+    for member in spec["rows"]:
+        name, _, head = member.partition(":")      # "row:head": an auxiliary head of a multi-task row
+        head = head or "main"
         for seed in rows[name].get("seeds", [0]):
             run = run_folder(runs_root, f"{name}_s{seed}")
-            got = member_scores(run, tta)
-            numbers = run_numbers(run)
+            got = member_scores(run, tta, head)
+            numbers = run_numbers(run, head)
             if got is not None and numbers:
-                members[run.name] = (got, numbers)
+                members[run.name if head == "main" else f"{run.name} ({head} head)"] = (got, numbers)
     if not members and (carried := carried_section(spec["title"], earlier)):
         return carried
     out = [f"### {spec['title']}", ""]

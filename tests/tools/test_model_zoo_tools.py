@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -75,6 +76,7 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     run = runs / "vgg_fer_rt_fer2013_s0"
     record = json.loads((run / "zoo_run.json").read_text())
     assert record["exit_code"] == 0 and record["onnx_ms_per_face"] > 0 and record["wall_seconds"] > 0
+    assert record["hardware"].startswith("CPU ") and record["hardware"].endswith(f" x{os.cpu_count()}")
     single = json.loads((run / "eval_main_none.json").read_text())
     assert single["n"] == 40 and "ece" in single
     import numpy as np
@@ -290,14 +292,20 @@ def test_comparison_leaves_out_runs_stopped_at_their_budget(tmp_path):
 
 
 def _fake_scores(folder: Path, predictions: list[int], hard: list[int], confidence: float,
-                 labels=("a", "b", "c")) -> None:
-    """A scored run whose saved flip-TTA probabilities put ``confidence`` on each image's predicted column."""
+                 labels=("a", "b", "c"), head: str = "main") -> None:
+    """A scored run whose saved flip-TTA probabilities (of ``head``) put ``confidence`` on each image's predicted
+    column."""
     import numpy as np
 
-    _fake_scored_run(folder, 0.5, 0.5)
+    if not (folder / "zoo_run.json").is_file():
+        _fake_scored_run(folder, 0.5, 0.5)
+    if head != "main":
+        import shutil
+
+        shutil.copy(folder / "eval_main_none.json", folder / f"eval_{head}_none.json")
     scores = np.full((len(hard), 3), (1 - confidence) / 2)
     scores[np.arange(len(hard)), predictions] = confidence
-    np.savez_compressed(folder / "scores_main_flip.npz", scores=scores, labels=np.array(labels),
+    np.savez_compressed(folder / f"scores_{head}_flip.npz", scores=scores, labels=np.array(labels),
                         dataset_labels=np.array(["a", "b", "c"]), hard=np.array(hard))
 
 
@@ -318,6 +326,21 @@ def test_ensemble_section_averages_the_saved_probabilities(tmp_path):
     assert "| all but z_s0 | 25.00 |" in text and "w_s0" not in text     # w has no scored run
     one = "\n".join(zoo_table.ensemble_lines({"title": "E", "rows": ["x", "w"]}, tmp_path, rows))
     assert "Needs at least two scored members; has 1." in one
+
+
+def test_ensemble_member_can_be_an_auxiliary_head(tmp_path):
+    """``row:head`` takes that head's saved probabilities (e.g. the fer2013 head of a multi-task student)."""
+    zoo_table = _tool("zoo_table")
+    rows = {n: {"name": n, "seeds": [0]} for n in ("x", "m")}
+    hard = [2, 1, 2, 0]
+    _fake_scores(tmp_path / "x_s0", [0, 1, 0, 1], hard, 0.5)            # right once
+    _fake_scores(tmp_path / "m_s0", [2, 2, 2, 2], hard, 0.9)            # main head: right twice
+    _fake_scores(tmp_path / "m_s0", [2, 1, 2, 0], hard, 0.9, head="aux")  # aux head: right 4 times
+    text = "\n".join(zoo_table.ensemble_lines({"title": "E", "rows": ["x", "m:aux"]}, tmp_path, rows))
+    assert "| m_s0 (aux head) alone | 100.00 |" in text and "| x_s0 alone | 25.00 |" in text
+    assert "| **all 2** | **100.00** |" in text
+    main = "\n".join(zoo_table.ensemble_lines({"title": "E", "rows": ["x", "m"]}, tmp_path, rows))
+    assert "| m_s0 alone | 50.00 |" in main
 
 
 def test_zoo_run_skips_finished_scored_runs_and_picks_seeds(tmp_path, capsys):
