@@ -60,12 +60,6 @@ def load_rows(manifest: Path = MANIFEST, names: list[str] | None = None) -> list
     return sorted(rows, key=lambda r: r.get("priority", 9))
 
 
-def hardware(device: str) -> str:
-    from ferkit.training.hardware import describe_hardware
-
-    return describe_hardware(device, shared=True)
-
-
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "ferkit.cli.main", *args]
 
@@ -136,7 +130,9 @@ def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: 
     # start too; a run that ends early (finished its epochs) hands its slot to the next one
     shares = sum(j.row.get("share", 1.0) for j in queue) or 1.0
     per_share = budget_minutes * min(parallel, len(queue)) / shares
-    hw = hardware(device)
+    from ferkit.training.hardware import describe_hardware
+
+    hw = describe_hardware(device, shared=True)
     eval_device = "cuda" if device != "cpu" and "CPU" not in hw else "cpu"
     running: list[Job] = []
     scoring: list[subprocess.Popen] = []

@@ -142,14 +142,15 @@ def main(argv: list[str] | None = None) -> None:
                     help="re-run the evaluations of an already scored run from its best_fp16.pt (e.g. to add the "
                          "per-image probabilities of an older run); zoo_run.json and the ONNX timing stay as they are")
     args = ap.parse_args(argv)
-    from ferkit.training.hardware import describe_hardware
-
     row = next(r for r in yaml.safe_load(Path(args.manifest).read_text())["rows"] if r["name"] == args.row)
     if args.rescore:
         rescore(Path(args.run_dir), row, args.device, args.eval_subset)
         return
+    from ferkit.training.hardware import describe_hardware
+
     record = {"row": args.row, "seed": args.seed, "config": row["config"], "command": args.command,
-              "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1), "hardware": args.hardware or describe_hardware(args.device),
+              "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1),
+              "hardware": args.hardware or describe_hardware(args.device),
               "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     record = with_slices(Path(args.run_dir) / "zoo_run.json", record)
     score(Path(args.run_dir), row, record, args.device, args.eval_subset, onnx=not args.no_onnx)
