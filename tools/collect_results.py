@@ -57,6 +57,9 @@ SECTIONS = [
     ("distill_ran60.md", "60-epoch multitask training from scratch with the shipped RAN as teacher (issue 13)",
      "python tools/robust_report.py --runs runs/distill_ran60 --candidates distill60 --run-dir "
      "distill60=runs/distill_ran/multitask_ran_teacher_60ep --out docs/results/distill_ran60.md ..."),
+    ("distill_ran40.md", "40-epoch multitask training from scratch with teacher ensembles of RANs: not shipped (issue 13)",
+     "python tools/robust_report.py --runs runs/distill_ran40 --candidates distill40 --run-dir "
+     "distill40=runs/distill_ran/multitask_ran2_teacher_40ep --out docs/results/distill_ran40.md ..."),
     ("ferplus_large_robust.md", "ferplus_large with the real-photo degradations: a candidate that was not shipped (issue 13)",
      "python tools/eval_tables.py robustness docs/results/robustness_ran_ferplus_robust_34ep.json "
      "docs/results/robustness_ferplus_large.json --output docs/results/ferplus_large_robust.md ..."),
