@@ -12,7 +12,7 @@ import torch
 from ferkit import pretrained
 from ferkit.errors import ConfigError
 from ferkit.training.config import load_config
-from ferkit.training.distill import Teachers, distillation_loss
+from ferkit.training.distill import Teachers, clean_view_targets, distillation_loss, offline_targets
 from ferkit.training.trainer import Trainer, load_split, preprocess_of
 from ferkit.transforms.preprocess import Preprocess
 
@@ -59,6 +59,37 @@ def test_a_teacher_of_another_input_side_sees_the_student_crop_resized():
 
 
 @needs_shipped
+def test_offline_targets_are_the_mean_over_the_clean_crop_and_its_mirror(tmp_path):
+    """Offline distillation scores each training crop once: centre crop at the student's side, and its mirror
+    image. The targets are stored with their key and reused only while teachers, labels and images match."""
+    loaded = pretrained.load("fer2013")
+    pre = loaded.preprocess
+    teachers = Teachers(["fer2013"], loaded.labels, pre, 2.0, torch.device("cpu"), channels_last=False)
+    images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (5, 1, 48, 48), dtype=np.uint8))
+    x = pre.centre_crop(pre.normalise(images.float() / 255))
+    expected = (teachers.soft_targets(x) + teachers.soft_targets(x.flip(-1))) / 2
+    got = clean_view_targets(teachers, images, pre, torch.device("cpu"), batch_size=2)
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert not torch.allclose(got, teachers.soft_targets(x), atol=1e-3)   # the mirror image counts
+
+    path = tmp_path / "teacher_targets.pt"
+    labels = {"main": loaded.labels}
+    first = offline_targets(path, {"main": teachers}, labels, images, pre, torch.device("cpu"))
+    assert torch.allclose(first["main"], expected, atol=1e-5)
+    marked = torch.load(path, weights_only=True)
+    marked["targets"]["main"] = torch.zeros_like(expected)          # a stored file is used as it is ...
+    torch.save(marked, path)
+    assert offline_targets(path, {"main": teachers}, labels, images, pre, torch.device("cpu"))["main"].sum() == 0
+    other = images.clone()
+    other[0] = 255 - other[0]                                         # ... but not for other images
+    again = offline_targets(path, {"main": teachers}, labels, other, pre, torch.device("cpu"))
+    assert torch.allclose(again["main"][1:], expected[1:], atol=1e-5)
+    path.write_bytes(b"truncated")                                   # a damaged file is scored again
+    assert torch.allclose(offline_targets(path, {"main": teachers}, labels, images, pre,
+                                          torch.device("cpu"))["main"], expected, atol=1e-5)
+
+
+@needs_shipped
 def test_teachers_that_cannot_teach_this_student_are_refused(tmp_path):
     pre = pretrained.load("fer2013").preprocess
     other = Preprocess(**{**pre.to_dict(), "source_size": 64, "input_size": 56})
@@ -79,12 +110,13 @@ def test_teachers_that_cannot_teach_this_student_are_refused(tmp_path):
 def test_student_learns_the_teachers_function_when_the_labels_say_nothing(data_root, cache_dir, tmp_path):
     """256 Training images with their labels shuffled, no augmentation, 15 epochs. Cross-entropy on the
     shuffled labels agrees with the shipped fer2013 model on these images about as often as chance (0.21 when
-    written); with loss.distill.weight=1 the student learns the teacher and agrees with it far more often (0.52).
-    Its checkpoint holds the student only."""
+    written); with loss.distill.weight=1 the student learns the teacher and agrees with it far more often (0.52),
+    whether the teacher sees each batch (online) or scored the images once before training (offline). Its
+    checkpoint holds the student only."""
     teacher = pretrained.load("fer2013")
     agreement = {}
-    for name, extra in (("labels", []), ("teacher", ["loss.distill.teachers=[fer2013]", "loss.distill.weight=1.0",
-                                                     "loss.distill.temperature=2.0"])):
+    taught = ["loss.distill.teachers=[fer2013]", "loss.distill.weight=1.0", "loss.distill.temperature=2.0"]
+    for name, extra in (("labels", []), ("teacher", taught), ("offline", [*taught, "loss.distill.offline=true"])):
         cfg = config(data_root, cache_dir, tmp_path / name, "epochs=15", "optim.lr=0.1", "model.drop_rate=0",
                      "augment.flip=0", "augment.scale=0", "augment.translate=0", "augment.brightness=0",
                      "augment.contrast=0", *extra)
@@ -102,6 +134,9 @@ def test_student_learns_the_teachers_function_when_the_labels_say_nothing(data_r
         assert len(saved["model"]) == len(trainer.model.state_dict())
     assert agreement["labels"] < 0.35, agreement
     assert agreement["teacher"] > agreement["labels"] + 0.2, agreement
+    assert agreement["offline"] > agreement["labels"] + 0.2, agreement      # scored once, before training
+    assert (tmp_path / "offline" / "teacher_targets.pt").is_file()
+    assert not (tmp_path / "teacher" / "teacher_targets.pt").exists()
 
 
 @pytest.mark.realdata
@@ -119,3 +154,9 @@ def test_auxiliary_heads_get_their_own_teachers(data_root, cache_dir, tmp_path):
     assert set(trainer.step_module.aux_teachers) == {"fer2013"} and trainer.step_module.teachers is None
     state = trainer.fit()
     assert np.isfinite(state.history[-1]["train_loss"])
+    offline = Trainer(dataclasses.replace(cfg, out_dir=str(tmp_path / "offline"),
+                                          loss=dataclasses.replace(cfg.loss, distill=dataclasses.replace(
+                                              cfg.loss.distill, offline=True))), progress=False)
+    assert not offline.step_module.aux_teachers and set(offline.feed.soft) == {"fer2013"}
+    assert offline.feed.soft["fer2013"].shape == (len(offline.feed), len(offline.aux_labels["fer2013"]))
+    assert np.isfinite(offline.fit().history[-1]["train_loss"])

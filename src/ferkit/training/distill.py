@@ -15,16 +15,27 @@ normalisation, illumination) and know every student label; their label order is 
 A teacher whose network input side differs (e.g. a 48-px teacher for a student that sees the 40-px centre crop)
 gets the student's augmented batch resized to its side (bilinear): the student's crop window, at the teacher's
 resolution.
+
+``loss.distill.offline: true`` trades that for speed: before the first epoch the teachers score every training
+image once, its centre crop and the crop's mirror image (the mean of the two, so the target fits the student's
+random flips), and the student then trains at its own step rate, each augmented view learning the clean image's
+soft targets. The targets are kept in ``OUT/teacher_targets.pt`` (written atomically) and reused by ``--resume``
+while the teachers, temperature, labels and training images are the same.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from ferkit.errors import ConfigError, FerkitError
 from ferkit.transforms.preprocess import Preprocess
+
+log = logging.getLogger(__name__)
 
 SAME_INPUT = ("source_size", "in_chans", "mean", "std", "illumination")
 
@@ -35,6 +46,7 @@ class DistillConfig:
     aux_teachers: dict[str, list[str]] = field(default_factory=dict)   # per auxiliary head (multitask runs)
     weight: float = 0.5                                  # share of the soft-target term in the main loss
     temperature: float = 4.0                             # softening of teacher and student logits
+    offline: bool = False                                # score the training images once, before training
 
 
 def validate(cfg: DistillConfig) -> None:
@@ -56,6 +68,7 @@ class Teachers:
         from ferkit import pretrained
 
         self.temperature = float(temperature)
+        self.sources = list(sources)
         self.models, self.columns, self.sizes = [], [], []
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         want = preprocess.to_dict()
@@ -93,6 +106,64 @@ class Teachers:
             p = F.softmax(model(view).float().index_select(1, cols) / self.temperature, dim=1)
             total = p if total is None else total + p
         return total / len(self.models)
+
+
+@torch.no_grad()
+def clean_view_targets(teachers: Teachers, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
+                       precision: str = "fp32", batch_size: int = 256, progress=None) -> torch.Tensor:
+    """(N, L) soft targets of uint8 training crops (N, C, source, source): the mean of the teachers' softened
+    probabilities for each image's centre crop (the student's input side) and its mirror image (float32, CPU)."""
+    from ferkit.training.precision import autocast
+
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = images[start:start + batch_size].to(device).float().div_(255.0)
+        x = preprocess.centre_crop(preprocess.normalise(x))
+        with autocast(device, precision):
+            soft = (teachers.soft_targets(x) + teachers.soft_targets(x.flip(-1))) / 2
+        out.append(soft.float().cpu())
+        if progress is not None:
+            progress(len(x))
+    return torch.cat(out)
+
+
+def images_digest(images: torch.Tensor) -> str:
+    """SHA-256 of the training crops (which images, in which order), the key of a stored target file."""
+    return hashlib.sha256(images.cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tuple[str, ...]],
+                    images: torch.Tensor, preprocess: Preprocess, device: torch.device, precision: str = "fp32",
+                    progress: bool = False) -> dict[str, torch.Tensor]:
+    """{head: (N, L) soft targets} for ``heads`` (head name -> its teachers), read from ``path`` when it holds
+    them for these teachers, temperature, labels and images, else computed and written there atomically."""
+    from tqdm import tqdm
+
+    from ferkit.io_utils import atomic_write
+
+    key = {"digest": images_digest(images), "n": len(images),
+           "heads": {h: {"sources": t.sources, "temperature": t.temperature, "labels": list(labels[h])}
+                     for h, t in heads.items()}}
+    if path.is_file():
+        try:
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:   # a damaged file is recomputed, not trusted
+            log.warning("ignoring %s (%s); scoring the training images again", path, e)
+            stored = None
+        if stored is not None and stored.get("key") == key:
+            log.info("teacher targets read from %s", path)
+            return stored["targets"]
+    targets = {}
+    for head, teachers in heads.items():
+        log.info("offline distillation: %d teacher(s) of head %s score %d training images and their mirror images",
+                 len(teachers), head, len(images))
+        with tqdm(total=len(images), desc=f"teachers ({head})", unit="img", disable=not progress,
+                  leave=False) as bar:
+            targets[head] = clean_view_targets(teachers, images, preprocess, device, precision,
+                                               progress=bar.update)
+    atomic_write(path, lambda tmp: torch.save({"key": key, "targets": targets}, tmp))
+    log.info("teacher targets of %d training images written to %s", len(images), path)
+    return targets
 
 
 def build_teachers(cfg: DistillConfig, labels: tuple[str, ...], aux_labels: dict[str, tuple[str, ...]],

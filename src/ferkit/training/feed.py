@@ -79,6 +79,18 @@ class DeviceFeed:
         self.aux_masked = any(bool((np.asarray(v) < 0).any()) for v in aux.values())
         self.augment, self.normalise = augment, normalise
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.soft: dict[str, torch.Tensor] = {}   # offline distillation: per-sample soft targets per head
+
+    def set_soft_targets(self, soft: dict[str, torch.Tensor]) -> None:
+        """Per-sample (N, L) soft targets per head ("main" or an auxiliary head), kept on ``store``."""
+        for head, t in soft.items():
+            if len(t) != len(self.images):
+                raise ValueError(f"soft targets of head {head!r} cover {len(t)} samples, the feed has {len(self.images)}")
+        self.soft = {head: t.float().to(self.store) for head, t in soft.items()}
+
+    def soft_targets(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The batch's offline soft targets per head ({} without offline distillation)."""
+        return {head: self._move(t[idx]) for head, t in self.soft.items()}
 
     def __len__(self) -> int:
         return len(self.images)

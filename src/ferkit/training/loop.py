@@ -54,7 +54,7 @@ def train_one_epoch(t: "Trainer", epoch: int, max_steps: int | None = None) -> d
         t.set_lr(epoch * t.steps_per_epoch + i)
         x, y, mask, aux = t.feed.batch(rows[i])
         with autocast(dev, t.precision):
-            loss, logits = t.step_forward(x, y, mask, aux, t.feed.aux_masked)
+            loss, logits = t.step_forward(x, y, mask, aux, t.feed.aux_masked, t.feed.soft_targets(rows[i]))
         t.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         t.optimizer.step()

@@ -26,7 +26,7 @@ from ferkit.models import create_model
 from ferkit.models.weights import check_sha256, freeze, load_head, load_pretrained
 from ferkit.training import checkpoints, history, loop
 from ferkit.training.config import TrainConfig
-from ferkit.training.distill import build_teachers
+from ferkit.training.distill import build_teachers, offline_targets
 from ferkit.training.distributed import DistInfo, broadcast_from_main, init_distributed, shutdown
 from ferkit.training.feed import DeviceFeed
 from ferkit.training.heads import Heads, JointNet, TrainStep
@@ -117,6 +117,7 @@ class Trainer:
         self.feed = DeviceFeed(self.train_images, self.train_set.targets, self.device, self.augment,
                                self.preprocess.normalise, mask=self.train_mask, aux=self.aux_targets,
                                channels_last=cfg.channels_last)
+        self._score_offline()
         self.tb = history.TensorBoardLog(self.out)
         if resume:
             checkpoints.resume(self)
@@ -196,12 +197,29 @@ class Trainer:
         self.net = JointNet(self.model, self.aux, with_attention)
         main_teachers, aux_teachers = build_teachers(cfg.loss.distill, labels, self.aux_labels, self.preprocess,
                                                      self.device, cfg.channels_last)
+        self._offline_teachers = {}   # offline distillation: scored once in _score_offline, then dropped
+        if cfg.loss.distill.offline:
+            self._offline_teachers = {h: t for h, t in {"main": main_teachers, **aux_teachers}.items() if t}
+            main_teachers, aux_teachers = None, {}
         self.step_module: nn.Module = TrainStep(self.net, self.loss, cfg.data.aux_weight, cfg.loss.aux_label_smoothing,
-                                                main_teachers, cfg.loss.distill.weight, aux_teachers)
+                                                main_teachers, cfg.loss.distill.weight, aux_teachers,
+                                                cfg.loss.distill.temperature)
         if self.dist.enabled:  # the loss is inside: its centres are synchronised like every other parameter
             self.step_module = nn.parallel.DistributedDataParallel(
                 self.step_module, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.step_forward = torch.compile(self.step_module) if cfg.compile else self.step_module
+
+    def _score_offline(self) -> None:
+        """Offline distillation: the teachers' soft targets of every training image, into the feed (read from
+        OUT/teacher_targets.pt when it holds them); the teachers are not needed after that."""
+        if not self._offline_teachers:
+            return
+        labels = {"main": self.train_set.labels, **self.aux_labels}
+        targets = offline_targets(self.out / "teacher_targets.pt", self._offline_teachers, labels, self.feed.images,
+                                  self.preprocess, self.device, self.precision,
+                                  progress=self.progress and self.dist.main)
+        self.feed.set_soft_targets(targets)
+        self._offline_teachers = {}
 
     def _setup_optim(self) -> None:
         o = self.cfg.optim
