@@ -11,6 +11,7 @@ import torch
 
 from ferkit import pretrained
 from ferkit.errors import ConfigError
+from ferkit.models.weights import file_sha256
 from ferkit.training.config import load_config
 from ferkit.training.distill import Teachers, clean_view_targets, distillation_loss, offline_targets
 from ferkit.training.trainer import Trainer, load_split, preprocess_of
@@ -77,6 +78,7 @@ def test_offline_targets_are_the_mean_over_the_clean_crop_and_its_mirror(tmp_pat
     first = offline_targets(path, {"main": teachers}, labels, images, pre, torch.device("cpu"))
     assert torch.allclose(first["main"], expected, atol=1e-5)
     marked = torch.load(path, weights_only=True)
+    assert marked["key"]["heads"]["main"]["sha256"] == [file_sha256(pretrained.resolve("fer2013"))]
     marked["targets"]["main"] = torch.zeros_like(expected)          # a stored file is used as it is ...
     torch.save(marked, path)
     assert offline_targets(path, {"main": teachers}, labels, images, pre, torch.device("cpu"))["main"].sum() == 0

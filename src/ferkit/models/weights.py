@@ -26,13 +26,18 @@ def extract_state_dict(payload) -> dict[str, torch.Tensor]:
                      f"{', '.join(_NESTED_KEYS)})")
 
 
-def check_sha256(path: str | os.PathLike, expected: str, what: str = "weights") -> None:
-    """Raise a ModelError unless the file's SHA-256 starts with ``expected`` (a full digest or a prefix)."""
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    actual = h.hexdigest()
+    return h.hexdigest()
+
+
+def check_sha256(path: str | os.PathLike, expected: str, what: str = "weights") -> None:
+    """Raise a ModelError unless the file's SHA-256 starts with ``expected`` (a full digest or a prefix)."""
+    actual = file_sha256(path)
     if not actual.startswith(expected.lower()):
         raise ModelError(f"{what}: {path} has SHA-256 {actual[:16]}..., the config expects {expected[:16]}...; "
                          "these are other weights than the ones this config's runs started from (restore that "

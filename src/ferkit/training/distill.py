@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from ferkit.errors import ConfigError, FerkitError
+from ferkit.models.weights import file_sha256
 from ferkit.transforms.preprocess import Preprocess
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Teachers:
 
         self.temperature = float(temperature)
         self.sources = list(sources)
+        self.digests = []    # SHA-256 of each teacher's file: a re-shipped name is another teacher
         self.models, self.columns, self.sizes = [], [], []
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         want = preprocess.to_dict()
@@ -86,6 +88,7 @@ class Teachers:
             if missing:
                 raise ConfigError(f"loss.distill.teachers: {source} has no output for the student's label(s) "
                                   f"{', '.join(missing)} (its labels: {', '.join(loaded.labels)})")
+            self.digests.append(file_sha256(pretrained.resolve(source)))
             model = loaded.model.to(device, memory_format=memory_format).eval()
             for p in model.parameters():
                 p.requires_grad_(False)
@@ -136,13 +139,15 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                     images: torch.Tensor, preprocess: Preprocess, device: torch.device, precision: str = "fp32",
                     progress: bool = False) -> dict[str, torch.Tensor]:
     """{head: (N, L) soft targets} for ``heads`` (head name -> its teachers), read from ``path`` when it holds
-    them for these teachers, temperature, labels and images, else computed and written there atomically."""
+    them for these teachers (their files' SHA-256), temperature, labels and images, else computed and written there
+    atomically."""
     from tqdm import tqdm
 
     from ferkit.io_utils import atomic_write
 
     key = {"digest": images_digest(images), "n": len(images),
-           "heads": {h: {"sources": t.sources, "temperature": t.temperature, "labels": list(labels[h])}
+           "heads": {h: {"sources": t.sources, "sha256": t.digests, "temperature": t.temperature,
+                         "labels": list(labels[h])}
                      for h, t in heads.items()}}
     if path.is_file():
         try:
