@@ -13,8 +13,11 @@ from ferkit import pretrained
 from ferkit.errors import ConfigError
 from ferkit.models.weights import file_sha256
 from ferkit.training.config import load_config
-from ferkit.training.distill import Teachers, clean_view_targets, distillation_loss, offline_targets
+from ferkit.training.distill import (Teachers, augmented_views, clean_view_targets, distillation_loss, offline_targets,
+                                     view_targets)
+from ferkit.training.feed import DeviceFeed
 from ferkit.training.trainer import Trainer, load_split, preprocess_of
+from ferkit.transforms.augment import AugmentConfig, BatchAugment
 from ferkit.transforms.preprocess import Preprocess
 
 needs_shipped = pytest.mark.skipif("fer2013" not in pretrained.available(), reason="shipped fer2013 model missing")
@@ -92,6 +95,52 @@ def test_offline_targets_are_the_mean_over_the_clean_crop_and_its_mirror(tmp_pat
 
 
 @needs_shipped
+def test_stored_views_give_each_epoch_its_augmented_crops_and_their_own_targets(tmp_path):
+    """loss.distill.views: K augmented views drawn once (the same K for the same seed), each scored by the
+    teachers as it is; epoch e's batches are view e mod K with that view's targets, not a fresh augmentation."""
+    loaded = pretrained.load("fer2013")
+    pre, cpu = loaded.preprocess, torch.device("cpu")
+    images = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (6, 1, 48, 48), dtype=np.uint8))
+
+    def draw(seed):
+        augment = BatchAugment(AugmentConfig(jpeg=0.5, blur=0.5), pre.input_size, pre.source_size, seed=seed)
+        return augmented_views(images, augment, 3, batch_size=4)
+
+    views = draw(5)
+    assert views.shape == (3, 6, 1, pre.input_size, pre.input_size) and views.dtype == torch.uint8
+    assert torch.equal(views, draw(5)) and not torch.equal(views, draw(6))
+    assert not torch.equal(views[0], views[1])                      # K different augmentations
+    teachers = Teachers(["fer2013"], loaded.labels, pre, 2.0, cpu, channels_last=False)
+    targets = view_targets(teachers, views, pre, cpu, batch_size=4)
+    assert targets.shape == (3, 6, len(loaded.labels))
+    assert torch.allclose(targets[2], teachers.soft_targets(pre.normalise(views[2].float() / 255)), atol=1e-5)
+
+    path, labels = tmp_path / "teacher_targets.pt", {"main": loaded.labels}
+    stored = offline_targets(path, {"main": teachers}, labels, images, pre, cpu, views=views)["main"]
+    assert torch.allclose(stored, targets, atol=1e-5)
+    assert torch.load(path, weights_only=True)["key"]["views"] == 3
+    clean = offline_targets(path, {"main": teachers}, labels, images, pre, cpu)["main"]   # not the views' file
+    assert clean.shape == (6, len(loaded.labels))
+
+    never = lambda x: pytest.fail("stored views are not augmented again")   # noqa: E731
+    fed = DeviceFeed(images.squeeze(1).numpy(), np.arange(6) % 7, cpu, never, pre.normalise)
+    with pytest.raises(ValueError, match="views"):
+        fed.set_soft_targets({"main": targets})                     # per-view targets need the views
+    fed.set_views(views)
+    fed.set_soft_targets({"main": targets})
+    idx = torch.tensor([1, 4])
+    for epoch in (0, 1, 2, 3, 4):
+        fed.select_view(epoch)
+        x, y, _, _ = fed.batch(idx)
+        assert torch.allclose(x, pre.normalise(views[epoch % 3][idx].float() / 255))
+        assert torch.equal(fed.soft_targets(idx)["main"], targets[epoch % 3][idx])
+        assert y.tolist() == [1, 4]
+    for bad in ("loss.distill.views=4", "loss.distill.offline=true loss.distill.views=-1"):
+        with pytest.raises(ConfigError, match="loss.distill.views"):
+            load_config(None, bad.split())
+
+
+@needs_shipped
 def test_teachers_that_cannot_teach_this_student_are_refused(tmp_path):
     pre = pretrained.load("fer2013").preprocess
     other = Preprocess(**{**pre.to_dict(), "source_size": 64, "input_size": 56})
@@ -113,12 +162,16 @@ def test_student_learns_the_teachers_function_when_the_labels_say_nothing(data_r
     """256 Training images with their labels shuffled, no augmentation, 15 epochs. Cross-entropy on the
     shuffled labels agrees with the shipped fer2013 model on these images about as often as chance (0.21 when
     written); with loss.distill.weight=1 the student learns the teacher and agrees with it far more often (0.52),
-    whether the teacher sees each batch (online) or scored the images once before training (offline). Its
-    checkpoint holds the student only."""
+    whether the teacher sees each batch (online), scored the images once before training (offline), or scored
+    three stored views of each (views; without augmentation each view is the image's crop, so this checks the
+    stored-view path end to end, and the unit test above that the views are augmented). Its checkpoint holds the
+    student only."""
     teacher = pretrained.load("fer2013")
     agreement = {}
     taught = ["loss.distill.teachers=[fer2013]", "loss.distill.weight=1.0", "loss.distill.temperature=2.0"]
-    for name, extra in (("labels", []), ("teacher", taught), ("offline", [*taught, "loss.distill.offline=true"])):
+    offline = [*taught, "loss.distill.offline=true"]
+    for name, extra in (("labels", []), ("teacher", taught), ("offline", offline),
+                        ("views", [*offline, "loss.distill.views=3"])):
         cfg = config(data_root, cache_dir, tmp_path / name, "epochs=15", "optim.lr=0.1", "model.drop_rate=0",
                      "augment.flip=0", "augment.scale=0", "augment.translate=0", "augment.brightness=0",
                      "augment.contrast=0", *extra)
@@ -137,6 +190,7 @@ def test_student_learns_the_teachers_function_when_the_labels_say_nothing(data_r
     assert agreement["labels"] < 0.35, agreement
     assert agreement["teacher"] > agreement["labels"] + 0.2, agreement
     assert agreement["offline"] > agreement["labels"] + 0.2, agreement      # scored once, before training
+    assert agreement["views"] > agreement["labels"] + 0.2, agreement        # 3 augmented views, each scored once
     assert (tmp_path / "offline" / "teacher_targets.pt").is_file()
     assert not (tmp_path / "teacher" / "teacher_targets.pt").exists()
 

@@ -21,6 +21,14 @@ image once, its centre crop and the crop's mirror image (the mean of the two, so
 random flips), and the student then trains at its own step rate, each augmented view learning the clean image's
 soft targets. The targets are kept in ``OUT/teacher_targets.pt`` (written atomically) and reused by ``--resume``
 while the teachers, temperature, labels and training images are the same.
+
+``loss.distill.views: K`` keeps the teachers consistent with the student's augmentations at offline cost (in the
+spirit of Shen & Xing 2021, "A Fast Knowledge Distillation Framework for Visual Recognition", which stores each
+augmented crop's soft labels; Beyer et al. 2022, "Knowledge distillation: A good teacher is patient and
+consistent", on why teacher and student should see the same view): K augmented views of every training image are
+drawn once with the run's augmentation (their own seeded generator), the teachers score each view, and epoch e
+trains on view e mod K with that view's targets. It costs K teacher passes per image instead of two, and the
+student sees K distinct augmentations of each image instead of a fresh one every epoch.
 """
 from __future__ import annotations
 
@@ -48,6 +56,7 @@ class DistillConfig:
     weight: float = 0.5                                  # share of the soft-target term in the main loss
     temperature: float = 4.0                             # softening of teacher and student logits
     offline: bool = False                                # score the training images once, before training
+    views: int = 0                                       # offline: K augmented views per image (0: the clean crop)
 
 
 def validate(cfg: DistillConfig) -> None:
@@ -55,6 +64,11 @@ def validate(cfg: DistillConfig) -> None:
         raise ConfigError(f"loss.distill.weight must be in [0, 1], got {cfg.weight}")
     if cfg.temperature <= 0:
         raise ConfigError(f"loss.distill.temperature must be > 0, got {cfg.temperature}")
+    if cfg.views < 0:
+        raise ConfigError(f"loss.distill.views must be >= 0, got {cfg.views}")
+    if cfg.views and not cfg.offline:
+        raise ConfigError("loss.distill.views needs loss.distill.offline: true (online teachers see every "
+                          "augmented batch anyway)")
     for head, sources in cfg.aux_teachers.items():
         if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
             raise ConfigError(f"loss.distill.aux_teachers.{head} must be a list of model files or names")
@@ -130,6 +144,41 @@ def clean_view_targets(teachers: Teachers, images: torch.Tensor, preprocess: Pre
     return torch.cat(out)
 
 
+@torch.no_grad()
+def augmented_views(images: torch.Tensor, augment, k: int, batch_size: int = 512, progress=None) -> torch.Tensor:
+    """(K, N, C, I, I) uint8: K augmented views of uint8 training crops (N, C, S, S), drawn with ``augment``
+    (a seeded ``BatchAugment``, which also crops to the input side) and rounded to uint8."""
+    views = []
+    for _ in range(k):
+        parts = []
+        for start in range(0, len(images), batch_size):
+            x = augment(images[start:start + batch_size].float().div_(255.0))
+            parts.append(x.mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).cpu())
+            if progress is not None:
+                progress(len(x))
+        views.append(torch.cat(parts))
+    return torch.stack(views)
+
+
+@torch.no_grad()
+def view_targets(teachers: Teachers, views: torch.Tensor, preprocess: Preprocess, device: torch.device,
+                 precision: str = "fp32", batch_size: int = 256, progress=None) -> torch.Tensor:
+    """(K, N, L) soft targets of augmented views (K, N, C, I, I) uint8 at the student's input side (float32, CPU)."""
+    from ferkit.training.precision import autocast
+
+    out = []
+    for view in views:
+        part = []
+        for start in range(0, view.shape[0], batch_size):
+            x = preprocess.normalise(view[start:start + batch_size].to(device).float().div_(255.0))
+            with autocast(device, precision):
+                part.append(teachers.soft_targets(x).float().cpu())
+            if progress is not None:
+                progress(len(x))
+        out.append(torch.cat(part))
+    return torch.stack(out)
+
+
 def images_digest(images: torch.Tensor) -> str:
     """SHA-256 of the training crops (which images, in which order), the key of a stored target file."""
     return hashlib.sha256(images.cpu().contiguous().numpy().tobytes()).hexdigest()
@@ -137,18 +186,21 @@ def images_digest(images: torch.Tensor) -> str:
 
 def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tuple[str, ...]],
                     images: torch.Tensor, preprocess: Preprocess, device: torch.device, precision: str = "fp32",
-                    progress: bool = False) -> dict[str, torch.Tensor]:
+                    progress: bool = False, views: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """{head: (N, L) soft targets} for ``heads`` (head name -> its teachers), read from ``path`` when it holds
     them for these teachers (their files' SHA-256), temperature, labels and images, else computed and written there
-    atomically."""
+    atomically. With ``views`` (K, N, C, I, I), the targets of each augmented view instead: {head: (K, N, L)},
+    keyed by the views' SHA-256."""
     from tqdm import tqdm
 
     from ferkit.io_utils import atomic_write
 
-    key = {"digest": images_digest(images), "n": len(images),
+    key = {"digest": images_digest(images if views is None else views), "n": len(images),
            "heads": {h: {"sources": t.sources, "sha256": t.digests, "temperature": t.temperature,
                          "labels": list(labels[h])}
                      for h, t in heads.items()}}
+    if views is not None:
+        key["views"] = len(views)
     if path.is_file():
         try:
             stored = torch.load(path, map_location="cpu", weights_only=True)
@@ -160,12 +212,15 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
             return stored["targets"]
     targets = {}
     for head, teachers in heads.items():
-        log.info("offline distillation: %d teacher(s) of head %s score %d training images and their mirror images",
-                 len(teachers), head, len(images))
-        with tqdm(total=len(images), desc=f"teachers ({head})", unit="img", disable=not progress,
-                  leave=False) as bar:
-            targets[head] = clean_view_targets(teachers, images, preprocess, device, precision,
-                                               progress=bar.update)
+        what = "training images and their mirror images" if views is None else f"images x {len(views)} augmented views"
+        log.info("offline distillation: %d teacher(s) of head %s score %d %s", len(teachers), head, len(images), what)
+        total = len(images) * (1 if views is None else len(views))
+        with tqdm(total=total, desc=f"teachers ({head})", unit="img", disable=not progress, leave=False) as bar:
+            if views is None:
+                targets[head] = clean_view_targets(teachers, images, preprocess, device, precision,
+                                                   progress=bar.update)
+            else:
+                targets[head] = view_targets(teachers, views, preprocess, device, precision, progress=bar.update)
     atomic_write(path, lambda tmp: torch.save({"key": key, "targets": targets}, tmp))
     log.info("teacher targets of %d training images written to %s", len(images), path)
     return targets

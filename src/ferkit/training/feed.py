@@ -61,6 +61,8 @@ class DeviceFeed:
     normalises it (``normalise``) and returns it in the requested memory format, with its targets, the main-label
     mask (None when every sample has a label) and the auxiliary targets. A training set too large for half of
     the GPU's free memory stays in pinned host memory (``store``) and each batch is copied over asynchronously.
+    With stored augmented views (``set_views``, offline distillation with ``loss.distill.views``) the batch is
+    the selected view's crops (``select_view``), not a fresh augmentation.
     """
 
     def __init__(self, images: np.ndarray, targets: np.ndarray, device: torch.device, augment, normalise,
@@ -80,17 +82,33 @@ class DeviceFeed:
         self.augment, self.normalise = augment, normalise
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.soft: dict[str, torch.Tensor] = {}   # offline distillation: per-sample soft targets per head
+        self.views: torch.Tensor | None = None    # (K, N, C, I, I) uint8 augmented views, or None
+        self.view = 0                             # the view this epoch trains on
 
     def set_soft_targets(self, soft: dict[str, torch.Tensor]) -> None:
-        """Per-sample (N, L) soft targets per head ("main" or an auxiliary head), kept on ``store``."""
+        """Per-sample soft targets per head ("main" or an auxiliary head), kept on ``store``: (N, L), or (K, N, L)
+        with one set per stored view."""
         for head, t in soft.items():
-            if len(t) != len(self.images):
-                raise ValueError(f"soft targets of head {head!r} cover {len(t)} samples, the feed has {len(self.images)}")
+            if t.shape[-2] != len(self.images):
+                raise ValueError(f"soft targets of head {head!r} cover {t.shape[-2]} samples, the feed has {len(self.images)}")
+            if t.ndim == 3 and (self.views is None or len(t) != len(self.views)):
+                raise ValueError(f"soft targets of head {head!r} are for {len(t)} views, the feed has "
+                                 f"{0 if self.views is None else len(self.views)}")
         self.soft = {head: t.float().to(self.store) for head, t in soft.items()}
+
+    def set_views(self, views: torch.Tensor) -> None:
+        """Stored augmented views (K, N, C, I, I) uint8 of the training images, used instead of ``augment``."""
+        if views.ndim != 5 or views.shape[1] != len(self.images):
+            raise ValueError(f"views must be (K, {len(self.images)}, C, I, I), got {tuple(views.shape)}")
+        self.views = views.to(self.store)
+
+    def select_view(self, epoch: int) -> None:
+        """Train ``epoch`` on view ``epoch mod K`` (no-op without stored views)."""
+        self.view = epoch % len(self.views) if self.views is not None else 0
 
     def soft_targets(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         """The batch's offline soft targets per head ({} without offline distillation)."""
-        return {head: self._move(t[idx]) for head, t in self.soft.items()}
+        return {head: self._move(t[self.view][idx] if t.ndim == 3 else t[idx]) for head, t in self.soft.items()}
 
     def __len__(self) -> int:
         return len(self.images)
@@ -100,7 +118,10 @@ class DeviceFeed:
 
     def batch(self, idx: torch.Tensor):
         """idx: sample indices on ``store`` (see ``device_batches``)."""
-        x = self.augment(self._move(self.images[idx]).float().div_(255.0))
+        if self.views is not None:
+            x = self._move(self.views[self.view][idx]).float().div_(255.0)
+        else:
+            x = self.augment(self._move(self.images[idx]).float().div_(255.0))
         x = self.normalise(x).contiguous(memory_format=self.memory_format)
         mask = self._move(self.mask[idx]) if self.mask is not None else None
         return x, self._move(self.targets[idx]), mask, {k: self._move(v[idx]) for k, v in self.aux.items()}

@@ -36,6 +36,7 @@ from ferkit.transforms.augment import BatchAugment
 from ferkit.transforms.preprocess import Preprocess, prepare_crops
 
 log = logging.getLogger(__name__)
+VIEW_SEED = 7919   # offset of the stored views' generator from the run's seed (the training stream stays its own)
 
 
 @dataclass
@@ -215,11 +216,29 @@ class Trainer:
         if not self._offline_teachers:
             return
         labels = {"main": self.train_set.labels, **self.aux_labels}
+        show = self.progress and self.dist.main
+        views = None
+        if self.cfg.loss.distill.views:
+            views = self._augmented_views(self.cfg.loss.distill.views, show)
+            self.feed.set_views(views)
         targets = offline_targets(self.out / "teacher_targets.pt", self._offline_teachers, labels, self.feed.images,
-                                  self.preprocess, self.device, self.precision,
-                                  progress=self.progress and self.dist.main)
+                                  self.preprocess, self.device, self.precision, progress=show, views=views)
         self.feed.set_soft_targets(targets)
         self._offline_teachers = {}
+
+    def _augmented_views(self, k: int, show: bool) -> torch.Tensor:
+        """K augmented views of every training image for offline distillation, drawn with the run's augmentation
+        from a generator of their own (seeded by the run's seed), so --resume draws the same views again."""
+        from tqdm import tqdm
+
+        from ferkit.training.distill import augmented_views
+
+        d = self.cfg.data
+        augment = BatchAugment(self.cfg.augment, d.input_size, d.source_size, seed=self.cfg.seed + VIEW_SEED,
+                               device=self.feed.images.device)
+        log.info("offline distillation: drawing %d augmented views of %d training images", k, len(self.feed))
+        with tqdm(total=k * len(self.feed), desc="views", unit="img", disable=not show, leave=False) as bar:
+            return augmented_views(self.feed.images, augment, k, progress=bar.update)
 
     def _setup_optim(self) -> None:
         o = self.cfg.optim
