@@ -126,22 +126,28 @@ class Teachers:
 
 
 @torch.no_grad()
-def clean_view_targets(teachers: Teachers, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
-                       precision: str = "fp32", batch_size: int = 256, progress=None) -> torch.Tensor:
-    """(N, L) soft targets of uint8 training crops (N, C, source, source): the mean of the teachers' softened
-    probabilities for each image's centre crop (the student's input side) and its mirror image (float32, CPU)."""
+def _score_batches(score, images: torch.Tensor, to_input, device: torch.device, precision: str, batch_size: int,
+                   progress=None) -> torch.Tensor:
+    """``score(to_input(batch))`` over uint8 ``images`` in batches, under the run's autocast (float32, CPU)."""
     from ferkit.training.precision import autocast
 
     out = []
     for start in range(0, len(images), batch_size):
-        x = images[start:start + batch_size].to(device).float().div_(255.0)
-        x = preprocess.centre_crop(preprocess.normalise(x))
+        x = to_input(images[start:start + batch_size].to(device).float().div_(255.0))
         with autocast(device, precision):
-            soft = (teachers.soft_targets(x) + teachers.soft_targets(x.flip(-1))) / 2
-        out.append(soft.float().cpu())
+            out.append(score(x).float().cpu())
         if progress is not None:
             progress(len(x))
     return torch.cat(out)
+
+
+def clean_view_targets(teachers: Teachers, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
+                       precision: str = "fp32", batch_size: int = 256, progress=None) -> torch.Tensor:
+    """(N, L) soft targets of uint8 training crops (N, C, source, source): the mean of the teachers' softened
+    probabilities for each image's centre crop (the student's input side) and its mirror image (float32, CPU)."""
+    return _score_batches(lambda x: (teachers.soft_targets(x) + teachers.soft_targets(x.flip(-1))) / 2, images,
+                          lambda x: preprocess.centre_crop(preprocess.normalise(x)), device, precision, batch_size,
+                          progress)
 
 
 @torch.no_grad()
@@ -160,23 +166,11 @@ def augmented_views(images: torch.Tensor, augment, k: int, batch_size: int = 512
     return torch.stack(views)
 
 
-@torch.no_grad()
 def view_targets(teachers: Teachers, views: torch.Tensor, preprocess: Preprocess, device: torch.device,
                  precision: str = "fp32", batch_size: int = 256, progress=None) -> torch.Tensor:
     """(K, N, L) soft targets of augmented views (K, N, C, I, I) uint8 at the student's input side (float32, CPU)."""
-    from ferkit.training.precision import autocast
-
-    out = []
-    for view in views:
-        part = []
-        for start in range(0, view.shape[0], batch_size):
-            x = preprocess.normalise(view[start:start + batch_size].to(device).float().div_(255.0))
-            with autocast(device, precision):
-                part.append(teachers.soft_targets(x).float().cpu())
-            if progress is not None:
-                progress(len(x))
-        out.append(torch.cat(part))
-    return torch.stack(out)
+    return torch.stack([_score_batches(teachers.soft_targets, view, preprocess.normalise, device, precision,
+                                       batch_size, progress) for view in views])
 
 
 def images_digest(images: torch.Tensor) -> str:
