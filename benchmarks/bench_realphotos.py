@@ -1,7 +1,7 @@
 """End-to-end accuracy on every labelled real photo the project has; prints Markdown tables.
 
     python benchmarks/bench_realphotos.py [--models ferplus,fer2013] [--detectors blazeface,auto,none]
-                                          [--json FILE] [--threads 1]
+                                          [--json FILE] [--predictions DIR] [--threads 1]
 
 Photos: all CK+48 frames (``$FERKIT_DATA/ckplus/CK+48``, 981 tight 48x48 grey crops, fed to the pipeline as
 they are: 48x48, the framing a user of that dataset has), and the sample photos whose file name starts with an
@@ -12,6 +12,8 @@ full pipeline (detect, align, classify); the largest face counts, a photo withou
 neutral`` is the share of found faces the model calls neutral, beside ``labelled neutral``, the share of photos
 labelled neutral (a model that collapses other expressions into neutral shows a much larger first number).
 ``--models`` takes shipped names or model files (.pt), so a candidate is measured before it is shipped.
+``--predictions DIR`` also writes each photo's prediction (one CSV per set, model and detector; CK+ frames grouped by
+sequence), so ``ferkit compare`` can say whether two models differ by more than the noise of these few sequences.
 Detection runs once per detector and the crops go to every model. Detectors not registered in the code under
 test are skipped with a note, so the same script measures older versions (there ``auto`` was full-range
 BlazeFace alone, named ``blazeface``).
@@ -75,30 +77,48 @@ def aligned_crops(recognizer, found) -> list:
     return [None if best is None else recognizer.align(rgb, [best])[0][0] for rgb, best in found]
 
 
-def score(recognizer, crops, labels: list[str]) -> dict:
-    """Faces found, accuracy over all / found photos, per-class recall (model labels matched by name)."""
+def predict(recognizer, crops) -> tuple[list[str], list[float | None]]:
+    """The model's label (canonical name) and its probability for each photo; "" and None where no face was found."""
     from ferkit.labels import canonical
 
     model_labels = [canonical(x) for x in recognizer.labels]
     found = [i for i, c in enumerate(crops) if c is not None]
-    pred: dict[int, str] = {}
+    predicted: list[str] = [""] * len(crops)
+    confidence: list[float | None] = [None] * len(crops)
     if found:
         logits, _ = recognizer.classify_crops(np.stack([crops[i] for i in found]))
-        for i, k in zip(found, logits.argmax(1)):
-            pred[i] = model_labels[int(k)]
+        probs = recognizer.classifier.probabilities(logits)
+        for i, row in zip(found, probs):
+            predicted[i], confidence[i] = model_labels[int(row.argmax())], float(row.max())
+    return predicted, confidence
+
+
+def score(model_labels: list[str], predicted: list[str], labels: list[str]) -> dict:
+    """Faces found, accuracy over all / found photos, per-class recall (model labels matched by name)."""
+    found = [i for i, p in enumerate(predicted) if p]
     scorable = [i for i, y in enumerate(labels) if y in model_labels]
-    correct = [i for i in scorable if pred.get(i) == labels[i]]
+    correct = [i for i in scorable if predicted[i] == labels[i]]
     classes = sorted({labels[i] for i in scorable})
-    recall = {c: np.mean([pred.get(i) == c for i in scorable if labels[i] == c]) for c in classes}
-    found_scorable = [i for i in scorable if i in pred]
-    said_neutral = sum(pred[i] == "neutral" for i in pred)
+    recall = {c: np.mean([predicted[i] == c for i in scorable if labels[i] == c]) for c in classes}
+    found_scorable = [i for i in scorable if predicted[i]]
+    said_neutral = sum(predicted[i] == "neutral" for i in found)
     return {"photos": len(labels), "found": len(found), "found_pct": 100.0 * len(found) / max(1, len(labels)),
             "scorable": len(scorable), "accuracy": 100.0 * len(correct) / max(1, len(scorable)),
             "accuracy_found": 100.0 * len(correct) / max(1, len(found_scorable)),
             "macro_recall": 100.0 * float(np.mean(list(recall.values()))) if recall else 0.0,
-            "said_neutral_pct": 100.0 * said_neutral / max(1, len(pred)),
+            "said_neutral_pct": 100.0 * said_neutral / max(1, len(found)),
             "labelled_neutral_pct": 100.0 * sum(y == "neutral" for y in labels) / max(1, len(labels)),
             "recall": {c: round(100.0 * float(r), 1) for c, r in recall.items()}}
+
+
+def photo_keys(root: Path, files: list[Path]) -> tuple[list[str], list[str]]:
+    """(id, group) per photo: the path under the data folder; CK+ frames grouped by sequence (S010_004)."""
+    ids, groups = [], []
+    for f in files:
+        ids.append(f.relative_to(root).as_posix() if f.is_relative_to(root) else str(f))
+        m = re.match(r"(S\d+_\d+)_\d+", f.stem)
+        groups.append(m.group(1) if m else ids[-1])
+    return ids, groups
 
 
 def main() -> int:
@@ -107,20 +127,25 @@ def main() -> int:
     p.add_argument("--detectors", default="blazeface,auto,none", help="comma-separated detector names")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None, metavar="FILE", help="also write the numbers as JSON")
+    p.add_argument("--predictions", default=None, metavar="DIR",
+                   help="also write each photo's prediction, one CSV per set / model / detector, for `ferkit compare`")
     args = p.parse_args()
 
     import torch
 
     torch.set_num_threads(args.threads)
     from ferkit import EmotionRecognizer, pretrained
+    from ferkit.evaluation.predictions import photo_set_file_name, write_predictions
     from ferkit.faces import create_detector, list_detectors
+    from ferkit.labels import canonical
 
     models = args.models.split(",") if args.models else list(pretrained.available())
     known = set(list_detectors()) | {"auto"}
     detectors = [d for d in args.detectors.split(",") if d in known]
     for d in set(args.detectors.split(",")) - set(detectors):
         print(f"note: detector {d!r} is not in this version of ferkit; skipped", file=sys.stderr)
-    sets = labelled_photos(data_root())
+    root = data_root()
+    sets = labelled_photos(root)
     recognizers = {m: EmotionRecognizer(model=m, detector="blazeface", threads=args.threads) for m in models}
     results = []
     for det_name in detectors:
@@ -131,9 +156,16 @@ def main() -> int:
             found, sec = detect_all(detector, files)
             for m, rec in recognizers.items():
                 rec.detector = detector  # alignment reads the detector's crop_scale
-                crops = aligned_crops(rec, found)
+                predicted, confidence = predict(rec, aligned_crops(rec, found))
+                model_labels = [canonical(x) for x in rec.labels]
                 results.append({"set": set_name, "model": m, "detector": det_name, "detect_ms": 1e3 * sec,
-                                **score(rec, crops, labels)})
+                                **score(model_labels, predicted, labels)})
+                if args.predictions:
+                    keep = [i for i, y in enumerate(labels) if y in model_labels]
+                    ids, groups = photo_keys(root, files)
+                    out = Path(args.predictions) / photo_set_file_name(set_name, m, det_name)
+                    write_predictions(out, *([col[i] for i in keep] for col in (ids, groups, labels, predicted,
+                                                                                    confidence)))
                 print(f"done {set_name} / {m} / {det_name}", file=sys.stderr)
     print("| photos | model | detector | n | faces found | accuracy | on found | macro recall | said neutral "
           "| labelled neutral | detect ms/photo |")

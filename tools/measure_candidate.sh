@@ -5,8 +5,10 @@
 #
 #   FERKIT_DATA=/path/to/data bash tools/measure_candidate.sh RUNS TAG FERPLUS_MODEL FER2013_MODEL
 #
-# writes RUNS/eval_TAG_ferplus.json, RUNS/eval_TAG_fer2013.json and RUNS/bench_TAG.json (+ .md). The models are
-# shipped names or model files; a training run's files are best.pt (main head) and best_fer2013.pt.
+# writes RUNS/eval_TAG_ferplus.json, RUNS/eval_TAG_fer2013.json and RUNS/bench_TAG.json (+ .md), and each item's
+# prediction in RUNS/pred_TAG/ (publictest_ferplus.csv, publictest_fer2013.csv, the CK+48 and sample photo files),
+# which tools/robust_report.py pairs with the shipped pair's (tag before) for `ferkit compare`'s intervals. The
+# models are shipped names or model files; a training run's files are best.pt (main head) and best_fer2013.pt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${FERKIT_DATA:?set FERKIT_DATA to the data folder}"
@@ -18,10 +20,11 @@ runs=$1 tag=$2 ferplus=$3 fer2013=$4
 mkdir -p "$runs"
 run() { echo "### $(date -u +%H:%M:%S) $*"; "$@"; }
 
+pred="$runs/pred_${tag}"
 run ferkit evaluate --model "$ferplus" --dataset ferplus --split PublicTest --perturb blur jpeg lowres \
-    --json "$runs/eval_${tag}_ferplus.json"
+    --json "$runs/eval_${tag}_ferplus.json" --predictions "$pred/publictest_ferplus.csv"
 run ferkit evaluate --model "$fer2013" --dataset fer2013 --split PublicTest --perturb blur jpeg lowres \
-    --json "$runs/eval_${tag}_fer2013.json"
+    --json "$runs/eval_${tag}_fer2013.json" --predictions "$pred/publictest_fer2013.csv"
 run python benchmarks/bench_realphotos.py --models "$ferplus,$fer2013" --detectors auto --threads 1 \
-    --json "$runs/bench_${tag}.json" | tee "$runs/bench_${tag}.md"
+    --json "$runs/bench_${tag}.json" --predictions "$pred" | tee "$runs/bench_${tag}.md"
 echo "### $(date -u +%H:%M:%S) done"

@@ -6,7 +6,8 @@
 Reads, in ``--runs``, for the previously shipped models (tag ``before``) and each candidate tag (``shipped``:
 the packaged files, measured after packaging):
 eval_<tag>_<ferplus|fer2013>.json (``ferkit evaluate ... --perturb blur jpeg lowres --json``) and
-bench_<tag>.json (``benchmarks/bench_realphotos.py --detectors auto --json``); framing.md
+bench_<tag>.json (``benchmarks/bench_realphotos.py --detectors auto --json``); optionally pred_<tag>/ (each item's
+prediction, ``tools/measure_candidate.sh``), for paired intervals against the tag ``before``; framing.md
 (``tools/measure_framing.py``) and each candidate's training curve, multitask_<tag>/metrics.csv (tag
 ``robust`` -> multitask_robust, others -> multitask_robust_<tag>). ``--decision`` is a Markdown file with the
 shipping decision, appended as it is. Also writes the numbers as JSON next to the page.
@@ -147,14 +148,58 @@ def history_table(history: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
+def paired(runs: Path, bench: dict) -> dict:
+    """Each candidate against the shipped pair on the same items, where both have prediction files (RUNS/pred_TAG/,
+    written by tools/measure_candidate.sh): PublicTest item by item, CK+48 through the pipeline sequence by
+    sequence (``ferkit compare``'s bootstrap interval and sign test)."""
+    from ferkit.evaluation.predictions import pair, photo_set_file_name, read_predictions
+    from ferkit.evaluation.significance import paired_comparison
+
+    def ck_file(tag: str, m: str) -> Path | None:
+        row = next((r for r in bench[tag] if r["set"].startswith("CK+") and model_of(r) == m), None)
+        return None if row is None else runs / f"pred_{tag}" / photo_set_file_name(row["set"], row["model"],
+                                                                                 row.get("detector", "auto"))
+
+    out: dict = {}
+    for s in STAGES[1:]:
+        for m in MODELS:
+            for kind, a, b in (("publictest", runs / "pred_before" / f"publictest_{m}.csv",
+                                runs / f"pred_{s}" / f"publictest_{m}.csv"),
+                               ("ck_sequences", ck_file("before", m), ck_file(s, m))):
+                if a is None or b is None or not (a.is_file() and b.is_file()):
+                    continue
+                ca, cb, groups = pair(read_predictions(a), read_predictions(b), a, b)
+                r = paired_comparison(ca, cb, groups)
+                out.setdefault(s, {}).setdefault(m, {})[kind] = {
+                    k: round(r[k], 4) for k in ("difference_points", "ci_low", "ci_high", "sign_test_p")} | {
+                    k: r[k] for k in ("n_items", "n_groups", "groups_b_better", "groups_a_better")}
+    return out
+
+
+def paired_table(comparisons: dict) -> str:
+    def cell(r: dict | None) -> str:
+        if r is None:
+            return "- | -"
+        return (f"{r['difference_points']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] | "
+                f"{r['groups_b_better']} / {r['groups_a_better']}, p = {r['sign_test_p']:.2f}")
+
+    lines = ["| candidate | model | PublicTest change [95% CI] | items better / worse, sign test | CK+48 change, per "
+             "sequence [95% CI] | sequences better / worse, sign test |", "|---|---|---:|---:|---:|---:|"]
+    for tag, per_model in comparisons.items():
+        for m, r in per_model.items():
+            lines.append(f"| {tag} | {m} | {cell(r.get('publictest'))} | {cell(r.get('ck_sequences'))} |")
+    return "\n".join(lines)
+
+
 def rule_table(rule: dict) -> str:
     lines = ["| candidate | model | PublicTest change (points) | within -0.3 | CK+48 accuracy change | "
-             "degraded rows, mean change |", "|---|---|---:|---|---:|---:|"]
+             "CK+48 95% CI, per sequence | degraded rows, mean change |", "|---|---|---:|---|---:|---:|---:|"]
     for tag, per_model in rule.items():
         for m, r in per_model.items():
+            ci = "-" if "ck_ci_points" not in r else f"[{r['ck_ci_points'][0]:+.2f}, {r['ck_ci_points'][1]:+.2f}]"
             lines.append(f"| {tag} | {m} | {r['publictest_change_points']:+.2f} | "
                          f"{'yes' if r['publictest_within_limit'] else 'no'} | {r['ck_accuracy_change_points']:+.1f} | "
-                         f"{r['degraded_rows_mean_change_points']:+.2f} |")
+                         f"{ci} | {r['degraded_rows_mean_change_points']:+.2f} |")
     return "\n".join(lines)
 
 
@@ -184,6 +229,13 @@ def main() -> None:
                     "ck_accuracy_change_points": round(real[ck][m][s]["accuracy"] - real[ck][m]["before"]["accuracy"], 2),
                     "degraded_rows_mean_change_points": round(robust["mean_gain_points"][s][m], 2)} for m in MODELS}
             for s in STAGES[1:]}
+    comparisons = paired(Path(args.runs), data["bench"])
+    for s, per_model in comparisons.items():
+        for m, r in per_model.items():
+            if "ck_sequences" in r:
+                ck_r = r["ck_sequences"]
+                rule[s][m]["ck_ci_points"] = [ck_r["ci_low"], ck_r["ci_high"]]
+                rule[s][m]["ck_significantly_worse"] = ck_r["ci_high"] < 0
     preamble = Path(args.preamble).read_text().strip() if args.preamble else ""
     decision = Path(args.decision).read_text().strip() if args.decision else "(decision pending)"
     minutes = {s: sum(float(h["epoch_seconds"]) for h in rows) / 60 for s, rows in data["history"].items()}
@@ -204,6 +256,18 @@ framing.
     generated = f"`{args.command}`" if args.command else "`tools/robust_report.py`"
     teachers = teachers_table(Path(args.runs))
     teachers = f"## Teacher ensembles, PublicTest\n\n{teachers}\n\n" if teachers else ""
+    paired_section = "" if not comparisons else f"""## Real difference or noise? Paired comparisons with the shipped pair
+
+    ferkit compare RUNS/pred_before/FILE RUNS/pred_TAG/FILE      # files written by tools/measure_candidate.sh
+
+Candidate minus shipped model on the same items, in points, with a 95% bootstrap interval (10,000 resamples) and
+the exact two-sided sign test over the items (PublicTest) or the CK+ sequences (each CK+48 sequence gives three
+nearly identical frames; whole sequences are resampled and counted once) that one model gets right and the other
+wrong. An interval that contains 0 is a difference these test sets cannot tell from noise.
+
+{paired_table(comparisons)}
+
+"""
     text = f"""# {args.title}
 
 Generated by {generated} from the measurement files of the runs (`{args.runs}/`); every number
@@ -217,7 +281,7 @@ below was measured. Training time per candidate (sum of epoch times): {", ".join
 
 {rule_table(rule)}
 
-## PublicTest, clean, single centre view
+{paired_section}## PublicTest, clean, single centre view
 
     ferkit evaluate --model M --dataset ferplus|fer2013 --split PublicTest --perturb blur jpeg lowres --json F
 
@@ -255,7 +319,8 @@ Per-class recall (%):
     out = Path(args.out)
     out.write_text(text)
     out.with_suffix(".json").write_text(json.dumps({"rule": rule, "robustness": robust, "real_photos": real,
-                                                    "publictest_change_points": deltas}, indent=2) + "\n")
+                                                    "publictest_change_points": deltas, "paired": comparisons},
+                                                   indent=2) + "\n")
     print(json.dumps(rule, indent=2))
 
 

@@ -66,3 +66,45 @@ def test_measure_candidate_asks_for_the_data_folder(tmp_path):
                           env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
     assert done.returncode != 0
     assert "set FERKIT_DATA to the data folder" in done.stderr
+
+
+def test_prediction_files_give_the_page_paired_intervals(tmp_path):
+    from ferkit.evaluation.predictions import photo_set_file_name, write_predictions
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for m in ("ferplus", "fer2013"):
+        _eval(runs / f"eval_before_{m}.json", 0.80, 0.7)
+        _eval(runs / f"eval_cand_{m}.json", 0.81, 0.7)
+    ck = {"before": 60.0, "cand": 59.0}
+    for tag in ck:
+        _bench(runs / f"bench_{tag}.json", {(tag, m): ck[tag] for m in ("ferplus", "fer2013")})
+    n = 200
+    ids = [str(i) for i in range(n)]
+    labels = ["happiness"] * n
+    # PublicTest: the candidate fixes 20 items the shipped model missed and breaks none
+    right = {"before": ["happiness"] * 100 + ["sadness"] * 100, "cand": ["happiness"] * 120 + ["sadness"] * 80}
+    # CK+: 30 sequences of three frames; the candidate loses one sequence
+    seq = [f"S{i // 3:03d}_001" for i in range(90)]
+    ck_pred = {"before": ["happiness"] * 60 + ["sadness"] * 30, "cand": ["happiness"] * 57 + ["sadness"] * 33}
+    for tag in ck:
+        for m in ("ferplus", "fer2013"):
+            write_predictions(runs / f"pred_{tag}" / f"publictest_{m}.csv", ids, ids, labels, right[tag], [0.9] * n)
+            write_predictions(runs / f"pred_{tag}" / photo_set_file_name("CK+48 (48x48 as is)", f"x/{tag}_{m}.pt",
+                                                                         "auto"),
+                              [f"{s}_{i}.png" for i, s in enumerate(seq)], seq, ["happiness"] * 90, ck_pred[tag],
+                              [0.9] * 90)
+    out = tmp_path / "page.md"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "robust_report.py"), "--runs", str(runs), "--candidates",
+                    "cand", "--out", str(out), "--run-dir", f"cand={tmp_path}"], check=True, capture_output=True)
+    text = out.read_text()
+    assert "## Real difference or noise?" in text
+    numbers = json.loads(out.with_suffix(".json").read_text())
+    pt = numbers["paired"]["cand"]["ferplus"]["publictest"]
+    assert pt["difference_points"] == 10.0 and pt["groups_b_better"] == 20 and pt["groups_a_better"] == 0
+    assert pt["ci_low"] > 0 and pt["sign_test_p"] < 1e-5
+    seqs = numbers["paired"]["cand"]["fer2013"]["ck_sequences"]
+    assert seqs["n_groups"] == 30 and seqs["groups_a_better"] == 1 and seqs["sign_test_p"] == 1.0
+    assert seqs["ci_low"] < 0 <= seqs["ci_high"]
+    assert numbers["rule"]["cand"]["fer2013"]["ck_significantly_worse"] is False
+    assert "| cand | ferplus | +10.00 [" in text

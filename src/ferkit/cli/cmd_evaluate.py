@@ -1,5 +1,5 @@
 """``ferkit evaluate --model NAME_OR_CHECKPOINT_OR_ONNX --dataset NAME --split SPLIT [--tta] [--json OUT]
-[--plot PNG] [--plot-reliability PNG] [--perturb occlusion pose ...]``"""
+[--plot PNG] [--plot-reliability PNG] [--predictions CSV] [--perturb occlusion pose ...]``"""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +24,9 @@ def add_parser(sub) -> None:
     p.add_argument("--plot", help="save the confusion matrix PNG here")
     p.add_argument("--plot-reliability", metavar="FILE",
                    help="save the reliability diagram (top-label accuracy vs confidence, 15 bins) PNG here")
+    p.add_argument("--predictions", metavar="FILE",
+                   help="write each item's label, prediction and confidence as CSV (id, group, label, predicted, "
+                        "confidence, correct); two such files are compared with `ferkit compare`")
     p.add_argument("--perturb", nargs="+", metavar="NAME",
                    help="also report accuracy vs clean under synthetic perturbations: all, a family (occlusion, pose, "
                         "brightness, contrast, blur, noise, jpeg, lowres) or single settings (occlude_eyes, "
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--face-subset {args.face_subset}: no image of {dataset.name} {dataset.split} "
                               "qualifies")
         dataset = dataset.subset(chosen)
-    result = evaluate_model(loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size)
+    result, scores = evaluate_model(loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size,
+                                    return_scores=True)
     result["model"] = str(args.model)
     if subset_info:
         result["face_subset"] = subset_info
@@ -79,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json_out:
         write_json(args.json_out, result)
         print(f"\nmetrics written to {args.json_out}")
+    if args.predictions:
+        from ferkit.evaluation.evaluate import write_dataset_predictions
+
+        write_dataset_predictions(args.predictions, scores, loaded.labels, dataset)
+        print(f"predictions written to {args.predictions}")
     if args.plot:
         from ferkit.evaluation.plots import plot_confusion
 

@@ -10,7 +10,7 @@ import sys
 from ferkit.errors import FerkitError
 
 COMMANDS = ("predict", "webcam", "models", "train", "evaluate", "prepare", "stats", "export", "features", "serve",
-            "benchmark", "finetune", "ensemble", "calibrate")
+            "benchmark", "finetune", "ensemble", "calibrate", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:

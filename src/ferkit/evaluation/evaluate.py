@@ -85,6 +85,21 @@ def evaluate_model(loaded: LoadedModel, dataset: ArrayDataset, tta: str = "none"
     return (result, scores) if return_scores else result
 
 
+def write_dataset_predictions(path, scores: np.ndarray, model_labels, dataset: ArrayDataset) -> None:
+    """Each scored item's label and prediction among the labels the model and the dataset share (the choice the
+    reported accuracy counts), as a predictions CSV keyed by the item's file or CSV row."""
+    from ferkit.evaluation.predictions import dataset_item_keys, write_predictions
+
+    keep, y, model_idx = dataset_targets(model_labels, dataset)
+    names = [dataset.labels[i] for i in align_dataset_indices(model_labels, dataset)]
+    shared = scores[keep][:, model_idx]
+    top = shared.argmax(1)
+    ids, groups = dataset_item_keys(dataset)
+    rows = np.flatnonzero(keep)
+    write_predictions(path, [ids[i] for i in rows], [groups[i] for i in rows], [names[k] for k in y[keep]],
+                      [names[k] for k in top], shared[np.arange(len(top)), top])
+
+
 def format_report(result: dict) -> str:
     """Human-readable table of an evaluation result."""
     lines = [f"{result.get('dataset', '?')} {result.get('split', '')}: n={result['n']}"
