@@ -85,6 +85,10 @@ def test_offline_targets_are_the_mean_over_the_clean_crop_and_its_mirror(tmp_pat
     marked["targets"]["main"] = torch.zeros_like(expected)          # a stored file is used as it is ...
     torch.save(marked, path)
     assert offline_targets(path, {"main": teachers}, labels, images, pre, torch.device("cpu"))["main"].sum() == 0
+    pinned = tmp_path / "pinned_fer2013.pt"                          # ... also when the same weights go by
+    pinned.write_bytes(pretrained.resolve("fer2013").read_bytes())   # another name
+    renamed = Teachers([str(pinned)], loaded.labels, pre, 2.0, torch.device("cpu"), channels_last=False)
+    assert offline_targets(path, {"main": renamed}, labels, images, pre, torch.device("cpu"))["main"].sum() == 0
     other = images.clone()
     other[0] = 255 - other[0]                                         # ... but not for other images
     again = offline_targets(path, {"main": teachers}, labels, other, pre, torch.device("cpu"))

@@ -178,12 +178,22 @@ def images_digest(images: torch.Tensor) -> str:
     return hashlib.sha256(images.cpu().contiguous().numpy().tobytes()).hexdigest()
 
 
+def _by_content(key) -> object:
+    """A target file's key without the teachers' names: a teacher is its file's SHA-256, so targets stay valid when
+    a recipe names the same weights by another path (a shipped model pinned under weights/ before a re-ship)."""
+    if not isinstance(key, dict) or not isinstance(key.get("heads"), dict):
+        return key
+    heads = {h: {k: v for k, v in t.items() if k != "sources"} if isinstance(t, dict) else t
+             for h, t in key["heads"].items()}
+    return {**key, "heads": heads}
+
+
 def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tuple[str, ...]],
                     images: torch.Tensor, preprocess: Preprocess, device: torch.device, precision: str = "fp32",
                     progress: bool = False, views: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """{head: (N, L) soft targets} for ``heads`` (head name -> its teachers), read from ``path`` when it holds
-    them for these teachers (their files' SHA-256), temperature, labels and images, else computed and written there
-    atomically. With ``views`` (K, N, C, I, I), the targets of each augmented view instead: {head: (K, N, L)},
+    them for these teachers (their files' SHA-256, whatever they are called), temperature, labels and images, else
+    computed and written there atomically. With ``views`` (K, N, C, I, I), the targets of each augmented view instead: {head: (K, N, L)},
     keyed by the views' SHA-256."""
     from tqdm import tqdm
 
@@ -201,7 +211,7 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
         except Exception as e:   # a damaged file is recomputed, not trusted
             log.warning("ignoring %s (%s); scoring the training images again", path, e)
             stored = None
-        if stored is not None and stored.get("key") == key:
+        if stored is not None and _by_content(stored.get("key")) == _by_content(key):
             log.info("teacher targets read from %s", path)
             return stored["targets"]
     targets = {}
