@@ -112,12 +112,20 @@ def score(model_labels: list[str], predicted: list[str], labels: list[str]) -> d
 
 
 def photo_keys(root: Path, files: list[Path]) -> tuple[list[str], list[str]]:
-    """(id, group) per photo: the path under the data folder; CK+ frames grouped by sequence (S010_004)."""
+    """(id, group) per photo: the path under the data folder; CK+ frames grouped by sequence (S010_004), any other
+    photo its own group."""
+    from ferkit.data.ckplus import parse_name
+    from ferkit.errors import DatasetError
+    from ferkit.evaluation.predictions import sequence_group
+
     ids, groups = [], []
     for f in files:
         ids.append(f.relative_to(root).as_posix() if f.is_relative_to(root) else str(f))
-        m = re.match(r"(S\d+_\d+)_\d+", f.stem)
-        groups.append(m.group(1) if m else ids[-1])
+        try:
+            subject, sequence, _ = parse_name(f)
+            groups.append(sequence_group(subject, sequence))
+        except DatasetError:
+            groups.append(ids[-1])
     return ids, groups
 
 

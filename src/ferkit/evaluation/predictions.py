@@ -30,6 +30,11 @@ class Predictions:
     correct: np.ndarray      # bool
 
 
+def sequence_group(subject: str, sequence: int) -> str:
+    """The group of one CK+ sequence's frames: ``S010_004``, as in its file names."""
+    return f"{subject}_{int(sequence):03d}"
+
+
 def dataset_item_keys(dataset) -> tuple[list[str], list[str]]:
     """(id, group) of every item of an ArrayDataset: its file (image-folder datasets) or CSV row (FER2013 and
     FERPlus), else its position; CK+ frames are grouped by subject and sequence."""
@@ -41,7 +46,7 @@ def dataset_item_keys(dataset) -> tuple[list[str], list[str]]:
     else:
         ids = [str(i) for i in range(len(dataset))]
     if "subject" in extra and "sequence" in extra:
-        groups = [f"{s}_{int(q):03d}" for s, q in zip(extra["subject"], extra["sequence"])]
+        groups = [sequence_group(s, q) for s, q in zip(extra["subject"], extra["sequence"])]
     else:
         groups = list(ids)
     return ids, groups
