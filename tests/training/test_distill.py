@@ -220,3 +220,73 @@ def test_auxiliary_heads_get_their_own_teachers(data_root, cache_dir, tmp_path):
     assert not offline.step_module.aux_teachers and set(offline.feed.soft) == {"fer2013"}
     assert offline.feed.soft["fer2013"].shape == (len(offline.feed), len(offline.aux_labels["fer2013"]))
     assert np.isfinite(offline.fit().history[-1]["train_loss"])
+
+
+class _CountingTeachers:
+    """A stand-in teacher ensemble: a fixed linear map of the mean pixel per channel, counting its calls and
+    raising on call ``fail_at`` (a run stopped while scoring)."""
+
+    sources, digests, temperature = ["fake.pt"], ["0" * 64], 1.0
+
+    def __init__(self, fail_at: int | None = None):
+        self.calls, self.fail_at = 0, fail_at
+
+    def __len__(self) -> int:
+        return 1
+
+    def soft_targets(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise KeyboardInterrupt
+        m = x.mean((1, 2, 3))[:, None]
+        return torch.softmax(torch.cat([m, -m, 2 * m], 1), 1)
+
+
+def test_view_scoring_stopped_midway_resumes_at_the_first_unscored_view(tmp_path):
+    views = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (4, 6, 1, 40, 40), dtype=np.uint8))
+    images = views[0]
+    pre, cpu, labels = Preprocess(), torch.device("cpu"), {"main": ("a", "b", "c")}
+    whole = offline_targets(tmp_path / "ref.pt", {"main": _CountingTeachers()}, labels, images, pre, cpu, views=views)
+    assert whole["main"].shape == (4, 6, 3)
+
+    path = tmp_path / "teacher_targets.pt"
+    stopped = _CountingTeachers(fail_at=3)                      # one batch per view: views 0 and 1 finish
+    with pytest.raises(KeyboardInterrupt):
+        offline_targets(path, {"main": stopped}, labels, images, pre, cpu, views=views)
+    partial = tmp_path / "teacher_targets.partial.pt"
+    assert not path.exists() and torch.load(partial, weights_only=True)["targets"]["main"].shape == (2, 6, 3)
+    resumed = _CountingTeachers()
+    got = offline_targets(path, {"main": resumed}, labels, images, pre, cpu, views=views)
+    assert resumed.calls == 2                                    # only views 2 and 3 were scored again
+    assert torch.allclose(got["main"], whole["main"]) and not partial.exists()
+    other = views.clone()
+    other[0, 0] = 255 - other[0, 0]                             # a partial file of other views is not used
+    with pytest.raises(KeyboardInterrupt):
+        offline_targets(tmp_path / "o.pt", {"main": _CountingTeachers(fail_at=2)}, labels, images, pre, cpu,
+                        views=views)
+    fresh = _CountingTeachers()
+    offline_targets(tmp_path / "o.pt", {"main": fresh}, labels, other[0], pre, cpu, views=other)
+    assert fresh.calls == 4
+
+
+def test_a_stored_file_of_fewer_views_provides_the_leading_views(tmp_path):
+    """Views are drawn in order from the run's seed, so a 2-view run's targets are the first 2 of a 4-view run's:
+    copied into the 4-view run's folder, they are read, and only views 2 and 3 are scored."""
+    views = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (4, 5, 1, 40, 40), dtype=np.uint8))
+    pre, cpu, labels = Preprocess(), torch.device("cpu"), {"main": ("a", "b", "c")}
+    whole = offline_targets(tmp_path / "ref.pt", {"main": _CountingTeachers()}, labels, views[0], pre, cpu,
+                            views=views)["main"]
+    (tmp_path / "two").mkdir()
+    offline_targets(tmp_path / "two" / "teacher_targets.pt", {"main": _CountingTeachers()}, labels, views[0], pre,
+                    cpu, views=views[:2])
+    (tmp_path / "four").mkdir()
+    (tmp_path / "four" / "teacher_targets.pt").write_bytes((tmp_path / "two" / "teacher_targets.pt").read_bytes())
+    counting = _CountingTeachers()
+    got = offline_targets(tmp_path / "four" / "teacher_targets.pt", {"main": counting}, labels, views[0], pre, cpu,
+                          views=views)["main"]
+    assert counting.calls == 2 and torch.allclose(got, whole)
+    shuffled = views[[1, 0, 2, 3]]                              # other leading views: nothing is reused
+    counting = _CountingTeachers()
+    offline_targets(tmp_path / "two" / "teacher_targets.pt", {"main": counting}, labels, views[0], pre, cpu,
+                    views=shuffled)
+    assert counting.calls == 4

@@ -188,46 +188,97 @@ def _by_content(key) -> object:
     return {**key, "heads": heads}
 
 
+def _read_if_matching(path: Path, key: dict) -> dict | None:
+    """A stored target file's contents when its key matches ``key`` (by content); None when absent, damaged
+    (recomputed, not trusted) or made for other teachers or images."""
+    if not path.is_file():
+        return None
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        log.warning("ignoring %s (%s); scoring the training images again", path, e)
+        return None
+    return stored if _by_content(stored.get("key")) == _by_content(key) else None
+
+
 def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tuple[str, ...]],
                     images: torch.Tensor, preprocess: Preprocess, device: torch.device, precision: str = "fp32",
                     progress: bool = False, views: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """{head: (N, L) soft targets} for ``heads`` (head name -> its teachers), read from ``path`` when it holds
     them for these teachers (their files' SHA-256, whatever they are called), temperature, labels and images, else
-    computed and written there atomically. With ``views`` (K, N, C, I, I), the targets of each augmented view instead: {head: (K, N, L)},
-    keyed by the views' SHA-256."""
+    computed and written there atomically.
+
+    With ``views`` (K, N, C, I, I), the targets of each augmented view instead: {head: (K, N, L)}, keyed by the
+    views' SHA-256. They are scored view by view and each finished view is kept in ``<path stem>.partial.pt``, so a
+    run stopped while scoring resumes at the first view not yet scored. A stored file of the first m < K views (a
+    stopped run, or a run of the same recipe with fewer views: views are drawn in order from the run's seed)
+    provides those m views."""
     from tqdm import tqdm
 
     from ferkit.io_utils import atomic_write
 
-    key = {"digest": images_digest(images if views is None else views), "n": len(images),
-           "heads": {h: {"sources": t.sources, "sha256": t.digests, "temperature": t.temperature,
-                         "labels": list(labels[h])}
-                     for h, t in heads.items()}}
-    if views is not None:
-        key["views"] = len(views)
-    if path.is_file():
-        try:
-            stored = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:   # a damaged file is recomputed, not trusted
-            log.warning("ignoring %s (%s); scoring the training images again", path, e)
-            stored = None
-        if stored is not None and _by_content(stored.get("key")) == _by_content(key):
-            log.info("teacher targets read from %s", path)
-            return stored["targets"]
-    targets = {}
-    for head, teachers in heads.items():
-        what = "training images and their mirror images" if views is None else f"images x {len(views)} augmented views"
-        log.info("offline distillation: %d teacher(s) of head %s score %d %s", len(teachers), head, len(images), what)
-        total = len(images) * (1 if views is None else len(views))
-        with tqdm(total=total, desc=f"teachers ({head})", unit="img", disable=not progress, leave=False) as bar:
-            if views is None:
+    def key_of(crops: torch.Tensor, k: int | None) -> dict:
+        key = {"digest": images_digest(crops), "n": len(images),
+               "heads": {h: {"sources": t.sources, "sha256": t.digests, "temperature": t.temperature,
+                             "labels": list(labels[h])} for h, t in heads.items()}}
+        return key if k is None else {**key, "views": k}
+
+    key = key_of(images if views is None else views, None if views is None else len(views))
+    stored = _read_if_matching(path, key)
+    if stored is not None:
+        log.info("teacher targets read from %s", path)
+        return stored["targets"]
+    if views is None:
+        targets = {}
+        for head, teachers in heads.items():
+            log.info("offline distillation: %d teacher(s) of head %s score %d training images and their mirror "
+                     "images", len(teachers), head, len(images))
+            with tqdm(total=len(images), desc=f"teachers ({head})", unit="img", disable=not progress,
+                      leave=False) as bar:
                 targets[head] = clean_view_targets(teachers, images, preprocess, device, precision,
                                                    progress=bar.update)
-            else:
-                targets[head] = view_targets(teachers, views, preprocess, device, precision, progress=bar.update)
+    else:
+        partial_path = path.with_name(path.stem + ".partial.pt")
+        done = _stored_leading_views(
+            (path, partial_path), views, lambda m: key_of(views[:m], m), list(heads))
+        first = len(next(iter(done.values())))
+        if first:
+            log.info("teacher targets of the first %d of %d views read from a stored file; scoring the rest",
+                     first, len(views))
+        log.info("offline distillation: the teachers of %s score %d images x %d augmented views",
+                 ", ".join(f"head {h} ({len(t)})" for h, t in heads.items()), len(images), len(views) - first)
+        with tqdm(total=len(images) * (len(views) - first) * len(heads), desc="teachers", unit="img",
+                  disable=not progress, leave=False) as bar:
+            for k in range(first, len(views)):
+                for head, teachers in heads.items():
+                    done[head].append(view_targets(teachers, views[k:k + 1], preprocess, device, precision,
+                                                   progress=bar.update)[0])
+                so_far = {h: torch.stack(v) for h, v in done.items()}
+                atomic_write(partial_path, lambda tmp: torch.save({"key": key_of(views[:k + 1], k + 1),
+                                                                   "targets": so_far}, tmp))
+        targets = {h: torch.stack(v) for h, v in done.items()}
     atomic_write(path, lambda tmp: torch.save({"key": key, "targets": targets}, tmp))
+    if views is not None:
+        partial_path.unlink(missing_ok=True)
     log.info("teacher targets of %d training images written to %s", len(images), path)
     return targets
+
+
+def _stored_leading_views(paths, views: torch.Tensor, key_of, heads: list[str]) -> dict[str, list[torch.Tensor]]:
+    """{head: [targets of view 0, 1, ... m-1]}: the longest run of leading views that one of the stored files
+    ``paths`` holds for exactly these views (its key equals ``key_of(m)`` for its own m <= K); empty lists if none."""
+    best: dict[str, list[torch.Tensor]] = {h: [] for h in heads}
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            m = int(stored["key"]["views"])
+        except Exception:   # damaged, or not a stored-views file: not trusted
+            continue
+        if len(best[heads[0]]) < m <= len(views) and _by_content(stored["key"]) == _by_content(key_of(m)):
+            best = {h: list(stored["targets"][h][:m]) for h in heads}
+    return best
 
 
 def build_teachers(cfg: DistillConfig, labels: tuple[str, ...], aux_labels: dict[str, tuple[str, ...]],
