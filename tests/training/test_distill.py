@@ -259,6 +259,16 @@ def test_view_scoring_stopped_midway_resumes_at_the_first_unscored_view(tmp_path
     got = offline_targets(path, {"main": resumed}, labels, images, pre, cpu, views=views)
     assert resumed.calls == 2                                    # only views 2 and 3 were scored again
     assert torch.allclose(got["main"], whole["main"]) and not partial.exists()
+    written = path.stat().st_mtime_ns
+    again = _CountingTeachers()                                 # a complete file: read once, nothing scored or rewritten
+    assert torch.allclose(offline_targets(path, {"main": again}, labels, images, pre, cpu, views=views)["main"],
+                          whole["main"])
+    assert again.calls == 0 and path.stat().st_mtime_ns == written
+    path.rename(partial)                                        # stopped after the last view, before the final write
+    last = _CountingTeachers()
+    assert torch.allclose(offline_targets(path, {"main": last}, labels, images, pre, cpu, views=views)["main"],
+                          whole["main"])
+    assert last.calls == 0 and path.is_file() and not partial.exists()
     other = views.clone()
     other[0, 0] = 255 - other[0, 0]                             # a partial file of other views is not used
     with pytest.raises(KeyboardInterrupt):

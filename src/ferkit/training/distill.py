@@ -224,11 +224,11 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
         return key if k is None else {**key, "views": k}
 
     key = key_of(images if views is None else views, None if views is None else len(views))
-    stored = _read_if_matching(path, key)
-    if stored is not None:
-        log.info("teacher targets read from %s", path)
-        return stored["targets"]
     if views is None:
+        stored = _read_if_matching(path, key)
+        if stored is not None:
+            log.info("teacher targets read from %s", path)
+            return stored["targets"]
         targets = {}
         for head, teachers in heads.items():
             log.info("offline distillation: %d teacher(s) of head %s score %d training images and their mirror "
@@ -239,9 +239,12 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                                                    progress=bar.update)
     else:
         partial_path = path.with_name(path.stem + ".partial.pt")
-        done = _stored_leading_views(
+        done, source = _stored_leading_views(
             (path, partial_path), views, lambda m: key_of(views[:m], m), list(heads))
         first = len(next(iter(done.values())))
+        if first == len(views) and source == path:
+            log.info("teacher targets read from %s", path)
+            return {h: torch.stack(v) for h, v in done.items()}
         if first:
             log.info("teacher targets of the first %d of %d views read from a stored file; scoring the rest",
                      first, len(views))
@@ -264,10 +267,13 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
     return targets
 
 
-def _stored_leading_views(paths, views: torch.Tensor, key_of, heads: list[str]) -> dict[str, list[torch.Tensor]]:
-    """{head: [targets of view 0, 1, ... m-1]}: the longest run of leading views that one of the stored files
-    ``paths`` holds for exactly these views (its key equals ``key_of(m)`` for its own m <= K); empty lists if none."""
+def _stored_leading_views(paths, views: torch.Tensor, key_of, heads: list[str]
+                          ) -> tuple[dict[str, list[torch.Tensor]], Path | None]:
+    """({head: [targets of view 0, 1, ... m-1]}, the file read): the longest run of leading views that one of the
+    stored files ``paths`` holds for exactly these views (its key equals ``key_of(m)`` for its own m <= K, so all
+    K views when the file was made for this run); empty lists and None if none."""
     best: dict[str, list[torch.Tensor]] = {h: [] for h in heads}
+    source = None
     for path in paths:
         if not path.is_file():
             continue
@@ -277,8 +283,8 @@ def _stored_leading_views(paths, views: torch.Tensor, key_of, heads: list[str]) 
         except Exception:   # damaged, or not a stored-views file: not trusted
             continue
         if len(best[heads[0]]) < m <= len(views) and _by_content(stored["key"]) == _by_content(key_of(m)):
-            best = {h: list(stored["targets"][h][:m]) for h in heads}
-    return best
+            best, source = {h: list(stored["targets"][h][:m]) for h in heads}, path
+    return best, source
 
 
 def build_teachers(cfg: DistillConfig, labels: tuple[str, ...], aux_labels: dict[str, tuple[str, ...]],
