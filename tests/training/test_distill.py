@@ -4,6 +4,7 @@ chance on PublicTest."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -300,3 +301,39 @@ def test_a_stored_file_of_fewer_views_provides_the_leading_views(tmp_path):
     offline_targets(tmp_path / "two" / "teacher_targets.pt", {"main": counting}, labels, views[0], pre, cpu,
                     views=shuffled)
     assert counting.calls == 4
+
+
+@needs_shipped
+def test_a_stored_file_of_fewer_teachers_is_extended_by_scoring_only_the_added_ones(tmp_path):
+    """Targets are a mean over teachers, so a run that adds a teacher to a stored file's ensemble scores only the
+    added teacher and mixes it in by count: the result equals scoring the whole ensemble."""
+    loaded = pretrained.load("fer2013")
+    pre, cpu, labels = loaded.preprocess, torch.device("cpu"), {"main": loaded.labels}
+    added = str(Path(__file__).resolve().parents[2] / "weights" / "fer2013_e0c6218.pt")
+    views = torch.from_numpy(np.random.default_rng(2).integers(0, 256, (2, 4, 1, pre.input_size, pre.input_size),
+                                                               dtype=np.uint8))
+    one = Teachers(["fer2013"], loaded.labels, pre, 2.0, cpu, channels_last=False)
+    both = Teachers(["fer2013", added], loaded.labels, pre, 2.0, cpu, channels_last=False)
+    whole = view_targets(both, views, pre, cpu)
+    path = tmp_path / "teacher_targets.pt"
+    offline_targets(path, {"main": one}, labels, views[0], pre, cpu, views=views)
+    got = offline_targets(path, {"main": both}, labels, views[0], pre, cpu, views=views)["main"]
+    assert torch.allclose(got, whole, atol=1e-5)
+    assert torch.load(path, weights_only=True)["key"]["heads"]["main"]["sources"] == ["fer2013", added]
+
+    offline_targets(path, {"main": one}, labels, views[0], pre, cpu, views=views)   # fewer teachers: scored anew
+    marked = torch.load(path, weights_only=True)
+    marked["targets"]["main"] = torch.zeros_like(whole)            # the stored teacher is read, not scored again:
+    torch.save(marked, path)
+    got = offline_targets(path, {"main": both}, labels, views[0], pre, cpu, views=views)["main"]
+    assert torch.allclose(got, view_targets(both.subset([1]), views, pre, cpu) / 2, atol=1e-5)
+
+    images = views[0]                                               # clean-crop targets extend the same way
+    clean = tmp_path / "clean.pt"
+    offline_targets(clean, {"main": one}, labels, images, pre, cpu)
+    got = offline_targets(clean, {"main": both}, labels, images, pre, cpu)["main"]
+    assert torch.allclose(got, clean_view_targets(both, images, pre, cpu), atol=1e-5)
+    hotter = Teachers(["fer2013", added], loaded.labels, pre, 3.0, cpu, channels_last=False)
+    offline_targets(clean, {"main": one}, labels, images, pre, cpu)
+    got = offline_targets(clean, {"main": hotter}, labels, images, pre, cpu)["main"]   # another temperature: anew
+    assert torch.allclose(got, clean_view_targets(hotter, images, pre, cpu), atol=1e-5)

@@ -113,6 +113,14 @@ class Teachers:
     def __len__(self) -> int:
         return len(self.models)
 
+    def subset(self, indices: list[int]) -> "Teachers":
+        """The ensemble of the teachers at ``indices`` (the same loaded networks, not loaded again)."""
+        part = object.__new__(Teachers)
+        part.temperature = self.temperature
+        for name in ("sources", "digests", "models", "columns", "sizes"):
+            setattr(part, name, [getattr(self, name)[i] for i in indices])
+        return part
+
     @torch.no_grad()
     def soft_targets(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L) mean over teachers of softmax(logits / T), in the student's label order (float32)."""
@@ -212,7 +220,11 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
     views' SHA-256. They are scored view by view and each finished view is kept in ``<path stem>.partial.pt``, so a
     run stopped while scoring resumes at the first view not yet scored. A stored file of the first m < K views (a
     stopped run, or a run of the same recipe with fewer views: views are drawn in order from the run's seed)
-    provides those m views."""
+    provides those m views.
+
+    A stored file of the same images or views made by some of this run's teachers (a recipe that adds teachers,
+    e.g. a student of the previous run) is extended: only the added teachers score, and their targets are mixed
+    in by teacher count."""
     from tqdm import tqdm
 
     from ferkit.io_utils import atomic_write
@@ -224,6 +236,12 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
         return key if k is None else {**key, "views": k}
 
     key = key_of(images if views is None else views, None if views is None else len(views))
+    extended = _extend_stored(path, key, heads, lambda added: (
+        clean_view_targets(added, images, preprocess, device, precision) if views is None
+        else view_targets(added, views, preprocess, device, precision)))
+    if extended is not None:
+        atomic_write(path, lambda tmp: torch.save({"key": key, "targets": extended}, tmp))
+        return extended
     if views is None:
         stored = _read_if_matching(path, key)
         if stored is not None:
@@ -265,6 +283,52 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
         partial_path.unlink(missing_ok=True)
     log.info("teacher targets of %d training images written to %s", len(images), path)
     return targets
+
+
+def _extend_stored(path: Path, key: dict, heads: dict[str, Teachers], score) -> dict[str, torch.Tensor] | None:
+    """Targets for ``heads`` made from a stored file of fewer teachers: when ``path`` holds targets of the same
+    images (or views), temperature and labels whose teachers of every head are among this run's (by SHA-256), only
+    the added teachers are scored (``score(Teachers)``) and mixed in. The targets are a mean over teachers, so
+    (n_stored x stored + n_added x added) / n is exactly what scoring all n teachers gives. None when there is no
+    such file, or it has every teacher already (read as it is elsewhere)."""
+    if not path.is_file():
+        return None
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        have = stored["key"]
+        plan = {h: _added_teachers(have["heads"][h]["sha256"], t["sha256"]) for h, t in key["heads"].items()}
+    except Exception:   # damaged, or not a target file: handled (and reported) by the exact reads
+        return None
+    without_teachers = lambda k: {**k, "heads": {h: {n: v for n, v in t.items() if n not in ("sources", "sha256")}
+                                                 for h, t in k["heads"].items()}}   # noqa: E731
+    if (None in plan.values() or not any(plan.values()) or set(have["heads"]) != set(key["heads"])
+            or without_teachers(have) != without_teachers(key)):
+        return None
+    targets = {}
+    for head, added in plan.items():
+        old = stored["targets"][head]
+        if not added:
+            targets[head] = old
+            continue
+        teachers = heads[head]
+        log.info("offline distillation: head %s's targets of %d teacher(s) read from %s; scoring the %d added "
+                 "teacher(s) (%s)", head, len(teachers) - len(added), path, len(added),
+                 ", ".join(teachers.sources[i] for i in added))
+        new = score(teachers.subset(added))
+        targets[head] = ((len(teachers) - len(added)) * old + len(added) * new) / len(teachers)
+    return targets
+
+
+def _added_teachers(stored: list[str], wanted: list[str]) -> list[int] | None:
+    """Indices into ``wanted`` (SHA-256 of this run's teachers) of those not in ``stored``; None when ``stored`` has a
+    teacher this run does not (its targets cannot be reused)."""
+    left, added = list(stored), []
+    for i, digest in enumerate(wanted):
+        if digest in left:
+            left.remove(digest)
+        else:
+            added.append(i)
+    return None if left else added
 
 
 def _stored_leading_views(paths, views: torch.Tensor, key_of, heads: list[str]
