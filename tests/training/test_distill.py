@@ -261,7 +261,7 @@ def test_view_scoring_stopped_midway_resumes_at_the_first_unscored_view(tmp_path
     assert resumed.calls == 2                                    # only views 2 and 3 were scored again
     assert torch.allclose(got["main"], whole["main"]) and not partial.exists()
     written = path.stat().st_mtime_ns
-    again = _CountingTeachers()                                 # a complete file: read once, nothing scored or rewritten
+    again = _CountingTeachers()                                 # a complete file: read, neither scored nor rewritten
     assert torch.allclose(offline_targets(path, {"main": again}, labels, images, pre, cpu, views=views)["main"],
                           whole["main"])
     assert again.calls == 0 and path.stat().st_mtime_ns == written

@@ -236,9 +236,14 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
         return key if k is None else {**key, "views": k}
 
     key = key_of(images if views is None else views, None if views is None else len(views))
-    extended = _extend_stored(path, key, heads, lambda added: (
-        clean_view_targets(added, images, preprocess, device, precision) if views is None
-        else view_targets(added, views, preprocess, device, precision)))
+    def score_added(added: Teachers, head: str) -> torch.Tensor:
+        n = len(images) * (1 if views is None else len(views))
+        with tqdm(total=n, desc=f"added teachers ({head})", unit="img", disable=not progress, leave=False) as bar:
+            if views is None:
+                return clean_view_targets(added, images, preprocess, device, precision, progress=bar.update)
+            return view_targets(added, views, preprocess, device, precision, progress=bar.update)
+
+    extended = _extend_stored(path, key, heads, score_added)
     if extended is not None:
         atomic_write(path, lambda tmp: torch.save({"key": key, "targets": extended}, tmp))
         return extended
@@ -288,7 +293,7 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
 def _extend_stored(path: Path, key: dict, heads: dict[str, Teachers], score) -> dict[str, torch.Tensor] | None:
     """Targets for ``heads`` made from a stored file of fewer teachers: when ``path`` holds targets of the same
     images (or views), temperature and labels whose teachers of every head are among this run's (by SHA-256), only
-    the added teachers are scored (``score(Teachers)``) and mixed in. The targets are a mean over teachers, so
+    the added teachers are scored (``score(Teachers, head)``) and mixed in. The targets are a mean over teachers, so
     (n_stored x stored + n_added x added) / n is exactly what scoring all n teachers gives. None when there is no
     such file, or it has every teacher already (read as it is elsewhere)."""
     if not path.is_file():
@@ -314,7 +319,7 @@ def _extend_stored(path: Path, key: dict, heads: dict[str, Teachers], score) -> 
         log.info("offline distillation: head %s's targets of %d teacher(s) read from %s; scoring the %d added "
                  "teacher(s) (%s)", head, len(teachers) - len(added), path, len(added),
                  ", ".join(teachers.sources[i] for i in added))
-        new = score(teachers.subset(added))
+        new = score(teachers.subset(added), head)
         targets[head] = ((len(teachers) - len(added)) * old + len(added) * new) / len(teachers)
     return targets
 
