@@ -196,17 +196,19 @@ def _by_content(key) -> object:
     return {**key, "heads": heads}
 
 
-def _read_if_matching(path: Path, key: dict) -> dict | None:
-    """A stored target file's contents when its key matches ``key`` (by content); None when absent, damaged
-    (recomputed, not trusted) or made for other teachers or images."""
+def _load_stored(path: Path) -> dict | None:
+    """A stored target file's contents ({"key", "targets"}); None when absent, or damaged (then scored again, not
+    trusted)."""
     if not path.is_file():
         return None
     try:
         stored = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(stored, dict) or not {"key", "targets"} <= set(stored):
+            raise ValueError("not a teacher target file")
     except Exception as e:
         log.warning("ignoring %s (%s); scoring the training images again", path, e)
         return None
-    return stored if _by_content(stored.get("key")) == _by_content(key) else None
+    return stored
 
 
 def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tuple[str, ...]],
@@ -236,6 +238,8 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
         return key if k is None else {**key, "views": k}
 
     key = key_of(images if views is None else views, None if views is None else len(views))
+    stored = _load_stored(path)
+
     def score_added(added: Teachers, head: str) -> torch.Tensor:
         n = len(images) * (1 if views is None else len(views))
         with tqdm(total=n, desc=f"added teachers ({head})", unit="img", disable=not progress, leave=False) as bar:
@@ -243,13 +247,12 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                 return clean_view_targets(added, images, preprocess, device, precision, progress=bar.update)
             return view_targets(added, views, preprocess, device, precision, progress=bar.update)
 
-    extended = _extend_stored(path, key, heads, score_added)
+    extended = _extend_stored(stored, path, key, heads, score_added)
     if extended is not None:
         atomic_write(path, lambda tmp: torch.save({"key": key, "targets": extended}, tmp))
         return extended
     if views is None:
-        stored = _read_if_matching(path, key)
-        if stored is not None:
+        if stored is not None and _by_content(stored["key"]) == _by_content(key):
             log.info("teacher targets read from %s", path)
             return stored["targets"]
         targets = {}
@@ -263,7 +266,8 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
     else:
         partial_path = path.with_name(path.stem + ".partial.pt")
         done, source = _stored_leading_views(
-            (path, partial_path), views, lambda m: key_of(views[:m], m), list(heads))
+            {path: stored, partial_path: _load_stored(partial_path)}, views, lambda m: key_of(views[:m], m),
+            list(heads))
         first = len(next(iter(done.values())))
         if first == len(views) and source == path:
             log.info("teacher targets read from %s", path)
@@ -290,19 +294,20 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
     return targets
 
 
-def _extend_stored(path: Path, key: dict, heads: dict[str, Teachers], score) -> dict[str, torch.Tensor] | None:
-    """Targets for ``heads`` made from a stored file of fewer teachers: when ``path`` holds targets of the same
+def _extend_stored(stored: dict | None, path: Path, key: dict, heads: dict[str, Teachers], score
+                   ) -> dict[str, torch.Tensor] | None:
+    """Targets for ``heads`` made from a stored file of fewer teachers: when ``stored`` (read from ``path``) holds
+    targets of the same
     images (or views), temperature and labels whose teachers of every head are among this run's (by SHA-256), only
     the added teachers are scored (``score(Teachers, head)``) and mixed in. The targets are a mean over teachers, so
     (n_stored x stored + n_added x added) / n is exactly what scoring all n teachers gives. None when there is no
     such file, or it has every teacher already (read as it is elsewhere)."""
-    if not path.is_file():
+    if stored is None:
         return None
+    have = stored["key"]
     try:
-        stored = torch.load(path, map_location="cpu", weights_only=True)
-        have = stored["key"]
         plan = {h: _added_teachers(have["heads"][h]["sha256"], t["sha256"]) for h, t in key["heads"].items()}
-    except Exception:   # damaged, or not a target file: handled (and reported) by the exact reads
+    except (KeyError, TypeError):   # another head set, or a file without teacher digests
         return None
     without_teachers = lambda k: {**k, "heads": {h: {n: v for n, v in t.items() if n not in ("sources", "sha256")}
                                                  for h, t in k["heads"].items()}}   # noqa: E731
@@ -336,20 +341,17 @@ def _added_teachers(stored: list[str], wanted: list[str]) -> list[int] | None:
     return None if left else added
 
 
-def _stored_leading_views(paths, views: torch.Tensor, key_of, heads: list[str]
+def _stored_leading_views(files: dict[Path, dict | None], views: torch.Tensor, key_of, heads: list[str]
                           ) -> tuple[dict[str, list[torch.Tensor]], Path | None]:
     """({head: [targets of view 0, 1, ... m-1]}, the file read): the longest run of leading views that one of the
-    stored files ``paths`` holds for exactly these views (its key equals ``key_of(m)`` for its own m <= K, so all
-    K views when the file was made for this run); empty lists and None if none."""
+    stored ``files`` (path -> contents, None if absent) holds for exactly these views (its key equals ``key_of(m)``
+    for its own m <= K, so all K views when the file was made for this run); empty lists and None if none."""
     best: dict[str, list[torch.Tensor]] = {h: [] for h in heads}
     source = None
-    for path in paths:
-        if not path.is_file():
-            continue
+    for path, stored in files.items():
         try:
-            stored = torch.load(path, map_location="cpu", weights_only=True)
             m = int(stored["key"]["views"])
-        except Exception:   # damaged, or not a stored-views file: not trusted
+        except (KeyError, TypeError, ValueError):   # absent, or not a stored-views file
             continue
         if len(best[heads[0]]) < m <= len(views) and _by_content(stored["key"]) == _by_content(key_of(m)):
             best, source = {h: list(stored["targets"][h][:m]) for h in heads}, path
