@@ -6,6 +6,9 @@
 Evaluates on PublicTest (never on the withheld test split) and writes src/ferkit/pretrained/<name>.{pt,json,png}.
 Also writes the Markdown card (<name>.md) and the learning curve (<name>_curve.png); ``--notes FILE`` adds a
 hand-written "How this run went" section (resumes, machine sharing, what more training would give).
+After re-shipping, run ``bash tools/shipped_results.sh`` (with KEEP= for models that did not change): the results
+pages about the shipped models (robustness, cross-dataset, face subsets) are measured on their files, and a test
+checks that they are.
 """
 from __future__ import annotations
 
@@ -271,6 +274,8 @@ def main(argv: list[str] | None = None) -> None:
                    f"{args.name} on {args.dataset} PublicTest (acc {results['none']['accuracy']:.3f})")
     print(json.dumps(summary, indent=2))
     print("best-TTA accuracy:", best["accuracy"])
+    print(f"next: KEEP=... bash tools/shipped_results.sh (the results pages about the shipped {args.name} are "
+          "measured on its previous file until then)")
 
 
 if __name__ == "__main__":

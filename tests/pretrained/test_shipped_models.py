@@ -55,3 +55,15 @@ def test_models_command_lists_cards(capsys):
     assert cli(["models"]) == 0
     out = capsys.readouterr().out
     assert "ferplus (default)" in out and "fer2013" in out and "ferplus_large" in out
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_results_pages_about_the_shipped_models_were_measured_on_the_shipped_files(name):
+    """docs/results/robustness.md and cross_dataset.md describe "the shipped models": after a re-ship,
+    tools/shipped_results.sh must measure them again. Their clean PublicTest row is the card's accuracy; a page
+    left from the previous model shows the previous one's."""
+    card = pretrained.available()[name].summary
+    measured = json.loads((ROOT / "docs" / "results" / f"robustness_{name}.json").read_text())
+    assert measured["n"] == card["publictest_n"]
+    assert round(measured["accuracy"], 4) == pytest.approx(card["publictest_accuracy"], abs=1e-4), (
+        f"docs/results/robustness_{name}.json is not of the shipped {name}: run tools/shipped_results.sh")
