@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     result, scores = evaluate_model(loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size,
                                     return_scores=True)
     result["model"] = str(args.model)
+    result["model_sha256"] = _model_sha256(args.model)   # which weights were measured, whatever they are called
     if subset_info:
         result["face_subset"] = subset_info
     print(format_report(result))
@@ -118,3 +119,11 @@ def load_evaluated_model(model: str, device: str = "cpu"):
 
         return load_onnx_model(model)
     return pretrained.load(model)
+
+
+def _model_sha256(model: str) -> str:
+    """SHA-256 of the evaluated model's file (a shipped name resolves to its file, which a re-ship replaces)."""
+    from ferkit import pretrained
+    from ferkit.models.weights import file_sha256
+
+    return file_sha256(pretrained.resolve(model))
