@@ -186,12 +186,13 @@ def images_digest(images: torch.Tensor) -> str:
     return hashlib.sha256(images.cpu().contiguous().numpy().tobytes()).hexdigest()
 
 
-def _by_content(key) -> object:
+def _by_content(key, drop: tuple[str, ...] = ("sources",)) -> object:
     """A target file's key without the teachers' names: a teacher is its file's SHA-256, so targets stay valid when
-    a recipe names the same weights by another path (a shipped model pinned under weights/ before a re-ship)."""
+    a recipe names the same weights by another path (a shipped model pinned under weights/ before a re-ship).
+    ``drop`` also ("sources", "sha256"): the key without its teachers at all."""
     if not isinstance(key, dict) or not isinstance(key.get("heads"), dict):
         return key
-    heads = {h: {k: v for k, v in t.items() if k != "sources"} if isinstance(t, dict) else t
+    heads = {h: {k: v for k, v in t.items() if k not in drop} if isinstance(t, dict) else t
              for h, t in key["heads"].items()}
     return {**key, "heads": heads}
 
@@ -309,10 +310,9 @@ def _extend_stored(stored: dict | None, path: Path, key: dict, heads: dict[str, 
         plan = {h: _added_teachers(have["heads"][h]["sha256"], t["sha256"]) for h, t in key["heads"].items()}
     except (KeyError, TypeError):   # another head set, or a file without teacher digests
         return None
-    without_teachers = lambda k: {**k, "heads": {h: {n: v for n, v in t.items() if n not in ("sources", "sha256")}
-                                                 for h, t in k["heads"].items()}}   # noqa: E731
+    no_teachers = ("sources", "sha256")
     if (None in plan.values() or not any(plan.values()) or set(have["heads"]) != set(key["heads"])
-            or without_teachers(have) != without_teachers(key)):
+            or _by_content(have, no_teachers) != _by_content(key, no_teachers)):
         return None
     targets = {}
     for head, added in plan.items():
