@@ -240,6 +240,9 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
 
     key = key_of(images if views is None else views, None if views is None else len(views))
     stored = _load_stored(path)
+    if stored is not None and _by_content(stored["key"]) == _by_content(key):
+        log.info("teacher targets read from %s", path)
+        return stored["targets"]
 
     def score_added(added: Teachers, head: str) -> torch.Tensor:
         n = len(images) * (1 if views is None else len(views))
@@ -253,9 +256,6 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
         atomic_write(path, lambda tmp: torch.save({"key": key, "targets": extended}, tmp))
         return extended
     if views is None:
-        if stored is not None and _by_content(stored["key"]) == _by_content(key):
-            log.info("teacher targets read from %s", path)
-            return stored["targets"]
         targets = {}
         for head, teachers in heads.items():
             log.info("offline distillation: %d teacher(s) of head %s score %d training images and their mirror "
@@ -266,13 +266,9 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                                                    progress=bar.update)
     else:
         partial_path = path.with_name(path.stem + ".partial.pt")
-        done, source = _stored_leading_views(
-            {path: stored, partial_path: _load_stored(partial_path)}, views, lambda m: key_of(views[:m], m),
-            list(heads))
+        done = _stored_leading_views((stored, _load_stored(partial_path)), views, lambda m: key_of(views[:m], m),
+                                     list(heads))
         first = len(next(iter(done.values())))
-        if first == len(views) and source == path:
-            log.info("teacher targets read from %s", path)
-            return {h: torch.stack(v) for h, v in done.items()}
         if first:
             log.info("teacher targets of the first %d of %d views read from a stored file; scoring the rest",
                      first, len(views))
@@ -298,10 +294,9 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
 def _extend_stored(stored: dict | None, path: Path, key: dict, heads: dict[str, Teachers], score
                    ) -> dict[str, torch.Tensor] | None:
     """Targets for ``heads`` made from a stored file of fewer teachers: when ``stored`` (read from ``path``) holds
-    targets of the same
-    images (or views), temperature and labels whose teachers of every head are among this run's (by SHA-256), only
-    the added teachers are scored (``score(Teachers, head)``) and mixed in. The targets are a mean over teachers, so
-    (n_stored x stored + n_added x added) / n is exactly what scoring all n teachers gives. None when there is no
+    targets of the same images (or views), temperature and labels whose teachers of every head are among this run's
+    (by SHA-256), only the added teachers are scored (``score(Teachers, head)``) and mixed in. The targets are a
+    mean over teachers, so (n_stored x stored + n_added x added) / n is exactly what scoring all n teachers gives. None when there is no
     such file, or it has every teacher already (read as it is elsewhere)."""
     if stored is None:
         return None
@@ -341,21 +336,19 @@ def _added_teachers(stored: list[str], wanted: list[str]) -> list[int] | None:
     return None if left else added
 
 
-def _stored_leading_views(files: dict[Path, dict | None], views: torch.Tensor, key_of, heads: list[str]
-                          ) -> tuple[dict[str, list[torch.Tensor]], Path | None]:
-    """({head: [targets of view 0, 1, ... m-1]}, the file read): the longest run of leading views that one of the
-    stored ``files`` (path -> contents, None if absent) holds for exactly these views (its key equals ``key_of(m)``
-    for its own m <= K, so all K views when the file was made for this run); empty lists and None if none."""
+def _stored_leading_views(files, views: torch.Tensor, key_of, heads: list[str]) -> dict[str, list[torch.Tensor]]:
+    """{head: [targets of view 0, 1, ... m-1]}: the longest run of leading views that one of the stored ``files``
+    (their contents, None if absent) holds for exactly these views (its key equals ``key_of(m)`` for its own
+    m <= K); empty lists if none."""
     best: dict[str, list[torch.Tensor]] = {h: [] for h in heads}
-    source = None
-    for path, stored in files.items():
+    for stored in files:
         try:
             m = int(stored["key"]["views"])
         except (KeyError, TypeError, ValueError):   # absent, or not a stored-views file
             continue
         if len(best[heads[0]]) < m <= len(views) and _by_content(stored["key"]) == _by_content(key_of(m)):
-            best, source = {h: list(stored["targets"][h][:m]) for h in heads}, path
-    return best, source
+            best = {h: list(stored["targets"][h][:m]) for h in heads}
+    return best
 
 
 def build_teachers(cfg: DistillConfig, labels: tuple[str, ...], aux_labels: dict[str, tuple[str, ...]],
