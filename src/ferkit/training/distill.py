@@ -296,8 +296,8 @@ def _extend_stored(stored: dict | None, path: Path, key: dict, heads: dict[str, 
     """Targets for ``heads`` made from a stored file of fewer teachers: when ``stored`` (read from ``path``) holds
     targets of the same images (or views), temperature and labels whose teachers of every head are among this run's
     (by SHA-256), only the added teachers are scored (``score(Teachers, head)``) and mixed in. The targets are a
-    mean over teachers, so (n_stored x stored + n_added x added) / n is exactly what scoring all n teachers gives. None when there is no
-    such file, or it has every teacher already (read as it is elsewhere)."""
+    mean over teachers, so (n_stored x stored + n_added x added) / n is exactly what scoring all n teachers gives.
+    None when there is no such file, or it has every teacher already (read as it is elsewhere)."""
     if stored is None:
         return None
     have = stored["key"]
