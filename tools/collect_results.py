@@ -60,14 +60,15 @@ SECTIONS = [
     ("distill_ran40.md", "40-epoch multitask training from scratch with teacher ensembles of RANs: not shipped (issue 13)",
      "python tools/robust_report.py --runs runs/distill_ran40 --candidates distill40 --run-dir "
      "distill40=runs/distill_ran/multitask_ran2_teacher_40ep --out docs/results/distill_ran40.md ..."),
-    ("distill_offline.md", "Offline distillation from teacher ensembles on stored augmented views: the shipped ferplus / fer2013 (issue 13)",
+    ("distill_offline.md", "Offline distillation from teacher ensembles on stored augmented views: the shipped fer2013 (issue 13)",
      "python tools/robust_report.py --runs runs/distill_ran60off --candidates offline60 views10 views10_90 views10_120 "
      "--run-dir offline60=runs/distill_ran/multitask_ran2_offline_60ep views10=runs/distill_ran/multitask_ran2_views10_60ep "
      "views10_90=runs/distill_ran/multitask_ran2_views10_90ep views10_120=runs/distill_ran/multitask_ran2_views10_120ep "
      "--out docs/results/distill_offline.md ..."),
-    ("distill_views20.md", "Offline distillation on 20 stored views: not shipped; born-again teachers next (issue 13)",
-     "python tools/robust_report.py --runs runs/distill_v20 --candidates views20_120 --run-dir "
-     "views20_120=runs/distill_ran/multitask_ran2_views20_120ep --out docs/results/distill_views20.md ..."),
+    ("distill_views20.md", "Offline distillation on 20 stored views and born-again teachers: the shipped ferplus (issue 13)",
+     "python tools/robust_report.py --runs runs/distill_v20 --candidates views20_120 born_again shipped --run-dir "
+     "views20_120=runs/distill_ran/multitask_ran2_views20_120ep "
+     "born_again=runs/distill_ran/multitask_ran2_born_again_views20_120ep --out docs/results/distill_views20.md ..."),
     ("ferplus_large_robust.md", "ferplus_large with the real-photo degradations: a candidate that was not shipped (issue 13)",
      "python tools/eval_tables.py robustness docs/results/robustness_ran_ferplus_robust_34ep.json "
      "docs/results/robustness_ferplus_large.json --output docs/results/ferplus_large_robust.md ..."),
