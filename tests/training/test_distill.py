@@ -317,8 +317,10 @@ def test_a_stored_file_of_fewer_teachers_is_extended_by_scoring_only_the_added_o
     whole = view_targets(both, views, pre, cpu)
     path = tmp_path / "teacher_targets.pt"
     offline_targets(path, {"main": one}, labels, views[0], pre, cpu, views=views)
+    stale = tmp_path / "teacher_targets.partial.pt"                 # a partial file of the old teachers
+    torch.save({"key": {"views": 1}, "targets": {}}, stale)
     got = offline_targets(path, {"main": both}, labels, views[0], pre, cpu, views=views)["main"]
-    assert torch.allclose(got, whole, atol=1e-5)
+    assert torch.allclose(got, whole, atol=1e-5) and not stale.exists()
     assert torch.load(path, weights_only=True)["key"]["heads"]["main"]["sources"] == ["fer2013", added]
 
     offline_targets(path, {"main": one}, labels, views[0], pre, cpu, views=views)   # fewer teachers: scored anew

@@ -239,6 +239,7 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
         return key if k is None else {**key, "views": k}
 
     key = key_of(images if views is None else views, None if views is None else len(views))
+    partial_path = path.with_name(path.stem + ".partial.pt")
     stored = _load_stored(path)
     if stored is not None and _by_content(stored["key"]) == _by_content(key):
         log.info("teacher targets read from %s", path)
@@ -254,6 +255,7 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
     extended = _extend_stored(stored, path, key, heads, score_added)
     if extended is not None:
         atomic_write(path, lambda tmp: torch.save({"key": key, "targets": extended}, tmp))
+        partial_path.unlink(missing_ok=True)        # superseded by the complete file (e.g. of the old teachers)
         return extended
     if views is None:
         targets = {}
@@ -265,7 +267,6 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                 targets[head] = clean_view_targets(teachers, images, preprocess, device, precision,
                                                    progress=bar.update)
     else:
-        partial_path = path.with_name(path.stem + ".partial.pt")
         done = _stored_leading_views((stored, _load_stored(partial_path)), views, lambda m: key_of(views[:m], m),
                                      list(heads))
         first = len(next(iter(done.values())))
@@ -285,8 +286,7 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                                                                    "targets": so_far}, tmp))
         targets = {h: torch.stack(v) for h, v in done.items()}
     atomic_write(path, lambda tmp: torch.save({"key": key, "targets": targets}, tmp))
-    if views is not None:
-        partial_path.unlink(missing_ok=True)
+    partial_path.unlink(missing_ok=True)
     log.info("teacher targets of %d training images written to %s", len(images), path)
     return targets
 
