@@ -252,12 +252,8 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                 return clean_view_targets(added, images, preprocess, device, precision, progress=bar.update)
             return view_targets(added, views, preprocess, device, precision, progress=bar.update)
 
-    extended = _extend_stored(stored, path, key, heads, score_added)
-    if extended is not None:
-        atomic_write(path, lambda tmp: torch.save({"key": key, "targets": extended}, tmp))
-        partial_path.unlink(missing_ok=True)        # superseded by the complete file (e.g. of the old teachers)
-        return extended
-    if views is None:
+    targets = _extend_stored(stored, path, key, heads, score_added)   # None: no stored file of fewer teachers
+    if targets is None and views is None:
         targets = {}
         for head, teachers in heads.items():
             log.info("offline distillation: %d teacher(s) of head %s score %d training images and their mirror "
@@ -266,7 +262,7 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                       leave=False) as bar:
                 targets[head] = clean_view_targets(teachers, images, preprocess, device, precision,
                                                    progress=bar.update)
-    else:
+    elif targets is None:
         done = _stored_leading_views((stored, _load_stored(partial_path)), views, lambda m: key_of(views[:m], m),
                                      list(heads))
         first = len(next(iter(done.values())))
@@ -286,7 +282,7 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                                                                    "targets": so_far}, tmp))
         targets = {h: torch.stack(v) for h, v in done.items()}
     atomic_write(path, lambda tmp: torch.save({"key": key, "targets": targets}, tmp))
-    partial_path.unlink(missing_ok=True)
+    partial_path.unlink(missing_ok=True)            # superseded by the complete file (also one of older teachers)
     log.info("teacher targets of %d training images written to %s", len(images), path)
     return targets
 
