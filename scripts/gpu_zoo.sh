@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Train the model zoo (configs/zoo/zoo.yaml) on one GPU machine within a time budget, offline.
 #
-#   bash scripts/gpu_zoo.sh --stage              # here, once: copy the compact FER2013 bundle + FERPlus votes
-#                                                # into .zoo_data/ (git-ignored, ~50 MB) for the device's `carry`
-#   bash scripts/gpu_zoo.sh MINUTES [PARALLEL]   # there: unpack, prepare, train side by side, score, pack
+#   bash scripts/gpu_zoo.sh --stage              # here, once: the compact FER2013 bundle + FERPlus votes (~50 MB)
+#                                                # as parts that each fit beside the working tree (.zoo_data/,
+#                                                # git-ignored); prints the device calls
+#   bash scripts/gpu_zoo.sh --receive            # there, one call per part but the last: stash the carried part
+#   bash scripts/gpu_zoo.sh MINUTES [PARALLEL]   # there: stash the last part, join and verify the parts, unpack,
+#                                                # prepare, train side by side, score, pack
 #
-# Device call (one command, carry [".zoo_data"], timeout_s 600; MINUTES ~7 leaves room for unpacking, scoring
-# and packing inside the 10-minute command limit):
+# The device tool sends the working tree (about 46 MB of tracked files, mostly weights) and the carried paths,
+# 64 MiB in all per call, so the data travels in parts (tools/device_bundle.py): each call carries
+# [".zoo_data/partNN", ".zoo_data/MANIFEST"], the stash (runs/.zoo_stash) stays on the machine while it is held,
+# and the machine goes back after about 30 s idle, so the calls must follow each other at once. The last call
+# (timeout_s 600; MINUTES ~7 leaves room for unpacking, scoring and packing inside the 10-minute command limit):
 #   bash scripts/gpu_zoo.sh 7 6
 # The distilled student learns from the three ResNet-18 teacher runs in the same runs folder, so run them in one
 # call: ZOO_ROWS="resnet18_ferplus_multitask ferresnet_m_distilled_multitask" bash scripts/gpu_zoo.sh 8 3
@@ -24,17 +30,19 @@
 # its last.pt was kept (it does not travel: fp32 + optimizer state).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUNDLE=${ZOO_BUNDLE:-.zoo_data}
+PARTS=${ZOO_PARTS:-.zoo_data}              # carried: partNN + MANIFEST (or, on a small tree, the whole bundle)
+STASH=${ZOO_STASH:-runs/.zoo_stash}          # there: the parts received so far (ignored, kept between calls)
+BUNDLE=${ZOO_BUNDLE:-runs/.zoo_bundle}       # there: the joined, verified bundle
 PY=${PYTHON:-python3}
 
 if [ "${1:-}" = "--stage" ]; then
-    src=${FERKIT_DATA:-../shared/data}
-    mkdir -p "$BUNDLE/fer2013/compact" "$BUNDLE/ferplus"
-    cp "$src"/fer2013/compact/{pixels.med.xz,emotion.npy,usage.npy,unpack.py} "$BUNDLE/fer2013/compact/"
-    cp "$src/ferplus/fer2013new.csv" "$BUNDLE/ferplus/"
-    grep -qx "/$BUNDLE/" .git/info/exclude 2>/dev/null || echo "/$BUNDLE/" >> "$(git rev-parse --git-path info/exclude)"
-    du -sh "$BUNDLE"
-    exit 0
+    # ignored first, so the tree size the parts are cut to does not count earlier parts
+    grep -qx "/$PARTS/" "$(git rev-parse --git-path info/exclude)" 2>/dev/null \
+        || echo "/$PARTS/" >> "$(git rev-parse --git-path info/exclude)"
+    exec $PY tools/device_bundle.py stage --data "${FERKIT_DATA:-../shared/data}" --out "$PARTS"
+fi
+if [ "${1:-}" = "--receive" ]; then
+    exec $PY tools/device_bundle.py receive --out "$PARTS" --stash "$STASH"
 fi
 
 MINUTES=${1:?usage: scripts/gpu_zoo.sh MINUTES [PARALLEL]  (or --stage)}
@@ -48,7 +56,13 @@ mkdir -p "$DATA/fer2013" "$DATA/ferplus" "$OUT" "$RUNS"
 start=$(date +%s)
 log() { echo "gpu_zoo [$(( $(date +%s) - start ))s] $*" | tee -a "$RUNS/gpu_zoo.log"; }
 
-[ -f "$BUNDLE/fer2013/compact/pixels.med.xz" ] || { echo "gpu_zoo: no bundle in $BUNDLE (run --stage here and carry it)" >&2; exit 2; }
+if [ -f "$PARTS/fer2013/compact/pixels.med.xz" ]; then
+    BUNDLE=$PARTS                            # the whole bundle was carried in one call
+elif [ ! -f "$BUNDLE/fer2013/compact/pixels.med.xz" ]; then
+    $PY tools/device_bundle.py receive --out "$PARTS" --stash "$STASH" \
+        && $PY tools/device_bundle.py assemble --stash "$STASH" --dest "$BUNDLE" \
+        || { echo "gpu_zoo: no complete data bundle (run --stage here, carry every part)" >&2; exit 2; }
+fi
 log "host: $(hostname), $($PY -c 'import torch; print(torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU")')"
 if [ ! -f "$DATA/fer2013/fer2013.csv" ]; then
     log "unpacking FER2013"
