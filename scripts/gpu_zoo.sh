@@ -8,7 +8,7 @@
 #   bash scripts/gpu_zoo.sh MINUTES [PARALLEL]   # there: stash the last part, join and verify the parts, unpack,
 #                                                # prepare, train side by side, score, pack
 #
-# The device tool sends the working tree (about 46 MB of tracked files, mostly weights) and the carried paths,
+# The device tool sends the working tree (about 38 MiB of tracked files, mostly weights) and the carried paths,
 # 64 MiB in all per call, so the data travels in parts (tools/device_bundle.py): each call carries
 # [".zoo_data/partNN", ".zoo_data/MANIFEST"], the stash (runs/.zoo_stash) stays on the machine while it is held,
 # and the machine goes back after about 30 s idle, so the calls must follow each other at once. The last call
