@@ -69,6 +69,9 @@ SECTIONS = [
      "python tools/robust_report.py --runs runs/distill_v20 --candidates views20_120 born_again shipped --run-dir "
      "views20_120=runs/distill_ran/multitask_ran2_views20_120ep "
      "born_again=runs/distill_ran/multitask_ran2_born_again_views20_120ep --out docs/results/distill_views20.md ..."),
+    ("teacher_ferresnet_l.md", "A wider teacher (ferresnet_l, 80 epochs of the multitask recipe): not used (issue 13)",
+     "ferkit train --config configs/experiments/distill/multitask_ferresnet_l_teacher_80ep.yaml; ferkit evaluate / "
+     "ensemble / compare (commands in the page)"),
     ("ferplus_large_robust.md", "ferplus_large with the real-photo degradations: a candidate that was not shipped (issue 13)",
      "python tools/eval_tables.py robustness docs/results/robustness_ran_ferplus_robust_34ep.json "
      "docs/results/robustness_ferplus_large.json --output docs/results/ferplus_large_robust.md ..."),
