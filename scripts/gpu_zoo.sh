@@ -45,7 +45,7 @@ if [ "${1:-}" = "--receive" ]; then
     exec $PY tools/device_bundle.py receive --out "$PARTS" --stash "$STASH"
 fi
 
-MINUTES=${1:?usage: scripts/gpu_zoo.sh MINUTES [PARALLEL]  (or --stage)}
+MINUTES=${1:?usage: scripts/gpu_zoo.sh MINUTES [PARALLEL]  (or --stage / --receive)}
 PARALLEL=${2:-4}
 OUT=${OUT:-out/gpu_zoo}
 RUNS=${ZOO_RUNS_ROOT:-runs/zoo}

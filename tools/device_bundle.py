@@ -90,6 +90,10 @@ def receive(out: Path, stash: Path) -> tuple[list[str], list[str]]:
     manifest_path = out / "MANIFEST"
     stash.mkdir(parents=True, exist_ok=True)
     if manifest_path.is_file():
+        carried = json.loads(manifest_path.read_text())
+        if (stash / "MANIFEST").is_file() and json.loads((stash / "MANIFEST").read_text())["sha256"] != carried["sha256"]:
+            for stale in stash.glob("part*"):       # parts of an earlier staging: never joined with the new ones
+                stale.unlink()
         shutil.copyfile(manifest_path, stash / "MANIFEST")
     if not (stash / "MANIFEST").is_file():
         raise BundleError(f"no MANIFEST in {out} or {stash}: carry it with every part "
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("stage", help="here: split the data into parts that fit beside the working tree")
-    s.add_argument("--data", default=os.environ.get("FERKIT_DATA", str(ROOT.parent / "shared" / "data")))
+    s.add_argument("--data", default=os.environ.get("FERKIT_DATA"), help="data root (default $FERKIT_DATA)")
     s.add_argument("--out", default=".zoo_data")
     s.add_argument("--budget-mib", type=float, default=LIMIT_MIB, help="what may travel per call, in MiB")
     r = sub.add_parser("receive", help="there: move the carried part into the stash")
@@ -143,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         if args.command == "stage":
+            if not args.data:
+                raise BundleError("no data root: pass --data or set FERKIT_DATA")
             out = Path(args.out)
             tree = tree_bytes()
             part = int(args.budget_mib * MIB) - tree - MARGIN_BYTES

@@ -425,6 +425,11 @@ def test_device_bundle_travels_in_parts_and_is_verified_on_arrival(tmp_path):
     (stash / "part01").write_bytes(bytes(damaged))
     with pytest.raises(bundle.BundleError, match="SHA-256"):
         bundle.assemble(stash, tmp_path / "there" / "other")
+    (data / "ferplus" / "fer2013new.csv").write_bytes(b"restaged")     # a new staging: the old parts are dropped
+    restaged = bundle.stage(data, staged, part_bytes=2**20)
+    (device / "MANIFEST").write_bytes((staged / "MANIFEST").read_bytes())
+    (device / "part00").write_bytes((staged / "part00").read_bytes())
+    assert bundle.receive(device, stash) == (["part00"], restaged["parts"][1:])
     with pytest.raises(bundle.BundleError, match="missing ferplus/fer2013new.csv"):
         (data / "ferplus" / "fer2013new.csv").unlink()
         bundle.stage(data, staged, part_bytes=2**20)
