@@ -1,6 +1,6 @@
 """Get the training data onto the device machine when it does not fit beside the working tree in one call.
 
-    python tools/device_bundle.py stage --data ../shared/data --out .zoo_data      # here: parts sized to fit
+    python tools/device_bundle.py stage --data "$FERKIT_DATA" --out .zoo_data     # here: parts sized to fit
     python tools/device_bundle.py receive --out .zoo_data --stash runs/.zoo_stash  # there, in each call
     python tools/device_bundle.py assemble --stash runs/.zoo_stash --dest .zoo_bundle  # there, once all arrived
 
