@@ -52,13 +52,6 @@ def tree_bytes(root: Path = ROOT) -> int:
     return total
 
 
-def _sha256(chunks) -> str:
-    h = hashlib.sha256()
-    for c in chunks:
-        h.update(c)
-    return h.hexdigest()
-
-
 def stage(data: Path, out: Path, part_bytes: int) -> dict:
     """Write out/MANIFEST and out/partNN (each <= part_bytes) from the data root's FILES."""
     missing = [f for f in FILES if not (data / f).is_file()]
@@ -80,7 +73,7 @@ def stage(data: Path, out: Path, part_bytes: int) -> dict:
         name = f"part{k:02d}"
         (out / name).write_bytes(blob[start:start + part_bytes])
         parts.append(name)
-    manifest = {"sha256": _sha256([blob]), "bytes": len(blob), "parts": parts, "files": FILES}
+    manifest = {"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob), "parts": parts, "files": FILES}
     (out / "MANIFEST").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
@@ -116,7 +109,7 @@ def assemble(stash: Path, dest: Path) -> dict:
         raise BundleError(f"{stash}: parts {', '.join(missing)} of {len(manifest['parts'])} have not arrived "
                           "(carry each in its own call; the machine may have gone back and emptied the stash)")
     blob = b"".join((stash / n).read_bytes() for n in manifest["parts"])
-    if len(blob) != manifest["bytes"] or _sha256([blob]) != manifest["sha256"]:
+    if len(blob) != manifest["bytes"] or hashlib.sha256(blob).hexdigest() != manifest["sha256"]:
         raise BundleError(f"{stash}: the joined parts do not match the manifest's SHA-256 (a damaged or stale part: "
                           "stage again and resend every part)")
     tmp = dest.with_name(dest.name + ".tmp")
