@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
-python -m mkdocs build --strict --site-dir site "$@"
+NO_MKDOCS_2_WARNING=1 python -m mkdocs build --strict --site-dir site "$@"
 echo "documentation site written to site/ (open site/index.html, or: python -m http.server -d site)"
