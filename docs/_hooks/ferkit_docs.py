@@ -9,6 +9,7 @@ Pages that must never drift from the code are made at build time, not typed:
 Nav entries listed under ``extra.optional_pages`` are dropped while their file does not exist (pages other
 changes add), so ``mkdocs build --strict`` still fails on any other missing page.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,6 +23,7 @@ CARD_SUFFIXES = (".md", ".png")
 
 
 # ---------------------------------------------------------------- CLI reference from the argparse parsers
+
 
 def _escape(text: str) -> str:
     """Plain text for a Markdown table cell: no pipes, no HTML, no accidental emphasis, one line."""
@@ -51,7 +53,7 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[tuple[str, argparse.Ar
 
 
 def _argument_row(parser: argparse.ArgumentParser, action: argparse.Action) -> str | None:
-    if (action.help == argparse.SUPPRESS or isinstance(action, (argparse._SubParsersAction, argparse._HelpAction))):
+    if action.help == argparse.SUPPRESS or isinstance(action, (argparse._SubParsersAction, argparse._HelpAction)):
         return None
     formatter = parser._get_formatter()
     if action.option_strings:
@@ -63,7 +65,7 @@ def _argument_row(parser: argparse.ArgumentParser, action: argparse.Action) -> s
     help_text = formatter._expand_help(action) if action.help else ""
     default = action.default
     if default is None or default is argparse.SUPPRESS or action.nargs == 0 or default == []:
-        shown = ""   # no default, or a switch (its default is simply "off")
+        shown = ""  # no default, or a switch (its default is simply "off")
     else:
         shown = _code(default if isinstance(default, str) else repr(default))
     if action.required and action.option_strings:
@@ -81,11 +83,17 @@ def _parser_section(parser: argparse.ArgumentParser, title: str, help_line: str,
     for group in parser._action_groups:
         rows = [row for row in (_argument_row(parser, a) for a in group._group_actions) if row]
         if rows:
-            lines += [f"**{_escape((group.title or 'arguments').capitalize())}**", "",
-                      "| argument | default | meaning |", "|---|---|---|", *rows, ""]
+            lines += [
+                f"**{_escape((group.title or 'arguments').capitalize())}**",
+                "",
+                "| argument | default | meaning |",
+                "|---|---|---|",
+                *rows,
+                "",
+            ]
     if parser.epilog:
         lines += [_escape(parser.epilog), ""]
-    for name, sub, sub_help in _subcommands(parser):
+    for _name, sub, sub_help in _subcommands(parser):
         lines += _parser_section(sub, f"`{sub.prog}`", sub_help, min(depth + 1, 4))
     return lines
 
@@ -97,14 +105,21 @@ def cli_reference_markdown(parser: argparse.ArgumentParser | None = None) -> str
 
         parser = build_parser()
     commands = ", ".join(f"[`{name}`](#{sub.prog.replace(' ', '-')})" for name, sub, _ in _subcommands(parser))
-    head = ["# Command-line reference", "",
-            "Generated from the argument parsers of `ferkit.cli.main` when the site is built, so it matches the "
-            "installed version; `ferkit COMMAND --help` prints the same.", "", f"Commands: {commands}.", ""]
+    head = [
+        "# Command-line reference",
+        "",
+        "Generated from the argument parsers of `ferkit.cli.main` when the site is built, so it matches the "
+        "installed version; `ferkit COMMAND --help` prints the same.",
+        "",
+        f"Commands: {commands}.",
+        "",
+    ]
     body = _parser_section(parser, "`ferkit`", "", 2)
     return "\n".join(head + body) + "\n"
 
 
 # ---------------------------------------------------------------- MkDocs hooks
+
 
 def _drop_absent(nav, docs_dir: Path, optional: set[str]):
     """The nav without the optional pages whose file is absent (and without sections left empty)."""
@@ -112,7 +127,7 @@ def _drop_absent(nav, docs_dir: Path, optional: set[str]):
         kept = [item for item in (_drop_absent(i, docs_dir, optional) for i in nav) if item is not None]
         return kept or None
     if isinstance(nav, dict):
-        (title, value), = nav.items()
+        ((title, value),) = nav.items()
         value = _drop_absent(value, docs_dir, optional)
         return None if value is None else {title: value}
     if isinstance(nav, str) and nav in optional and not (docs_dir / nav).is_file():

@@ -1,6 +1,7 @@
 """Fenced code blocks of the README and the documentation: where they are, what language, whether they run.
 
 A block runs as shown unless its first line is ``# not runnable: <reason>`` (the reason is required)."""
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ EXCLUDED = ("docs/_hooks/", "docs/results/", "docs/model_notes/")
 @dataclass(frozen=True)
 class Block:
     path: Path
-    line: int            # 1-based line of the opening fence
+    line: int  # 1-based line of the opening fence
     lang: str
     code: str
 
@@ -42,8 +43,9 @@ class Block:
 def doc_files() -> list[Path]:
     """README.md, every page under docs/ that the site serves, the model cards and the lab's result pages."""
     files = [ROOT / "README.md"]
-    files += [p for p in sorted((ROOT / "docs").rglob("*.md"))
-              if not p.relative_to(ROOT).as_posix().startswith(EXCLUDED)]
+    files += [
+        p for p in sorted((ROOT / "docs").rglob("*.md")) if not p.relative_to(ROOT).as_posix().startswith(EXCLUDED)
+    ]
     files += sorted((ROOT / "src" / "ferkit" / "pretrained").glob("*.md"))
     if (ROOT / "lab" / "results").is_dir():
         files += sorted((ROOT / "lab" / "results").rglob("*.md"))
@@ -61,8 +63,9 @@ def blocks_of(path: Path) -> list[Block]:
             continue
         indent, fence, lang = len(match["indent"]), match["fence"], match["lang"]
         body, j = [], i + 1
-        while j < len(lines) and not (lines[j].strip().startswith(fence[0] * len(fence))
-                                      and not lines[j].strip().strip(fence[0])):
+        while j < len(lines) and not (
+            lines[j].strip().startswith(fence[0] * len(fence)) and not lines[j].strip().strip(fence[0])
+        ):
             body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j])
             j += 1
         found.append(Block(path, i + 1, lang, "\n".join(body)))

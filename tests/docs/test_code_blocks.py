@@ -2,6 +2,7 @@
 (``# not runnable: <reason>``). The blocks of one page run in order in one fresh folder (a later block may use
 what an earlier one wrote), with the files the examples name (crop.png, crops/, clip.mp4, examples/, configs/)
 and `ferkit` running this checkout."""
+
 from __future__ import annotations
 
 import subprocess
@@ -44,8 +45,10 @@ def test_every_block_runs_or_says_why():
             if reason == "":
                 problems.append(f"{block.where}: '# not runnable:' without a reason")
             elif reason is None and block.runner is None and not _is_setup_block(block):
-                problems.append(f"{block.where}: a {block.lang or 'plain'} block that is neither python nor bash "
-                                "and has no '# not runnable: <reason>' first line")
+                problems.append(
+                    f"{block.where}: a {block.lang or 'plain'} block that is neither python nor bash "
+                    "and has no '# not runnable: <reason>' first line"
+                )
     assert not problems, "\n".join(problems)
 
 
@@ -72,9 +75,10 @@ def test_page_blocks_run(page, doc_assets, tmp_path):
             script.write_text("set -e\n" + block.code + "\n")
             cmd = ["bash", str(script)]
         try:
-            proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
-                                  timeout=BLOCK_TIMEOUT_S)
+            proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             pytest.fail(f"{block.where}: still running after {BLOCK_TIMEOUT_S} s")
-        assert proc.returncode == 0, (f"{block.where} exited with {proc.returncode}\n--- block\n{block.code}\n"
-                                      f"--- stdout\n{proc.stdout[-2000:]}\n--- stderr\n{proc.stderr[-3000:]}")
+        assert proc.returncode == 0, (
+            f"{block.where} exited with {proc.returncode}\n--- block\n{block.code}\n"
+            f"--- stdout\n{proc.stdout[-2000:]}\n--- stderr\n{proc.stderr[-3000:]}"
+        )

@@ -1,5 +1,6 @@
 """The documentation site: it builds with `mkdocs build --strict`, its CLI reference covers every command and
 argument of the parsers, its model cards are the shipped ones, and the nav drops only absent optional pages."""
+
 from __future__ import annotations
 
 import argparse
@@ -60,19 +61,21 @@ def test_cli_reference_shows_defaults_and_choices():
     run.add_argument("--dry-run", action="store_true", help="only say what would run")
     page = _hooks().cli_reference_markdown(parser)
     assert "### `tool run`" in page
-    assert r"Run \| it &lt;now&gt;." in page                       # table-safe text
+    assert r"Run \| it &lt;now&gt;." in page  # table-safe text
     assert "| `--mode {fast,slow}` | `fast` | how (default fast) |" in page
-    assert "| `--count COUNT` | `0` | times |" in page              # a zero default is still a default
-    assert "| `--dry-run` |  | only say what would run |" in page   # a switch has no default to show
+    assert "| `--count COUNT` | `0` | times |" in page  # a zero default is still a default
+    assert "| `--dry-run` |  | only say what would run |" in page  # a switch has no default to show
     assert "| `inputs [inputs ...]` |  | files |" in page
 
 
 def test_optional_nav_pages_are_dropped_only_while_absent(tmp_path):
     (tmp_path / "guide").mkdir()
     (tmp_path / "guide" / "present.md").write_text("# here\n")
-    nav = [{"Home": "index.md"},
-           {"Guide": [{"Present": "guide/present.md"}, {"Later": "guide/later.md"}]},
-           {"Only later": [{"Later too": "guide/later2.md"}]}]
+    nav = [
+        {"Home": "index.md"},
+        {"Guide": [{"Present": "guide/present.md"}, {"Later": "guide/later.md"}]},
+        {"Only later": [{"Later too": "guide/later2.md"}]},
+    ]
     optional = {"guide/present.md", "guide/later.md", "guide/later2.md"}
     kept = _hooks()._drop_absent(nav, tmp_path, optional)
     assert kept == [{"Home": "index.md"}, {"Guide": [{"Present": "guide/present.md"}]}]
@@ -95,8 +98,16 @@ def test_site_builds_strictly_with_every_section(built_site):
         assert path.is_file(), page
         assert phrase in _text(path), f"{page} lacks {phrase!r}"
     api = _text(built_site / "reference/api/index.html")
-    for name in ("EmotionRecognizer", "FaceResult", "FrameResult", "TrackSummary", "create_detector",
-                 "create_model", "load_model", "create_app"):
+    for name in (
+        "EmotionRecognizer",
+        "FaceResult",
+        "FrameResult",
+        "TrackSummary",
+        "create_detector",
+        "create_model",
+        "load_model",
+        "create_app",
+    ):
         assert name in api, name
     assert (built_site / "search" / "search_index.json").is_file()
 
