@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from ferkit.evaluation.calibration import (cross_fitted_metrics, expected_calibration_error, fit_temperature,
+from ferkit.evaluation import calibration
+from ferkit.evaluation.calibration import (calibration_metrics, cross_fitted_metrics, expected_calibration_error, fit_temperature,
                                            negative_log_likelihood, reliability_bins, softmax)
 
 
@@ -72,6 +73,45 @@ def test_temperature_fit_recovers_scale_and_reduces_nll():
         assert negative_log_likelihood(softmax(logits, other), y) >= negative_log_likelihood(cal, y)
     cross = cross_fitted_metrics(logits, y)
     assert cross["nll"] < negative_log_likelihood(raw, y)
+
+
+@pytest.mark.parametrize("folds", [2, 3, 5])
+def test_cross_fitting_scores_each_fold_with_a_temperature_fitted_without_it(monkeypatch, folds):
+    logits, y = _overconfident_set(n=301, seed=2)
+    logits[:, 0] = np.arange(len(logits))      # column 0 names the row, so the rows each fit saw are known
+    fits = []
+
+    def recording_fit(z, labels, *args, **kwargs):
+        rows = z[:, 0].astype(int)
+        assert (labels == y[rows]).all()       # each row's own label travels with it
+        t = 1.0 + len(fits)                    # a different, known temperature per fit
+        fits.append((set(rows.tolist()), t))
+        return t
+
+    monkeypatch.setattr(calibration, "fit_temperature", recording_fit)
+    result = cross_fitted_metrics(logits, y, folds=folds, seed=4)
+    assert len(fits) == folds
+    everyone = set(range(len(y)))
+    scored = [everyone - seen for seen, _ in fits]          # the fold each fit scores is every row it did not see
+    assert sum(len(fold) for fold in scored) == len(y) and set().union(*scored) == everyone
+    assert all(abs(len(fold) - len(y) / folds) < 1 for fold in scored)   # folds of equal size
+    probs = np.zeros_like(logits)
+    for fold, (_, t) in zip(scored, fits):
+        rows = sorted(fold)
+        probs[rows] = softmax(logits[rows], t)
+    expected = calibration_metrics(probs, y)
+    assert result["nll"] == pytest.approx(expected["nll"]) and result["ece"] == pytest.approx(expected["ece"])
+
+
+def test_cross_fitted_folds_depend_on_the_seed(monkeypatch):
+    logits, y = _overconfident_set(n=40, seed=3)
+    logits[:, 0] = np.arange(len(logits))
+    seen = []
+    monkeypatch.setattr(calibration, "fit_temperature", lambda z, labels: seen.append(set(z[:, 0].astype(int))) or 1.0)
+    cross_fitted_metrics(logits, y, folds=2, seed=0)
+    cross_fitted_metrics(logits, y, folds=2, seed=0)
+    cross_fitted_metrics(logits, y, folds=2, seed=1)
+    assert seen[0] == seen[2] and seen[0] != seen[4]
 
 
 def test_underconfident_set_gets_temperature_below_one():

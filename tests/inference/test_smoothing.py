@@ -14,6 +14,26 @@ def test_mean_and_ema():
     assert np.allclose(e.update([0.0, 1.0]), [0.5, 0.5])
 
 
+def test_ema_weighs_the_new_frame_by_alpha():
+    # alpha = 0.2: the new frame counts 0.2 and the running state 0.8 (a swap would give [0.2, 0.8])
+    e = VectorAverager("ema", alpha=0.2)
+    assert np.allclose(e.update([1.0, 0.0]), [1.0, 0.0])      # the first frame starts the state
+    assert np.allclose(e.update([0.0, 1.0]), [0.8, 0.2])
+    assert np.allclose(e.update([0.0, 1.0]), [0.64, 0.36])
+    s = TemporalSmoother(method="ema", alpha=0.9, margin=None)
+    s.aggregate(7, np.array([1.0, 0.0]))
+    assert np.allclose(s.aggregate(7, np.array([0.0, 1.0])), [0.1, 0.9])
+
+
+def test_mean_window_and_none_pass_through():
+    m = VectorAverager("mean", window=3)
+    assert np.allclose([m.update([v]) for v in (3.0, 6.0, 0.0, 9.0)], [[3.0], [4.5], [3.0], [5.0]])
+    n = VectorAverager("none")
+    assert np.allclose(n.update([0.2, 0.8]), [0.2, 0.8]) and np.allclose(n.update([1.0, 0.0]), [1.0, 0.0])
+    with pytest.raises(ValueError, match="median"):
+        VectorAverager("median")
+
+
 def test_hysteresis_prevents_flicker():
     h = Hysteresis(margin=0.1, patience=3)
     a, b = np.array([0.54, 0.46]), np.array([0.46, 0.54])

@@ -40,7 +40,9 @@ def host_name(value: str) -> str:
 
 
 def host_allowed(name: str, allowed: Iterable[str]) -> bool:
-    """Exact names; ``*`` allows any; ``*.example.com`` allows its subdomains."""
+    """Exact names; ``*`` allows any; ``*.example.com`` allows its subdomains at any depth (``a.example.com``,
+    ``a.b.example.com``) but neither ``example.com`` itself (list it as well to serve it) nor a name that only
+    ends in the same letters (``evilexample.com``)."""
     for pattern in allowed:
         pattern = pattern.lower()
         if pattern == "*" or pattern == name or (pattern.startswith("*.") and name.endswith(pattern[1:])):
