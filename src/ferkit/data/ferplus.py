@@ -1,11 +1,16 @@
 """FERPlus (Barsoum et al., ICMI 2016): 10 crowd votes per FER2013 image, joined by row position.
 
 Vote columns: neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF.
-Label modes follow the paper:
-- ``majority``: the emotion with more than half the (outlier-filtered) votes; others dropped.
-- ``probability``: the vote distribution over the 8 emotions (soft target).
-- ``crossentropy``: the multi-label form: emotions that together reach 75% of the votes (at most 3),
-  normalised; used as a soft target.
+Label modes (the paper's four schemes follow its code release; rules in ``ferkit.data.vote_modes``):
+- ``majority`` (MV): the emotion with more than half the (outlier-filtered) votes; others dropped.
+- ``crossentropy`` (CEL): the strongest emotions up to 75% of the votes (at most 3), normalised; a soft target
+  trained with cross-entropy. It is a label distribution, not the multi-label form (that is ``multi_target``).
+- ``draw`` (PLD): the ``crossentropy`` distribution as stored targets; training draws one emotion from it per
+  image and epoch and trains on it as a hard label.
+- ``multi_target`` (ML): 1 for every emotion with at least 30% of the votes, a small epsilon for the others;
+  trained with ``-log max_k t_k p_k`` (loss ``multi_target``).
+- ``probability`` (ferkit's own, not the release's mode of that name): the whole outlier-filtered vote
+  distribution over the 8 emotions as a soft target.
 Single votes are treated as annotator noise and removed first, as in the paper's code release.
 Images whose strongest vote is unknown or not-a-face are dropped in every mode.
 """
@@ -16,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ferkit.data import vote_modes
 from ferkit.errors import DatasetError
 from ferkit.labels import FERPLUS_LABELS
 
 VOTE_COLUMNS = FERPLUS_LABELS + ("unknown", "NF")
-MODES = ("majority", "probability", "crossentropy")
+MODES = ("majority", "probability", "crossentropy", "multi_target", "draw")
 _CANDIDATES = ("ferplus/fer2013new.csv", "fer2013new.csv")
 
 
@@ -63,7 +69,8 @@ def remove_outlier_votes(votes: np.ndarray) -> np.ndarray:
 def process_votes(votes: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Turn raw votes into training targets.
 
-    Returns (targets float32 (N,8) rows summing to 1, keep bool (N,), hard int64 (N,) majority label or -1).
+    Returns (targets float32 (N,8), keep bool (N,), hard int64 (N,) majority label or -1). Targets are rows
+    summing to 1, except in ``multi_target`` (1 for accepted emotions, epsilon for the others).
     """
     if mode not in MODES:
         raise DatasetError(f"unknown FERPlus label mode {mode!r}; choose from {', '.join(MODES)}")
@@ -83,22 +90,8 @@ def process_votes(votes: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray,
         targets[majority, top[majority]] = 1.0
     elif mode == "probability":
         targets = emotions / np.maximum(emotions.sum(1, keepdims=True), 1e-6)
-    else:  # crossentropy / multi-label: the fewest top emotions reaching 75% of votes, at most 3
-        targets = np.zeros_like(emotions)
-        order = np.argsort(-emotions, axis=1, kind="stable")
-        for i in np.flatnonzero(keep):
-            acc = 0.0
-            for k, j in enumerate(order[i][:3]):
-                if emotions[i, j] <= 0:
-                    break
-                targets[i, j] = emotions[i, j]
-                acc += emotions[i, j]
-                if acc >= 0.75 * total[i]:
-                    break
-            if acc <= 0.5 * total[i]:
-                keep[i] = False
-        sums = targets.sum(1, keepdims=True)
-        targets = np.where(sums > 0, targets / np.maximum(sums, 1e-6), 0.0)
+    else:  # crossentropy, draw, multi_target: the code release's rules, row by row
+        targets, keep = vote_modes.process_rows(raw, n_emotions, mode)
     # For evaluation a sample needs an unambiguous label: fall back to the top emotion where no majority.
     hard = np.where(keep & (hard < 0), emotions.argmax(1), hard)
     hard = np.where(keep, hard, -1)

@@ -65,10 +65,32 @@ def evaluate_scores(scores: np.ndarray, model_labels, dataset: ArrayDataset) -> 
     bins = reliability_bins(shared_scores, y[keep])
     result["reliability"] = {k: bins[k].tolist() for k in ("count", "confidence", "accuracy")}
     result["n_dropped"] = int((~keep).sum())
+    accepted = accepted_label_accuracy(shared_scores.argmax(1), dataset, keep,
+                                       align_dataset_indices(model_labels, dataset))
+    if accepted is not None:
+        result["accepted_accuracy"] = accepted
     result["dataset"] = dataset.name
     result["split"] = dataset.split
     result["model_labels"] = list(model_labels)
     return result
+
+
+def accepted_label_accuracy(predicted: np.ndarray, dataset: ArrayDataset, keep: np.ndarray,
+                            dataset_idx: list[int]) -> float | None:
+    """FERPlus "accepted-label accuracy": the share of scored images whose prediction is any emotion holding at
+    least 30% of the image's (outlier-filtered) votes, the multi-label reading of the paper's ML scheme.
+
+    ``predicted``: index among the shared labels of each kept image; ``dataset_idx``: dataset label of each
+    shared label. None for datasets without crowd votes."""
+    if dataset.name != "ferplus" or "votes" not in dataset.extra or not keep.any():
+        return None
+    from ferkit.data.ferplus import remove_outlier_votes
+    from ferkit.data.vote_modes import accepted_emotions
+
+    votes = remove_outlier_votes(np.asarray(dataset.extra["votes"], np.float32))[keep]
+    accepted = accepted_emotions(votes, len(dataset.labels))
+    hit = accepted[np.arange(len(predicted)), np.asarray(dataset_idx)[predicted]]
+    return float(hit.mean())
 
 
 def evaluate_model(loaded: LoadedModel, dataset: ArrayDataset, tta: str = "none", device: str = "cpu",
@@ -106,6 +128,8 @@ def format_report(result: dict) -> str:
              + (f" (dropped {result['n_dropped']} of classes the model lacks)" if result.get("n_dropped") else ""),
              f"accuracy {result['accuracy']:.4f}   top-2 {result['top2_accuracy']:.4f}   "
              f"macro-F1 {result['macro_f1']:.4f}"]
+    if "accepted_accuracy" in result:
+        lines.append(f"accepted-label accuracy {result['accepted_accuracy']:.4f} (any emotion with >= 30% of the votes)")
     if "ece" in result:
         lines.append(f"ECE {result['ece']:.4f}   NLL {result['nll']:.4f}   (temperature {result.get('temperature', 1.0):.3f})")
     if "faces_not_detected" in result:

@@ -76,3 +76,21 @@ class FocalLoss(nn.Module):
             targets = targets * (1 - self.label_smoothing) + self.label_smoothing / targets.shape[1]
         focal = (1 - logp.exp()) ** self.gamma
         return -(targets * focal * logp).sum(1).mean()
+
+
+@register_loss("multi_target")
+class MultiTargetLoss(nn.Module):
+    """Multi-label learning of FERPlus (ML, Barsoum et al. 2016): ``-log max_k t_k p_k``.
+
+    ``targets`` (B, C) hold 1 for every accepted emotion and a small epsilon for the others (data mode
+    ``multi_target``), so predicting any accepted emotion is right. Integer targets are one-hot (plain NLL).
+    """
+
+    needs_features = False
+
+    def forward(self, logits, targets, features=None):
+        logp = F.log_softmax(logits, 1)
+        if targets.ndim == 1:
+            return F.nll_loss(logp, targets)
+        # log(max_k t_k p_k) = max_k (log t_k + log p_k), computed in log space (no underflow)
+        return -(targets.clamp_min(1e-12).log() + logp).amax(1).mean()

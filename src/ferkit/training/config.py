@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ferkit.data.ferplus import MODES as LABEL_MODES
 from ferkit.errors import ConfigError
 from ferkit.training import distill
 from ferkit.training.distill import DistillConfig
@@ -32,9 +33,21 @@ class ModelConfig:
 
 
 @dataclass
+class OfflineAugmentConfig:
+    """``data.offline_augment``: ``copies`` augmented versions of every training image, drawn once with the
+    ``augment`` settings from ``seed`` and cached; they join the originals (``keep_original``) as extra training
+    images. ``online``: keep augmenting every batch as well (false: batches are only centre-cropped)."""
+    copies: int = 0                        # 0: off
+    seed: int = 0
+    keep_original: bool = True
+    online: bool = False
+
+
+@dataclass
 class DataConfig:
     dataset: str = "fer2013"
-    mode: str | None = None                # FERPlus label mode: majority | probability | crossentropy
+    mode: str | None = None                # label mode: majority | crossentropy | multi_target | draw | probability
+                                           # (docs/research/datasets.md#label-modes)
     data_root: str | None = None           # else $FERKIT_DATA
     cache: str | None = None               # else $FERKIT_CACHE or ~/.cache/ferkit
     train_split: str = "Training"
@@ -50,6 +63,7 @@ class DataConfig:
     mean: float = 0.5
     std: float = 0.25
     illumination: str = "none"
+    offline_augment: OfflineAugmentConfig = field(default_factory=OfflineAugmentConfig)
 
 
 @dataclass
@@ -136,6 +150,7 @@ def validate(cfg: TrainConfig) -> None:
                "data.illumination": (cfg.data.illumination, ("none", "hist_eq", "clahe"))}
     choices["precision"] = (cfg.precision, ("auto", "fp32", "bf16"))
     choices["data.in_chans"] = (cfg.data.in_chans, (1, 3))
+    choices["data.mode"] = (cfg.data.mode, (None,) + LABEL_MODES)
     for key, (value, valid) in choices.items():
         if value not in valid:
             raise ConfigError(f"{key}={value!r} is not valid; choose from {', '.join(map(str, valid))}")
@@ -174,6 +189,11 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.model.pretrained_head and not cfg.model.pretrained:
         raise ConfigError("model.pretrained_head=true needs model.pretrained (the file whose head to load)")
     validate_augment(cfg.augment)
+    offline = cfg.data.offline_augment
+    if offline.copies < 0:
+        raise ConfigError(f"data.offline_augment.copies must be >= 0, got {offline.copies}")
+    if offline.copies == 0 and not offline.keep_original:
+        raise ConfigError("data.offline_augment.keep_original=false needs copies >= 1 (else no training images)")
 
 
 def validate_augment(a: AugmentConfig, where: str = "augment.") -> None:

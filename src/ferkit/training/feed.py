@@ -6,6 +6,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from ferkit.training.label_modes import draw_labels
 from ferkit.transforms.preprocess import to_float  # noqa: F401  (its former home; re-exported)
 
 
@@ -84,6 +85,7 @@ class DeviceFeed:
         self.soft: dict[str, torch.Tensor] = {}   # offline distillation: per-sample soft targets per head
         self.views: torch.Tensor | None = None    # (K, N, C, I, I) uint8 augmented views, or None
         self.view = 0                             # the view this epoch trains on
+        self.draw: tuple[np.ndarray, int] | None = None   # PLD: (per-sample distributions, seed), see redraw
 
     def set_soft_targets(self, soft: dict[str, torch.Tensor]) -> None:
         """Per-sample soft targets per head ("main" or an auxiliary head), kept on ``store``: (N, L), or (K, N, L)
@@ -105,6 +107,20 @@ class DeviceFeed:
     def select_view(self, epoch: int) -> None:
         """Train ``epoch`` on view ``epoch mod K`` (no-op without stored views)."""
         self.view = epoch % len(self.views) if self.views is not None else 0
+
+    def set_label_draw(self, distributions: np.ndarray, seed: int) -> None:
+        """Probabilistic label drawing (data.mode=draw): each epoch's targets are one class per sample drawn
+        from ``distributions`` (N, C) by ``redraw``."""
+        if len(distributions) != len(self.images):
+            raise ValueError(f"{len(distributions)} label distributions for {len(self.images)} images")
+        self.draw = (np.asarray(distributions, np.float32), seed)
+
+    def redraw(self, epoch: int) -> None:
+        """Draw ``epoch``'s hard targets (no-op without ``set_label_draw``); a pure function of seed and epoch,
+        so a resumed run trains on the same labels."""
+        if self.draw is None:
+            return
+        self.targets = torch.from_numpy(draw_labels(self.draw[0], self.draw[1], epoch)).to(self.store)
 
     def soft_targets(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
         """The batch's offline soft targets per head ({} without offline distillation)."""

@@ -44,6 +44,7 @@ def train_one_epoch(t: "Trainer", epoch: int, max_steps: int | None = None) -> d
     bs = cfg.optim.batch_size
     rows = feed.device_batches(epoch_order(t, epoch), bs, t.feed.store)
     t.feed.select_view(epoch)
+    t.feed.redraw(epoch)   # data.mode=draw: this epoch's labels (no-op otherwise)
     n_total = len(rows) if max_steps is None else min(len(rows), max_steps)
     loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
     correct = torch.zeros((), device=dev, dtype=torch.int64)

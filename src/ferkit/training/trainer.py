@@ -24,12 +24,13 @@ from ferkit.io_utils import write_text
 from ferkit.losses import build_loss
 from ferkit.models import create_model
 from ferkit.models.weights import check_sha256, freeze, load_head, load_pretrained
-from ferkit.training import checkpoints, history, loop
+from ferkit.training import checkpoints, history, label_modes, loop
 from ferkit.training.config import TrainConfig
 from ferkit.training.distill import build_teachers, offline_targets
 from ferkit.training.distributed import DistInfo, broadcast_from_main, init_distributed, shutdown
 from ferkit.training.feed import DeviceFeed
 from ferkit.training.heads import Heads, JointNet, TrainStep
+from ferkit.training.offline_augment import offline_augmented, online_augment
 from ferkit.training.precision import resolve_precision
 from ferkit.training.schedule import lr_factor
 from ferkit.transforms.augment import BatchAugment
@@ -70,15 +71,19 @@ def pick_device(name: str) -> torch.device:
 
 
 def load_split(cfg: TrainConfig, name: str, split: str, subset: int | None, keep_all: bool = False,
-               progress: bool = True) -> ArrayDataset:
-    """One split at the config's source size and colour, optionally a stratified subset."""
+               progress: bool = True, mode: str | None = None) -> ArrayDataset:
+    """One split at the config's source size and colour under label ``mode`` (default ``data.mode``),
+    optionally a stratified subset."""
+    mode = mode or cfg.data.mode
     options = {"progress": progress}   # the readers' progress bars follow the trainer's (--no-progress: none)
     if name == "ferplus":
-        options["mode"] = cfg.data.mode or "majority"
+        options["mode"] = mode or "majority"
         if keep_all:
             options["keep_all"] = True
     ds = load_dataset(name, split, cfg.data.data_root, cache=cfg.data.cache, size=cfg.data.source_size,
                       in_chans=cfg.data.in_chans, **options)
+    if name == cfg.data.dataset:   # auxiliary label sets keep their own hard labels
+        ds = label_modes.apply_mode(ds, mode)
     index = stratified_subset(ds.hard_labels, subset, cfg.seed)
     return ds.subset(index) if index is not None else ds
 
@@ -113,11 +118,13 @@ class Trainer:
         self._setup_model()
         self._setup_optim()
         self.state = TrainState()
-        self.augment = BatchAugment(cfg.augment, cfg.data.input_size, cfg.data.source_size, seed=cfg.seed,
+        self.augment = BatchAugment(online_augment(cfg), cfg.data.input_size, cfg.data.source_size, seed=cfg.seed,
                                     device=self.device)
         self.feed = DeviceFeed(self.train_images, self.train_set.targets, self.device, self.augment,
                                self.preprocess.normalise, mask=self.train_mask, aux=self.aux_targets,
                                channels_last=cfg.channels_last)
+        if cfg.data.mode == "draw":   # PLD: each epoch trains on labels drawn from these distributions
+            self.feed.set_label_draw(self.train_set.targets, cfg.seed)
         self._score_offline()
         self.tb = history.TensorBoardLog(self.out)
         if resume:
@@ -132,7 +139,10 @@ class Trainer:
         else:
             self.train_set = load_split(cfg, d.dataset, d.train_split, d.train_subset, keep_all=bool(d.aux_heads),
                                         progress=show)
-            self.val_sets = {"main": load_split(cfg, d.dataset, d.val_split, d.val_subset, progress=show)}
+            self.val_sets = {"main": load_split(cfg, d.dataset, d.val_split, d.val_subset, progress=show,
+                                                mode=label_modes.validation_mode(d.mode))}
+        if d.offline_augment.copies:   # K augmented copies of every training image, made once and cached
+            self.train_set = offline_augmented(self.train_set, d.offline_augment, cfg.augment, d.cache, show)
         self.aux_labels: dict[str, tuple[str, ...]] = {}
         self.aux_targets: dict[str, np.ndarray] = {}
         for name in d.aux_heads:
@@ -178,7 +188,8 @@ class Trainer:
                 raise ConfigError(f"model.aux_pretrained: {name!r} is not an auxiliary head "
                                   f"(data.aux_heads: {', '.join(self.aux.heads) or 'none'})")
             load_head(self.aux.heads[name], pretrained.resolve(source), self.aux_labels[name])
-        self.loss = build_loss(cfg.loss.name, num_classes=len(labels), num_features=self.model.num_features,
+        loss_name = label_modes.loss_name(cfg.data.mode, cfg.loss.name)   # data.mode=multi_target: its own loss
+        self.loss = build_loss(loss_name, num_classes=len(labels), num_features=self.model.num_features,
                                class_counts=self.class_counts, **cfg.loss.params)
         memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         for module in (self.model, self.aux, self.loss):
