@@ -10,4 +10,4 @@ fi
 python -m pip install --quiet --upgrade pip
 # The CPU build of torch first, pinned, so nothing later pulls a CUDA build.
 python -m pip install --quiet "torch==2.13.0"
-python -m pip install --quiet -e ".[test,web,docs]"
+python -m pip install --quiet -e ".[test,web,docs,ray,bench]"

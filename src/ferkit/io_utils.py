@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import stat
 import sys
@@ -13,6 +14,7 @@ from typing import IO, Any, Callable, Iterator
 
 from ferkit.errors import OutputError
 
+log = logging.getLogger(__name__)
 STDOUT = "-"
 _KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
@@ -141,3 +143,20 @@ def write_text(path: str | os.PathLike, text: str) -> Path | None:
     with open_output(path) as f:
         f.write(text)
     return None if is_stdout(path) else resolve_target(path)
+
+
+def output_failed(errors: list, target: Path, error: BaseException) -> None:
+    """Record a failed output write (the run goes on) and say so in one line."""
+    message = write_failure(target, error)
+    errors.append({"path": str(target), "error": message})
+    log.warning("%s", message)
+
+
+def write_failure(path: str | os.PathLike, error: BaseException) -> str:
+    """One line naming the output and the OS error, e.g. 'out/x.jpg: cannot write (No space left on device)'."""
+    if isinstance(error, OSError):
+        reason = error.strerror or str(error)
+        if error.errno is not None:
+            reason = f"[Errno {error.errno}] {reason}"
+        return f"{path}: cannot write ({reason})"
+    return str(error)

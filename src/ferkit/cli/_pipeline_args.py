@@ -23,10 +23,14 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
                    help="probability lead a new label needs before the shown label changes (0 = off)")
 
 
+def recognizer_options(args) -> dict:
+    """The EmotionRecognizer keyword arguments the pipeline options give."""
+    return dict(model=args.model, detector=args.detector, runtime=args.runtime, device=args.device,
+                batch_size=args.batch_size, min_face=args.min_face, threads=args.threads or None,
+                smoothing=args.smoothing, window=args.window, alpha=args.alpha, hysteresis=args.hysteresis or None)
+
+
 def build_recognizer(args):
     from ferkit.inference.recognizer import EmotionRecognizer
 
-    return EmotionRecognizer(model=args.model, detector=args.detector, runtime=args.runtime, device=args.device,
-                             batch_size=args.batch_size, min_face=args.min_face, threads=args.threads or None,
-                             smoothing=args.smoothing, window=args.window, alpha=args.alpha,
-                             hysteresis=args.hysteresis or None)
+    return EmotionRecognizer(**recognizer_options(args))

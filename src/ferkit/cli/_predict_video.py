@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from ferkit.errors import FerkitError, InputError, OutputError
+from ferkit.batch.analyse import analyse_video  # noqa: F401 (re-exported: one video, one pass)
+from ferkit.errors import FerkitError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -51,62 +52,6 @@ class JsonlWriter:
 
     def close(self) -> None:
         self._stack.close()
-
-
-def analyse_video(recognizer, source, annotated: Path | None, args, jsonl: JsonlWriter | None = None,
-                  errors: list | None = None) -> dict:
-    """Run the recogniser over one video / camera / URL; returns the JSON entry of the run (report.video_entry).
-    Ctrl-C stops a live run cleanly: what was analysed so far is reported and written. A failed write of the
-    annotated video (disk full...) is recorded in ``errors`` and the analysis goes on; the video is then
-    never left under its final name."""
-    from ferkit.cli.outputs import output_failed
-    from ferkit.inference.drawing import annotate
-    from ferkit.inference.report import video_entry
-    from ferkit.inference.results import summarise_tracks
-    from ferkit.inference.video import VideoWriter
-
-    label = str(source)
-    run = recognizer.predict_video(source, every_n_frames=args.every_n_frames, return_frames=annotated is not None,
-                                   max_frames=getattr(args, "max_frames", None),
-                                   duration=getattr(args, "duration", None),
-                                   detect_every=getattr(args, "detect_every", 1))
-    errors = [] if errors is None else errors
-    frames, writer, write_failed, finished = [], None, False, False
-    try:
-        for item in run:
-            result, rgb = item if annotated is not None else (item, None)
-            if rgb is not None and not write_failed:
-                try:
-                    if writer is None:
-                        writer = VideoWriter(annotated, run.info.fps, (rgb.shape[1], rgb.shape[0]))
-                    writer.write(annotate(rgb, result.faces, bars=not args.no_bars))
-                except (OSError, OutputError) as e:   # only the annotated video is lost; the analysis goes on
-                    write_failed = True
-                    output_failed(errors, annotated, e)
-            frames.append(result)
-            if result.analysed and jsonl is not None:
-                jsonl.write({"path": label, **result.to_dict()})
-        finished = True
-    except KeyboardInterrupt:
-        run.close()
-        finished = True
-        print(f"ferkit predict: {label}: stopped after {run.frames_analysed} analysed frames", file=sys.stderr)
-    finally:
-        if writer is not None and finished and not write_failed:
-            try:
-                writer.close()
-            except (OSError, OutputError) as e:
-                write_failed = True
-                output_failed(errors, annotated, e)
-        if writer is not None:
-            writer.discard()   # nothing left after a successful close; a failed or aborted video goes
-    if run.dropped_frames:
-        log.warning("%s: analysis was slower than the source; %d frames dropped", label, run.dropped_frames)
-    entry = video_entry(label, run.info.fps, frames, summarise_tracks(frames), run.truncated,
-                        skipped_frames=run.skipped_frames, dropped_frames=run.dropped_frames)
-    if writer is not None and not write_failed:
-        entry["output"] = str(annotated)
-    return entry
 
 
 def run_source(args, recognizer_factory) -> dict:

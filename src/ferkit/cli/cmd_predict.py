@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ferkit.cli._pipeline_args import add_pipeline_options, build_recognizer
-from ferkit.errors import FerkitError, OutputError
+from ferkit.errors import FerkitError
 from ferkit.io_utils import is_stdout
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,21 @@ def add_parser(subparsers) -> None:
     p.add_argument("--jsonl", default=None, metavar="FILE",
                    help="write one JSON object per analysed video frame, as it goes (kept if the run is killed; "
                         "- : standard output)")
+    p.add_argument("--parquet", default=None, metavar="DIR",
+                   help="write a Parquet dataset: DIR/faces/ (the --csv columns), DIR/tracks/ (the _tracks.csv "
+                        "columns), DIR/errors/ (path, error); parts are written as the work completes")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run whose finished work is in --parquet DIR (same command): inputs already "
+                        "done are not analysed again, and every report ends with exactly the rows of a whole run")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="worker processes, one single-threaded recogniser each (default: the usable cores; with "
+                        "--engine ray: Ray actors, default the cluster's CPUs)")
+    p.add_argument("--engine", default="local", choices=("local", "ray"),
+                   help="local: a process pool on this machine; ray: Ray Data on a Ray cluster (pip install "
+                        "'ferkit[ray]')")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --engine ray: the cluster to join (host:port, or auto for the one `ray start` "
+                        "runs here; default: start a local Ray)")
     p.add_argument("--every-n-frames", type=int, default=1, help="analyse every n-th video frame")
     p.add_argument("--detect-every", type=_positive, default=1, metavar="K",
                    help="run the face detector on every K-th analysed frame; tracks carry faces in between")
@@ -70,19 +85,18 @@ def collect(paths: list[str]) -> tuple[list[tuple[Path, Path]], list[dict]]:
     return files, errors
 
 
-def _write_image(path: Path, rgb) -> None:
-    import cv2
-
-    from ferkit.io_utils import atomic_write
-
-    ok, data = cv2.imencode(path.suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise FerkitError(f"{path}: cannot encode image")
-    atomic_write(path, lambda tmp: Path(tmp).write_bytes(data.tobytes()))
-
-
 def _targets(args) -> dict[str, str | None]:
     return {"--json": args.json, "--csv": args.csv, "--jsonl": args.jsonl}
+
+
+def analysis_options(args):
+    """The AnalysisOptions of a ``ferkit predict`` command line."""
+    from ferkit.batch.options import AnalysisOptions
+    from ferkit.cli._pipeline_args import recognizer_options
+
+    return AnalysisOptions(recognizer=recognizer_options(args), model_name=args.model or "ferplus",
+                           every_n_frames=args.every_n_frames, detect_every=args.detect_every,
+                           max_frames=args.max_frames, duration=args.duration, bars=not args.no_bars)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,18 +106,31 @@ def run(args: argparse.Namespace) -> int:
         raise FerkitError(f"--duration must be > 0 seconds, not {args.duration}")
     targets = _targets(args)
     outputs.check_targets(targets, args.output)   # before any work: a bad path must not cost the analysis
+    if args.parquet:
+        outputs.check_folder_target(args.parquet, "--parquet")
+    if args.resume and not args.parquet:
+        raise FerkitError("--resume needs --parquet DIR: the finished work a run keeps is there")
+    if args.address and args.engine != "ray":
+        raise FerkitError("--address is for --engine ray (the address of a Ray cluster)")
     if args.source is not None:
         if args.paths:
             raise FerkitError("give either PATHs or --source SRC, not both")
+        if args.parquet or args.engine != "local":
+            raise FerkitError("--parquet and --engine are for collections of PATHs, not a live --source")
         from ferkit.cli._predict_video import run_source
 
         doc = run_source(args, build_recognizer)
         return _write_outputs(doc, args, doc["labels"], n_inputs=1)
     if not args.paths:
         raise FerkitError("give at least one PATH (image, video or folder), or --source SRC")
-    from tqdm import tqdm
+    if args.engine == "ray":
+        from ferkit.batch.ray_engine import require_ray
 
-    from ferkit.cli._predict_video import JsonlWriter
+        require_ray()
+    if args.parquet:
+        from ferkit.batch.parquet_parts import require_pyarrow
+
+        require_pyarrow()
     from ferkit.inference.video import is_video_file
 
     files, errors = collect(args.paths)
@@ -114,40 +141,96 @@ def run(args: argparse.Namespace) -> int:
         for e in errors + skipped:
             print(f"ferkit predict: {e['path']}: {e['error']}", file=sys.stderr)
         raise FerkitError("nothing to process")
+    kinds = [is_video_file(f) for f, _ in files]
     out_dir = Path(args.output) if args.output else None
-    annotated = (outputs.annotated_targets(out_dir, [(f, rel, is_video_file(f)) for f, rel in files],
+    annotated = (outputs.annotated_targets(out_dir, [(f, rel, v) for (f, rel), v in zip(files, kinds)],
                                            reserved=[t for t in targets.values() if t])
-                 if out_dir is not None else [None] * len(files))
-    recognizer = build_recognizer(args)
-    doc = {"model": args.model or "ferplus", "detector": recognizer.detector.name,
-           "labels": list(recognizer.labels), "images": [], "videos": [], "errors": errors,
-           "skipped": [{"path": e["path"], "reason": "not an image or video file"} for e in skipped]}
-    show_bar = len(files) > 1 and sys.stderr.isatty() or len(files) > 20
+                 if out_dir is not None else None)
+    options = analysis_options(args)
+    recognizer = options.build_recognizer()   # the options checked (a bad model fails here, once), labels known
+    head = {"model": options.model_name, "detector": recognizer.detector.name, "labels": list(recognizer.labels)}
+    return _run_collection(args, files, kinds, annotated, options, head, errors, skipped, recognizer)
+
+
+def _run_collection(args, files, kinds, annotated, options, head: dict, errors: list, skipped: list,
+                    recognizer) -> int:
+    """Analyse the collection on the chosen engine, writing every report as the results come."""
+    from ferkit.batch.runner import run_tasks
+    from ferkit.batch.tasks import make_tasks, tasks_digest
+    from ferkit.cli._predict_reports import CsvReport, JsonReport
+    from ferkit.cli._predict_video import JsonlWriter
+
+    tasks = make_tasks([(f, v) for (f, _), v in zip(files, kinds)], annotated)
+    folder = None
+    if args.parquet:
+        from ferkit.batch.run_folder import RunFolder
+
+        folder = RunFolder(args.parquet, options.signature(), tasks_digest(tasks), head["labels"], resume=args.resume)
+        folder.save_input_errors(errors)
+    csv_report = CsvReport(args.csv, head["labels"]) if args.csv else None
+    json_report = JsonReport(args.json, head) if args.json else None
+    table = not args.quiet and not any(is_stdout(t) for t in _targets(args).values() if t)
+    processed = 0
     jsonl = JsonlWriter(args.jsonl)
     try:
-        for (path, _rel), target in tqdm(list(zip(files, annotated)), desc="predict", unit="file",
-                                         disable=not show_bar):
-            try:
-                if is_video_file(path):
-                    doc["videos"].append(_video(recognizer, path, target, args, jsonl, doc["errors"]))
-                else:
-                    doc["images"].append(_image(recognizer, path, target, args, doc["errors"]))
-                    jsonl.write(doc["images"][-1])
-            except FerkitError as e:
-                doc["errors"].append({"path": str(path), "error": str(e)})
-                log.warning("%s", e)
+        for result in run_tasks(tasks, options, engine=args.engine, workers=args.workers, address=args.address,
+                                folder=folder, recognizer=recognizer):
+            processed += len(result["images"]) + len(result["videos"])
+            errors.extend(result["errors"])
+            for report in (csv_report, json_report):
+                if report is not None:
+                    report.add(result)
+            for entry in result["images"]:
+                jsonl.write(entry)
+            for entry in result["videos"]:
+                for frame in entry["frames"]:
+                    jsonl.write({"path": entry["path"], **frame})
+            if table and (result["images"] or result["videos"]):
+                from tqdm import tqdm
+
+                from ferkit.inference.report import table_text
+
+                tqdm.write(table_text({"images": result["images"], "videos": result["videos"]}))
+        tail = {"errors": errors, "skipped": [{"path": e["path"], "reason": "not an image or video file"}
+                                              for e in skipped]}
+        written_ok = _finish_reports(csv_report, json_report, tail)
     finally:
         jsonl.close()
-    return _write_outputs(doc, args, recognizer.labels, n_inputs=len(files))
+        for report in (csv_report, json_report):
+            if report is not None:
+                report.close()
+    if table and (errors or skipped):
+        from ferkit.inference.report import table_text
+
+        print(table_text(tail))
+    return _finish(processed, errors, tail["skipped"], len(files), written_ok)
+
+
+def _finish_reports(csv_report, json_report, tail: dict) -> bool:
+    """Put --csv and --json in place; a failed write is one line on stderr (the other report is still written)."""
+    from ferkit.cli.outputs import write_failure
+
+    ok = True
+    for report, finish in ((csv_report, lambda r: r.finish()), (json_report, lambda r: r.finish(tail))):
+        if report is None:
+            continue
+        try:
+            finish(report)
+        except (OSError, FerkitError) as e:
+            print(f"ferkit predict: error: {write_failure(report.path, e)}", file=sys.stderr)
+            ok = False
+    return ok
 
 
 def _write_outputs(doc: dict, args, labels, n_inputs: int) -> int:
+    """The reports of a live --source run (one whole document)."""
     written_ok = _write_reports(args, doc, labels)
     if not args.quiet and not any(is_stdout(t) for t in _targets(args).values() if t):  # stdout holds a report
         from ferkit.inference.report import table_text
 
         print(table_text(doc))
-    return _finish(doc, n_inputs, written_ok)
+    processed = len(doc["images"]) + len(doc["videos"])
+    return _finish(processed, doc["errors"], doc.get("skipped", []), n_inputs, written_ok)
 
 
 def _write_reports(args, doc: dict, labels) -> bool:
@@ -168,44 +251,15 @@ def _write_reports(args, doc: dict, labels) -> bool:
     return ok
 
 
-def _finish(doc: dict, n_inputs: int, written_ok: bool) -> int:
+def _finish(processed: int, errors: list, skipped: list, n_inputs: int, written_ok: bool) -> int:
     """Exit status: 0 every input processed and every output written; 1 otherwise (failures listed on
     stderr). Skipped non-media files are counted, not failed."""
-    processed = len(doc["images"]) + len(doc["videos"])
-    skipped = doc.get("skipped", [])
     if skipped:
         print(f"ferkit predict: skipped {len(skipped)} file(s) that are not images or videos", file=sys.stderr)
-    if doc["errors"]:
-        print(f"ferkit predict: {len(doc['errors'])} failure(s), {processed} of {n_inputs} input(s) processed:",
+    if errors:
+        print(f"ferkit predict: {len(errors)} failure(s), {processed} of {n_inputs} input(s) processed:",
               file=sys.stderr)
-        for e in doc["errors"]:   # messages usually start with the path already
+        for e in errors:   # messages usually start with the path already
             text = e["error"] if e["error"].startswith(e["path"]) else f"{e['path']}: {e['error']}"
             print(f"  FAILED {text}", file=sys.stderr)
-    return 0 if processed and not doc["errors"] and written_ok else 1
-
-
-def _image(recognizer, path: Path, target: Path | None, args, errors: list) -> dict:
-    from ferkit.cli.outputs import output_failed
-    from ferkit.faces.image_io import load_image
-    from ferkit.inference.report import image_entry
-
-    rgb = load_image(path, recognizer.max_pixels)
-    faces = recognizer.predict(rgb)
-    entry = image_entry(path, faces)
-    if target is not None:
-        from ferkit.inference.drawing import annotate
-
-        try:   # a failed write loses only this picture: the analysis is kept and the run goes on
-            _write_image(target, annotate(rgb, faces, bars=not args.no_bars))
-            entry["output"] = str(target)
-        except (OSError, OutputError) as e:
-            output_failed(errors, target, e)
-    return entry
-
-
-def _video(recognizer, path: Path, target: Path | None, args, jsonl, errors: list) -> dict:
-    from ferkit.cli._predict_video import analyse_video
-
-    entry = analyse_video(recognizer, path, target, args, jsonl, errors)
-    entry["path"] = str(path)
-    return entry
+    return 0 if processed and not errors and written_ok else 1

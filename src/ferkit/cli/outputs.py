@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ferkit.errors import OutputError
-from ferkit.io_utils import is_stdout, resolve_target
+from ferkit.io_utils import is_stdout, output_failed, resolve_target, write_failure  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 IMAGE_OUTPUT_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")   # what cv2.imencode writes; others -> .png
@@ -112,20 +112,3 @@ def annotated_targets(out_dir: Path, inputs: list[tuple[Path, Path, bool]],
         taken.add(_key(candidate))
         out.append(candidate)
     return out
-
-
-def output_failed(errors: list, target: Path, error: BaseException) -> None:
-    """Record a failed output write (the run goes on) and say so in one line."""
-    message = write_failure(target, error)
-    errors.append({"path": str(target), "error": message})
-    log.warning("%s", message)
-
-
-def write_failure(path: str | os.PathLike, error: BaseException) -> str:
-    """One line naming the output and the OS error, e.g. 'out/x.jpg: cannot write (No space left on device)'."""
-    if isinstance(error, OSError):
-        reason = error.strerror or str(error)
-        if error.errno is not None:
-            reason = f"[Errno {error.errno}] {reason}"
-        return f"{path}: cannot write ({reason})"
-    return str(error)

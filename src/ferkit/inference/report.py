@@ -36,25 +36,51 @@ def write_results_json(path: str | os.PathLike, document: dict) -> None:
     write_json(path, document)
 
 
+def face_rows(document: dict, labels):
+    """The rows of ``--csv`` (CSV_FIXED + p_<label>) as lists: one per face of each image, then one per face
+    of each analysed video frame. Images have "" for frame and time; a face without a track has ""."""
+    def row(path, frame, time, i, face):
+        return [path, frame, time, i, face.get("track_id") or "", *face["box"], face["score"], face["label"],
+                *(face["probabilities"].get(name, "") for name in labels)]
+
+    for item in document.get("images", []):
+        for i, face in enumerate(item["faces"]):
+            yield row(item["path"], "", "", i, face)
+    for item in document.get("videos", []):
+        for fr in item["frames"]:
+            for i, face in enumerate(fr["faces"]):
+                yield row(item["path"], fr["frame"], fr["time"], i, face)
+
+
+def csv_header(labels) -> list[str]:
+    return CSV_FIXED + [f"p_{name}" for name in labels]
+
+
 def csv_text(document: dict, labels) -> str:
     """One row per face (images) or per face per analysed frame (videos); probabilities as p_<label> columns."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(CSV_FIXED + [f"p_{name}" for name in labels])
-
-    def row(path, frame, time, i, face):
-        box = face["box"]
-        writer.writerow([path, frame, time, i, face.get("track_id") or "", *box, face["score"], face["label"],
-                         *(face["probabilities"].get(name, "") for name in labels)])
-
-    for item in document.get("images", []):
-        for i, face in enumerate(item["faces"]):
-            row(item["path"], "", "", i, face)
-    for item in document.get("videos", []):
-        for fr in item["frames"]:
-            for i, face in enumerate(fr["faces"]):
-                row(item["path"], fr["frame"], fr["time"], i, face)
+    writer.writerow(csv_header(labels))
+    writer.writerows(face_rows(document, labels))
     return buf.getvalue()
+
+
+def track_rows(document: dict, labels):
+    """The rows of the per-track summary (``tracks_csv_header``) as lists: one per track of each video; a video
+    without tracks gets one row with its path and damage counts only."""
+    for item in document.get("videos", []):
+        video = [item.get("skipped_frames", 0), item.get("dropped_frames", 0), int(bool(item.get("truncated")))]
+        if not item["tracks"]:
+            yield [item["path"], "", "", "", "", "", "", ""] + video
+        for t in item["tracks"]:
+            yield ([item["path"], t["track_id"], t["first_frame"], t["last_frame"], t.get("first_time", ""),
+                    t.get("last_time", ""), t["frames"], t["label"]] + video
+                   + [t["probabilities"].get(n, "") for n in labels]
+                   + [t.get("label_shares", {}).get(n, 0.0) for n in labels])
+
+
+def tracks_csv_header(labels) -> list[str]:
+    return TRACK_CSV_FIXED + [f"p_{n}" for n in labels] + [f"share_{n}" for n in labels]
 
 
 def tracks_csv_text(document: dict, labels) -> str:
@@ -63,16 +89,8 @@ def tracks_csv_text(document: dict, labels) -> str:
     dropped_frames and truncated repeat on each of its rows (a video without tracks gets one row)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(TRACK_CSV_FIXED + [f"p_{n}" for n in labels] + [f"share_{n}" for n in labels])
-    for item in document.get("videos", []):
-        video = [item.get("skipped_frames", 0), item.get("dropped_frames", 0), int(bool(item.get("truncated")))]
-        if not item["tracks"]:
-            writer.writerow([item["path"], "", "", "", "", "", "", ""] + video)
-        for t in item["tracks"]:
-            writer.writerow([item["path"], t["track_id"], t["first_frame"], t["last_frame"], t.get("first_time", ""),
-                             t.get("last_time", ""), t["frames"], t["label"]] + video
-                            + [t["probabilities"].get(n, "") for n in labels]
-                            + [t.get("label_shares", {}).get(n, 0.0) for n in labels])
+    writer.writerow(tracks_csv_header(labels))
+    writer.writerows(track_rows(document, labels))
     return buf.getvalue()
 
 
