@@ -6,7 +6,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["EmotionRecognizer", "create_model", "list_models", "load_model", "__version__"]
+__all__ = ["EmotionRecognizer", "__version__", "analyze", "analyze_iter", "create_model", "list_models", "load_model"]
 
 
 def __getattr__(name: str):
@@ -18,6 +18,10 @@ def __getattr__(name: str):
         from ferkit.models import registry
 
         return getattr(registry, name)
+    if name in ("analyze", "analyze_iter"):
+        from ferkit.batch import api
+
+        return getattr(api, name)
     if name == "load_model":
         from ferkit.models.checkpoint import load_model
 

@@ -38,9 +38,17 @@ class AnalysisOptions:
         return cls(**d)
 
     def signature(self) -> dict:
-        """What must match for a resumed run to continue this one (everything that changes the rows)."""
+        """What must match for a resumed run to continue this one (everything that changes the rows; the
+        recogniser's defaults filled in, so a command line and the Python API agree)."""
+        import inspect
+
+        from ferkit.inference.recognizer import EmotionRecognizer
+
+        params = inspect.signature(EmotionRecognizer.__init__).parameters
+        recognizer = {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
+        recognizer.update(self.recognizer)
         out = self.to_dict()
         out.pop("bars")
-        out["recognizer"] = {k: (str(v) if not isinstance(v, (int, float, str, bool, type(None))) else v)
-                             for k, v in sorted(self.recognizer.items()) if k not in ("batch_size", "threads")}
+        out["recognizer"] = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+                             for k, v in sorted(recognizer.items()) if k not in ("batch_size", "threads")}
         return out

@@ -63,28 +63,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def collect(paths: list[str]) -> tuple[list[tuple[Path, Path]], list[dict]]:
-    """(file, path relative to its root) for every input; folders are walked recursively (media files only)."""
-    from ferkit.faces.image_io import is_image_file
-    from ferkit.inference.video import is_video_file
-
-    files, errors = [], []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for f in sorted(path.rglob("*")):
-                if f.is_file() and not f.name.startswith("."):
-                    if is_image_file(f) or is_video_file(f):
-                        files.append((f, f.relative_to(path)))
-                    else:
-                        errors.append({"path": str(f), "error": "skipped: not an image or video file"})
-        elif path.exists():
-            files.append((path, Path(path.name)))
-        else:
-            errors.append({"path": str(path), "error": "no such file or folder"})
-    return files, errors
-
-
 def _targets(args) -> dict[str, str | None]:
     return {"--json": args.json, "--csv": args.csv, "--jsonl": args.jsonl}
 
@@ -131,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         from ferkit.batch.parquet_parts import require_pyarrow
 
         require_pyarrow()
+    from ferkit.batch.inputs import collect
     from ferkit.inference.video import is_video_file
 
     files, errors = collect(args.paths)
