@@ -61,13 +61,13 @@ def test_models_command_lists_cards(capsys):
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_results_pages_about_the_shipped_models_were_measured_on_the_shipped_files(name):
-    """docs/results/robustness.md and cross_dataset.md describe "the shipped models": after a re-ship,
-    tools/shipped_results.sh must measure them again. Their clean PublicTest row is the card's accuracy; a page
+    """lab/results/robustness.md and cross_dataset.md describe "the shipped models": after a re-ship,
+    lab/tools/shipped_results.sh must measure them again. Their clean PublicTest row is the card's accuracy; a page
     left from the previous model shows the previous one's."""
     card = pretrained.available()[name].summary
-    measured = json.loads((ROOT / "docs" / "results" / f"robustness_{name}.json").read_text())
+    measured = json.loads((ROOT / "lab" / "results" / f"robustness_{name}.json").read_text())
     assert measured["n"] == card["publictest_n"]
-    stale = f"docs/results/robustness_{name}.json is not of the shipped {name}: run tools/shipped_results.sh"
+    stale = f"lab/results/robustness_{name}.json is not of the shipped {name}: run lab/tools/shipped_results.sh"
     assert round(measured["accuracy"], 4) == pytest.approx(card["publictest_accuracy"], abs=1e-4), stale
     if "model_sha256" in measured:                  # `ferkit evaluate --json` names its file since 2026-11-30
         assert measured["model_sha256"] == file_sha256(pretrained.resolve(name)), stale

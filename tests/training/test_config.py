@@ -88,19 +88,20 @@ def test_degradation_keys_are_typed_and_off_by_default():
 
 
 def test_every_config_in_the_repository_still_loads():
-    """Every YAML under configs/ loads with the loader of its kind, so a renamed key cannot strand a recipe."""
+    """Every YAML under configs/ and lab/configs/ loads with the loader of its kind, so a renamed key cannot strand
+    a recipe."""
     import yaml
 
     from ferkit.training.autoencoder import load_ae_config
     from ferkit.training.finetune import load_finetune_config
 
-    root = Path(__file__).resolve().parents[2] / "configs"
-    paths = sorted(root.rglob("*.yaml"))
+    repo = Path(__file__).resolve().parents[2]
+    paths = sorted([*(repo / "configs").rglob("*.yaml"), *(repo / "lab" / "configs").rglob("*.yaml")])
     assert len(paths) > 40
     kinds = {"training": 0, "finetune plan": 0, "autoencoder": 0, "zoo manifest": 0}
     for path in paths:
         keys = set(yaml.safe_load(path.read_text()) or {})
-        if path == root / "zoo" / "zoo.yaml":
+        if path == repo / "lab" / "configs" / "zoo" / "zoo.yaml":
             assert {"rows"} <= keys
             kinds["zoo manifest"] += 1
         elif "folds" in keys:
@@ -116,7 +117,7 @@ def test_every_config_in_the_repository_still_loads():
             sources = [*cfg.loss.distill.teachers, *(t for ts in cfg.loss.distill.aux_teachers.values() for t in ts)]
             for source in sources:
                 if source.endswith((".pt", ".onnx")) and not source.startswith("runs/"):
-                    assert (root.parent / source).is_file(), f"{path.name}: teacher {source} is not in the repository"
+                    assert (repo / source).is_file(), f"{path.name}: teacher {source} is not in the repository"
     assert all(kinds.values()), kinds
 
 
@@ -168,14 +169,14 @@ def test_bad_override_on_the_command_line_is_one_line(tmp_path, capsys):
 
 def test_every_pinned_starting_point_in_the_repository_has_its_pinned_digest():
     """A recipe that pins `model.pretrained_sha256` must find those exact weights on a fresh checkout (re-shipping
-    a model must not silently break the recipes that started from the old file: see weights/README.md)."""
+    a model must not silently break the recipes that started from the old file: see lab/weights/README.md)."""
     import hashlib
 
     import yaml
 
     root = Path(__file__).resolve().parents[2]
     pinned = []
-    for path in sorted((root / "configs").rglob("*.yaml")):
+    for path in sorted([*(root / "configs").rglob("*.yaml"), *(root / "lab" / "configs").rglob("*.yaml")]):
         model = (yaml.safe_load(path.read_text()) or {}).get("model") or {}
         if isinstance(model, dict) and model.get("pretrained_sha256"):
             weights = root / model["pretrained"]

@@ -309,7 +309,7 @@ def test_a_stored_file_of_fewer_teachers_is_extended_by_scoring_only_the_added_o
     added teacher and mixes it in by count: the result equals scoring the whole ensemble."""
     loaded = pretrained.load("fer2013")
     pre, cpu, labels = loaded.preprocess, torch.device("cpu"), {"main": loaded.labels}
-    added = str(Path(__file__).resolve().parents[2] / "weights" / "fer2013_e0c6218.pt")
+    added = str(Path(__file__).resolve().parents[2] / "lab" / "weights" / "fer2013_e0c6218.pt")
     views = torch.from_numpy(np.random.default_rng(2).integers(0, 256, (2, 4, 1, pre.input_size, pre.input_size),
                                                                dtype=np.uint8))
     one = Teachers(["fer2013"], loaded.labels, pre, 2.0, cpu, channels_last=False)

@@ -30,7 +30,7 @@ def test_load_head_copies_rows_only_when_the_labels_match(tmp_path):
 
 @pytest.mark.realdata
 def test_trainer_starts_both_heads_from_the_shipped_models(data_root, cache_dir, tmp_path):
-    recipe = Path(__file__).resolve().parents[2] / "configs" / "experiments" / "robust" / "multitask_robust.yaml"
+    recipe = Path(__file__).resolve().parents[2] / "lab" / "configs" / "experiments" / "robust" / "multitask_robust.yaml"
     cfg = load_config(recipe, [
         f"data.data_root={data_root}", f"data.cache={cache_dir}", f"out_dir={tmp_path}", "data.train_subset=64",
         "data.val_subset=64", "epochs=1", "threads=1"])

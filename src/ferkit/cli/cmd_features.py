@@ -1,5 +1,5 @@
 """``ferkit features --model M --dataset D --split S --output feats.npz`` (penultimate features for classical
-heads, see tools/classical_heads.py)."""
+heads, see lab/tools/classical_heads.py)."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,4 @@
-"""``ferkit finetune --config configs/experiments/finetune/X.yaml [--folds 0 1 ...] [--output RESULTS.md]
+"""``ferkit finetune --config lab/configs/experiments/finetune/X.yaml [--folds 0 1 ...] [--output RESULTS.md]
 [key=value ...]``: multi-stage fine-tuning with subject-independent k-fold CV, reporting mean +- std accuracy."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("finetune", help="multi-stage fine-tuning with subject-independent k-fold cross-validation",
                        description="Runs every stage of a fine-tuning config on each fold (train<k> -> fold<k>). "
                                    "Overrides (key=value) are training-config keys applied to every stage.")
-    p.add_argument("--config", required=True, help="fine-tuning YAML (see configs/experiments/finetune/)")
+    p.add_argument("--config", required=True, help="fine-tuning YAML (see lab/configs/experiments/finetune/)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="training-config overrides for every stage (applied last)")
     p.add_argument("--folds", nargs="+", type=int, help="run only these folds (default: all)")

@@ -188,7 +188,7 @@ def images_digest(images: torch.Tensor) -> str:
 
 def _by_content(key, drop: tuple[str, ...] = ("sources",)) -> object:
     """A target file's key without the teachers' names: a teacher is its file's SHA-256, so targets stay valid when
-    a recipe names the same weights by another path (a shipped model pinned under weights/ before a re-ship).
+    a recipe names the same weights by another path (a shipped model pinned under lab/weights/ before a re-ship).
     ``drop`` also ("sources", "sha256"): the key without its teachers at all."""
     if not isinstance(key, dict) or not isinstance(key.get("heads"), dict):
         return key
