@@ -27,7 +27,7 @@ run() { echo "### $(date -u +%H:%M:%S) $*"; "$@"; }
 stream_a() {
   run python lab/tools/run_experiments.py --configs lab/configs/experiments/losses/fer2013_*.yaml --out-root "$ROOT" \
       --output "$OUT/losses_fer2013.md" --title "Losses on FER2013 (reduced budget)" --set "${BUDGET[@]}"
-  run python lab/tools/run_experiments.py --configs lab/configs/experiments/two_branch/*.yaml --out-root "$ROOT" \
+  run python lab/tools/run_experiments.py --configs lab/configs/experiments/two_branch/fer2013_*.yaml --out-root "$ROOT" \
       --output "$OUT/two_branch_fer2013.md" --title "CNN vs CNN + LBP on FER2013 (reduced budget)" --set "${BUDGET[@]}"
   run python lab/tools/ensemble_experiment.py --configs lab/configs/experiments/ensemble/member_*.yaml --out-root "$ROOT" \
       --fit-subset 3000 --output "$OUT/ensembles_fer2013.md" --title "Ensembles on FER2013 (reduced budget)" \
@@ -42,7 +42,7 @@ stream_a() {
 stream_b() {
   run python lab/tools/run_experiments.py --configs lab/configs/experiments/losses/ferplus_*.yaml --out-root "$ROOT" \
       --output "$OUT/losses_ferplus.md" --title "Losses on FERPlus (reduced budget)" --set "${BUDGET[@]}"
-  run python lab/tools/run_experiments.py --configs lab/configs/experiments/multitask/*.yaml --out-root "$ROOT" \
+  run python lab/tools/run_experiments.py --configs lab/configs/experiments/multitask/{ferplus_single,fer2013_single,ferplus_multitask}.yaml --out-root "$ROOT" \
       --output "$OUT/multitask.md" --title "Multitask vs single task (reduced budget)" --set "${BUDGET[@]}"
   run python lab/tools/run_experiments.py --configs lab/configs/experiments/ran/ferplus_{baseline,ran_ce,ran_rb}.yaml \
       --out-root "$ROOT" --output "$OUT/ran_ferplus.md" --title "Region Attention Network on FERPlus (reduced budget)" \

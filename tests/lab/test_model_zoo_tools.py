@@ -14,10 +14,11 @@ import pytest
 import yaml
 
 from ferkit.cli.main import main as cli
+from ferkit.training.typed import read_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = ROOT / "lab" / "configs" / "zoo"
-CONFIGS = sorted(p for p in ZOO.glob("*.yaml") if p.name != "zoo.yaml")
+CONFIGS = sorted(p for p in ZOO.glob("*.yaml") if p.name != "zoo.yaml" and not p.name.startswith("_"))  # _base
 ROW_CONFIGS = sorted({ROOT / r["config"] for r in yaml.safe_load((ZOO / "zoo.yaml").read_text())["rows"]} | set(CONFIGS))
 
 
@@ -51,7 +52,7 @@ def test_manifest_lists_every_config_once_with_a_cited_reference():
 @pytest.mark.slow
 @pytest.mark.parametrize("config", ROW_CONFIGS, ids=lambda p: p.stem)
 def test_zoo_config_trains_one_tiny_step(config, data_root, cache_dir, tmp_path):
-    raw = yaml.safe_load(config.read_text())
+    raw = read_yaml(config)   # with its base recipe
     extra = []
     if raw["model"].get("pretrained"):          # repo-relative in the config; absolute here
         extra.append(f"model.pretrained={ROOT / raw['model']['pretrained']}")

@@ -4,6 +4,7 @@ import pytest
 
 from ferkit.errors import ConfigError
 from ferkit.training.config import TrainConfig, load_config
+from ferkit.training.typed import read_yaml
 
 
 def test_defaults_and_overrides():
@@ -90,8 +91,6 @@ def test_degradation_keys_are_typed_and_off_by_default():
 def test_every_config_in_the_repository_still_loads():
     """Every YAML under configs/ and lab/configs/ loads with the loader of its kind, so a renamed key cannot strand
     a recipe."""
-    import yaml
-
     from ferkit.training.autoencoder import load_ae_config
     from ferkit.training.finetune import load_finetune_config
 
@@ -100,7 +99,7 @@ def test_every_config_in_the_repository_still_loads():
     assert len(paths) > 40
     kinds = {"training": 0, "finetune plan": 0, "autoencoder": 0, "zoo manifest": 0}
     for path in paths:
-        keys = set(yaml.safe_load(path.read_text()) or {})
+        keys = set(read_yaml(path))
         if path == repo / "lab" / "configs" / "zoo" / "zoo.yaml":
             assert {"rows"} <= keys
             kinds["zoo manifest"] += 1
@@ -172,12 +171,10 @@ def test_every_pinned_starting_point_in_the_repository_has_its_pinned_digest():
     a model must not silently break the recipes that started from the old file: see lab/weights/README.md)."""
     import hashlib
 
-    import yaml
-
     root = Path(__file__).resolve().parents[2]
     pinned = []
     for path in sorted([*(root / "configs").rglob("*.yaml"), *(root / "lab" / "configs").rglob("*.yaml")]):
-        model = (yaml.safe_load(path.read_text()) or {}).get("model") or {}
+        model = read_yaml(path).get("model") or {}
         if isinstance(model, dict) and model.get("pretrained_sha256"):
             weights = root / model["pretrained"]
             assert weights.is_file(), f"{path.relative_to(root)}: {model['pretrained']} is not in the repository"
@@ -185,3 +182,54 @@ def test_every_pinned_starting_point_in_the_repository_has_its_pinned_digest():
             assert digest.startswith(model["pretrained_sha256"]), f"{path.relative_to(root)}: {model['pretrained']}"
             pinned.append(path)
     assert len(pinned) >= 5        # the seed-003 rows, the zoo RAN and ferplus_large's recipe
+
+
+def test_each_shipped_model_has_one_recipe_with_pinned_teachers_and_its_card():
+    """configs/shipped/<name>.yaml for every shipped model: it loads, links the model card and pins every teacher
+    (and any starting point) by SHA-256, so the recipe names exactly the weights the shipped model learnt from."""
+    from ferkit import pretrained
+
+    repo = Path(__file__).resolve().parents[2]
+    shipped = sorted(pretrained.available())
+    assert shipped and sorted(p.stem for p in (repo / "configs" / "shipped").glob("*.yaml")) == shipped
+    for name in shipped:
+        path = repo / "configs" / "shipped" / f"{name}.yaml"
+        cfg = load_config(path)
+        assert f"src/ferkit/pretrained/{name}.md" in path.read_text(), f"{path.name} does not link its card"
+        assert (repo / "src" / "ferkit" / "pretrained" / f"{name}.md").is_file()
+        distill = cfg.loss.distill
+        teachers = {*distill.teachers, *(t for ts in distill.aux_teachers.values() for t in ts)}
+        assert set(distill.sha256) == teachers, f"{path.name}: teachers not pinned by SHA-256"
+        assert all(len(d) == 64 for d in distill.sha256.values())
+        if cfg.model.pretrained:
+            assert cfg.model.pretrained_sha256, f"{path.name}: starting point not pinned"
+
+
+def test_a_teacher_pin_that_does_not_match_is_refused(tmp_path, untrained_fer2013_model):
+    from ferkit.models.weights import file_sha256
+
+    digest = file_sha256(untrained_fer2013_model)
+    path = tmp_path / "r.yaml"
+    path.write_text(f"loss:\n  distill:\n    teachers: ['{untrained_fer2013_model}']\n"
+                    f"    sha256: {{'{untrained_fer2013_model}': {digest}}}\n")
+    assert load_config(path).loss.distill.sha256 == {str(untrained_fer2013_model): digest}
+    path.write_text(path.read_text().replace(digest, "'" + "0" * 64 + "'"))
+    with pytest.raises(ConfigError, match="loss.distill.sha256: teacher .* has SHA-256"):
+        load_config(path)
+    path.write_text(f"loss:\n  distill:\n    teachers: []\n    sha256: {{ferplus: {digest}}}\n")
+    with pytest.raises(ConfigError, match="not one of the recipe's teachers"):
+        load_config(path)
+    path.write_text(f"loss:\n  distill:\n    teachers: ['{untrained_fer2013_model}']\n"
+                    f"    sha256: {{'{untrained_fer2013_model}': abc}}\n")
+    with pytest.raises(ConfigError, match="is not a SHA-256"):
+        load_config(path)
+
+
+def test_the_canonical_recipes_train_both_label_sets_from_one_file():
+    """configs/ferplus.yaml and configs/fer2013.yaml (which inherits it) are the same joint run, and the dotted
+    overrides still reach inherited keys."""
+    repo = Path(__file__).resolve().parents[2]
+    a, b = load_config(repo / "configs" / "ferplus.yaml"), load_config(repo / "configs" / "fer2013.yaml")
+    assert a.to_dict() == b.to_dict() and a.data.aux_heads == ["fer2013"]
+    c = load_config(repo / "configs" / "fer2013.yaml", ["data.mode=majority", "epochs=1"])
+    assert c.data.mode == "majority" and c.epochs == 1 and c.model.name == a.model.name

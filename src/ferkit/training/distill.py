@@ -57,6 +57,8 @@ class DistillConfig:
     temperature: float = 4.0                             # softening of teacher and student logits
     offline: bool = False                                # score the training images once, before training
     views: int = 0                                       # offline: K augmented views per image (0: the clean crop)
+    sha256: dict[str, str] = field(default_factory=dict)  # teacher (file or shipped name) -> the SHA-256 (or a
+                                                          # prefix of >= 12 hex digits) its file must have
 
 
 def validate(cfg: DistillConfig) -> None:
@@ -72,6 +74,29 @@ def validate(cfg: DistillConfig) -> None:
     for head, sources in cfg.aux_teachers.items():
         if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
             raise ConfigError(f"loss.distill.aux_teachers.{head} must be a list of model files or names")
+    check_teacher_digests(cfg)
+
+
+def check_teacher_digests(cfg: DistillConfig) -> None:
+    """Every teacher pinned in ``loss.distill.sha256`` is a teacher of this recipe and its file has that digest, so
+    a re-shipped model name or a replaced file cannot silently change what a recorded recipe learns from."""
+    from ferkit import pretrained
+
+    named = set(cfg.teachers) | {t for sources in cfg.aux_teachers.values() for t in sources}
+    for source, expected in cfg.sha256.items():
+        if source not in named:
+            raise ConfigError(f"loss.distill.sha256 pins {source!r}, which is not one of the recipe's teachers")
+        expected = str(expected).lower()
+        if len(expected) < 12 or any(c not in "0123456789abcdef" for c in expected):
+            raise ConfigError(f"loss.distill.sha256.{source}: {expected!r} is not a SHA-256 (>= 12 hex digits)")
+        try:
+            actual = file_sha256(pretrained.resolve(source))
+        except FerkitError as e:
+            raise ConfigError(f"loss.distill.sha256: {e}") from None
+        if not actual.startswith(expected):
+            raise ConfigError(f"loss.distill.sha256: teacher {source} has SHA-256 {actual[:16]}..., the recipe "
+                              f"pins {expected[:16]}... (other weights than the recipe's; restore the file, e.g. "
+                              "from git history, or change the recipe)")
 
 
 class Teachers:

@@ -3,6 +3,7 @@
 ``build(Cls, mapping)`` converts each value to its field's declared type (``optim.lr=1e-3`` is a float even
 though YAML reads ``1e-3`` as a string) and raises a one-line ConfigError naming the key when it cannot
 (``epochs=three``, ``optim.batch_size=64.5``). Every config kind (training, fine-tuning, autoencoder) uses it.
+A recipe may start from others with ``base: file.yaml`` (resolved by ``read_yaml``, before any override).
 """
 from __future__ import annotations
 
@@ -16,11 +17,8 @@ import yaml
 from ferkit.errors import ConfigError
 
 
-def read_yaml(path: str | Path | None) -> dict:
-    """A YAML mapping from a file (None -> {}); missing files and bad YAML are one-line ConfigErrors."""
-    if path is None:
-        return {}
-    path = Path(path)
+def _read_mapping(path: Path) -> dict:
+    """One YAML file's mapping; missing files and bad YAML are one-line ConfigErrors."""
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} not found")
     try:
@@ -30,6 +28,54 @@ def read_yaml(path: str | Path | None) -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of config keys, got {type(raw).__name__}")
     return raw
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """``over`` laid on ``base``: sections merge key by key, any other value (lists included) replaces."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
+    """``path``'s mapping with its ``base:`` recipes merged underneath (depth first, in the order listed)."""
+    path = path.resolve()
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain[chain.index(path):], path))
+        raise ConfigError(f"{chain[-1]}: config inheritance cycle ({cycle})")
+    raw = _read_mapping(path)
+    bases = raw.pop("base", None)
+    if bases is None:
+        return raw
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not bases or not all(isinstance(b, str) and b for b in bases):
+        raise ConfigError(f"{path}: base must be a file name or a list of file names, got {bases!r}")
+    merged: dict = {}
+    for name in bases:
+        base_path = path.parent / name
+        if not base_path.is_file():
+            raise ConfigError(f"{path}: base recipe {name!r} not found (looked for {base_path})")
+        merged = deep_merge(merged, _resolve(base_path, (*chain, path)))
+    return deep_merge(merged, raw)
+
+
+def read_yaml(path: str | Path | None) -> dict:
+    """A YAML mapping from a file (None -> {}), with ``base:`` inheritance resolved.
+
+    ``base: other.yaml`` (or a list of files, merged in order) names recipes this one starts from, relative to
+    this file's folder; this file's keys are deep-merged over them (sections key by key, lists replaced), and a
+    base may itself have a base. Missing files, bad YAML and inheritance cycles are one-line ConfigErrors.
+    """
+    if path is None:
+        return {}
+    if not Path(path).is_file():
+        raise ConfigError(f"config file {str(path)!r} not found")
+    return _resolve(Path(path), ())
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -132,4 +178,4 @@ def load_typed(cls, path: str | Path | None = None, overrides: list[str] | None 
     return build(cls, apply_overrides(read_yaml(path), overrides or []))
 
 
-__all__ = ["apply_overrides", "build", "coerce", "load_typed", "read_yaml"]
+__all__ = ["apply_overrides", "build", "coerce", "deep_merge", "load_typed", "read_yaml"]
