@@ -56,6 +56,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--ort-web", default=os.environ.get("FERKIT_ORT_WEB"), metavar="DIR",
                    help="onnxruntime-web install (`npm install onnxruntime-web`: node_modules/onnxruntime-web or "
                         "its dist folder) enabling the page's in-browser mode (default: $FERKIT_ORT_WEB; off)")
+    p.add_argument("--state-dir", default=None, metavar="DIR",
+                   help="folder of the SQLite database keeping video jobs and their results across restarts "
+                        "(default: serve-PORT in ferkit's cache folder, $FERKIT_CACHE or ~/.cache/ferkit)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=run)
 
@@ -126,7 +129,11 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    app = create_app(args.model, limits=limits, cors_origins=args.cors_origin or None, ort_web=args.ort_web,
+    from ferkit.web.job_store import default_state_dir
+
+    state_dir = args.state_dir or default_state_dir(args.port)
+    app = create_app(args.model, limits=limits, state_dir=state_dir, cors_origins=args.cors_origin or None,
+                     ort_web=args.ort_web,
                      allowed_hosts=allowed_hosts, allow_origins=args.allow_origin, api_key=api_key,
                      detector=args.detector, runtime=runtime, threads=args.threads)
     print(f"ferkit serve: http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/ "

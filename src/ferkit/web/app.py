@@ -21,6 +21,7 @@ from ferkit.errors import FerkitError
 from ferkit.web.browser_model import BrowserModel, find_ort_dist
 from ferkit.web.browser_model import router as browser_router
 from ferkit.web.errors import ApiError
+from ferkit.web.job_store import JobStore
 from ferkit.web.jobs import JobManager
 from ferkit.web.limits import Limits
 from ferkit.web.guard import LOOPBACK_HOSTS, ApiKeyGuard, HostGuard, check_api_key
@@ -58,14 +59,16 @@ def model_display_name(model) -> str:
 def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cors_origins: list[str] | None = None,
                model_name: str | None = None, ort_web: str | os.PathLike | None = None,
                allowed_hosts: Iterable[str] | None = None, allow_origins: Iterable[str] = (),
-               api_key: str | None = None, **recognizer_options) -> FastAPI:
+               api_key: str | None = None, state_dir: str | os.PathLike | None = None,
+               **recognizer_options) -> FastAPI:
     """model: shipped model name (default ferplus), .pt/.onnx path or LoadedModel, loaded once here; or pass a
     ready ``recognizer`` (an EmotionRecognizer) to share one. ``recognizer_options`` go to EmotionRecognizer
     (detector, runtime, threads, smoothing, ...). cors_origins: allowed browser origins (default: none).
     ort_web: an onnxruntime-web install (npm) for the page's in-browser mode (default: off; the page then
     always uses the server). allowed_hosts: Host header names served (default: loopback names; ``*`` any);
     allow_origins: browser origins allowed to open the live WebSocket and POST/DELETE besides the server's own
-    (cors_origins are allowed too); api_key: required on every API call when set."""
+    (cors_origins are allowed too); api_key: required on every API call when set; state_dir: folder of the
+    SQLite database keeping video jobs and their results across restarts (default: in memory only)."""
     limits = limits or Limits()
     if recognizer is None:
         from ferkit.inference.recognizer import EmotionRecognizer
@@ -87,7 +90,7 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
                   description="Facial expression recognition: faces, boxes and per-emotion probabilities for "
                               "images, videos and live frames. Errors are JSON `{error, detail}`.")
     app.state.service = InferenceService(recognizer, name, limits)
-    app.state.jobs = JobManager(recognizer, name, limits)
+    app.state.jobs = JobManager(recognizer, name, limits, store=JobStore(state_dir))
     app.state.tmpdir = tempfile.mkdtemp(prefix="ferkit-web-")
     app.state.live_sessions = 0
     app.state.live_clients = {}   # client address -> open live sessions

@@ -1,5 +1,7 @@
 """Video analysis as background jobs: an upload becomes a job with a status URL that reports progress, then
-the per-track timeline and summary. Jobs run one at a time on their own thread; finished jobs expire."""
+the per-track timeline and summary. Jobs run one at a time on their own thread; finished jobs expire. Every
+change of a job's state is kept in a JobStore (SQLite under ``--state-dir``), so a restarted server still
+serves finished jobs and reports the cut-off ones as ``interrupted``."""
 from __future__ import annotations
 
 import logging
@@ -16,6 +18,7 @@ import cv2
 from ferkit.errors import FerkitError
 from ferkit.inference.results import FrameResult, summarise_tracks
 from ferkit.web.errors import ApiError
+from ferkit.web.job_store import JobStore
 from ferkit.web.limits import Limits
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,7 @@ class Job:
     probe: VideoProbe
     every_n_frames: int
     frames_total: int
-    status: str = "queued"          # queued | running | done | failed | cancelled
+    status: str = "queued"          # queued | running | done | failed | cancelled (| interrupted: stored only)
     frames_done: int = 0
     created: float = field(default_factory=time.time)
     started: float | None = None
@@ -79,15 +82,47 @@ class Job:
                 "elapsed_s": round(now - (self.started or now), 3), "result": self.result, "error": self.error}
 
 
+@dataclass
+class StoredJob:
+    """A job of an earlier server process, read back from the JobStore: finished, failed, cancelled or
+    interrupted; nothing runs."""
+
+    row: dict
+
+    @property
+    def id(self) -> str:
+        return self.row["id"]
+
+    @property
+    def status(self) -> str:
+        return self.row["status"]
+
+    @property
+    def active(self) -> bool:
+        return False
+
+    def to_dict(self) -> dict:
+        r = self.row
+        total, done = r["frames_total"] or 0, r["frames_done"] or 0
+        fraction = 1.0 if r["status"] == "done" else min(1.0, done / max(1, total))
+        end = r["finished"] or r["started"] or r["created"]
+        return {"job_id": r["id"], "status": r["status"], "status_url": f"/v1/jobs/{r['id']}",
+                "progress": {"frames_done": done, "frames_total": total, "fraction": round(fraction, 4)},
+                "elapsed_s": round(end - (r["started"] or end), 3), "result": r["result"], "error": r["error"]}
+
+
 class JobManager:
     """Jobs run one at a time. At most ``max_jobs`` are queued or running (``max_jobs_per_client`` per client
     address); finished ones never count against that: their results are kept for ``job_ttl_s`` in a store of
     at most ``max_results`` (the oldest go first). A refusal carries a Retry-After estimated from the
-    progress of the jobs ahead."""
+    progress of the jobs ahead. store: where job states and results are kept (default: in memory only); the
+    jobs an earlier server left unfinished there are marked interrupted."""
 
     DEFAULT_S_PER_FRAME = 0.05   # before any job has finished: about one analysed frame per 50 ms
 
-    def __init__(self, recognizer, model_name: str, limits: Limits):
+    def __init__(self, recognizer, model_name: str, limits: Limits, store: JobStore | None = None):
+        self.store = store if store is not None else JobStore(None)
+        self.store.interrupt_unfinished()
         self.recognizer = recognizer
         self.model_name = model_name
         self.limits = limits
@@ -105,6 +140,7 @@ class JobManager:
         kept = [j for j in done if j.finished >= cutoff]
         for j in expired + kept[:max(0, len(kept) - self.limits.max_results)]:
             del self.jobs[j.id]
+        self.store.purge(cutoff, self.limits.max_results)
 
     def _remaining_s(self, job: Job) -> float:
         """Estimated seconds until ``job`` finishes on its own (not counting the jobs ahead of it)."""
@@ -145,6 +181,7 @@ class JobManager:
             job = Job(id=secrets.token_hex(8), path=path, probe=probe, every_n_frames=every, frames_total=total,
                       client=client, detector=detector)
             self.jobs[job.id] = job
+            self.store.put(job)
         self.executor.submit(self._run, job)
         return job
 
@@ -153,14 +190,20 @@ class JobManager:
             self._purge()
             job = self.jobs.get(job_id)
         if job is None:
-            raise ApiError(404, "job_not_found", "no such job (unknown id, or finished and expired)")
+            row = self.store.get(job_id)   # a job of an earlier server process
+            if row is None:
+                raise ApiError(404, "job_not_found", "no such job (unknown id, or finished and expired)")
+            return StoredJob(row)
         return job
 
-    def cancel(self, job_id: str) -> Job:
+    def cancel(self, job_id: str) -> Job | StoredJob:
         job = self.get(job_id)
+        if isinstance(job, StoredJob):   # finished before the restart: nothing to cancel
+            return job
         job.cancel.set()
         if job.status == "queued":
             job.status, job.finished = "cancelled", time.time()
+            self.store.put(job)
         return job
 
     def counts(self) -> dict[str, int]:
@@ -170,6 +213,9 @@ class JobManager:
         return out
 
     def close(self) -> None:
+        """Stop: the unfinished jobs are cancelled here and kept as interrupted in the store."""
+        self.store.interrupt_unfinished()
+        self.store.close()
         for job in list(self.jobs.values()):
             job.cancel.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
@@ -180,6 +226,7 @@ class JobManager:
             job.path.unlink(missing_ok=True)
             return
         job.status, job.started = "running", time.time()
+        self.store.put(job)
         frames: list[FrameResult] = []
         try:
             stream = self.recognizer.predict_video(job.path, every_n_frames=job.every_n_frames,
@@ -208,6 +255,7 @@ class JobManager:
         finally:
             job.finished = time.time()
             job.path.unlink(missing_ok=True)
+            self.store.put(job)
 
 
 def _probs(d: dict) -> dict:

@@ -139,7 +139,8 @@ class VideoResult(BaseModel):
 
 class JobResponse(BaseModel):
     job_id: str
-    status: str = Field(description="queued | running | done | failed | cancelled")
+    status: str = Field(description="queued | running | done | failed | cancelled | interrupted (the server "
+                                    "stopped before the job finished)")
     status_url: str
     progress: Progress
     elapsed_s: float
