@@ -110,7 +110,7 @@ def _dumps(value) -> str | None:
 
 def _lock_folder(folder: Path):
     """Hold an exclusive lock on ``folder/lock`` for the life of the server (released by the OS if it dies)."""
-    handle = open(folder / "lock", "a")
+    handle = open(folder / "lock", "a")  # noqa: SIM115 (held open while the server runs: that is the lock)
     try:
         import fcntl
     except ImportError:   # Windows: no advisory locks; one server per folder is then the user's care
