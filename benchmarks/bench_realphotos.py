@@ -1,7 +1,7 @@
 """End-to-end accuracy on every labelled real photo the project has; prints Markdown tables.
 
     python benchmarks/bench_realphotos.py [--models ferplus,fer2013] [--detectors blazeface,auto,none]
-                                          [--json FILE] [--predictions DIR] [--threads 1]
+                                          [--tta flip,none] [--json FILE] [--predictions DIR] [--threads 1]
 
 Photos: all CK+48 frames (``$FERKIT_DATA/ckplus/CK+48``, 981 tight 48x48 grey crops, fed to the pipeline as
 they are: 48x48, the framing a user of that dataset has), and the sample photos whose file name starts with an
@@ -11,6 +11,8 @@ full pipeline (detect, align, classify); the largest face counts, a photo withou
 ``on found`` over those where a face was found; ``macro recall`` averages the per-class recalls; ``said
 neutral`` is the share of found faces the model calls neutral, beside ``labelled neutral``, the share of photos
 labelled neutral (a model that collapses other expressions into neutral shows a much larger first number).
+``--tta``: each face classified as it is (``none``) and as the mean with its mirror image (``flip``, the default
+for still images); ``classify ms/face`` is the classifier's time per face with that setting.
 ``--models`` takes shipped names or model files (.pt), so a candidate is measured before it is shipped.
 ``--predictions DIR`` also writes each photo's prediction (one CSV per set, model and detector; CK+ frames grouped by
 sequence), so ``ferkit compare`` can say whether two models differ by more than the noise of these few sequences.
@@ -77,20 +79,23 @@ def aligned_crops(recognizer, found) -> list:
     return [None if best is None else recognizer.align(rgb, [best])[0][0] for rgb, best in found]
 
 
-def predict(recognizer, crops) -> tuple[list[str], list[float | None]]:
-    """The model's label (canonical name) and its probability for each photo; "" and None where no face was found."""
+def predict(recognizer, crops, tta: str = "none") -> tuple[list[str], list[float | None], float]:
+    """The model's label (canonical name) and its probability for each photo ("" and None where no face was
+    found), and the classifier's seconds per face."""
     from ferkit.labels import canonical
 
     model_labels = [canonical(x) for x in recognizer.labels]
     found = [i for i, c in enumerate(crops) if c is not None]
     predicted: list[str] = [""] * len(crops)
     confidence: list[float | None] = [None] * len(crops)
+    seconds = 0.0
     if found:
-        logits, _ = recognizer.classify_crops(np.stack([crops[i] for i in found]))
-        probs = recognizer.classifier.probabilities(logits)
+        t = time.perf_counter()
+        probs = recognizer.classify_probabilities(np.stack([crops[i] for i in found]), tta)
+        seconds = (time.perf_counter() - t) / len(found)
         for i, row in zip(found, probs):
             predicted[i], confidence[i] = model_labels[int(row.argmax())], float(row.max())
-    return predicted, confidence
+    return predicted, confidence, seconds
 
 
 def score(model_labels: list[str], predicted: list[str], labels: list[str]) -> dict:
@@ -133,6 +138,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default=None, help="comma-separated (default: every shipped model)")
     p.add_argument("--detectors", default="blazeface,auto,none", help="comma-separated detector names")
+    p.add_argument("--tta", default="none",
+                   help="comma-separated: none (the default, as earlier tables), flip (mean with the mirror image)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None, metavar="FILE", help="also write the numbers as JSON")
     p.add_argument("--predictions", default=None, metavar="DIR",
@@ -164,30 +171,36 @@ def main() -> int:
             found, sec = detect_all(detector, files)
             for m, rec in recognizers.items():
                 rec.detector = detector  # alignment reads the detector's crop_scale
-                predicted, confidence = predict(rec, aligned_crops(rec, found))
-                model_labels = [canonical(x) for x in rec.labels]
-                results.append({"set": set_name, "model": m, "detector": det_name, "detect_ms": 1e3 * sec,
-                                **score(model_labels, predicted, labels)})
-                if args.predictions:
-                    keep = [i for i, y in enumerate(labels) if y in model_labels]
-                    ids, groups = photo_keys(root, files)
-                    out = Path(args.predictions) / photo_set_file_name(set_name, m, det_name)
-                    write_predictions(out, *([col[i] for i in keep] for col in (ids, groups, labels, predicted,
-                                                                                    confidence)))
+                crops = aligned_crops(rec, found)
+                for tta in args.tta.split(","):
+                    predicted, confidence, per_face = predict(rec, crops, tta)
+                    model_labels = [canonical(x) for x in rec.labels]
+                    results.append({"set": set_name, "model": m, "detector": det_name, "tta": tta,
+                                    "detect_ms": 1e3 * sec, "classify_ms_per_face": 1e3 * per_face,
+                                    **score(model_labels, predicted, labels)})
+                    if args.predictions:
+                        keep = [i for i, y in enumerate(labels) if y in model_labels]
+                        ids, groups = photo_keys(root, files)
+                        name = photo_set_file_name(set_name, m, det_name)
+                        name = name if tta == "none" else name.replace(".csv", f"_tta-{tta}.csv")
+                        write_predictions(Path(args.predictions) / name, *([col[i] for i in keep] for col in (
+                            ids, groups, labels, predicted, confidence)))
                 print(f"done {set_name} / {m} / {det_name}", file=sys.stderr)
-    print("| photos | model | detector | n | faces found | accuracy | on found | macro recall | said neutral "
-          "| labelled neutral | detect ms/photo |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| photos | model | detector | tta | n | faces found | accuracy | on found | macro recall | said neutral "
+          "| labelled neutral | detect ms/photo | classify ms/face |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['set']} | {r['model']} | {r['detector']} | {r['photos']} | {r['found']} ({r['found_pct']:.1f}%) "
+        print(f"| {r['set']} | {r['model']} | {r['detector']} | {r['tta']} | {r['photos']} "
+              f"| {r['found']} ({r['found_pct']:.1f}%) "
               f"| {r['accuracy']:.1f}% | {r['accuracy_found']:.1f}% | {r['macro_recall']:.1f}% "
-              f"| {r['said_neutral_pct']:.1f}% | {r['labelled_neutral_pct']:.1f}% | {r['detect_ms']:.1f} |")
+              f"| {r['said_neutral_pct']:.1f}% | {r['labelled_neutral_pct']:.1f}% | {r['detect_ms']:.1f} "
+              f"| {r['classify_ms_per_face']:.2f} |")
     classes = sorted({c for r in results for c in r["recall"]})
     print("\nPer-class recall (%):\n")
-    print("| photos | model | detector | " + " | ".join(classes) + " |")
-    print("|---|---|---|" + "---:|" * len(classes))
+    print("| photos | model | detector | tta | " + " | ".join(classes) + " |")
+    print("|---|---|---|---|" + "---:|" * len(classes))
     for r in results:
-        print(f"| {r['set']} | {r['model']} | {r['detector']} | "
+        print(f"| {r['set']} | {r['model']} | {r['detector']} | {r['tta']} | "
               + " | ".join(f"{r['recall'][c]:.1f}" if c in r["recall"] else "-" for c in classes) + " |")
     if args.json:
         from ferkit.io_utils import write_json

@@ -24,3 +24,11 @@ class InputError(FerkitError):
 
 class OutputError(FerkitError):
     """An output file or folder cannot be written (wrong kind of path, no permission, disk full)."""
+
+
+class DetectorOptionError(ModelError, ValueError):
+    """A face detector was given an argument value it cannot use (the message names the argument)."""
+
+
+class DetectorUnavailable(ModelError):
+    """A face detector cannot run here: its weights file or runtime is missing (``auto`` then falls back)."""

@@ -22,7 +22,7 @@ def wall(samples_dir):
 
 
 def test_none_classifies_the_whole_image_like_training(model_ref, ck_frame):
-    rec = EmotionRecognizer(model=model_ref, detector="none", threads=1)
+    rec = EmotionRecognizer(model=model_ref, detector="none", threads=1, tta="none")   # one view, as training
     faces = rec.predict(ck_frame)
     assert len(faces) == 1 and faces[0].box.tolist() == [0, 0, 48, 48] and faces[0].score == 1.0
     assert faces.hint is None

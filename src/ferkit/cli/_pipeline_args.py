@@ -23,11 +23,19 @@ def add_pipeline_options(p: argparse.ArgumentParser) -> None:
                    help="probability lead a new label needs before the shown label changes (0 = off)")
 
 
+def add_tta_option(p: argparse.ArgumentParser) -> None:
+    """--tta for the commands that classify still images (`ferkit predict`, `ferkit serve`)."""
+    p.add_argument("--tta", default="flip", choices=("flip", "none"),
+                   help="still images: average each face with its mirror image (flip, the default: steadier "
+                        "labels for about twice the classifier cost) or not (none); videos and live streams never")
+
+
 def recognizer_options(args) -> dict:
-    """The EmotionRecognizer keyword arguments the pipeline options give."""
+    """The EmotionRecognizer keyword arguments the pipeline options give (--tta where the command has it)."""
     return dict(model=args.model, detector=args.detector, runtime=args.runtime, device=args.device,
                 batch_size=args.batch_size, min_face=args.min_face, threads=args.threads or None,
-                smoothing=args.smoothing, window=args.window, alpha=args.alpha, hysteresis=args.hysteresis or None)
+                smoothing=args.smoothing, window=args.window, alpha=args.alpha, hysteresis=args.hysteresis or None,
+                tta=getattr(args, "tta", "flip"))
 
 
 def build_recognizer(args):

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ferkit.cli._pipeline_args import add_pipeline_options, build_recognizer
+from ferkit.cli._pipeline_args import add_pipeline_options, add_tta_option, build_recognizer
 from ferkit.errors import FerkitError
 from ferkit.io_utils import is_stdout
 
@@ -53,6 +53,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-bars", action="store_true", help="annotate without probability bars")
     p.add_argument("--quiet", "-q", action="store_true", help="no table on stdout")
     add_pipeline_options(p)
+    add_tta_option(p)
     p.set_defaults(func=run)
 
 

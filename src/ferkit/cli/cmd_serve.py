@@ -12,6 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers) -> None:
+    from ferkit.cli._pipeline_args import add_tta_option
     from ferkit.web.limits import MB, Limits
 
     d = Limits()
@@ -24,6 +25,7 @@ def add_parser(subparsers) -> None:
                                                        "(default for requests; they may pick another)")
     p.add_argument("--runtime", default="torch", choices=("torch", "onnx"), help="classifier runtime")
     p.add_argument("--threads", type=int, default=None, help="threads per inference call (default: all cores)")
+    add_tta_option(p)
     p.add_argument("--workers", type=int, default=d.workers, help="inference threads serving requests at once")
     p.add_argument("--max-upload-mb", type=float, default=d.max_image_bytes / MB, help="largest image upload")
     p.add_argument("--max-video-mb", type=float, default=d.max_video_bytes / MB, help="largest video upload")
@@ -135,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(args.model, limits=limits, state_dir=state_dir, cors_origins=args.cors_origin or None,
                      ort_web=args.ort_web,
                      allowed_hosts=allowed_hosts, allow_origins=args.allow_origin, api_key=api_key,
-                     detector=args.detector, runtime=runtime, threads=args.threads)
+                     detector=args.detector, runtime=runtime, threads=args.threads, tta=args.tta)
     print(f"ferkit serve: http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/ "
           f"(API docs at /docs)", flush=True)
     # Frames up to 4x the limit reach the handler, which answers them with the JSON error and a clean close;

@@ -19,11 +19,14 @@ face-free crops of the sample photos: outside them a pass found no face the othe
 """
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
-from ferkit.errors import ModelError
+from ferkit.errors import DetectorOptionError, DetectorUnavailable
 from ferkit.faces.base import FaceDetector, register_detector
 from ferkit.faces.blazeface import BlazeFace, centre_close, iou_one_to_many, to_detections, with_weak
+from ferkit.faces.options import number
 from ferkit.faces.types import Detection
 
 SHORT_MIN, PAD_MIN, WIDE_PAD_MIN, SMALL_MAX = 0.2, 1 / 3, 0.5, 1 / 6
@@ -52,10 +55,11 @@ class AutoDetector(FaceDetector):
     def __init__(self, min_score: float | None = None, iou_threshold: float = 0.3, pad: float = 2.0,
                  small_input: int = 384, short_min_score: float = 0.55, backend: str = "auto", device: str = "cpu",
                  threads: int | None = None):
-        if pad < 1.0:
-            raise ModelError(f"auto detector: pad must be >= 1, not {pad}")
-        if small_input and small_input % 32:
-            raise ModelError(f"auto detector: small_input must be a multiple of 32, not {small_input}")
+        pad = number("auto", "pad", pad, lo=1.0)
+        small_input = number("auto", "small_input", small_input, lo=0, integer=True)
+        if small_input % 32:
+            raise DetectorOptionError(f"auto detector: small_input must be a multiple of 32, not {small_input}")
+        short_min_score = number("auto", "short_min_score", short_min_score, 0.0, 1.0)
         common = dict(min_score=min_score, iou_threshold=iou_threshold, backend=backend, device=device,
                       threads=threads)
         self.full = BlazeFace("full", **common)
@@ -126,10 +130,14 @@ class AutoDetector(FaceDetector):
 
 @register_detector("auto")
 def _auto(**kwargs) -> FaceDetector:
-    """The default: AutoDetector, or OpenCV's Haar cascade where BlazeFace cannot run."""
+    """The default: AutoDetector, or OpenCV's Haar cascade where BlazeFace cannot run (its weights or runtime
+    missing). Bad arguments are errors, never a reason to fall back."""
     try:
         return AutoDetector(**kwargs)
-    except (ModelError, OSError):
+    except DetectorUnavailable:
         from ferkit.faces.haar import HaarDetector
 
         return HaarDetector()
+
+
+_auto.__signature__ = inspect.signature(AutoDetector)  # create_detector checks argument names against it

@@ -48,7 +48,16 @@ def list_detectors() -> list[str]:
 
 def create_detector(name: str | FaceDetector = "auto", **kwargs) -> FaceDetector:
     """A detector by registry name ("auto" = faces at every scale, "none" = the whole image is one face) or an
-    existing instance."""
+    existing instance. An argument the detector does not take is a TypeError, a value it cannot use a ValueError
+    (:class:`~ferkit.errors.DetectorOptionError`), each naming the argument; an unknown name is a ModelError."""
+    from ferkit.faces.options import check_names
+
     if isinstance(name, FaceDetector):
+        if kwargs:
+            raise TypeError(f"create_detector: arguments {', '.join(sorted(kwargs))} given with a detector instance")
         return name
-    return DETECTORS[name](**kwargs)
+    if not isinstance(name, str):
+        raise TypeError(f"create_detector: name must be a detector name or a FaceDetector, not {type(name).__name__}")
+    builder = DETECTORS[name]
+    check_names(name, builder, kwargs)
+    return builder(**kwargs)

@@ -6,15 +6,18 @@ downloaded. ``blazeface`` is the full-range model (faces down to ~1/20 of the pi
 """
 from __future__ import annotations
 
+import inspect
+
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from ferkit.errors import ModelError
+from ferkit.errors import DetectorOptionError, DetectorUnavailable, ModelError
 from ferkit.faces.base import FaceDetector, register_detector
 from ferkit.faces.blazeface_net import VARIANTS
+from ferkit.faces.options import choice, number
 from ferkit.faces.types import Detection
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -139,33 +142,37 @@ class BlazeFace(FaceDetector):
 
     def __init__(self, variant: str = "full", input_size: int | None = None, min_score: float | None = None,
                  iou_threshold: float = 0.3, backend: str = "auto", device: str = "cpu", threads: int | None = None):
-        if variant not in CONFIGS:
-            raise ModelError(f"BlazeFace variant must be one of {sorted(CONFIGS)}, not {variant!r}")
-        cfg = CONFIGS[variant]
+        cfg = CONFIGS[choice("BlazeFace", "variant", variant, tuple(CONFIGS))]
         self.variant = variant
-        self.size = int(input_size or cfg["size"])
+        self.size = number("BlazeFace", "input_size", input_size, lo=32, integer=True, optional=True) or cfg["size"]
         if variant == "short" and self.size != cfg["size"]:
-            raise ModelError("the short-range BlazeFace runs at 128x128 only")
+            raise DetectorOptionError("BlazeFace detector: the short-range model runs at input_size 128 only")
         if self.size % 32:
-            raise ModelError(f"BlazeFace input_size must be a multiple of 32, not {self.size}")
-        self.min_score = cfg["min_score"] if min_score is None else float(min_score)
-        self.iou_threshold = iou_threshold
+            raise DetectorOptionError(f"BlazeFace detector: input_size must be a multiple of 32, not {self.size}")
+        min_score = number("BlazeFace", "min_score", min_score, 0.0, 1.0, optional=True)
+        self.min_score = cfg["min_score"] if min_score is None else min_score
+        self.iou_threshold = number("BlazeFace", "iou_threshold", iou_threshold, 0.0, 1.0)
+        threads = number("BlazeFace", "threads", threads, lo=0, integer=True, optional=True)
+        choice("BlazeFace", "backend", backend, ("auto", "onnx", "torch"))
         weights = ASSETS / f"blazeface_{variant}.onnx"
         if not weights.is_file():
-            raise ModelError(f"BlazeFace weights missing: {weights}")
+            raise DetectorUnavailable(f"BlazeFace weights missing: {weights}")
         if backend == "auto":
             # ONNX Runtime runs these depthwise networks 3-6x faster than PyTorch on CPU.
             backend = "onnx" if device == "cpu" and _has_onnxruntime() else "torch"
         self.backend = backend
         if backend == "onnx":
+            if not _has_onnxruntime():
+                raise DetectorUnavailable("BlazeFace backend 'onnx' needs onnxruntime (pip install onnxruntime)")
             self.session = _ort_session(weights, threads)
-        elif backend == "torch":
-            self.device = torch.device(device)
+        else:
+            try:
+                self.device = torch.device(device)
+            except (RuntimeError, TypeError):
+                raise DetectorOptionError(f"BlazeFace detector: device {device!r} is not a torch device") from None
             self.net = VARIANTS[variant]()
             self.net.load_state_dict(_state_dict_from_onnx(weights))
             self.net.eval().to(self.device)
-        else:
-            raise ModelError(f"BlazeFace backend must be 'auto', 'onnx' or 'torch', not {backend!r}")
         # Offsets are in input pixels, so at another input size the anchor grid simply grows with it.
         self._anchor_cache: dict[int, np.ndarray] = {}
         self.anchors = self._anchors(self.size)
@@ -252,7 +259,10 @@ def _ort_session(path: Path, threads: int | None):
     if threads:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own types for unreadable files
+        raise DetectorUnavailable(f"cannot load detector weights {path}: {e}") from None
 
 
 def _state_dict_from_onnx(path: Path) -> dict[str, torch.Tensor]:
@@ -279,6 +289,11 @@ def _full(**kwargs) -> BlazeFace:
 @register_detector("blazeface_short")
 def _short(**kwargs) -> BlazeFace:
     return BlazeFace("short", **kwargs)
+
+
+# create_detector checks argument names against these (BlazeFace's own, the variant fixed by the name)
+_full.__signature__ = _short.__signature__ = inspect.signature(BlazeFace).replace(
+    parameters=[p for n, p in inspect.signature(BlazeFace).parameters.items() if n != "variant"])
 
 
 BlazeFace.name = "blazeface"

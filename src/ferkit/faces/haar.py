@@ -6,8 +6,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ferkit.errors import ModelError
+from ferkit.errors import DetectorUnavailable
 from ferkit.faces.base import FaceDetector, register_detector
+from ferkit.faces.options import number
 from ferkit.faces.types import Detection
 
 
@@ -18,10 +19,16 @@ class HaarDetector(FaceDetector):
 
     def __init__(self, cascade: str = "haarcascade_frontalface_default.xml", scale_factor: float = 1.1,
                  min_neighbors: int = 5, min_size: int = 20, max_side: int = 1024):
+        scale_factor = number("haar", "scale_factor", scale_factor, lo=1.001)
+        min_neighbors = number("haar", "min_neighbors", min_neighbors, lo=0, integer=True)
+        min_size = number("haar", "min_size", min_size, lo=1, integer=True)
+        max_side = number("haar", "max_side", max_side, lo=32, integer=True)
+        if not isinstance(cascade, str):
+            raise TypeError(f"haar detector: cascade must be a file name, not {cascade!r}")
         path = Path(cv2.data.haarcascades) / cascade
         self.cascade = cv2.CascadeClassifier(str(path))
         if self.cascade.empty():
-            raise ModelError(f"cannot load Haar cascade {path}")
+            raise DetectorUnavailable(f"cannot load Haar cascade {path}")
         self.scale_factor, self.min_neighbors, self.min_size = scale_factor, min_neighbors, min_size
         self.max_side = max_side  # big photos are searched at reduced size: cost grows with pixels
 

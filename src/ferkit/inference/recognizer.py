@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Iterable
 import cv2
 import numpy as np
 
+from ferkit.errors import ConfigError
 from ferkit.faces.alignment import align_faces
 from ferkit.faces.base import create_detector
 from ferkit.faces.image_io import MAX_PIXELS, as_rgb
@@ -24,6 +25,13 @@ if TYPE_CHECKING:
 
 
 BLAZEFACE_DETECTORS = ("auto", "blazeface", "blazeface_short")  # take ONNX Runtime's ``threads``
+TTA_MODES = ("flip", "none")  # still images: mean of the face and its mirror image, or the face alone
+
+
+def check_tta(tta: str) -> str:
+    if tta not in TTA_MODES:
+        raise ConfigError(f"tta must be one of {', '.join(TTA_MODES)}, not {tta!r}")
+    return tta
 
 
 class EmotionRecognizer:
@@ -35,13 +43,17 @@ class EmotionRecognizer:
     detector and classifier (default 1: these networks are too small to gain from more, and measured 1.6x
     slower with 2 threads on a busy 2-core machine; None = ONNX Runtime's default).
     Video smoothing (see ferkit.inference.smoothing): smoothing in "none" | "mean" | "ema" | "feature-mean" |
-    "feature-ema", window, alpha, hysteresis (label-switch margin, None = off), patience (frames)."""
+    "feature-ema", window, alpha, hysteresis (label-switch margin, None = off), patience (frames).
+    tta: still images (``predict``) average each face's probabilities with its mirror image's ("flip", the
+    default: steadier labels for about twice the classifier cost) or not ("none"); video and live streams never
+    do (speed matters there, and the tracker already smooths over frames)."""
 
     def __init__(self, model=None, detector="auto", runtime: str = "torch", device: str = "cpu",
                  batch_size: int = 64, min_face: int = 0, threads: int | None = 1,
                  detector_options: dict | None = None, smoothing: str = "ema", window: int = 10,
                  alpha: float = 0.3, hysteresis: float | None = 0.1, patience: int = 3,
-                 max_pixels: int = MAX_PIXELS):
+                 max_pixels: int = MAX_PIXELS, tta: str = "flip"):
+        self.tta = check_tta(tta)
         self.classifier = load_classifier(model, runtime=runtime, device=device, threads=threads)
         options = dict(detector_options or {})
         if threads and isinstance(detector, str) and detector in BLAZEFACE_DETECTORS:
@@ -82,6 +94,14 @@ class EmotionRecognizer:
         parts = [self.classifier.forward(crops[i:i + self.batch_size]) for i in range(0, len(crops), self.batch_size)]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
+    def classify_probabilities(self, crops: np.ndarray, tta: str = "none") -> np.ndarray:
+        """Aligned crops -> calibrated probabilities (N, L); tta="flip": the mean of each crop's and its mirror
+        image's (both go through the network in one batch)."""
+        if check_tta(tta) == "flip" and len(crops):
+            both = self.classifier.probabilities(self.classify_crops(np.concatenate([crops, crops[:, :, ::-1]]))[0])
+            return (both[:len(crops)] + both[len(crops):]) / 2
+        return self.classifier.probabilities(self.classify_crops(crops)[0])
+
     def _faces(self, detections, matrices, probs, labels_idx=None, track_ids=None, raw=None) -> list[FaceResult]:
         out = []
         for i, d in enumerate(detections):
@@ -94,14 +114,16 @@ class EmotionRecognizer:
         return out
 
     # ----- public API ---------------------------------------------------------------------------------------
-    def predict(self, image, detector=None) -> ImageFaces:
+    def predict(self, image, detector=None, tta: str | None = None) -> ImageFaces:
         """One image (path, PIL image or RGB uint8 array) -> one FaceResult per face, as a list whose ``hint``
         says why it is empty when the image looks like a face crop. ``detector``: this call only (e.g. "none"
-        for a face crop; a name builds the detector each call, an instance is reused)."""
-        return self.predict_batch([image], detector)[0]
+        for a face crop; a name builds the detector each call, an instance is reused). ``tta``: "flip" (mean
+        with the mirror image) or "none" for this call; default the recogniser's (``flip`` unless told)."""
+        return self.predict_batch([image], detector, tta)[0]
 
-    def predict_batch(self, images: Iterable, detector=None) -> list[ImageFaces]:
+    def predict_batch(self, images: Iterable, detector=None, tta: str | None = None) -> list[ImageFaces]:
         """Several images; the faces of all of them go through the network together."""
+        tta = check_tta(self.tta if tta is None else tta)
         detector = create_detector(detector or self.detector)
         per_image = []
         for image in images:
@@ -111,8 +133,7 @@ class EmotionRecognizer:
             hint = no_face_hint(rgb.shape) if not dets else None
             per_image.append((dets, crops, matrices, hint))
         all_crops = [c for _, c, _, _ in per_image if len(c)]
-        probs = (self.classifier.probabilities(self.classify_crops(np.concatenate(all_crops))[0]) if all_crops
-                 else None)
+        probs = self.classify_probabilities(np.concatenate(all_crops), tta) if all_crops else None
         out, start = [], 0
         for dets, crops, matrices, hint in per_image:
             faces = self._faces(dets, matrices, probs[start:start + len(crops)]) if len(crops) else []
