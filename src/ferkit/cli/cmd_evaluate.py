@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def load_evaluated_model(model: str, device: str = "cpu"):
-    """A shipped name / ``.pt`` file (PyTorch) or an exported ``.onnx`` file (ONNX Runtime, CPU)."""
+    """A shipped name / ``.pt`` file (PyTorch), an exported ``.onnx`` file or an ``.onnx`` file with a model spec
+    (ONNX Runtime, CPU; the dataset's crops are framed as the spec says, each image being one face)."""
     from pathlib import Path
 
     from ferkit import pretrained
@@ -116,7 +117,12 @@ def load_evaluated_model(model: str, device: str = "cpu"):
         if device != "cpu":
             raise ConfigError(f"--device {device}: ONNX models are evaluated with ONNX Runtime on the CPU")
         from ferkit.export.onnx_model import load_onnx_model
+        from ferkit.inference.classifier import load_classifier, onnx_model_spec
 
+        if onnx_model_spec(model) is not None:   # a third-party model described by its model spec
+            from ferkit.inference.spec_classifier import spec_loaded_model
+
+            return spec_loaded_model(load_classifier(model))
         return load_onnx_model(model)
     return pretrained.load(model)
 

@@ -1,6 +1,7 @@
 """Export a ferkit classifier to ONNX: input ``input`` (B, C, H, W) normalised float, outputs ``logits`` and
 ``features`` (the pooled vector before the head, for feature-level aggregation). Labels, preprocessing and
-architecture travel in ``metadata_props`` as JSON, so an ONNX file is self-describing like a ``.pt`` one. The
+architecture travel in ``metadata_props`` as JSON, so an ONNX file is self-describing like a ``.pt`` one; so does
+its model spec (``model_spec``, the format third-party models use: ferkit.inference.model_spec). The
 calibration ``temperature`` travels there too: the graph returns raw logits, probabilities are
 softmax(logits / temperature).
 """
@@ -32,6 +33,23 @@ class _LogitsAndFeatures(nn.Module):
         return self.model.forward_head(features), features
 
 
+def model_spec(loaded) -> dict:
+    """The model spec (ferkit.inference.model_spec) of a ferkit model: what another runtime, or ferkit itself,
+    needs to run the exported file without ferkit's own metadata."""
+    pre = loaded.preprocess
+    channels = int(pre.in_chans)
+
+    def per_channel(values) -> list[float]:
+        values = [float(v) for v in values]
+        return values * channels if len(values) == 1 else values
+
+    return {"name": loaded.arch, "labels": list(loaded.labels), "input_size": [pre.input_size, pre.input_size],
+            "color": "grey" if channels == 1 else "rgb", "layout": "nchw", "scale": 1 / 255,
+            "mean": per_channel(pre.mean), "std": per_channel(pre.std), "output": "logits",
+            "temperature": float(loaded.temperature), "crop": "aligned", "source_size": int(pre.source_size),
+            "illumination": pre.illumination}
+
+
 def onnx_bytes(loaded) -> bytes:
     """A LoadedModel -> serialized ONNX model (with metadata)."""
     import onnx
@@ -49,7 +67,8 @@ def onnx_bytes(loaded) -> bytes:
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
     proto = onnx.load_from_string(buf.getvalue())
     meta = {"labels": json.dumps(list(loaded.labels)), "preprocess": json.dumps(pre.to_dict()),
-            "arch": loaded.arch, "format": "ferkit-onnx-v1", "temperature": repr(float(loaded.temperature))}
+            "arch": loaded.arch, "format": "ferkit-onnx-v1", "temperature": repr(float(loaded.temperature)),
+            "model_spec": json.dumps(model_spec(loaded))}
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value

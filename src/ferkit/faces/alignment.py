@@ -88,13 +88,16 @@ def alignment_matrices(detections: list[Detection], size: int, crop_scale: float
     return out
 
 
-def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    """Apply an original->crop matrix. Large downscales go through an area-resized region first, so a 500 px
-    face does not alias into the 48 px crop."""
+def warp(image: np.ndarray, matrix: np.ndarray, size: int | tuple[int, int],
+         border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+    """Apply an original->crop matrix; size: the crop side, or (width, height). Large downscales go through an
+    area-resized region first, so a 500 px face does not alias into the 48 px crop. border: OpenCV's border
+    rule outside the image (repeated edge pixels by default; BORDER_CONSTANT gives zeros)."""
+    width, height = (size, size) if isinstance(size, (int, np.integer)) else (int(size[0]), int(size[1]))
     scale = float(np.sqrt(abs(matrix[0, 0] * matrix[1, 1] - matrix[0, 1] * matrix[1, 0])))
     if scale < 0.5:
         inv = invert_affine(matrix)
-        corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float64)
+        corners = np.array([[0, 0], [width, 0], [0, height], [width, height]], np.float64)
         pts = corners @ inv[:, :2].T + inv[:, 2]
         h, w = image.shape[:2]
         x0, y0 = np.clip(np.floor(pts.min(0)).astype(int) - 2, 0, [w, h])
@@ -109,8 +112,8 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
             # crop = M (p) with p = (q / k) + offset, q in the small region
             to_region = np.array([[1 / kx, 0, x0], [0, 1 / ky, y0], [0, 0, 1]])
             m = matrix @ to_region
-            return cv2.warpAffine(small, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return cv2.warpAffine(small, m, (width, height), flags=cv2.INTER_LINEAR, borderMode=border)
+    return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=border)
 
 
 def align_face(image: np.ndarray, detection: Detection, size: int,

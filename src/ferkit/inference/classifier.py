@@ -116,6 +116,30 @@ def _linear_head(model) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
+def onnx_model_spec(path: str | os.PathLike):
+    """The ModelSpec an ONNX file runs under, or None for ferkit's own exports: a JSON spec beside the file wins;
+    then ferkit's metadata (labels and preprocessing); then a ``model_spec`` metadata entry. A file with none of
+    them is a ModelError saying what to add."""
+    import onnx
+
+    from ferkit.inference.model_spec import SPEC_METADATA_KEY, read_spec
+
+    if not Path(path).is_file():
+        raise ModelError(f"model file {str(path)!r} not found")
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # noqa: BLE001 - protobuf's DecodeError and friends
+        raise ModelError(f"{path}: not a readable ONNX model ({e})") from None
+    props = {p.key: p.value for p in proto.metadata_props}
+    beside = Path(path).with_suffix(".json")
+    if beside.is_file() or ("labels" not in props and SPEC_METADATA_KEY in props):
+        return read_spec(path, props)
+    if "labels" not in props or "preprocess" not in props:
+        raise ModelError(f"{path}: no model spec: put one beside it ({beside.name}, see the custom models guide) "
+                         f"or in its {SPEC_METADATA_KEY!r} metadata, or export it with `ferkit export`")
+    return None
+
+
 def load_classifier(model: str | os.PathLike | object = None, runtime: str = "torch", device: str = "cpu",
                     threads: int | None = None):
     """model: shipped name, ``.pt`` / ``.onnx`` path or a LoadedModel; runtime: "torch" | "onnx" (``.onnx``
@@ -128,6 +152,11 @@ def load_classifier(model: str | os.PathLike | object = None, runtime: str = "to
             raise ModelError(f"{model}: ONNX files run on the CPU here; use a .pt model for device {device!r}")
         if not Path(model).is_file():
             raise ModelError(f"model file {str(model)!r} not found")
+        spec = onnx_model_spec(model)
+        if spec is not None:
+            from ferkit.inference.spec_classifier import load_spec_classifier
+
+            return load_spec_classifier(model, spec, threads=threads)
         return OnnxClassifier(model, threads=threads)
     if isinstance(model, LoadedModel):
         loaded = model

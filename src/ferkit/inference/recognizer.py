@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ferkit.errors import ConfigError
-from ferkit.faces.alignment import align_faces
+from ferkit.faces.framing import FerFraming, crop_faces
 from ferkit.faces.base import create_detector
 from ferkit.faces.image_io import MAX_PIXELS, as_rgb
 from ferkit.faces.types import Detection
@@ -61,6 +61,8 @@ class EmotionRecognizer:
         self.detector = create_detector(detector, **options)
         self.labels: tuple[str, ...] = tuple(self.classifier.labels)
         self.crop_size = int(self.classifier.preprocess.source_size)
+        # how faces are cropped for this model: ferkit's FER framing, or what a model spec asks for
+        self.framing = getattr(self.classifier, "framing", None) or FerFraming(self.crop_size)
         self.batch_size = max(1, int(batch_size))
         self.min_face = min_face
         self.max_pixels = max_pixels
@@ -77,15 +79,13 @@ class EmotionRecognizer:
         return found
 
     def align(self, rgb: np.ndarray, detections: list[Detection], crop_scale: float | None = None):
-        """Aligned crops in the model's colour (grey (N, S, S) or RGB (N, S, S, 3) uint8) and their 2x3 matrices
-        (N, 2, 3). crop_scale: of the detector that found the faces (default: this recogniser's)."""
+        """Aligned crops in the model's colour (grey (N, H, W) or RGB (N, H, W, 3) uint8; H = W = S for ferkit's
+        own models) and their 2x3 matrices (N, 2, 3), framed as the model asks (``framing``). crop_scale: of the
+        detector that found the faces (default: this recogniser's)."""
         colour = self.classifier.preprocess.in_chans == 3
         image = rgb if colour else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         scale = self.detector.crop_scale if crop_scale is None else crop_scale
-        aligned = align_faces(image, detections, self.crop_size, scale)
-        empty = (0, self.crop_size, self.crop_size) + ((3,) if colour else ())
-        crops = np.stack([a.crop for a in aligned]) if aligned else np.zeros(empty, np.uint8)
-        return crops, [a.matrix for a in aligned]
+        return crop_faces(image, detections, self.framing, scale)
 
     def classify_crops(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """uint8 aligned crops (N, S, S) or (N, S, S, 3) -> (logits (N, L), features (N, F)), batch_size at a time."""
