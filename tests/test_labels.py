@@ -43,3 +43,11 @@ def test_remap_indices_both_directions():
     back = L.remap_indices([contempt, 1], L.FERPLUS_LABELS, L.FER2013_LABELS)
     assert back[0] == -1 and L.FER2013_LABELS[back[1]] == "happiness"
     assert L.remap_indices(np.array([], np.int64), L.FER2013_LABELS, L.FERPLUS_LABELS).shape == (0,)
+
+
+def test_remap_accepts_label_arrays_of_any_number_type():
+    from ferkit.labels import FER2013_LABELS, FERPLUS_LABELS, remap_indices
+
+    for labels in (np.array([3.0, 6.0]), np.array([3, 6], np.uint8), [3, 6]):
+        out = remap_indices(labels, FER2013_LABELS, FERPLUS_LABELS)
+        assert out.tolist() == [1, 0] and out.dtype == np.int64

@@ -64,8 +64,15 @@ def test_crossentropy_mode():
 
 
 def test_unknown_mode():
-    with pytest.raises(DatasetError, match="unknown FERPlus label mode 'vote'"):
+    with pytest.raises(DatasetError, match="unknown FERPlus label mode 'vote'") as err:
         ferplus.process_votes(VOTES, "vote")
+    assert str(err.value).endswith("choose from " + ", ".join(ferplus.MODES))
+
+
+@pytest.mark.parametrize("mode", ["majority", "probability", "crossentropy"])
+def test_outputs_have_fixed_types(mode):
+    targets, keep, hard = ferplus.process_votes(VOTES.astype(np.float64), mode)
+    assert targets.dtype == np.float32 and keep.dtype == bool and hard.dtype == np.int64
 
 
 # ---- join by row position ----------------------------------------------------------------------------------
@@ -120,6 +127,34 @@ def test_garbled_vote_file(tmp_path, text, message):
     with pytest.raises(DatasetError, match=message) as err:
         ferplus.read_votes(path)
     assert str(path) in str(err.value)
+
+
+def test_vote_file_reading_details(tmp_path):
+    header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
+    path = tmp_path / "fer2013new.csv"
+    path.write_text(header + "Training,fer0.png,1,2,3,4,0,0,0,0,0,0,\n")   # a trailing comma: an empty 13th field
+    votes, usage = ferplus.read_votes(path)
+    assert votes.dtype == np.float32 and votes.tolist() == [[1, 2, 3, 4, 0, 0, 0, 0, 0, 0]]
+    assert usage.tolist() == ["Training"]
+    path.write_text(header + "Training,fer0.png,1,2,3,4,5,6,7,8,9,x\n")
+    with pytest.raises(DatasetError) as err:
+        ferplus.read_votes(path)
+    assert "['1', '2', '3', '4', '5', '6', '7', '8', '9', 'x']" in str(err.value)
+    path.write_text("")
+    with pytest.raises(DatasetError, match="expected header .* got None"):
+        ferplus.read_votes(path)
+    with pytest.raises(DatasetError, match="cannot read") as err:
+        ferplus.read_votes(tmp_path)                                         # a folder, not a file
+    assert str(tmp_path) in str(err.value)
+
+
+def test_find_csv_names_both_places(tmp_path):
+    with pytest.raises(DatasetError) as err:
+        ferplus.find_csv(tmp_path)
+    assert str(err.value) == (f"FERPlus votes not found under {str(tmp_path)!r}: expected ferplus/fer2013new.csv or "
+                              "fer2013new.csv")
+    (tmp_path / "fer2013new.csv").write_text("")
+    assert ferplus.find_csv(tmp_path) == tmp_path / "fer2013new.csv"
 
 
 def test_missing_vote_file_and_bad_mode(tmp_path):

@@ -49,6 +49,13 @@ def test_onecycle_warms_up_for_30_percent_then_anneals_to_the_floor():
     assert long == pytest.approx([1 / 300, 1.0, 1.0, floor + (1 - floor) * 0.5, floor])
 
 
+def test_one_step_runs_and_one_step_anneals_end_at_the_floor():
+    cfg = ScheduleConfig(name="cosine", warmup_epochs=0, min_lr=0.01)
+    assert [lr_factor(cfg, s, 1, 1, 0.1) for s in (0, 1)] == pytest.approx([1.0, 0.1])   # a one-step run
+    warm = ScheduleConfig(name="cosine", warmup_epochs=1, min_lr=0.01)
+    assert [lr_factor(warm, s, 1, 2, 0.1) for s in (0, 1, 2)] == pytest.approx([1.0, 1.0, 0.1])
+
+
 @pytest.mark.parametrize("name", ["constant", "plateau"])
 def test_constant_and_plateau_hold_the_rate_after_warmup(name):
     cfg = ScheduleConfig(name=name, warmup_epochs=1, min_lr=0.001)
