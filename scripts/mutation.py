@@ -75,24 +75,38 @@ def results(folder: Path) -> dict[str, str]:
     return found
 
 
-def run(names: list[str], children: int) -> None:
+def run(names: list[str], children: int, retest: bool = False) -> None:
+    """Mutate and test each named module afresh; ``retest``: rerun only the last run's mutants not killed, in
+    the same folder (mutmut finds the new tests), and keep the other results."""
     shared, modules = settings()
     unknown = [n for n in names if n not in modules]
     if unknown:
         raise SystemExit(f"unknown mutation module(s) {', '.join(unknown)}; choose from {', '.join(modules)}")
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": ""}
     for name in names or list(modules):
-        folder = prepare(name, modules[name], shared)
+        last = WORK / f"{name}.json"
+        chosen = []
+        if retest and last.is_file() and (WORK / name).is_dir():
+            folder = WORK / name
+            chosen = [m for m, s in json.loads(last.read_text())["mutants"].items() if s not in KILLED]
+            if not chosen:
+                continue
+        else:
+            folder = prepare(name, modules[name], shared)
         start = time.monotonic()
-        print(f"== {name}: {', '.join(modules[name]['source'])}", flush=True)
-        proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children)],
+        print(f"== {name}: {', '.join(modules[name]['source'])}" + (f" ({len(chosen)} again)" if chosen else ""),
+              flush=True)
+        proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *chosen],
                               cwd=folder, env=env, capture_output=True, text=True, check=False)
         seconds = time.monotonic() - start
         if proc.returncode != 0:
             print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
             raise SystemExit(f"mutmut failed on module {name!r} (exit {proc.returncode})")
         found = results(folder)
-        (WORK / f"{name}.json").write_text(json.dumps({"seconds": round(seconds, 1), "mutants": found}, indent=1))
+        record = {"seconds": round(seconds, 1), "mutants": found}
+        if chosen:   # the run time reported stays the full run's
+            record["seconds"] = json.loads(last.read_text())["seconds"]
+        last.write_text(json.dumps(record, indent=1))
         row = count(found, equivalents())
         print(f"   {row['total']} mutants, {row['killed']} killed, {row['survived']} survived, "
               f"{row['equivalent']} equivalent, {row['no tests']} without tests in {seconds:.0f} s", flush=True)
@@ -189,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="run mutmut on the named modules (default: all), then print the report")
     p.add_argument("modules", nargs="*")
     p.add_argument("--max-children", type=int, default=1, help="parallel mutant runs (default 1)")
+    p.add_argument("--retest", action="store_true", help="rerun only the mutants the last run did not kill")
     p = sub.add_parser("report", help="print the report of the last runs")
     p.add_argument("--write-docs", action="store_true", help=f"also write it into {DOCS.relative_to(REPO)}")
     p = sub.add_parser("survivors", help="show the change each surviving mutant of MODULE makes")
@@ -197,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "survivors":
         survivors(args.module)
     elif args.command == "run":
-        run(args.modules, args.max_children)
+        run(args.modules, args.max_children, args.retest)
         print(report(write_docs=False))
     else:
         print(report(args.write_docs))

@@ -31,7 +31,7 @@ def sign_test_p(wins: int, losses: int) -> float:
     if n == 0:
         return 1.0
     k = min(wins, losses)
-    tail = sum(comb(n, i) for i in range(k + 1)) / 2.0 ** n
+    tail = sum(comb(n, i) for i in range(k + 1)) / 2 ** n   # exact integers: 2.0 ** n overflows past n = 1023
     return float(min(1.0, 2.0 * tail))
 
 
