@@ -3,10 +3,12 @@
     python benchmarks/bench_pipeline.py --threads 2 [--model ferplus] [--video PATH]
 
 Measures detection ms/frame for each detector on the frames of ``samples/video/video_01.mp4`` (640x480,
-5 people) and ms/photo on the sample photos (their own sizes, up to 1920 px), classification ms/face with PyTorch and ONNX Runtime (faces of a frame in one batch), and end-to-end
+5 people) and ms/photo on the sample photos (their own sizes, up to 1920 px), classification ms/face with PyTorch and
+ONNX Runtime (faces of a frame in one batch), and end-to-end
 fps (decode, detect, align, classify, track, smooth) on that video and on a single-face clip synthesised from
 a sample photo; then end-to-end with the detector on every K-th frame only (K = 1, 2, 3; tracks carry the faces
-in between), with the float and the int8 ONNX classifier, and the number of tracks each finds. Timings are medians of repeated runs; other processes on the machine slow them down.
+in between), with the float and the int8 ONNX classifier, and the number of tracks each finds. Timings are medians of
+repeated runs; other processes on the machine slow them down.
 """
 from __future__ import annotations
 
@@ -115,8 +117,6 @@ def main() -> None:
     detectors = [d for d in args.detectors.split(",") if d in known]
     photos = [load_image(f) for f in sorted((root / "samples" / "images").iterdir())]
     close_ups, no_face = harder_photos(photos, root, create_detector("blazeface", threads=args.threads))
-    rows = []
-
     print(f"model {model}; {len(frames)} frames of {video.name} "
           f"({frames[0].shape[1]}x{frames[0].shape[0]}); threads {args.threads}\n")
     print("| stage | setting | time | faces/frame |")

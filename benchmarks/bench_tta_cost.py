@@ -36,7 +36,7 @@ def main() -> int:
     rec = EmotionRecognizer(model=args.model, threads=args.threads)
     rgb = load_image(root / "samples" / "images" / "group.jpeg")
     crops, _ = rec.align(rgb, rec.detect(rgb))
-    print(f"| model | faces per batch | none ms/face | flip ms/face | ratio |\n|---|---:|---:|---:|---:|")
+    print("| model | faces per batch | none ms/face | flip ms/face | ratio |\n|---|---:|---:|---:|---:|")
     for n in (int(x) for x in args.faces.split(",")):
         batch = np.resize(crops, (n,) + crops.shape[1:])
         times = {"none": [], "flip": []}

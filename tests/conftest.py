@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 import torch
 
 # FERKIT_TEST_THREADS lets a busy machine run the suite on one core; CI uses both.

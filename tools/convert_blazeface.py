@@ -7,7 +7,8 @@
 Writes ``src/ferkit/faces/assets/blazeface_{short,full}.onnx``: the PyTorch network exported to ONNX (dynamic
 batch and size) with its weights stored as float16 initializers (the TFLite weights are float16, so nothing is
 lost) cast to float32 inside the graph; the initializer names are the PyTorch state_dict keys (keys the
-exporter merged are listed in the ``state_dict_aliases`` metadata), so the torch backend loads the same file. The runtime never needs mediapipe, tflite or the wheel.
+exporter merged are listed in the ``state_dict_aliases`` metadata), so the torch backend loads the same file. The
+runtime never needs mediapipe, tflite or the wheel.
 
 Weights are matched by execution order: the Conv2D/DepthwiseConv2D ops of the TFLite graph in order, and
 the torch Conv2d modules in the order ``forward`` calls them (recorded with hooks); shapes must agree.

@@ -21,13 +21,13 @@ from pathlib import Path
 import torch
 
 from ferkit.data import load_dataset
+from ferkit.data.subsets import stratified_subset
 from ferkit.evaluation.evaluate import evaluate_model
 from ferkit.io_utils import write_json, write_text
 from ferkit.models.checkpoint import load_model, read_file
 from ferkit.training.autoencoder import load_ae_config, pretrain_autoencoder
 from ferkit.training.config import load_config
 from ferkit.training.runs import train_to_final
-from ferkit.data.subsets import stratified_subset
 
 
 def _train_minutes(final: Path) -> tuple[float, int]:

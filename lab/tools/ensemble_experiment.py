@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.data import ArrayDataset, load_dataset
+from ferkit.data.subsets import stratified_subset
 from ferkit.errors import ConfigError
 from ferkit.evaluation.evaluate import evaluate_model
 from ferkit.io_utils import write_json, write_text
@@ -27,7 +28,6 @@ from ferkit.models.ensemble import build_ensemble
 from ferkit.training.config import load_config
 from ferkit.training.ensemble_fit import fit_ensemble
 from ferkit.training.runs import shared_run_dir, train_to_final
-from ferkit.data.subsets import stratified_subset
 
 
 def held_out(cfgs) -> ArrayDataset:

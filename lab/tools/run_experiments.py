@@ -22,12 +22,12 @@ import numpy as np
 import torch
 
 from ferkit.data import load_dataset
+from ferkit.data.subsets import stratified_subset
 from ferkit.evaluation.evaluate import evaluate_model
 from ferkit.io_utils import atomic_write, write_json, write_text
 from ferkit.models.checkpoint import load_model, read_file
 from ferkit.training.config import load_config
 from ferkit.training.runs import aux_head_payload, shared_run_dir, train_to_final
-from ferkit.data.subsets import stratified_subset
 
 
 def eval_dataset(name: str, split: str, subset: int | None, data_root):

@@ -20,7 +20,6 @@ budget its runs may take, leaving the rest to rows after it).
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tarfile

@@ -6,7 +6,8 @@
 
 lab/tools/zoo_run.py starts one of these per finished run, so scoring overlaps the runs still training. Writes
 ``best_fp16.pt`` (and ``best_<head>_fp16.pt`` per auxiliary head: weights only, the optimizer state stays in
-last.pt for --resume), ``eval_<head>_{none,flip}.json``, ``scores_<head>_{none,flip}.npz`` (per-image probabilities) and ``zoo_run.json``.
+last.pt for --resume), ``eval_<head>_{none,flip}.json``, ``scores_<head>_{none,flip}.npz`` (per-image probabilities)
+and ``zoo_run.json``.
 """
 from __future__ import annotations
 

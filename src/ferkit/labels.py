@@ -6,7 +6,7 @@ aligns them by name with :func:`align`.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 # Canonical names. FER2013 uses "happy"/"sad"/"angry"; FERPlus uses "happiness"/"sadness"/"anger".
 # We keep one spelling per concept and map dataset spellings on to it.

@@ -6,7 +6,8 @@ which register themselves, so a broken plug-in fails loudly at import instead of
 from __future__ import annotations
 
 import fnmatch
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 T = TypeVar("T", bound=Callable)
 

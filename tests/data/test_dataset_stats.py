@@ -8,8 +8,15 @@ import pytest
 
 from ferkit.cli.main import main
 from ferkit.data.base import ArrayDataset
-from ferkit.data.stats import (class_distribution, constant_images, dataset_stats, duplicate_groups,
-                               format_stats, pixel_hashes, summarise_duplicates)
+from ferkit.data.stats import (
+    class_distribution,
+    constant_images,
+    dataset_stats,
+    duplicate_groups,
+    format_stats,
+    pixel_hashes,
+    summarise_duplicates,
+)
 from ferkit.data.subject_folds import assign_folds, split_rows
 from ferkit.errors import DatasetError
 

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fer_fixtures import pixel_row, write_fer_csv
 
 from ferkit.data import fer2013, load_dataset
 from ferkit.errors import DatasetError
 from ferkit.labels import FER2013_LABELS
-
-from fer_fixtures import pixel_row, write_fer_csv
 
 TRAIN_COUNTS = {"anger": 3995, "disgust": 436, "fear": 4097, "happiness": 7215, "sadness": 4830,
                 "surprise": 3171, "neutral": 4965}

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fer_fixtures import write_fer_csv, write_ferplus_csv
 
 from ferkit.data import ferplus, load_dataset
 from ferkit.errors import DatasetError
 from ferkit.labels import FER2013_LABELS, FERPLUS_LABELS, remap_indices
-
-from fer_fixtures import write_fer_csv, write_ferplus_csv
 
 # columns: neutral happiness surprise sadness anger disgust fear contempt unknown NF
 VOTES = np.array([

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fer_fixtures import write_fer_csv, write_ferplus_csv
 
 from ferkit.data import load_dataset
 from ferkit.data.splits import FER_SPLITS, fer_split
 from ferkit.data.subject_folds import assign_folds, split_names, split_rows
 from ferkit.data.subsets import stratified_subset
 from ferkit.errors import DatasetError
-
-from fer_fixtures import write_fer_csv, write_ferplus_csv
 
 SPELLINGS = {
     "Training": ["Training", "training", "TRAIN", "train"],

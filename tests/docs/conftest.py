@@ -52,6 +52,7 @@ def built_site(tmp_path_factory) -> Path:
 def _face_crops(image: Path, count: int) -> list:
     """The first ``count`` faces of a photo, each cut out with a margin (RGB arrays)."""
     import numpy as np
+
     from ferkit.faces import create_detector, load_image
 
     rgb = load_image(image)

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from doc_blocks import ROOT, blocks_of, doc_files, workspace_from
 
 BLOCK_TIMEOUT_S = 300

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from doc_blocks import ROOT
 
 HOOKS = ROOT / "docs" / "_hooks" / "ferkit_docs.py"

@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from ferkit.evaluation import calibration
-from ferkit.evaluation.calibration import (calibration_metrics, cross_fitted_metrics, expected_calibration_error, fit_temperature,
-                                           negative_log_likelihood, reliability_bins, softmax)
+from ferkit.evaluation.calibration import (
+    calibration_metrics,
+    cross_fitted_metrics,
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+    reliability_bins,
+    softmax,
+)
 
 
 def test_nll_by_hand():

@@ -3,7 +3,6 @@ import json
 import numpy as np
 import onnx
 import onnxruntime as ort
-import pytest
 import torch
 
 from ferkit import pretrained

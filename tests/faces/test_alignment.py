@@ -2,8 +2,15 @@ import cv2
 import numpy as np
 
 from ferkit.faces import Detection, create_detector, load_image
-from ferkit.faces.alignment import (FER_TEMPLATE, align_face, box_matrix, invert_affine, transform_points,
-                                    umeyama_similarity, warp)
+from ferkit.faces.alignment import (
+    FER_TEMPLATE,
+    align_face,
+    box_matrix,
+    invert_affine,
+    transform_points,
+    umeyama_similarity,
+    warp,
+)
 
 
 def test_umeyama_recovers_similarity():

@@ -136,7 +136,7 @@ def _encodings(rgb: np.ndarray) -> dict[str, bytes]:
     out = {}
     im = Image.fromarray(rgb)
     for name, make, fmt in (("rgba", lambda: im.convert("RGBA"), "PNG"),
-                            ("grey16", lambda: Image.fromarray((np.asarray(im.convert("L"), np.uint16) * 257)),
+                            ("grey16", lambda: Image.fromarray(np.asarray(im.convert("L"), np.uint16) * 257),
                              "PNG"),
                             ("gif", lambda: im.convert("P", palette=Image.Palette.ADAPTIVE), "GIF")):
         buf = io.BytesIO()

@@ -3,7 +3,6 @@ import shutil
 
 import cv2
 import numpy as np
-import pytest
 
 from ferkit.cli.main import main
 

@@ -40,7 +40,7 @@ def test_slow_analysis_drops_frames_instead_of_queueing(jpeg_frames, mjpeg_serve
     with mjpeg_server(jpeg_frames, fps=100) as server:
         reader = LatestFrameReader(VideoSource(server.url))
         seen = []
-        for index, _, rgb in reader:
+        for index, _, _rgb in reader:
             seen.append(index)
             time.sleep(0.05)                     # "analysis" 5x slower than the source
             if len(seen) == 8:

@@ -4,8 +4,8 @@ import contextlib
 import json
 import os
 import resource
-import signal
 import shutil
+import signal
 import stat
 from pathlib import Path
 

@@ -104,7 +104,7 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     archive = tmp_path / "archive"
     zoo_table.main(["--runs-root", str(runs), "--output", str(md), "--archive", str(archive)])
     text = md.read_text()
-    line = next(l for l in text.splitlines() if l.startswith("| vgg_fer_rt_fer2013 |"))
+    line = next(row for row in text.splitlines() if row.startswith("| vgg_fer_rt_fer2013 |"))
     assert f"| {100 * single['accuracy']:.2f} |" in line and "| 0.784 |" in line and "73.28%" in line
     assert "| ran_ferplus | ferplus | no finished run |" in text
     curves = tmp_path / "zoo_curves" / "vgg_fer_rt_fer2013_s0.png"     # drawn by the trainer, copied and linked
@@ -116,7 +116,7 @@ def test_zoo_run_scores_packs_and_zoo_table_reports_the_run(data_root, cache_dir
     moved = tmp_path / "moved"
     run.rename(moved)
     zoo_table.main(["--runs-root", str(runs), "--output", str(md), "--archive", str(archive)])
-    assert next(l for l in md.read_text().splitlines() if l.startswith("| vgg_fer_rt_fer2013 |")) == line
+    assert next(row for row in md.read_text().splitlines() if row.startswith("| vgg_fer_rt_fer2013 |")) == line
     moved.rename(run)
     # --rescore: the evaluations again (the probabilities of an older run), the record as it was
     zoo_score = _tool("zoo_score")

@@ -15,7 +15,7 @@ from ferkit.models.weights import freeze, load_pretrained
 MODELS = list_models()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _built(name: str, in_chans: int = 1) -> nn.Module:
     torch.manual_seed(0)
     return create_model(name, num_classes=7, in_chans=in_chans)

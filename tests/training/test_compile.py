@@ -12,7 +12,6 @@ import torch
 from ferkit.cli.main import main as cli
 from ferkit.training.trainer import train
 
-
 pytestmark = [pytest.mark.realdata, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("g++") is None and shutil.which("c++") is None,
                                  reason="torch.compile on the CPU needs a C++ compiler")]

@@ -14,8 +14,14 @@ from ferkit import pretrained
 from ferkit.errors import ConfigError
 from ferkit.models.weights import file_sha256
 from ferkit.training.config import load_config
-from ferkit.training.distill import (Teachers, augmented_views, clean_view_targets, distillation_loss, offline_targets,
-                                     view_targets)
+from ferkit.training.distill import (
+    Teachers,
+    augmented_views,
+    clean_view_targets,
+    distillation_loss,
+    offline_targets,
+    view_targets,
+)
 from ferkit.training.feed import DeviceFeed
 from ferkit.training.trainer import Trainer, load_split, preprocess_of
 from ferkit.transforms.augment import AugmentConfig, BatchAugment

@@ -64,9 +64,9 @@ def test_ran_fine_tunes_from_a_plain_classifier(data_root, cache_dir, tmp_path):
     """A ferresnet checkpoint initialises the RAN's shared region encoder; with backbone_lr_mult the fresh
     attention units and head train at the full LR, the pretrained encoder at the reduced one."""
     from ferkit.labels import FERPLUS_LABELS
-    from ferkit.transforms.preprocess import Preprocess
     from ferkit.models import create_model
     from ferkit.models.checkpoint import read_file, save_model
+    from ferkit.transforms.preprocess import Preprocess
 
     torch.manual_seed(1)
     pre = save_model(tmp_path / "plain.pt", create_model("ferresnet_s", num_classes=8), FERPLUS_LABELS,

@@ -21,7 +21,7 @@ def make_rgb_folder(root, per_class: dict[str, int], size: int = 120, seed: int 
     """root/<split>/<label>/*.png colour photos whose class shows in their colour (and a bright square)."""
     rng = np.random.default_rng(seed)
     for split, n in per_class.items():
-        for k, (label, rgb) in enumerate(COLOURS.items()):
+        for label, rgb in COLOURS.items():
             folder = root / split / label
             folder.mkdir(parents=True)
             for i in range(n):

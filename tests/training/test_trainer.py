@@ -89,7 +89,7 @@ def test_kill_mid_epoch_loses_no_finished_epoch(data_root, cache_dir, tmp_path):
     resumed = Trainer(load_config(None, [f"out_dir={out}", f"data.data_root={data_root}", f"data.cache={cache_dir}",
                                          "model.name=ferresnet_s", "data.train_subset=2400", "data.val_subset=100",
                                          "optim.batch_size=32", "epochs=5", "threads=2",
-                                         f"max_minutes=0"]), resume=True, progress=False)
+                                         "max_minutes=0"]), resume=True, progress=False)
     assert resumed.state.epoch == epoch_done
     resumed.fit()
     history = resumed.state.history

@@ -44,6 +44,7 @@ def test_predict_proba_averages_softmax(x):
         return torch.stack([m, -m, torch.zeros_like(m)], 1)
 
     for mode, n in (("none", 1), ("flip", 2), ("tencrop", 10)):
+        assert len(crops(x, 40, mode)) == n
         p = predict_proba(forward, x, 40, mode)
         assert p.shape == (2, 3)
         torch.testing.assert_close(p.sum(1), torch.ones(2))

@@ -237,7 +237,7 @@ def closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
     while time.monotonic() < deadline:
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
+        except TimeoutError:
             continue
         except ConnectionResetError:
             return True, got

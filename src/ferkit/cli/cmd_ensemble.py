@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.fit_dataset:
             raise ConfigError(f"mode={args.mode} method={args.method} is fitted: give --fit-dataset (and --fit-split)")
         from ferkit.data import load_dataset
-        from ferkit.training.ensemble_fit import check_fit_split, fit_ensemble
         from ferkit.data.subsets import stratified_subset
+        from ferkit.training.ensemble_fit import check_fit_split, fit_ensemble
 
         check_fit_split(args.fit_split)
         data = load_dataset(args.fit_dataset, args.fit_split, args.data_root)

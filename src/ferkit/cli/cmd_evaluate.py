@@ -38,10 +38,10 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ferkit.data import load_dataset
+    from ferkit.data.subsets import stratified_subset
     from ferkit.errors import ConfigError
     from ferkit.evaluation.evaluate import evaluate_model, format_report
     from ferkit.io_utils import write_json
-    from ferkit.data.subsets import stratified_subset
 
     loaded = load_evaluated_model(args.model, args.device)   # a bad model file fails before the data is read
     options = {"mode": args.mode} if args.mode else {}

@@ -22,8 +22,8 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from ferkit import pretrained
     from ferkit.data import load_dataset
-    from ferkit.evaluation.features import save_features
     from ferkit.data.subsets import stratified_subset
+    from ferkit.evaluation.features import save_features
 
     options = {"mode": args.mode} if args.mode else {}
     dataset = load_dataset(args.dataset, args.split, args.data_root, **options)

@@ -104,7 +104,7 @@ def annotated_targets(out_dir: Path, inputs: list[tuple[Path, Path, bool]],
     would replace an input or a ``reserved`` file, the later one gets ``_2``, ``_3``... before ``_annotated``."""
     taken = {_key(path) for path, _, _ in inputs} | {_key(Path(p)) for p in reserved if not is_stdout(p)}
     out = []
-    for path, rel, video in inputs:
+    for _path, rel, video in inputs:
         suffix = annotated_suffix(rel, video)
         candidate, n = out_dir / rel.parent / f"{rel.stem}_annotated{suffix}", 2
         while _key(candidate) in taken:

@@ -47,7 +47,7 @@ class ArrayDataset:
             return self.extra["hard"]
         return self.targets.argmax(1)
 
-    def subset(self, index: np.ndarray) -> "ArrayDataset":
+    def subset(self, index: np.ndarray) -> ArrayDataset:
         index = np.asarray(index)
         return ArrayDataset(
             images=self.images[index], targets=self.targets[index], labels=self.labels, name=self.name,

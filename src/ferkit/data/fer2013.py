@@ -29,7 +29,7 @@ def find_csv(root: Path) -> Path:
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, "r", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
 
 
 def read_csv(path: Path, progress: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -5,8 +5,8 @@ Readers get RGB or grey ``uint8`` arrays; every failure is a DatasetError naming
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import cv2
 import numpy as np

@@ -7,8 +7,8 @@ finds no face the centre square is used instead and counted, so the caller can s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm

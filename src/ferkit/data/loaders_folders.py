@@ -8,8 +8,8 @@ unknown options. The format details live in one module per dataset.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from ferkit.data.base import ArrayDataset
 from ferkit.errors import DatasetError

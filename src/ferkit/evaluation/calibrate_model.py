@@ -6,8 +6,13 @@ import time
 import numpy as np
 
 from ferkit.data import ArrayDataset
-from ferkit.evaluation.calibration import (calibration_metrics, cross_fitted_metrics, fit_temperature,
-                                           reliability_bins, softmax)
+from ferkit.evaluation.calibration import (
+    calibration_metrics,
+    cross_fitted_metrics,
+    fit_temperature,
+    reliability_bins,
+    softmax,
+)
 from ferkit.evaluation.evaluate import dataset_targets, model_logits
 from ferkit.models.checkpoint import LoadedModel
 

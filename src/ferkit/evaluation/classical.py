@@ -4,7 +4,7 @@ SVM / random forest / logistic regression" heads, scored with the same metrics a
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

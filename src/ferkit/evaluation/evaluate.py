@@ -8,9 +8,9 @@ from ferkit.data import ArrayDataset
 from ferkit.errors import DatasetError
 from ferkit.evaluation.calibration import calibration_metrics, reliability_bins
 from ferkit.evaluation.metrics import summary
+from ferkit.evaluation.scoring import score_images
 from ferkit.labels import align
 from ferkit.models.checkpoint import LoadedModel
-from ferkit.evaluation.scoring import score_images
 from ferkit.transforms.preprocess import resize_crops  # noqa: F401  (its former home; re-exported)
 
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
 from tqdm import tqdm
 
 FACE_SUBSETS = ("pose", "occlusion", "frontal")

@@ -1,7 +1,7 @@
 """Classification metrics as pure functions of labels/predictions (no accumulation state, no torch)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -13,7 +13,7 @@ upsamples it.
 from __future__ import annotations
 
 import io
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -68,8 +68,8 @@ def random_patches(images: np.ndarray, area: float = 0.25, count: int = 1, fill:
     tops = rng.integers(0, h - side_h + 1, size=(n, count))
     lefts = rng.integers(0, w - side_w + 1, size=(n, count))
     for i in range(n):
-        for t, l in zip(tops[i], lefts[i]):
-            out[i, t:t + side_h, l:l + side_w] = fill
+        for top, left in zip(tops[i], lefts[i]):
+            out[i, top:top + side_h, left:left + side_w] = fill
     return out
 
 

@@ -1,8 +1,8 @@
 """Figures people look at: training curves and confusion matrices (matplotlib, Agg backend)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Accuracy under synthetic perturbations (ferkit.evaluation.perturb) against the clean accuracy."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 

@@ -7,7 +7,6 @@ downloaded. ``blazeface`` is the full-range model (faces down to ~1/20 of the pi
 from __future__ import annotations
 
 import inspect
-
 from pathlib import Path
 
 import cv2

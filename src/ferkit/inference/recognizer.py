@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,7 +18,7 @@ from ferkit.faces.base import create_detector
 from ferkit.faces.image_io import MAX_PIXELS, as_rgb
 from ferkit.faces.types import Detection
 from ferkit.inference.classifier import load_classifier
-from ferkit.inference.results import FaceResult, FrameResult, ImageFaces, no_face_hint
+from ferkit.inference.results import FaceResult, ImageFaces, no_face_hint
 from ferkit.inference.smoothing import TemporalSmoother
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class EmotionRecognizer:
             start += len(crops)
         return out
 
-    def stream(self, detect_every: int = 1, detector=None) -> "RecognizerStream":
+    def stream(self, detect_every: int = 1, detector=None) -> RecognizerStream:
         """A stream of frames from one source: ``.step(rgb) -> FrameResult`` (faces tracked, probabilities
         smoothed per track) and ``.reset()``. detect_every: run the detector on every k-th frame only and carry
         the tracks in between. detector: this stream's face detector (name or instance; default the

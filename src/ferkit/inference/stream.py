@@ -39,7 +39,8 @@ def _carried(last: Detection, box: np.ndarray) -> Detection:
 
 class RecognizerStream:
     """Per-stream state over a shared EmotionRecognizer. A new face is tentative (``track_id`` None) until the
-    tracker confirms it (a few frames in a row); then the FaceResults of its tentative frames get its id too. detect_every: run the detector on every k-th step
+    tracker confirms it (a few frames in a row); then the FaceResults of its tentative frames get its id too.
+    detect_every: run the detector on every k-th step
     only; between detections the tracks' motion model carries each face (box, keypoints and so the alignment)
     and the classifier still runs on the carried crops. low_score: weakest detection that may continue a
     track (the detector's own threshold still decides which faces start one)."""
@@ -78,7 +79,6 @@ class RecognizerStream:
 
     def step(self, rgb: np.ndarray, index: int | None = None, time: float | None = None) -> FrameResult:
         """One RGB uint8 frame -> its FrameResult. index/time default to the step count (and count / 30 s)."""
-        rec = self.recognizer
         frame = self.frames if index is None else int(index)
         t = frame / 30.0 if time is None else float(time)
         detect_now = self.frames % self.detect_every == 0

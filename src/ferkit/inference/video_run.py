@@ -5,7 +5,7 @@ The source is opened once; its metadata (``info``) is there before the first fra
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from ferkit.inference.results import FaceResult, FrameResult
 from ferkit.inference.video import VideoSource

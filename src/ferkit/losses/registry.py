@@ -3,7 +3,7 @@ nothing; the package ``ferkit.losses`` imports the loss modules, which register 
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 import torch.nn as nn
 

@@ -8,7 +8,7 @@ head stays one Linear layer (``reset_classifier``). The last map is pooled to 2x
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn

@@ -12,7 +12,7 @@ P = sum mu_i nu_i [F_i : F_m] / sum mu_i nu_i, and the head classifies P.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn

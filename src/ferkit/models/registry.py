@@ -4,7 +4,7 @@ The registry imports nothing; the package ``ferkit.models`` imports every archit
 a broken architecture fails loudly at import instead of vanishing from the list."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch.nn as nn
 

@@ -11,7 +11,8 @@ Two registered models, because the report's text and its parameter count cannot 
 - ``vgg_fer``: the same layout at the VGG widths the report's text implies (64-128-256-512, "VGG-B minus one
   block"), conv -> BN -> ReLU, 6,791,495 parameters at 7 classes. It is 8.7x the report's count.
 
-``vgg_fer`` in detail: VGG-B with one conv-conv-pool block less, four stages of two (3x3 conv -> BN -> ReLU) followed by a 2x2
+``vgg_fer`` in detail: VGG-B with one conv-conv-pool block less, four stages of two (3x3 conv -> BN -> ReLU) followed
+by a 2x2
 max-pool and dropout, widths 64-128-256-512, then a single hidden fully-connected layer of 1024 units
 and the classifier. The report's conv block order is conv -> ReLU -> BN; ``vgg_fer`` uses conv -> BN -> ReLU like
 every other model here. The seed gives neither dropout rates nor how the last map is flattened; we use
@@ -20,7 +21,7 @@ every other model here. The seed gives neither dropout rates nor how the last ma
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn

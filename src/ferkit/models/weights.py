@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 import torch.nn as nn

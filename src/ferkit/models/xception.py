@@ -12,7 +12,7 @@ counts = the 58,423 "Total params" of the published Keras summary. Everything bu
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn

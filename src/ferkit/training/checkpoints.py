@@ -25,7 +25,7 @@ RESUME_KEYS = ("arch", "labels", "model", "aux_state", "loss_state", "optimizer"
                "train_state")
 
 
-def checkpoint_payload(t: "Trainer", ema: bool = False) -> dict:
+def checkpoint_payload(t: Trainer, ema: bool = False) -> dict:
     """A model-file payload (weights, labels, preprocessing, config) of the live or the EMA weights."""
     model = t.ema if (ema and t.ema is not None) else t.model
     aux = t.ema_aux if (ema and t.ema_aux is not None) else t.aux
@@ -39,7 +39,7 @@ def _cpu(state: dict) -> dict:
     return {k: (v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in state.items()}
 
 
-def save_last(t: "Trainer") -> None:
+def save_last(t: Trainer) -> None:
     payload = checkpoint_payload(t)
     payload.update({
         "aux_state": _cpu(t.aux.state_dict()), "loss_state": _cpu(t.loss.state_dict()),
@@ -83,7 +83,7 @@ def _load(what: str, path: Path, fn, state) -> None:
         raise ModelError(f"{path}: {what} does not match this run ({first[:200]})") from None
 
 
-def resume(t: "Trainer") -> None:
+def resume(t: Trainer) -> None:
     """Load ``OUT/last.pt`` into the trainer (a fresh start, with a warning, when there is none)."""
     path = t.out / "last.pt"
     if not path.is_file():
@@ -121,7 +121,7 @@ def resume(t: "Trainer") -> None:
         print(f"resumed from {path} after epoch {t.state.epoch}", file=sys.stderr)
 
 
-def save_best(t: "Trainer", name: str, metrics: dict, ema: bool) -> None:
+def save_best(t: Trainer, name: str, metrics: dict, ema: bool) -> None:
     """best.pt (main head) or best_<name>.pt: a stand-alone model whose head is auxiliary head ``name``."""
     payload = checkpoint_payload(t, ema=ema)
     payload["metrics"] = metrics

@@ -14,7 +14,7 @@ from ferkit.data.ferplus import MODES as LABEL_MODES
 from ferkit.errors import ConfigError
 from ferkit.training import distill
 from ferkit.training.distill import DistillConfig
-from ferkit.training.typed import apply_overrides, build, load_typed
+from ferkit.training.typed import build, load_typed
 from ferkit.transforms.augment import AugmentConfig
 
 

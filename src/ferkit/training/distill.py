@@ -9,7 +9,8 @@ teachers see the same augmented batch as the student; their temperature-softened
 (Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural Network"; T^2 keeps the soft term's
 gradient scale independent of T). The soft term covers every sample of the batch, also those without a main
 label (a multitask run's auxiliary-only rows). ``loss.distill.aux_teachers`` does the same for a multitask run's
-auxiliary heads (e.g. ``{fer2013: [runs/t0/best_fer2013.pt]}``), with the same weight and temperature. Teachers are frozen, run under the same autocast, and are not
+auxiliary heads (e.g. ``{fer2013: [runs/t0/best_fer2013.pt]}``), with the same weight and temperature. Teachers are
+frozen, run under the same autocast, and are not
 part of the student's checkpoint. They must read the same crops as the student (source size, channels,
 normalisation, illumination) and know every student label; their label order is mapped onto the student's.
 A teacher whose network input side differs (e.g. a 48-px teacher for a student that sees the 40-px centre crop)
@@ -138,7 +139,7 @@ class Teachers:
     def __len__(self) -> int:
         return len(self.models)
 
-    def subset(self, indices: list[int]) -> "Teachers":
+    def subset(self, indices: list[int]) -> Teachers:
         """The ensemble of the teachers at ``indices`` (the same loaded networks, not loaded again)."""
         part = object.__new__(Teachers)
         part.temperature = self.temperature
@@ -302,9 +303,8 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                 for head, teachers in heads.items():
                     done[head].append(view_targets(teachers, views[k:k + 1], preprocess, device, precision,
                                                    progress=bar.update)[0])
-                so_far = {h: torch.stack(v) for h, v in done.items()}
-                atomic_write(partial_path, lambda tmp: torch.save({"key": key_of(views[:k + 1], k + 1),
-                                                                   "targets": so_far}, tmp))
+                so_far = {"key": key_of(views[:k + 1], k + 1), "targets": {h: torch.stack(v) for h, v in done.items()}}
+                atomic_write(partial_path, lambda tmp, so_far=so_far: torch.save(so_far, tmp))
         targets = {h: torch.stack(v) for h, v in done.items()}
     atomic_write(path, lambda tmp: torch.save({"key": key, "targets": targets}, tmp))
     partial_path.unlink(missing_ok=True)            # superseded by the complete file (also one of older teachers)

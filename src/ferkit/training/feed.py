@@ -1,7 +1,7 @@
 """Batches from in-memory uint8 arrays: seeded per-epoch order, optional class balancing, DDP sharding."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch

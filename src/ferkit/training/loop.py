@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 PROGRESS_EVERY = 25   # steps between progress-bar updates (each one reads the running loss back from the device)
 
 
-def epoch_order(t: "Trainer", epoch: int):
+def epoch_order(t: Trainer, epoch: int):
     """This rank's sample order for ``epoch`` (a pure function of seed and epoch: resumable)."""
     cfg = t.cfg
     labels = t.train_set.hard_labels
@@ -35,7 +35,7 @@ def epoch_order(t: "Trainer", epoch: int):
     return feed.epoch_order(len(labels), epoch, cfg.seed, weights, t.dist.rank, t.dist.world)
 
 
-def train_one_epoch(t: "Trainer", epoch: int, max_steps: int | None = None) -> dict:
+def train_one_epoch(t: Trainer, epoch: int, max_steps: int | None = None) -> dict:
     """Train ``epoch``; returns train_loss, train_acc, lr, train_img_per_s, epoch_seconds.
 
     ``max_steps``: stop early (benchmarks)."""

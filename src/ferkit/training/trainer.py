@@ -171,7 +171,7 @@ class Trainer:
         labels = self.train_set.labels
         self.model = create_model(cfg.model.name, num_classes=len(labels), in_chans=cfg.data.in_chans,
                                   drop_rate=cfg.model.drop_rate, **cfg.model.kwargs)
-        from ferkit import pretrained   # shipped model names (ferplus, fer2013) as well as files
+        from ferkit import pretrained  # shipped model names (ferplus, fer2013) as well as files
 
         if cfg.model.pretrained:
             source = pretrained.resolve(cfg.model.pretrained)

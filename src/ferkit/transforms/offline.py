@@ -8,7 +8,7 @@ exporting an enlarged set.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch

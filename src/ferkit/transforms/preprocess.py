@@ -60,7 +60,7 @@ class Preprocess:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Preprocess":
+    def from_dict(cls, d: dict) -> Preprocess:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Test-time augmentation: horizontal flip and ten-crop, averaged in probability space."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -7,9 +7,9 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Iterable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,10 +21,10 @@ from ferkit.errors import FerkitError
 from ferkit.web.browser_model import BrowserModel, find_ort_dist
 from ferkit.web.browser_model import router as browser_router
 from ferkit.web.errors import ApiError
+from ferkit.web.guard import LOOPBACK_HOSTS, ApiKeyGuard, HostGuard, check_api_key
 from ferkit.web.job_store import JobStore
 from ferkit.web.jobs import JobManager
 from ferkit.web.limits import Limits
-from ferkit.web.guard import LOOPBACK_HOSTS, ApiKeyGuard, HostGuard, check_api_key
 from ferkit.web.middleware import BodyLimitMiddleware
 from ferkit.web.routes import router
 from ferkit.web.service import InferenceService

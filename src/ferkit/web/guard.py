@@ -10,8 +10,8 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from collections.abc import Iterable
 from http.cookies import SimpleCookie
-from typing import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")

@@ -3,7 +3,7 @@ declared Content-Length (or, for chunked uploads, the bytes received so far) pas
 from __future__ import annotations
 
 import json
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from ferkit.web.errors import ApiError, too_large
 

@@ -8,7 +8,6 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
 
 from fastapi import APIRouter, File, Query, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
@@ -53,7 +52,7 @@ async def models(request: Request) -> dict:
 @router.post("/v1/predict", response_model=PredictResponse, responses=ERRORS, tags=["predict"])
 async def predict(request: Request, file: UploadFile = File(..., description="an image (JPEG, PNG, WebP, BMP, "
                                                                              "GIF or TIFF)"),
-                  detector: Optional[str] = Query(None, description=(
+                  detector: str | None = Query(None, description=(
                       "face detector for this image: auto | blazeface | blazeface_short | haar | none (the image "
                       "is already a face crop: classify it whole); default: the server's"))) -> dict:
     """One image -> every face found: box, per-emotion probabilities and the top label. When no face is found
@@ -80,10 +79,10 @@ async def predict(request: Request, file: UploadFile = File(..., description="an
              responses={200: {"model": JobResponse, "description": "finished job (with wait=true)"}, **ERRORS})
 async def predict_video(request: Request,
                         file: UploadFile = File(..., description="a video (MP4, MOV, WebM, MKV, AVI, MPEG)"),
-                        every_n_frames: Optional[int] = Query(None, ge=1, le=1000, description=(
+                        every_n_frames: int | None = Query(None, ge=1, le=1000, description=(
                             "analyse every n-th frame (default: about 10 frames per second of video)")),
                         wait: bool = Query(False, description="answer only when the job has finished"),
-                        detector: Optional[str] = Query(None, description=(
+                        detector: str | None = Query(None, description=(
                             "face detector for this video: auto | blazeface | blazeface_short | haar | none "
                             "(every frame is already a face crop); default: the server's"))):
     """Start a video job: 202 with a status URL (``GET /v1/jobs/{job_id}``) that reports progress and, when

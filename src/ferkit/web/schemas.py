@@ -1,8 +1,6 @@
 """Response shapes of the API (they document the JSON in /docs; the keys are the contract)."""
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import BaseModel, Field
 
 
@@ -13,13 +11,13 @@ class ErrorResponse(BaseModel):
 
 class Face(BaseModel):
     box: list[float] = Field(description="x1, y1, x2, y2 in pixels of the uploaded image")
-    landmarks: Optional[list[list[float]]] = None
+    landmarks: list[list[float]] | None = None
     score: float = Field(description="face detection score")
     probabilities: dict[str, float] = Field(description="per emotion label, in the model's label order")
     label: str = Field(description="top label")
     probability: float = Field(description="probability of the top label")
-    track_id: Optional[int] = None
-    raw_probabilities: Optional[dict[str, float]] = None
+    track_id: int | None = None
+    raw_probabilities: dict[str, float] | None = None
 
 
 class ImageInfo(BaseModel):
@@ -33,7 +31,7 @@ class PredictResponse(BaseModel):
     labels: list[str]
     image: ImageInfo
     faces: list[Face]
-    hint: Optional[str] = Field(None, description="why no face was found, where the image looks like a face crop "
+    hint: str | None = Field(None, description="why no face was found, where the image looks like a face crop "
                                                   "(then try detector=none)")
     elapsed_ms: float
 
@@ -46,8 +44,8 @@ class ModelInput(BaseModel):
 
 class LoadedModel(BaseModel):
     name: str
-    arch: Optional[str]
-    runtime: Optional[str]
+    arch: str | None
+    runtime: str | None
     labels: list[str]
     temperature: float = 1.0     # calibration: probabilities = softmax(logits / temperature)
     input: ModelInput
@@ -112,7 +110,7 @@ class VideoInfo(BaseModel):
     width: int
     height: int
     frame_count: int
-    duration_s: Optional[float]
+    duration_s: float | None
     every_n_frames: int
     frames_analysed: int
     last_frame: int
@@ -125,7 +123,7 @@ class VideoSummary(BaseModel):
     tracks: int
     face_frames: int
     label_counts: dict[str, int]
-    dominant_label: Optional[str]
+    dominant_label: str | None
 
 
 class VideoResult(BaseModel):
@@ -144,5 +142,5 @@ class JobResponse(BaseModel):
     status_url: str
     progress: Progress
     elapsed_s: float
-    result: Optional[VideoResult] = None
-    error: Optional[ErrorResponse] = None
+    result: VideoResult | None = None
+    error: ErrorResponse | None = None
