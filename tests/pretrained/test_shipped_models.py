@@ -30,7 +30,7 @@ def test_both_models_ship_with_card_summary_and_confusion_png():
             assert key in m.summary, key
     assert pretrained.DEFAULT_MODEL == "ferplus"
     assert len(models["ferplus"].summary["labels"]) == 8 and len(models["fer2013"].summary["labels"]) == 7
-    # the large model is the more accurate one, or it has no reason to ship beside the fast default
+    # the large model is ahead on PublicTest (its selection split), not on withheld data: see its card
     assert models["ferplus_large"].summary["labels"] == models["ferplus"].summary["labels"]
     assert models["ferplus_large"].summary["publictest_accuracy"] > models["ferplus"].summary["publictest_accuracy"]
 
@@ -71,3 +71,21 @@ def test_results_pages_about_the_shipped_models_were_measured_on_the_shipped_fil
     assert round(measured["accuracy"], 4) == pytest.approx(card["publictest_accuracy"], abs=1e-4), stale
     if "model_sha256" in measured:                  # `ferkit evaluate --json` names its file since 2026-11-30
         assert measured["model_sha256"] == file_sha256(pretrained.resolve(name)), stale
+
+
+def test_no_claim_calls_ferplus_large_the_most_accurate(capsys):
+    """On data withheld from development ferplus_large scores below ferplus (86.93% / 0.702 against 87.63% /
+    0.734): neither `ferkit models`, its card nor the README may call it the most accurate model."""
+    import re
+
+    assert cli(["models"]) == 0
+    listing = capsys.readouterr().out
+    line = next(row for row in listing.splitlines() if row.startswith("ferplus_large"))
+    assert "below it on data withheld from development" in line and "86.93%" in line and "87.63%" in line
+    card = (ROOT / "src" / "ferkit" / "pretrained" / "ferplus_large.md").read_text()
+    assert "[-1.55, +0.19]" in card and "-0.70 points" in card
+    boast = re.compile(r"most[\s*_]+accurate|best[\s*_]+model overall", re.IGNORECASE)
+    for text, where in ((listing, "ferkit models"), (card, "its card"), ((ROOT / "README.md").read_text(), "README")):
+        for sentence in re.split(r"(?<=[.;:])\s", text):
+            if "ferplus_large" in sentence or where == "its card":
+                assert not boast.search(sentence), (where, sentence)
