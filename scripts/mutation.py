@@ -20,8 +20,9 @@ import shutil
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / ".mutation"
@@ -140,7 +141,10 @@ def count(found: dict[str, str], equivalent: dict[str, str]) -> dict[str, int]:
 def report(write_docs: bool) -> str:
     _, modules = settings()
     equivalent = equivalents()
-    header = "| module | sources | mutants | killed | survived | no tests | equivalent | killed of non-equivalent | run time |"
+    header = (
+        "| module | sources | mutants | killed | survived | no tests | equivalent | killed of non-equivalent "
+        "| run time |"
+    )
     lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     total = dict.fromkeys(("total", "killed", "survived", "equivalent", "no tests"), 0)
     seconds = 0.0

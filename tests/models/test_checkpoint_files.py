@@ -10,8 +10,15 @@ import torch
 
 from ferkit.errors import ModelError
 from ferkit.models import create_model
-from ferkit.models.checkpoint import (LoadedModel, load_model, model_payload, read_file, save_model, temperature_of,
-                                      write_calibration)
+from ferkit.models.checkpoint import (
+    LoadedModel,
+    load_model,
+    model_payload,
+    read_file,
+    save_model,
+    temperature_of,
+    write_calibration,
+)
 from ferkit.training.checkpoints import RESUME_KEYS, read_last
 from ferkit.transforms.preprocess import Preprocess
 

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 
 from ferkit.errors import ConfigError
-from ferkit.faces.framing import FerFraming, crop_faces
 from ferkit.faces.base import create_detector
+from ferkit.faces.framing import FerFraming, crop_faces
 from ferkit.faces.image_io import MAX_PIXELS, as_rgb
 from ferkit.faces.types import Detection
 from ferkit.inference.classifier import load_classifier
