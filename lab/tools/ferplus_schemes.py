@@ -8,6 +8,7 @@ pooled over seeds, and write a results page.
 
 A finished run (its eval.json exists) is not trained again; a killed one resumes from its last.pt.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ ARMS = {
     "cel": ("CEL: cross-entropy loss on the label distribution", ["data.mode=crossentropy"]),
     "ml": ("ML: multi-label learning", ["data.mode=multi_target"]),
     "pld": ("PLD: probabilistic label drawing", ["data.mode=draw"]),
-    "mv_offline": ("MV, offline augmentation (1 copy + originals, no online augmentation)",
-                   ["data.mode=majority", "data.offline_augment.copies=1", "data.offline_augment.online=false"]),
+    "mv_offline": (
+        "MV, offline augmentation (1 copy + originals, no online augmentation)",
+        ["data.mode=majority", "data.offline_augment.copies=1", "data.offline_augment.online=false"],
+    ),
 }
 SCHEMES = ("mv", "cel", "ml", "pld")
 
@@ -53,9 +56,22 @@ def train_and_evaluate(config: str, arm: str, seed: int, runs: Path, extra: list
         overrides = ARMS[arm][1] + [f"seed={seed}", f"data.offline_augment.seed={seed}", f"out_dir={out}", *extra]
         started = time.time()
         run(ferkit("train", "--config", config, "--resume", "--no-progress", *overrides), out / "train.log")
-        run(ferkit("evaluate", "--model", str(out / "last.pt"), "--dataset", "ferplus", "--split", "PublicTest",
-                   "--json", str(out / "eval.tmp.json"), "--predictions", str(out / "predictions.csv")),
-            out / "evaluate.log")
+        run(
+            ferkit(
+                "evaluate",
+                "--model",
+                str(out / "last.pt"),
+                "--dataset",
+                "ferplus",
+                "--split",
+                "PublicTest",
+                "--json",
+                str(out / "eval.tmp.json"),
+                "--predictions",
+                str(out / "predictions.csv"),
+            ),
+            out / "evaluate.log",
+        )
         result = json.loads((out / "eval.tmp.json").read_text())
         result["wall_seconds"] = time.time() - started
         result_path.write_text(json.dumps(result))
@@ -65,8 +81,10 @@ def train_and_evaluate(config: str, arm: str, seed: int, runs: Path, extra: list
 
 def compare(a: Path, b: Path, out: Path, name_a: str, name_b: str) -> dict:
     if not out.is_file():
-        run(ferkit("compare", str(a), str(b), "--name-a", name_a, "--name-b", name_b, "--json", str(out)),
-            out.with_suffix(".log"))
+        run(
+            ferkit("compare", str(a), str(b), "--name-a", name_a, "--name-b", name_b, "--json", str(out)),
+            out.with_suffix(".log"),
+        )
     return json.loads(out.read_text())
 
 
@@ -92,42 +110,76 @@ def mean_sd(values: list[float]) -> str:
     return f"{v.mean():.2f} ± {v.std(ddof=1):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
 
 
-def write_page(path: Path, results: dict, comparisons: dict, pools: dict, seeds: list[int], command: str,
-               config: str) -> None:
-    lines = ["# The FERPlus paper's training schemes at a small CPU budget", "",
-             "Made by (from the repository root, about an hour on two shared CPU cores):", "", "```bash",
-             "# not runnable: trains 15 runs", command, "```", "",
-             f"Recipe: `{config}` (ferresnet_s, a 1200-image stratified subset of each scheme's kept FERPlus "
-             "Training rows, 2 epochs, Adam, fp32). Every number is the last epoch's weights on the whole FERPlus "
-             "PublicTest under the majority protocol (`ferkit evaluate`); accepted-label accuracy counts a "
-             "prediction right when the emotion holds at least 30% of the image's votes. Seeds: "
-             f"{', '.join(map(str, seeds))} (mean ± sd over seeds, sd with n - 1).", "",
-             "| arm | scheme | PublicTest accuracy % | accepted-label accuracy % | macro-F1 % | runs |",
-             "|---|---|---|---|---|---|"]
+def write_page(
+    path: Path, results: dict, comparisons: dict, pools: dict, seeds: list[int], command: str, config: str
+) -> None:
+    lines = [
+        "# The FERPlus paper's training schemes at a small CPU budget",
+        "",
+        "Made by (from the repository root, about an hour on two shared CPU cores):",
+        "",
+        "```bash",
+        "# not runnable: trains 15 runs",
+        command,
+        "```",
+        "",
+        f"Recipe: `{config}` (ferresnet_s, a 1200-image stratified subset of each scheme's kept FERPlus "
+        "Training rows, 2 epochs, Adam, fp32). Every number is the last epoch's weights on the whole FERPlus "
+        "PublicTest under the majority protocol (`ferkit evaluate`); accepted-label accuracy counts a "
+        "prediction right when the emotion holds at least 30% of the image's votes. Seeds: "
+        f"{', '.join(map(str, seeds))} (mean ± sd over seeds, sd with n - 1).",
+        "",
+        "| arm | scheme | PublicTest accuracy % | accepted-label accuracy % | macro-F1 % | runs |",
+        "|---|---|---|---|---|---|",
+    ]
     for arm, per_seed in results.items():
         acc = [r["accuracy"] for r in per_seed.values()]
         accepted = [r.get("accepted_accuracy", float("nan")) for r in per_seed.values()]
         f1 = [r["macro_f1"] for r in per_seed.values()]
-        lines.append(f"| `{arm}` | {ARMS[arm][0]} | {mean_sd(acc)} | {mean_sd(accepted)} | {mean_sd(f1)} | "
-                     f"{len(acc)} |")
-    lines += ["", "Per seed, paired against MV of the same seed (`ferkit compare`, 95% bootstrap interval of "
-              "B - A in points over PublicTest images, two-sided sign test):", "",
-              "| arm | seed | MV % | arm % | difference (points) | 95% interval | sign-test p |", "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| `{arm}` | {ARMS[arm][0]} | {mean_sd(acc)} | {mean_sd(accepted)} | {mean_sd(f1)} | {len(acc)} |"
+        )
+    lines += [
+        "",
+        "Per seed, paired against MV of the same seed (`ferkit compare`, 95% bootstrap interval of "
+        "B - A in points over PublicTest images, two-sided sign test):",
+        "",
+        "| arm | seed | MV % | arm % | difference (points) | 95% interval | sign-test p |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for (arm, seed), c in comparisons.items():
-        lines.append(f"| `{arm}` | {seed} | {c['accuracy_a']:.2f} | {c['accuracy_b']:.2f} | "
-                     f"{c['difference_points']:+.2f} | [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}] | "
-                     f"{c['sign_test_p']:.3g} |")
-    lines += ["", "Pooled over seeds (every seed's predictions; an image is resampled with all its seeds):", "",
-              "| arm | MV % | arm % | difference (points) | 95% interval | sign-test p |", "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| `{arm}` | {seed} | {c['accuracy_a']:.2f} | {c['accuracy_b']:.2f} | "
+            f"{c['difference_points']:+.2f} | [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}] | "
+            f"{c['sign_test_p']:.3g} |"
+        )
+    lines += [
+        "",
+        "Pooled over seeds (every seed's predictions; an image is resampled with all its seeds):",
+        "",
+        "| arm | MV % | arm % | difference (points) | 95% interval | sign-test p |",
+        "|---|---|---|---|---|---|",
+    ]
     for arm, c in pools.items():
-        lines.append(f"| `{arm}` | {c['accuracy_a']:.2f} | {c['accuracy_b']:.2f} | {c['difference_points']:+.2f} | "
-                     f"[{c['ci_low']:+.2f}, {c['ci_high']:+.2f}] | {c['sign_test_p']:.3g} |")
+        lines.append(
+            f"| `{arm}` | {c['accuracy_a']:.2f} | {c['accuracy_b']:.2f} | {c['difference_points']:+.2f} | "
+            f"[{c['ci_low']:+.2f}, {c['ci_high']:+.2f}] | {c['sign_test_p']:.3g} |"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
-    (path.with_suffix(".json")).write_text(json.dumps(
-        {"results": {a: {str(s): r for s, r in v.items()} for a, v in results.items()},
-         "per_seed": {f"{a}_seed{s}": c for (a, s), c in comparisons.items()}, "pooled": pools,
-         "command": command, "config": config}, indent=1, default=float))
+    (path.with_suffix(".json")).write_text(
+        json.dumps(
+            {
+                "results": {a: {str(s): r for s, r in v.items()} for a, v in results.items()},
+                "per_seed": {f"{a}_seed{s}": c for (a, s), c in comparisons.items()},
+                "pooled": pools,
+                "command": command,
+                "config": config,
+            },
+            indent=1,
+            default=float,
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,15 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", default="runs/ferplus_schemes", help="folder of the runs")
     p.add_argument("--output", default="lab/results/ferplus_schemes.md", help="results page (and .json beside)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run")
-    p.add_argument("--report-only", action="store_true",
-                   help="train nothing: write the page from the runs that have finished (seeds with every arm)")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: write the page from the runs that have finished (seeds with every arm)",
+    )
     args = p.parse_args(argv)
     runs = Path(args.runs)
-    command = "PYTHONPATH=src python lab/tools/ferplus_schemes.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    command = "PYTHONPATH=src python lab/tools/ferplus_schemes.py " + " ".join(
+        shlex.quote(a) for a in (argv or sys.argv[1:])
+    )
     results: dict[str, dict[int, dict]] = {arm: {} for arm in args.arms}
-    if args.report_only:             # the seeds whose every arm finished
+    if args.report_only:  # the seeds whose every arm finished
         args.seeds = [s for s in args.seeds if all((runs / f"{a}_seed{s}" / "eval.json").is_file() for a in args.arms)]
-    for seed in args.seeds:          # seed by seed: a cut-short session still has balanced arms
+    for seed in args.seeds:  # seed by seed: a cut-short session still has balanced arms
         for arm in args.arms:
             results[arm][seed] = train_and_evaluate(args.config, arm, seed, runs, args.set)
             print(f"{arm} seed {seed}: accuracy {results[arm][seed]['accuracy']:.4f}", flush=True)
@@ -156,10 +213,13 @@ def main(argv: list[str] | None = None) -> int:
             if arm == "mv":
                 continue
             for seed in args.seeds:
-                comparisons[(arm, seed)] = compare(runs / f"mv_seed{seed}" / "predictions.csv",
-                                                   runs / f"{arm}_seed{seed}" / "predictions.csv",
-                                                   runs / f"compare_{arm}_seed{seed}.json", f"mv_seed{seed}",
-                                                   f"{arm}_seed{seed}")
+                comparisons[(arm, seed)] = compare(
+                    runs / f"mv_seed{seed}" / "predictions.csv",
+                    runs / f"{arm}_seed{seed}" / "predictions.csv",
+                    runs / f"compare_{arm}_seed{seed}.json",
+                    f"mv_seed{seed}",
+                    f"{arm}_seed{seed}",
+                )
             pool = pooled(runs, arm, args.seeds)
             if pool is not None:
                 pools[arm] = pool

@@ -1,4 +1,5 @@
 """Training side of the label modes: ML's loss, PLD's per-epoch draw, validation protocol, other datasets."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +45,7 @@ def test_draw_is_a_pure_function_of_seed_and_epoch_and_follows_the_distribution(
     assert not np.array_equal(a, label_modes.draw_labels(dist, seed=4, epoch=5))
     freq = np.bincount(a, minlength=4) / len(a)
     np.testing.assert_allclose(freq, [0.6, 0.0, 0.3, 0.1], atol=0.015)
-    assert freq[1] == 0                                            # a class without mass is never drawn
+    assert freq[1] == 0  # a class without mass is never drawn
     assert label_modes.draw_labels(np.zeros((2, 4)), 0, 0).tolist() == [0, 0]
     one_hot = np.eye(4, dtype=np.float32)[[2, 0, 3]]
     assert label_modes.draw_labels(one_hot, 1, 1).tolist() == [2, 0, 3]
@@ -59,8 +60,9 @@ def test_validation_keeps_the_majority_protocol_for_ml_and_pld():
 
 def _probability_set():
     targets = np.array([[0.7, 0.2, 0.1], [0.4, 0.4, 0.2], [0.34, 0.33, 0.33], [0.25, 0.25, 0.5]], np.float32)
-    return ArrayDataset(images=np.zeros((4, 8, 8), np.uint8), targets=targets, labels=("a", "b", "c"),
-                        name="soft", split="train")
+    return ArrayDataset(
+        images=np.zeros((4, 8, 8), np.uint8), targets=targets, labels=("a", "b", "c"), name="soft", split="train"
+    )
 
 
 def test_modes_apply_to_any_dataset_with_probability_labels():
@@ -71,8 +73,9 @@ def test_modes_apply_to_any_dataset_with_probability_labels():
     cel = label_modes.apply_mode(_probability_set(), "crossentropy")
     np.testing.assert_allclose(cel.targets[0], [0.7 / 0.9, 0.2 / 0.9, 0])
     assert label_modes.apply_mode(_probability_set(), "majority") is not None
-    hard = ArrayDataset(images=np.zeros((2, 8, 8), np.uint8), targets=np.array([0, 1]), labels=("a", "b"),
-                        name="hard", split="train")
+    hard = ArrayDataset(
+        images=np.zeros((2, 8, 8), np.uint8), targets=np.array([0, 1]), labels=("a", "b"), name="hard", split="train"
+    )
     with pytest.raises(ConfigError, match="needs vote or probability labels"):
         label_modes.apply_mode(hard, "draw")
 

@@ -1,4 +1,5 @@
 """Offline augmentation into a new ArrayDataset."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,14 @@ from ferkit.transforms.offline import augment_offline
 @pytest.fixture
 def ds():
     images = np.random.default_rng(0).integers(0, 256, (5, 48, 48), dtype=np.uint8)
-    return ArrayDataset(images=images, targets=np.arange(5), labels=("a", "b", "c", "d", "e"), name="toy",
-                        split="train", extra={"subject": np.array(list("vwxyz"))})
+    return ArrayDataset(
+        images=images,
+        targets=np.arange(5),
+        labels=("a", "b", "c", "d", "e"),
+        name="toy",
+        split="train",
+        extra={"subject": np.array(list("vwxyz"))},
+    )
 
 
 def test_copies_layout_and_metadata(ds):
@@ -41,13 +48,23 @@ def test_deterministic_and_without_originals(ds):
 
 def test_rgb_and_non_square_images():
     rng = np.random.default_rng(1)
-    rgb = ArrayDataset(images=rng.integers(0, 256, (3, 40, 40, 3), dtype=np.uint8), targets=np.arange(3),
-                       labels=("a", "b", "c"), name="toy", split="train")
+    rgb = ArrayDataset(
+        images=rng.integers(0, 256, (3, 40, 40, 3), dtype=np.uint8),
+        targets=np.arange(3),
+        labels=("a", "b", "c"),
+        name="toy",
+        split="train",
+    )
     out = augment_offline(rgb, copies=2, seed=2)
     assert out.images.shape == (9, 40, 40, 3) and out.images.dtype == np.uint8
     flip_only = AugmentConfig(flip=1.0, rotate=0, scale=0, translate=0, brightness=0, contrast=0, erase=0)
     mirrored = augment_offline(rgb, copies=1, cfg=flip_only, keep_original=False)
-    np.testing.assert_array_equal(mirrored.images, rgb.images[:, :, ::-1])   # channels stay in place
-    wide = ArrayDataset(images=rng.integers(0, 256, (2, 24, 36), dtype=np.uint8), targets=np.arange(2),
-                        labels=("a", "b"), name="toy", split="train")
+    np.testing.assert_array_equal(mirrored.images, rgb.images[:, :, ::-1])  # channels stay in place
+    wide = ArrayDataset(
+        images=rng.integers(0, 256, (2, 24, 36), dtype=np.uint8),
+        targets=np.arange(2),
+        labels=("a", "b"),
+        name="toy",
+        split="train",
+    )
     assert augment_offline(wide, copies=1, seed=0).images.shape == (4, 24, 36)

@@ -16,15 +16,16 @@ caller (``ferplus.remove_outlier_votes``); probability rows skip that step.
 Every mode then drops a row whose strongest kept category is a reject category (the first maximum wins a tie,
 so an emotion tied with unknown or not-a-face is kept). The surviving emotions, renormalised, are the target.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-CEL_SHARE = 0.75          # crossentropy: take categories until they hold this share of the votes
-CEL_MAX_CATEGORIES = 3    # ... or this many were taken
-ACCEPT_SHARE = 0.3        # multi_target: a category with at least this share of the votes is accepted
-KEEP_SHARE = 0.5          # crossentropy / multi_target: drop rows whose kept categories hold this share or less
-MULTI_TARGET_EPSILON = 1e-3   # multi_target: the target of emotions not accepted (the release's epsilon)
+CEL_SHARE = 0.75  # crossentropy: take categories until they hold this share of the votes
+CEL_MAX_CATEGORIES = 3  # ... or this many were taken
+ACCEPT_SHARE = 0.3  # multi_target: a category with at least this share of the votes is accepted
+KEEP_SHARE = 0.5  # crossentropy / multi_target: drop rows whose kept categories hold this share or less
+MULTI_TARGET_EPSILON = 1e-3  # multi_target: the target of emotions not accepted (the release's epsilon)
 
 
 def crossentropy_row(votes: np.ndarray, n_emotions: int) -> np.ndarray | None:
@@ -35,10 +36,10 @@ def crossentropy_row(votes: np.ndarray, n_emotions: int) -> np.ndarray | None:
     taken, reached_reject = 0, False
     while kept.sum() < CEL_SHARE * total and taken < CEL_MAX_CATEGORIES and not reached_reject:
         top = remaining.max()
-        for i in np.flatnonzero(remaining == top):   # every category tied at the maximum, in column order
+        for i in np.flatnonzero(remaining == top):  # every category tied at the maximum, in column order
             kept[i], remaining[i] = top, 0.0
             taken += 1
-            if i >= n_emotions:       # unknown / not-a-face: the search ends here
+            if i >= n_emotions:  # unknown / not-a-face: the search ends here
                 reached_reject = True
                 if kept.sum() > top:  # emotions were taken before it: the reject category is not kept
                     kept[i] = 0.0

@@ -129,9 +129,11 @@ def format_report(result: dict) -> str:
              f"accuracy {result['accuracy']:.4f}   top-2 {result['top2_accuracy']:.4f}   "
              f"macro-F1 {result['macro_f1']:.4f}"]
     if "accepted_accuracy" in result:
-        lines.append(f"accepted-label accuracy {result['accepted_accuracy']:.4f} (any emotion with >= 30% of the votes)")
+        lines.append(f"accepted-label accuracy {result['accepted_accuracy']:.4f} "
+                     "(any emotion with >= 30% of the votes)")
     if "ece" in result:
-        lines.append(f"ECE {result['ece']:.4f}   NLL {result['nll']:.4f}   (temperature {result.get('temperature', 1.0):.3f})")
+        lines.append(f"ECE {result['ece']:.4f}   NLL {result['nll']:.4f}   "
+                     f"(temperature {result.get('temperature', 1.0):.3f})")
     if "faces_not_detected" in result:
         lines.append(f"faces not detected: {result['faces_not_detected']} (centre square used)"
                      + (f", several faces: {result['multiple_faces']}" if result.get("multiple_faces") else ""))

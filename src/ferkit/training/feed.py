@@ -92,7 +92,8 @@ class DeviceFeed:
         with one set per stored view."""
         for head, t in soft.items():
             if t.shape[-2] != len(self.images):
-                raise ValueError(f"soft targets of head {head!r} cover {t.shape[-2]} samples, the feed has {len(self.images)}")
+                raise ValueError(f"soft targets of head {head!r} cover {t.shape[-2]} samples, the feed has "
+                                 f"{len(self.images)}")
             if t.ndim == 3 and (self.views is None or len(t) != len(self.views)):
                 raise ValueError(f"soft targets of head {head!r} are for {len(t)} views, the feed has "
                                  f"{0 if self.views is None else len(self.views)}")

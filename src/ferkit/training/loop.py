@@ -73,7 +73,8 @@ def train_one_epoch(t: Trainer, epoch: int, max_steps: int | None = None) -> dic
         if show:
             bar.update(1)
             if (i + 1) % PROGRESS_EVERY == 0:
-                bar.set_postfix(loss=f"{loss_sum.item() / (i + 1):.3f}", acc=f"{correct.item() / max(seen.item(), 1):.3f}",
+                bar.set_postfix(loss=f"{loss_sum.item() / (i + 1):.3f}",
+                                acc=f"{correct.item() / max(seen.item(), 1):.3f}",
                                 lr=f"{t.optimizer.param_groups[0]['lr']:.4f}")
         elif t.dist.main and not t.progress and time.time() - last_note > 60:
             last_note = time.time()  # no progress bar (log file): a heartbeat line with rate and ETA

@@ -6,6 +6,7 @@ copy looks like what the trainer would have drawn; grey (N, H, W) or RGB (N, H, 
 ``data.offline_augment`` (``ferkit.training.offline_augment``); useful for tiny datasets (CK+, JAFFE) or for
 exporting an enlarged set.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -19,8 +20,14 @@ from ferkit.transforms.augment import AugmentConfig, BatchAugment
 from ferkit.transforms.preprocess import to_float
 
 
-def augmented_copies(images: np.ndarray, copies: int, cfg: AugmentConfig | None = None, seed: int = 0,
-                     batch_size: int = 512, progress: Callable[[int], object] | None = None) -> np.ndarray:
+def augmented_copies(
+    images: np.ndarray,
+    copies: int,
+    cfg: AugmentConfig | None = None,
+    seed: int = 0,
+    batch_size: int = 512,
+    progress: Callable[[int], object] | None = None,
+) -> np.ndarray:
     """``copies`` augmented versions of uint8 ``images`` (N, H, W) or (N, H, W, 3): a (copies * N, ...) uint8
     array, copy 1 of every image first. Deterministic for a seed; ``progress(n)`` is told of each finished batch.
     """
@@ -35,21 +42,22 @@ def augmented_copies(images: np.ndarray, copies: int, cfg: AugmentConfig | None 
     out = np.empty((copies * n,) + images.shape[1:], np.uint8)
     for c in range(copies):
         for start in range(0, n, batch_size):
-            x = to_float(images[start:start + batch_size])   # (B, C, H, W)
+            x = to_float(images[start : start + batch_size])  # (B, C, H, W)
             if (h, w) != (side, side):
                 x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)
             x = aug(x)
             if (h, w) != (side, side):
                 x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
             x = x[:, 0] if images.ndim == 3 else x.permute(0, 2, 3, 1)
-            out[c * n + start:c * n + start + len(x)] = x.mul(255).round_().clamp_(0, 255).to(torch.uint8).numpy()
+            out[c * n + start : c * n + start + len(x)] = x.mul(255).round_().clamp_(0, 255).to(torch.uint8).numpy()
             if progress is not None:
                 progress(len(x))
     return out
 
 
-def with_copies(ds: ArrayDataset, copy_images: np.ndarray, copies: int, keep_original: bool = True,
-                info: dict | None = None) -> ArrayDataset:
+def with_copies(
+    ds: ArrayDataset, copy_images: np.ndarray, copies: int, keep_original: bool = True, info: dict | None = None
+) -> ArrayDataset:
     """``ds`` joined by ``copies`` augmented versions of each image (``copy_images``, as ``augmented_copies``
     returns them), after the originals if kept. Targets and every ``extra`` array are repeated;
     ``extra['source']`` is the original index and ``extra['copy']`` is 0 for originals and 1..copies after."""
@@ -64,12 +72,25 @@ def with_copies(ds: ArrayDataset, copy_images: np.ndarray, copies: int, keep_ori
     copy = np.repeat(np.arange(first, copies + 1), n)
     extra = {k: np.asarray(v)[index] for k, v in ds.extra.items()}
     extra.update(source=index, copy=copy)
-    return ArrayDataset(images=np.concatenate(parts), targets=np.asarray(ds.targets)[index], labels=ds.labels,
-                        name=ds.name, split=ds.split, extra=extra, info=dict(ds.info, **(info or {})))
+    return ArrayDataset(
+        images=np.concatenate(parts),
+        targets=np.asarray(ds.targets)[index],
+        labels=ds.labels,
+        name=ds.name,
+        split=ds.split,
+        extra=extra,
+        info=dict(ds.info, **(info or {})),
+    )
 
 
-def augment_offline(ds: ArrayDataset, copies: int, cfg: AugmentConfig | None = None, seed: int = 0,
-                    keep_original: bool = True, batch_size: int = 512) -> ArrayDataset:
+def augment_offline(
+    ds: ArrayDataset,
+    copies: int,
+    cfg: AugmentConfig | None = None,
+    seed: int = 0,
+    keep_original: bool = True,
+    batch_size: int = 512,
+) -> ArrayDataset:
     """Return a dataset with ``copies`` augmented versions of each image (after the originals if kept).
 
     Targets and every ``extra`` array are repeated; ``extra['source']`` is the original index and
@@ -81,6 +102,7 @@ def augment_offline(ds: ArrayDataset, copies: int, cfg: AugmentConfig | None = N
         raise ValueError("nothing to write: copies=0 and keep_original=False")
     cfg = cfg or AugmentConfig()
     copy_images = augmented_copies(ds.images, copies, cfg, seed, batch_size)
-    info = {"offline_augment": {"copies": copies, "seed": seed, "keep_original": keep_original,
-                                "config": cfg.to_dict()}}
+    info = {
+        "offline_augment": {"copies": copies, "seed": seed, "keep_original": keep_original, "config": cfg.to_dict()}
+    }
     return with_copies(ds, copy_images, copies, keep_original, info)
