@@ -4,8 +4,8 @@ Pages that must never drift from the code are made at build time, not typed:
 - ``reference/cli.md``: every ``ferkit`` command, argument and default, read from ``ferkit.cli.main``'s argparse
   parser and its sub-parsers;
 - ``models/<name>.md`` (and their figures): the model cards shipped in ``src/ferkit/pretrained/``, included as they
-  are, so the site and the package show the same card;
-- ``results/...``: the generated result pages of the lab (``lab/results/``), where that folder exists.
+  are, so the site and the package show the same card.
+The lab's result records (``lab/results/``) are not served: they are lab notes, indexed in the repository.
 Nav entries listed under ``extra.optional_pages`` are dropped while their file does not exist (pages other
 changes add), so ``mkdocs build --strict`` still fails on any other missing page.
 """
@@ -18,7 +18,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CARDS = ROOT / "src" / "ferkit" / "pretrained"
-RESULTS = ROOT / "lab" / "results"
 CARD_SUFFIXES = (".md", ".png")
 
 
@@ -158,11 +157,9 @@ def _mount(files, config, folder: Path, prefix: str, suffixes: tuple[str, ...] |
 
 
 def on_files(files, config, **kwargs):
-    """Add the generated CLI reference, the shipped model cards and the lab's result pages."""
+    """Add the generated CLI reference and the shipped model cards."""
     from mkdocs.structure.files import File
 
     files.append(File.generated(config, "reference/cli.md", content=cli_reference_markdown()))
     _mount(files, config, CARDS, "models", CARD_SUFFIXES)
-    if RESULTS.is_dir():
-        _mount(files, config, RESULTS, "results")
     return files

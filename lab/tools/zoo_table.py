@@ -176,13 +176,18 @@ def _num(values: list, fmt: str) -> str:
 
 def copy_curves(row: dict, runs_root: Path, curves_dir: Path | None) -> list[str]:
     """Copy each scored run's training curves (curves.png) to ``curves_dir``; Markdown links to the copies,
-    relative to the folder that holds ``curves_dir``."""
+    relative to the folder that holds ``curves_dir`` (a run archived inside that folder is linked where it is)."""
     if curves_dir is None:
         return []
     links = []
     for seed in row.get("seeds", [0]):
         run = run_folder(runs_root, f"{row['name']}_s{seed}")
         if (run / "curves.png").is_file() and (run / "zoo_run.json").is_file():
+            page_dir = curves_dir.parent
+            archived = run.parent.resolve() == Path(ARCHIVE).resolve()
+            if archived and run.resolve().is_relative_to(page_dir.resolve()):   # an archived record beside the page:
+                links.append(f"[seed {seed}]({(run / 'curves.png').resolve().relative_to(page_dir.resolve())})")
+                continue                                           # linked, a copy would store it twice
             curves_dir.mkdir(parents=True, exist_ok=True)
             target = curves_dir / f"{run.name}.png"
             target.write_bytes((run / "curves.png").read_bytes())

@@ -19,8 +19,8 @@ def test_a_recipe_deep_merges_over_its_base(tmp_path):
     _write(tmp_path / "base.yaml", "epochs: 30\noptim:\n  lr: 0.1\n  batch_size: 64\naugment:\n  rotate: 10\n")
     child = _write(tmp_path / "child.yaml", "base: base.yaml\noptim:\n  lr: 0.01\n")
     cfg = load_config(child)
-    assert cfg.epochs == 30 and cfg.optim.batch_size == 64 and cfg.augment.rotate == 10   # inherited
-    assert cfg.optim.lr == 0.01   # overridden key by key, the rest of the section kept
+    assert cfg.epochs == 30 and cfg.optim.batch_size == 64 and cfg.augment.rotate == 10  # inherited
+    assert cfg.optim.lr == 0.01  # overridden key by key, the rest of the section kept
 
 
 def test_lists_replace_and_the_base_key_is_gone(tmp_path):
@@ -34,7 +34,7 @@ def test_base_paths_resolve_against_the_including_file_not_the_working_directory
     _write(tmp_path / "family" / "_base.yaml", "epochs: 7\n")
     _write(tmp_path / "family" / "mid.yaml", "base: _base.yaml\nseed: 3\n")
     leaf = _write(tmp_path / "family" / "sweep" / "leaf.yaml", "base: ../mid.yaml\nthreads: 1\n")
-    monkeypatch.chdir(tmp_path)   # neither the leaf's folder nor its base's
+    monkeypatch.chdir(tmp_path)  # neither the leaf's folder nor its base's
     cfg = load_config(leaf)
     assert (cfg.epochs, cfg.seed, cfg.threads) == (7, 3, 1)
 
