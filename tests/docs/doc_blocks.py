@@ -14,7 +14,7 @@ RUNNABLE = {"python": "python", "py": "python", "bash": "bash", "sh": "bash", "s
 MARKER = re.compile(r"^#\s*not runnable:\s*(.*)$")
 OPENER = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
 # Folders under docs/ that the site does not serve (mkdocs.yml: exclude_docs); kept out while they exist.
-EXCLUDED = ("docs/_hooks/", "docs/model_notes/")
+EXCLUDED = ("docs/_hooks/",)
 
 
 @dataclass(frozen=True)
