@@ -1,5 +1,6 @@
 """Fixtures of the batch tests: a small mixed collection (photos, short videos, a broken and a truncated file)
 and its reference rows from one uninterrupted single-worker run."""
+
 from __future__ import annotations
 
 import shutil
@@ -63,7 +64,24 @@ def reference(collection, model_ref, tmp_path_factory):
     from ferkit.cli.main import main
 
     out = tmp_path_factory.mktemp("reference")
-    rc = main(["predict", str(collection), "--model", model_ref, "--workers", "1", "--parquet", str(out / "pq"),
-               "--csv", str(out / "rows.csv"), "-q"])
-    return {"rc": rc, "rows": read_rows(out / "pq"), "csv": (out / "rows.csv").read_text(),
-            "tracks_csv": (out / "rows_tracks.csv").read_text()}
+    rc = main(
+        [
+            "predict",
+            str(collection),
+            "--model",
+            model_ref,
+            "--workers",
+            "1",
+            "--parquet",
+            str(out / "pq"),
+            "--csv",
+            str(out / "rows.csv"),
+            "-q",
+        ]
+    )
+    return {
+        "rc": rc,
+        "rows": read_rows(out / "pq"),
+        "csv": (out / "rows.csv").read_text(),
+        "tracks_csv": (out / "rows_tracks.csv").read_text(),
+    }

@@ -1,5 +1,6 @@
 """``--engine ray``: the same rows on Ray Data (a local Ray with 2 CPUs, started here), and a clear message
 where Ray is not installed."""
+
 from __future__ import annotations
 
 import sys
@@ -10,7 +11,7 @@ from ferkit.cli.main import main
 
 
 def test_engine_ray_without_ray_says_how_to_install(monkeypatch, collection, model_ref, capsys):
-    monkeypatch.setitem(sys.modules, "ray", None)   # import ray -> ImportError
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     assert main(["predict", str(collection / "group.jpeg"), "--model", model_ref, "--engine", "ray"]) == 2
     assert "pip install 'ferkit[ray]'" in capsys.readouterr().err
 
@@ -26,8 +27,23 @@ def local_ray():
 
 @pytest.mark.slow
 def test_ray_gives_the_rows_of_the_local_pool(local_ray, reference, collection, model_ref, tmp_path, parquet_rows):
-    rc = main(["predict", str(collection), "--model", model_ref, "--engine", "ray", "--workers", "2",
-               "--parquet", str(tmp_path / "pq"), "--csv", str(tmp_path / "rows.csv"), "-q"])
+    rc = main(
+        [
+            "predict",
+            str(collection),
+            "--model",
+            model_ref,
+            "--engine",
+            "ray",
+            "--workers",
+            "2",
+            "--parquet",
+            str(tmp_path / "pq"),
+            "--csv",
+            str(tmp_path / "rows.csv"),
+            "-q",
+        ]
+    )
     assert rc == reference["rc"]
     assert parquet_rows(tmp_path / "pq") == reference["rows"]
     assert (tmp_path / "rows.csv").read_text() == reference["csv"]

@@ -1,5 +1,6 @@
 """A run killed half-way (SIGKILL: no clean-up at all) and started again with --resume ends with exactly the
 rows of an uninterrupted run: none missing, none twice."""
+
 from __future__ import annotations
 
 import os
@@ -19,11 +20,23 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 @pytest.mark.slow
 def test_sigkill_half_way_then_resume(reference, collection, model_ref, tmp_path, parquet_rows):
     folder = tmp_path / "pq"
-    args = ["predict", str(collection), "--model", model_ref, "--workers", "1", "--parquet", str(folder),
-            "--csv", str(tmp_path / "rows.csv"), "-q"]
+    args = [
+        "predict",
+        str(collection),
+        "--model",
+        model_ref,
+        "--workers",
+        "1",
+        "--parquet",
+        str(folder),
+        "--csv",
+        str(tmp_path / "rows.csv"),
+        "-q",
+    ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-m", "ferkit.cli.main", *args], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ferkit.cli.main", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     journal = folder / "_tasks"
     deadline = time.time() + 300
     try:
@@ -39,11 +52,11 @@ def test_sigkill_half_way_then_resume(reference, collection, model_ref, tmp_path
             proc.kill()
             proc.wait()
     finished = len(list(journal.glob("*.json.gz")))
-    assert 2 <= finished < 6   # 6 tasks: two batches of photos and four videos
-    assert not (tmp_path / "rows.csv").exists()   # reports appear whole or not at all
+    assert 2 <= finished < 6  # 6 tasks: two batches of photos and four videos
+    assert not (tmp_path / "rows.csv").exists()  # reports appear whole or not at all
 
     assert main([*args, "--resume"]) == reference["rc"]
-    assert parquet_rows(folder) == reference["rows"]   # none missing, none twice
+    assert parquet_rows(folder) == reference["rows"]  # none missing, none twice
     assert (tmp_path / "rows.csv").read_text() == reference["csv"]
     assert (tmp_path / "rows_tracks.csv").read_text() == reference["tracks_csv"]
     assert len(list(journal.glob("*.json.gz"))) == 6

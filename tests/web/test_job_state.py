@@ -1,5 +1,6 @@
 """Video jobs outlive the server: a `ferkit serve` SIGKILLed and started again on its state folder still serves
 a finished job with its result, and reports the job it was running as interrupted (never a 404)."""
+
 from __future__ import annotations
 
 import signal
@@ -11,8 +12,12 @@ def _submit(base: str, clip, wait: bool):
     import httpx
 
     with open(clip, "rb") as f:
-        r = httpx.post(f"{base}/v1/predict/video", params={"wait": str(wait).lower(), "every_n_frames": 1},
-                       files={"file": ("clip.mp4", f, "video/mp4")}, timeout=300)
+        r = httpx.post(
+            f"{base}/v1/predict/video",
+            params={"wait": str(wait).lower(), "every_n_frames": 1},
+            files={"file": ("clip.mp4", f, "video/mp4")},
+            timeout=300,
+        )
     assert r.status_code == (200 if wait else 202), r.text
     return r.json()
 
@@ -28,7 +33,7 @@ def test_sigkilled_server_still_serves_finished_jobs(serve_process, web_model, c
     try:
         done = _submit(base, clip_mp4, wait=True)
         assert done["status"] == "done" and done["result"]["frames"]
-        cut = _submit(base, clip_mp4, wait=False)   # queued or running when the server is killed
+        cut = _submit(base, clip_mp4, wait=False)  # queued or running when the server is killed
         assert cut["status"] in ("queued", "running")
     finally:
         proc.send_signal(signal.SIGKILL)
@@ -56,16 +61,26 @@ def test_job_store_keeps_jobs_across_instances(tmp_path):
     from ferkit.web.job_store import JobStore
 
     def job(id_, status, result=None):
-        return SimpleNamespace(id=id_, status=status, created=1.0, started=2.0, finished=3.0 if result else None,
-                               every_n_frames=1, frames_total=10, frames_done=10 if result else 4, client="c",
-                               result=result, error=None)
+        return SimpleNamespace(
+            id=id_,
+            status=status,
+            created=1.0,
+            started=2.0,
+            finished=3.0 if result else None,
+            every_n_frames=1,
+            frames_total=10,
+            frames_done=10 if result else 4,
+            client="c",
+            result=result,
+            error=None,
+        )
 
     store = JobStore(tmp_path)
     store.put(job("a", "done", {"summary": {"tracks": 1}}))
     store.put(job("b", "running"))
     with pytest.raises(FerkitError, match="another ferkit serve"):
         JobStore(tmp_path)
-    store.db.close()   # as a killed process leaves it: no clean-up
+    store.db.close()  # as a killed process leaves it: no clean-up
     store._lock_file.close()
 
     again = JobStore(tmp_path)

@@ -1,6 +1,7 @@
 """One input of a collection analysed: a photo (faces -> its JSON entry, annotated copy written if asked) or a
 video (one pass, frames tracked -> its JSON entry with frames and per-track summary, annotated video written if
 asked). Used by ``ferkit predict`` (one process or many) and the batch engines."""
+
 from __future__ import annotations
 
 import logging
@@ -37,7 +38,7 @@ def analyse_image(recognizer, path: Path, target: Path | None, bars: bool, error
     if target is not None:
         from ferkit.inference.drawing import annotate
 
-        try:   # a failed write loses only this picture: the analysis is kept and the run goes on
+        try:  # a failed write loses only this picture: the analysis is kept and the run goes on
             write_image(target, annotate(rgb, faces, bars=bars))
             entry["output"] = str(target)
         except (OSError, OutputError) as e:
@@ -45,8 +46,7 @@ def analyse_image(recognizer, path: Path, target: Path | None, bars: bool, error
     return entry
 
 
-def analyse_video(recognizer, source, annotated: Path | None, args, jsonl=None,
-                  errors: list | None = None) -> dict:
+def analyse_video(recognizer, source, annotated: Path | None, args, jsonl=None, errors: list | None = None) -> dict:
     """Run the recogniser over one video / camera / URL; returns the JSON entry of the run (report.video_entry);
     jsonl: where each analysed frame goes as it comes (a _predict_video.JsonlWriter), or None.
     Ctrl-C stops a live run cleanly: what was analysed so far is reported and written. A failed write of the
@@ -59,10 +59,14 @@ def analyse_video(recognizer, source, annotated: Path | None, args, jsonl=None,
     from ferkit.io_utils import output_failed
 
     label = str(source)
-    run = recognizer.predict_video(source, every_n_frames=args.every_n_frames, return_frames=annotated is not None,
-                                   max_frames=getattr(args, "max_frames", None),
-                                   duration=getattr(args, "duration", None),
-                                   detect_every=getattr(args, "detect_every", 1))
+    run = recognizer.predict_video(
+        source,
+        every_n_frames=args.every_n_frames,
+        return_frames=annotated is not None,
+        max_frames=getattr(args, "max_frames", None),
+        duration=getattr(args, "duration", None),
+        detect_every=getattr(args, "detect_every", 1),
+    )
     errors = [] if errors is None else errors
     frames, writer, write_failed, finished = [], None, False, False
     try:
@@ -73,7 +77,7 @@ def analyse_video(recognizer, source, annotated: Path | None, args, jsonl=None,
                     if writer is None:
                         writer = VideoWriter(annotated, run.info.fps, (rgb.shape[1], rgb.shape[0]))
                     writer.write(annotate(rgb, result.faces, bars=not args.no_bars))
-                except (OSError, OutputError) as e:   # only the annotated video is lost; the analysis goes on
+                except (OSError, OutputError) as e:  # only the annotated video is lost; the analysis goes on
                     write_failed = True
                     output_failed(errors, annotated, e)
             frames.append(result)
@@ -92,11 +96,18 @@ def analyse_video(recognizer, source, annotated: Path | None, args, jsonl=None,
                 write_failed = True
                 output_failed(errors, annotated, e)
         if writer is not None:
-            writer.discard()   # nothing left after a successful close; a failed or aborted video goes
+            writer.discard()  # nothing left after a successful close; a failed or aborted video goes
     if run.dropped_frames:
         log.warning("%s: analysis was slower than the source; %d frames dropped", label, run.dropped_frames)
-    entry = video_entry(label, run.info.fps, frames, summarise_tracks(frames), run.truncated,
-                        skipped_frames=run.skipped_frames, dropped_frames=run.dropped_frames)
+    entry = video_entry(
+        label,
+        run.info.fps,
+        frames,
+        summarise_tracks(frames),
+        run.truncated,
+        skipped_frames=run.skipped_frames,
+        dropped_frames=run.dropped_frames,
+    )
     if writer is not None and not write_failed:
         entry["output"] = str(annotated)
     return entry

@@ -6,6 +6,7 @@
     for item in ferkit.analyze_iter(["photos/"], workers=2):
         print(item["kind"], item["path"], len(item.get("faces", [])))
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,16 @@ def _plan(paths, model, options: dict):
     return make_tasks([(f, is_video_file(f)) for f, _ in files]), errors, analysis
 
 
-def analyze_iter(paths, *, workers: int | None = None, engine: str = "local", address: str | None = None,
-                 model=None, progress: bool | None = False, **options) -> Iterator[dict]:
+def analyze_iter(
+    paths,
+    *,
+    workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    model=None,
+    progress: bool | None = False,
+    **options,
+) -> Iterator[dict]:
     """Analyse images, videos and folders (recursively) on every core (``engine="local"``, ``workers``
     processes, default the usable cores) or on Ray (``engine="ray"``, ``address`` of the cluster, default a
     local Ray). Yields one dict per input, in input order: ``{"kind": "image", "path", "faces", ...}`` (as in
@@ -53,7 +62,7 @@ def analyze_iter(paths, *, workers: int | None = None, engine: str = "local", ad
     for task, result in zip(tasks, results):
         items = {e["path"]: {"kind": "image", **e} for e in result["images"]}
         items.update({e["path"]: {"kind": "video", **e} for e in result["videos"]})
-        extra = []   # annotated copies that could not be written: after the task's inputs
+        extra = []  # annotated copies that could not be written: after the task's inputs
         for e in result["errors"]:
             if e["path"] in task.paths and e["path"] not in items:
                 items[e["path"]] = {"kind": "error", **e}
@@ -65,9 +74,18 @@ def analyze_iter(paths, *, workers: int | None = None, engine: str = "local", ad
         yield from extra
 
 
-def analyze(paths, out: str | os.PathLike, *, workers: int | None = None, engine: str = "local",
-            address: str | None = None, resume: bool = False, model=None, progress: bool | None = None,
-            **options) -> dict:
+def analyze(
+    paths,
+    out: str | os.PathLike,
+    *,
+    workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    resume: bool = False,
+    model=None,
+    progress: bool | None = None,
+    **options,
+) -> dict:
     """Analyse images, videos and folders into the Parquet dataset ``out`` (``out/faces``, ``out/tracks``,
     ``out/errors``: the tables of ``ferkit predict --parquet``), written as the work completes.
     ``resume=True`` continues an earlier call with the same arguments that was cut off. workers, engine,
@@ -78,12 +96,20 @@ def analyze(paths, out: str | os.PathLike, *, workers: int | None = None, engine
     from ferkit.batch.tasks import tasks_digest
 
     tasks, errors, analysis = _plan(paths, model, dict(options))
-    recognizer = analysis.build_recognizer()   # bad options fail here, once; the labels of the tables
+    recognizer = analysis.build_recognizer()  # bad options fail here, once; the labels of the tables
     folder = RunFolder(Path(out), analysis.signature(), tasks_digest(tasks), recognizer.labels, resume=resume)
     folder.save_input_errors(errors)
     counts = {"files": 0, "faces": 0, "frames": 0, "errors": len(errors), "out": str(out)}
-    for result in run_tasks(tasks, analysis, engine=engine, workers=workers, address=address, folder=folder,
-                            progress=progress, recognizer=recognizer):
+    for result in run_tasks(
+        tasks,
+        analysis,
+        engine=engine,
+        workers=workers,
+        address=address,
+        folder=folder,
+        progress=progress,
+        recognizer=recognizer,
+    ):
         for key in ("files", "faces", "frames"):
             counts[key] += result[key]
         counts["errors"] += len(result["errors"])

@@ -1,4 +1,5 @@
 """The inputs of a collection: images and videos named directly or found in folders (recursively)."""
+
 from __future__ import annotations
 
 from pathlib import Path

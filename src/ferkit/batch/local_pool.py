@@ -3,6 +3,7 @@
 Each process is single-threaded and loads the recogniser once (worker.init_process). At most
 ``2 x workers`` tasks are in flight, so memory does not grow with the collection. A single worker, or a single
 task, runs in the calling process (no start-up cost)."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -14,8 +15,9 @@ from ferkit.batch.tasks import Task
 from ferkit.errors import FerkitError
 
 
-def run_local(tasks: Iterable[Task], n_tasks: int, options: AnalysisOptions, workers: int,
-              recognizer=None) -> Iterator[dict]:
+def run_local(
+    tasks: Iterable[Task], n_tasks: int, options: AnalysisOptions, workers: int, recognizer=None
+) -> Iterator[dict]:
     """Yield one result per task, in the order of ``tasks`` (see worker.py for the result). recognizer: one
     built from ``options``, used when the work runs in this process."""
     workers = max(1, min(int(workers), n_tasks))
@@ -27,9 +29,8 @@ def run_local(tasks: Iterable[Task], n_tasks: int, options: AnalysisOptions, wor
 
     from ferkit.batch.worker import init_process, run_in_process
 
-    context = multiprocessing.get_context("spawn")   # a fresh interpreter: no inherited threads or locks
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_process,
-                               initargs=(options.to_dict(),))
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads or locks
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_process, initargs=(options.to_dict(),))
     pending: deque = deque()
     try:
         for task in tasks:
@@ -39,8 +40,10 @@ def run_local(tasks: Iterable[Task], n_tasks: int, options: AnalysisOptions, wor
         while pending:
             yield pending.popleft().result()
     except BrokenProcessPool:
-        raise FerkitError("a worker process died (out of memory, or a crash in a decoder); the finished work is "
-                          "kept where --parquet was given: run the same command with --resume") from None
+        raise FerkitError(
+            "a worker process died (out of memory, or a crash in a decoder); the finished work is "
+            "kept where --parquet was given: run the same command with --resume"
+        ) from None
     finally:
         for future in pending:
             future.cancel()
@@ -52,7 +55,7 @@ def _in_process(tasks: Iterable[Task], options: AnalysisOptions, recognizer=None
 
     analyser = None
     for task in tasks:
-        with one_thread():   # the same arithmetic as a pool process, so the rows do not depend on workers
+        with one_thread():  # the same arithmetic as a pool process, so the rows do not depend on workers
             analyser = analyser or TaskAnalyser(options, recognizer)
             result = analyser(task)
         yield result

@@ -1,5 +1,6 @@
 """What an analysis run computes: the recogniser's options and the video options, in one picklable record that
 travels to every worker (process or Ray actor) and is stored with a resumable run."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ class AnalysisOptions:
     bars: bool = True
 
     @property
-    def no_bars(self) -> bool:   # the attribute analyse_video reads
+    def no_bars(self) -> bool:  # the attribute analyse_video reads
         return not self.bars
 
     def build_recognizer(self):
@@ -49,6 +50,9 @@ class AnalysisOptions:
         recognizer.update(self.recognizer)
         out = self.to_dict()
         out.pop("bars")
-        out["recognizer"] = {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
-                             for k, v in sorted(recognizer.items()) if k not in ("batch_size", "threads")}
+        out["recognizer"] = {
+            k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+            for k, v in sorted(recognizer.items())
+            if k not in ("batch_size", "threads")
+        }
         return out

@@ -5,6 +5,7 @@ recogniser per actor, loaded once, one CPU each) and the results stream back in 
 started the run, which writes the Parquet parts, the journal and the other outputs exactly as the local engine
 does: the rows are the same, and ``--resume`` works the same. Every node must read the inputs at the same paths
 (shared storage) and have ferkit installed."""
+
 from __future__ import annotations
 
 import json
@@ -57,17 +58,24 @@ def connect(address: str | None, workers: int | None):
     return workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
-def run_ray(tasks: list[Task], options: AnalysisOptions, workers: int | None = None,
-            address: str | None = None) -> Iterator[dict]:
+def run_ray(
+    tasks: list[Task], options: AnalysisOptions, workers: int | None = None, address: str | None = None
+) -> Iterator[dict]:
     """Yield one result per task, in task order, computed by ``workers`` Ray actors."""
     ray = require_ray()
     actors = max(1, min(connect(address, workers), len(tasks)))
     context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True   # results come back in task order
-    context.enable_progress_bars = False   # ferkit's own bar counts files, faces and frames
+    context.execution_options.preserve_order = True  # results come back in task order
+    context.enable_progress_bars = False  # ferkit's own bar counts files, faces and frames
     items = [{"task": json.dumps(t.to_dict())} for t in tasks]
     ds = ray.data.from_items(items, override_num_blocks=len(items))
-    ds = ds.map_batches(RayTaskAnalyser, fn_constructor_kwargs={"options": options.to_dict()}, batch_size=1,
-                        concurrency=actors, num_cpus=1, batch_format="numpy")
+    ds = ds.map_batches(
+        RayTaskAnalyser,
+        fn_constructor_kwargs={"options": options.to_dict()},
+        batch_size=1,
+        concurrency=actors,
+        num_cpus=1,
+        batch_format="numpy",
+    )
     for row in ds.iter_rows():
         yield json.loads(row["result"])

@@ -3,6 +3,7 @@ manifest ``_run.json`` (options, task list hash, labels) and a journal ``_tasks/
 finished task's whole result. A task counts as finished once its journal entry exists, and that is written
 after its Parquet parts; a task cut off anywhere before is simply done again (its parts are replaced, never
 added twice). Folders starting with ``_`` are ignored by Parquet dataset readers."""
+
 from __future__ import annotations
 
 import gzip
@@ -14,7 +15,7 @@ from ferkit.errors import FerkitError
 
 MANIFEST = "_run.json"
 JOURNAL = "_tasks"
-INPUTS_PART = "inputs"   # the errors/ part for inputs that were never a task (missing paths)
+INPUTS_PART = "inputs"  # the errors/ part for inputs that were never a task (missing paths)
 
 
 class RunFolder:
@@ -31,16 +32,21 @@ class RunFolder:
         manifest = {"format": 1, "options": signature, "tasks": digest, "labels": self.labels}
         existing = self._read_manifest()
         if existing is not None and not resume:
-            raise FerkitError(f"{self.root} holds an earlier run; add --resume to continue it, or give an empty "
-                              "folder")
+            raise FerkitError(f"{self.root} holds an earlier run; add --resume to continue it, or give an empty folder")
         if existing is None and not resume and any((self.root / t).exists() for t in TABLES):
             raise FerkitError(f"{self.root} holds Parquet tables that are not from a ferkit run; give an empty folder")
         if existing is not None and existing != json.loads(json.dumps(manifest)):
             what = [k for k in ("options", "tasks", "labels") if existing.get(k) != manifest.get(k)]
-            detail = {"options": "different analysis options", "tasks": "a different set of inputs",
-                      "labels": "a model with other labels"}
-            raise FerkitError(f"--resume: {self.root} was written by another command ("
-                              + ", ".join(detail[w] for w in what) + "); run that command, or use a new folder")
+            detail = {
+                "options": "different analysis options",
+                "tasks": "a different set of inputs",
+                "labels": "a model with other labels",
+            }
+            raise FerkitError(
+                f"--resume: {self.root} was written by another command ("
+                + ", ".join(detail[w] for w in what)
+                + "); run that command, or use a new folder"
+            )
         for sub in (*TABLES, JOURNAL):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         if existing is None:
@@ -57,7 +63,7 @@ class RunFolder:
         try:
             return json.loads(path.read_text())
         except ValueError:
-            return None   # cut off while being written: nothing was finished after it
+            return None  # cut off while being written: nothing was finished after it
 
     def is_done(self, task_id: str) -> bool:
         return task_id in self._done
@@ -82,8 +88,12 @@ class RunFolder:
 
     def save_input_errors(self, errors: list[dict]) -> None:
         """Inputs that were never a task (missing paths): the errors part ``inputs``, rewritten each run."""
-        write_part(self.root / "errors", INPUTS_PART, [{"path": e["path"], "error": e["error"]} for e in errors],
-                   self.tables["errors"])
+        write_part(
+            self.root / "errors",
+            INPUTS_PART,
+            [{"path": e["path"], "error": e["error"]} for e in errors],
+            self.tables["errors"],
+        )
 
     def _journal(self, task_id: str) -> Path:
         return self.root / JOURNAL / f"{task_id}.json.gz"

@@ -1,6 +1,7 @@
 """One analysis run: tasks -> engine (local pool or Ray) -> results in task order, each finished task saved to
 the run folder (when there is one) before it is handed on, finished tasks of a resumed run read back instead
 of analysed again, and one progress bar for the whole collection (files/s, faces/s, frames/s, ETA)."""
+
 from __future__ import annotations
 
 import os
@@ -23,9 +24,17 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_tasks(tasks: list[Task], options: AnalysisOptions, *, engine: str = "local", workers: int | None = None,
-              address: str | None = None, folder=None, progress: bool | None = None,
-              recognizer=None) -> Iterator[dict]:
+def run_tasks(
+    tasks: list[Task],
+    options: AnalysisOptions,
+    *,
+    engine: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    folder=None,
+    progress: bool | None = None,
+    recognizer=None,
+) -> Iterator[dict]:
     """Yield each task's result (worker.py) in task order. folder: a RunFolder (finished tasks are read from
     it, new ones saved to it); workers: processes or Ray actors (default: the usable cores, or the cluster's
     CPUs with a Ray address); progress: show the bar (default: on a terminal, or for more than 20 files);
@@ -47,7 +56,7 @@ def run_tasks(tasks: list[Task], options: AnalysisOptions, *, engine: str = "loc
                 yield folder.load(task.id)
                 continue
             result = next(results)
-            if result["task"] != task.id:   # engines keep the order; anything else would mix up rows
+            if result["task"] != task.id:  # engines keep the order; anything else would mix up rows
                 raise FerkitError(f"internal error: result of task {result['task']} where {task.id} was expected")
             if folder is not None:
                 folder.save(result)
@@ -60,8 +69,14 @@ def run_tasks(tasks: list[Task], options: AnalysisOptions, *, engine: str = "loc
             close()
 
 
-def _engine(engine: str, pending: list[Task], options: AnalysisOptions, workers: int | None,
-            address: str | None, recognizer=None) -> Iterator[dict]:
+def _engine(
+    engine: str,
+    pending: list[Task],
+    options: AnalysisOptions,
+    workers: int | None,
+    address: str | None,
+    recognizer=None,
+) -> Iterator[dict]:
     if engine == "ray":
         from ferkit.batch.ray_engine import run_ray
 
@@ -79,8 +94,7 @@ class _Progress:
     def __init__(self, total: int, initial: int, show: bool):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, initial=initial, unit="file", desc="predict", disable=not show,
-                        dynamic_ncols=True)
+        self.bar = tqdm(total=total, initial=initial, unit="file", desc="predict", disable=not show, dynamic_ncols=True)
         self.t0 = time.perf_counter()
         self.faces = self.frames = 0
 
@@ -88,8 +102,9 @@ class _Progress:
         self.faces += result.get("faces", 0)
         self.frames += result.get("frames", 0)
         elapsed = max(1e-9, time.perf_counter() - self.t0)
-        self.bar.set_postfix_str(f"{self.faces / elapsed:.1f} faces/s, {self.frames / elapsed:.1f} frames/s",
-                                 refresh=False)
+        self.bar.set_postfix_str(
+            f"{self.faces / elapsed:.1f} faces/s, {self.frames / elapsed:.1f} frames/s", refresh=False
+        )
         self.bar.update(result.get("files", 0))
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """The units of work of a collection: each video is one task (tracking needs its frames in order), photos go in
 batches of ``photos_per_task``. A task's id is a hash of its kind and input paths, so the same command over the
 same collection makes the same tasks, which is what lets a killed run resume."""
+
 from __future__ import annotations
 
 import hashlib
@@ -33,8 +34,9 @@ def task_id(kind: str, paths) -> str:
     return digest.hexdigest()[:20]
 
 
-def make_tasks(files: list[tuple[Path, bool]], annotated: list[Path | None] | None = None,
-               photos_per_task: int = PHOTOS_PER_TASK) -> list[Task]:
+def make_tasks(
+    files: list[tuple[Path, bool]], annotated: list[Path | None] | None = None, photos_per_task: int = PHOTOS_PER_TASK
+) -> list[Task]:
     """Tasks in input order from (path, is video) pairs: a video alone, consecutive photos together (at most
     ``photos_per_task``). ``annotated``: each input's annotated output (default none)."""
     annotated = annotated if annotated is not None else [None] * len(files)

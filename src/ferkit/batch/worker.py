@@ -3,6 +3,7 @@
 A result is a plain JSON-able dict: ``task`` (its id), ``images`` and ``videos`` (the JSON entries of
 report.image_entry / report.video_entry), ``errors`` ({path, error} per input that failed, or output that could
 not be written) and counts (``files``, ``faces``, ``frames``) for the progress bar."""
+
 from __future__ import annotations
 
 import logging
@@ -15,7 +16,7 @@ from ferkit.batch.tasks import Task
 from ferkit.errors import FerkitError
 
 log = logging.getLogger(__name__)
-_WORKER: TaskAnalyser | None = None   # the analyser of this worker process (set by init_process)
+_WORKER: TaskAnalyser | None = None  # the analyser of this worker process (set by init_process)
 
 
 def single_threaded() -> None:
@@ -55,8 +56,15 @@ class TaskAnalyser:
     def __call__(self, task: Task) -> dict:
         from ferkit.batch.analyse import analyse_image, analyse_video
 
-        result = {"task": task.id, "images": [], "videos": [], "errors": [], "files": len(task.paths),
-                  "faces": 0, "frames": 0}
+        result = {
+            "task": task.id,
+            "images": [],
+            "videos": [],
+            "errors": [],
+            "files": len(task.paths),
+            "faces": 0,
+            "frames": 0,
+        }
         for path, target in zip(task.paths, task.annotated):
             target = Path(target) if target else None
             try:
@@ -73,7 +81,7 @@ class TaskAnalyser:
             except FerkitError as e:
                 result["errors"].append({"path": str(path), "error": str(e)})
                 log.warning("%s", e)
-            except Exception as e:   # a decoder bug on one odd file must not end a run of thousands
+            except Exception as e:  # a decoder bug on one odd file must not end a run of thousands
                 log.exception("%s: analysis failed", path)
                 result["errors"].append({"path": str(path), "error": f"{path}: {type(e).__name__}: {e}"})
         return result
@@ -83,7 +91,7 @@ def init_process(options_dict: dict) -> None:
     """Initializer of a pool process: one thread, one recogniser for its lifetime."""
     global _WORKER
     single_threaded()
-    logging.getLogger("ferkit").setLevel(logging.ERROR)   # per-input failures are reported by the parent
+    logging.getLogger("ferkit").setLevel(logging.ERROR)  # per-input failures are reported by the parent
     _WORKER = TaskAnalyser(AnalysisOptions.from_dict(options_dict))
 
 

@@ -2,6 +2,7 @@
 _predict_video.JsonlWriter): rows go to temporary spool files, never into memory, and the report is put
 together and moved into place atomically at the end, with the same text a whole-document write gives (images
 first, then videos)."""
+
 from __future__ import annotations
 
 import csv
@@ -63,6 +64,7 @@ class JsonReport:
 
     def finish(self, tail: dict) -> None:
         """tail: the keys after the entries (errors, skipped), in order."""
+
         def scalar(value) -> str:
             return json.dumps(value, indent=2).replace("\n", "\n  ")
 

@@ -4,6 +4,7 @@ running when the server stopped is reported ``interrupted`` (never a 404).
 
 Each change of a job's state is one committed transaction (write-ahead log), so a killed process leaves the
 database as of its last change. One server per state folder: a second one is refused (a lock on the folder)."""
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,20 @@ from ferkit.errors import FerkitError
 
 log = logging.getLogger(__name__)
 DB_NAME = "jobs.sqlite3"
-INTERRUPTED = {"error": "interrupted", "detail": "the server stopped before this job finished; submit the video "
-                                                 "again"}
-_COLUMNS = ("id", "status", "created", "started", "finished", "every_n_frames", "frames_total", "frames_done",
-            "client", "result", "error")
+INTERRUPTED = {"error": "interrupted", "detail": "the server stopped before this job finished; submit the video again"}
+_COLUMNS = (
+    "id",
+    "status",
+    "created",
+    "started",
+    "finished",
+    "every_n_frames",
+    "frames_total",
+    "frames_done",
+    "client",
+    "result",
+    "error",
+)
 
 
 class JobStore:
@@ -43,9 +54,11 @@ class JobStore:
             self.db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, "
-                            "created REAL, started REAL, finished REAL, every_n_frames INTEGER, "
-                            "frames_total INTEGER, frames_done INTEGER, client TEXT, result TEXT, error TEXT)")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL, "
+                "created REAL, started REAL, finished REAL, every_n_frames INTEGER, "
+                "frames_total INTEGER, frames_done INTEGER, client TEXT, result TEXT, error TEXT)"
+            )
         except sqlite3.Error as e:
             raise FerkitError(f"--state-dir {self.folder}: the job database cannot be opened ({e})") from None
 
@@ -55,21 +68,35 @@ class JobStore:
         with self._lock:
             if self._closed:
                 return 0
-            cur = self.db.execute("UPDATE jobs SET status='interrupted', finished=?, error=? "
-                                  "WHERE status IN ('queued', 'running')", (time.time(), json.dumps(INTERRUPTED)))
+            cur = self.db.execute(
+                "UPDATE jobs SET status='interrupted', finished=?, error=? WHERE status IN ('queued', 'running')",
+                (time.time(), json.dumps(INTERRUPTED)),
+            )
         if cur.rowcount:
             log.warning("%d video job(s) cut off by a shutdown: reported as interrupted", cur.rowcount)
         return cur.rowcount
 
     def put(self, job) -> None:
         """Insert or update a job (a jobs.Job) with its current state, result and error."""
-        row = (job.id, job.status, job.created, job.started, job.finished, job.every_n_frames, job.frames_total,
-               job.frames_done, job.client, _dumps(job.result), _dumps(job.error))
+        row = (
+            job.id,
+            job.status,
+            job.created,
+            job.started,
+            job.finished,
+            job.every_n_frames,
+            job.frames_total,
+            job.frames_done,
+            job.client,
+            _dumps(job.result),
+            _dumps(job.error),
+        )
         with self._lock:
-            if self._closed:   # a job thread finishing after shutdown: the job stays interrupted
+            if self._closed:  # a job thread finishing after shutdown: the job stays interrupted
                 return
-            self.db.execute(f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES "
-                            f"({', '.join('?' * len(_COLUMNS))})", row)
+            self.db.execute(
+                f"INSERT OR REPLACE INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", row
+            )
 
     def get(self, job_id: str) -> dict | None:
         """The stored job as a dict of its columns (result and error decoded), or None."""
@@ -91,8 +118,11 @@ class JobStore:
             if self._closed:
                 return
             self.db.execute(f"DELETE FROM jobs WHERE {finished} AND finished < ?", (cutoff,))
-            self.db.execute(f"DELETE FROM jobs WHERE {finished} AND id NOT IN (SELECT id FROM jobs WHERE "
-                            f"{finished} ORDER BY finished DESC LIMIT ?)", (keep,))
+            self.db.execute(
+                f"DELETE FROM jobs WHERE {finished} AND id NOT IN (SELECT id FROM jobs WHERE "
+                f"{finished} ORDER BY finished DESC LIMIT ?)",
+                (keep,),
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -113,14 +143,15 @@ def _lock_folder(folder: Path):
     handle = open(folder / "lock", "a")  # noqa: SIM115 (held open while the server runs: that is the lock)
     try:
         import fcntl
-    except ImportError:   # Windows: no advisory locks; one server per folder is then the user's care
+    except ImportError:  # Windows: no advisory locks; one server per folder is then the user's care
         return handle
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         handle.close()
-        raise FerkitError(f"--state-dir {folder}: another ferkit serve uses this folder; stop it or give another "
-                          "--state-dir") from None
+        raise FerkitError(
+            f"--state-dir {folder}: another ferkit serve uses this folder; stop it or give another --state-dir"
+        ) from None
     return handle
 
 
