@@ -58,3 +58,20 @@ def test_parquet_folder_of_an_earlier_run_needs_resume(
     other = ["predict", str(collection / "angry.jpg"), "--model", model_ref, "--parquet", str(folder), "--resume"]
     assert main(other) == 2
     assert "another command" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--resume"], "--resume needs --parquet"),
+        (["--address", "auto"], "--address is for --engine ray"),
+        (["--workers", "0"], "must be >= 1"),
+    ],
+)
+def test_usage_errors_before_any_work(extra, message, collection, capsys):
+    try:
+        rc = main(["predict", str(collection / "group.jpeg"), "--model", "no-such-model", *extra])
+    except SystemExit as e:  # argparse's own usage errors
+        rc = e.code
+    assert rc == 2  # found before the (bad) model is loaded
+    assert message in capsys.readouterr().err
