@@ -145,3 +145,41 @@ def test_stratified_subset_keeps_class_shares():
     assert (stratified_subset(labels, 20, 1) == stratified_subset(labels, 20, 1)).all()
     assert not (stratified_subset(labels, 20, 1) == stratified_subset(labels, 20, 2)).all()
     assert stratified_subset(labels, 99, 0).tolist() != list(range(99))   # not just the first rows
+
+
+def greedy_folds_by_the_rule(subjects, folds, seed, labels):
+    """The rule assign_folds documents, written out: subjects shuffled with ``seed`` (np.unique order), taken
+    largest first (ties in shuffled order), each onto the first fold where the sum of squared fold shares of
+    all images plus squared fold shares of each class grows least."""
+    names, inverse = np.unique(subjects, return_inverse=True)
+    n_classes = labels.max() + 1
+    per_subject = np.array([np.bincount(labels[inverse == s], minlength=n_classes) for s in range(len(names))])
+    class_total, total = per_subject.sum(0), per_subject.sum()
+    shuffled = np.random.default_rng(seed).permutation(len(names))
+    order = sorted(shuffled, key=lambda s: -per_subject[s].sum())          # sorted() is stable
+
+    def spread(load):   # per fold: its squared share of all images plus its squared share of each class
+        return (load.sum(1) / total) ** 2 + ((load / np.maximum(class_total, 1)) ** 2).sum(1)
+
+    load, fold_of = np.zeros((folds, n_classes)), {}
+    for s in order:
+        growth = spread(load + per_subject[s]) - spread(load)   # how much each fold's term grows with s on it
+        fold_of[s] = int(np.argmin(growth))
+        load[fold_of[s]] += per_subject[s]
+    return np.array([fold_of[s] for s in inverse])
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_folds_follow_the_documented_greedy_rule(case):
+    rng = np.random.default_rng(100 + case)
+    n_subjects = 24 if case < 3 else 9                  # 24: more than 16 subjects, where a non-stable sort differs
+    sizes = rng.integers(1, 4 if case % 2 else 9, n_subjects)   # many ties in odd cases
+    subjects = np.repeat([f"s{i:02d}" for i in range(n_subjects)], sizes)
+    labels = rng.integers(0, 3, len(subjects))
+    labels[0] = 3                                       # a class with a single image
+    folds = 3 + case % 2
+    expected = greedy_folds_by_the_rule(subjects, folds, case, labels)
+    assert (assign_folds(subjects, folds, seed=case, labels=labels) == expected).all()
+    assert (assign_folds(subjects, folds, seed=case, labels=labels.astype(float)) == expected).all()
+    unlabelled = greedy_folds_by_the_rule(subjects, folds, 0, np.zeros(len(subjects), np.int64))
+    assert (assign_folds(subjects, folds) == unlabelled).all()                # seed 0 by default

@@ -133,3 +133,89 @@ def test_separable_set_hits_the_lower_bound_and_bad_input_raises():
         fit_temperature(np.array([[np.nan, 0.0]]), np.array([0]))
     with pytest.raises(ValueError, match="logits"):
         fit_temperature(np.zeros((3, 2)), np.zeros(2, int))
+
+
+def test_softmax_is_row_wise_stable_and_float64():
+    z = np.array([[1000.0, 999.0], [0.0, -1.0]])               # rows far apart: each row is shifted by its own max
+    p = softmax(z)
+    assert np.isfinite(p).all() and np.allclose(p[0], p[1]) and np.allclose(p.sum(1), 1)
+    assert softmax(np.array([0.0, np.log(3.0)])).tolist() == pytest.approx([0.25, 0.75])   # one row, 1-D
+    assert softmax(np.array([[1.0, 2.0]], np.float32)).dtype == np.float64
+    assert softmax(np.array([[0.0, 2.0]]), temperature=2.0) == pytest.approx(softmax(np.array([[0.0, 1.0]])))
+
+
+def test_nll_edge_cases_and_types():
+    assert negative_log_likelihood(np.zeros((0, 3)), np.zeros(0, int)) == 0.0
+    assert negative_log_likelihood(np.array([[0.5, 0.5]]), np.array([0])) == pytest.approx(math.log(2))
+    p32 = np.array([[0.3, 0.7], [0.9, 0.1]], np.float32)
+    exact = -(math.log(float(p32[0, 1])) + math.log(float(p32[1, 0]))) / 2
+    assert negative_log_likelihood(p32, np.array([1.0, 0.0])) == pytest.approx(exact, rel=1e-13)
+
+
+def test_reliability_bins_of_single_items_and_edges():
+    bins = reliability_bins(np.array([[0.62, 0.38], [0.1, 0.9]]), np.array([1, 1]))
+    assert bins["edges"].tolist() == pytest.approx(np.linspace(0, 1, 16).tolist())
+    assert bins["count"].dtype == np.int64 and bins["count"][9] == 1 and bins["count"][13] == 1
+    assert bins["confidence"][9] == pytest.approx(0.62) and bins["accuracy"][9] == 0.0   # one item, wrong
+    assert bins["confidence"][13] == pytest.approx(0.9) and bins["accuracy"][13] == 1.0   # one item, right
+    empty = [i for i in range(15) if i not in (9, 13)]
+    assert (bins["confidence"][empty] == 0).all() and (bins["accuracy"][empty] == 0).all()
+
+
+def test_confidences_at_the_ends_fall_in_the_end_bins():
+    probs = np.array([[0.0, 0.0], [0.05, 0.01], [1.0 + 1e-15, 0.0]])   # 0 (degenerate), low, 1 plus rounding
+    bins = reliability_bins(probs, np.array([0, 0, 0]))
+    assert bins["count"][0] == 2 and bins["count"][14] == 1 and bins["count"].sum() == 3
+
+
+@pytest.mark.parametrize("empty", [np.zeros((0, 3)), np.array([])])
+def test_empty_sets_have_empty_bins(empty):
+    bins = reliability_bins(empty, np.array([], int))
+    assert bins["count"].tolist() == [0] * 15 and expected_calibration_error(empty, np.array([], int)) == 0.0
+
+
+def test_bin_count_reaches_ece_and_metrics():
+    # confidences 0.62 (right) and 0.68 (wrong): apart in 15 bins (9/15-10/15, 10/15-11/15), together in 10 bins
+    probs = np.array([[0.62, 0.38], [0.68, 0.32]])
+    y = np.array([0, 1])
+    assert expected_calibration_error(probs, y) == pytest.approx(0.5 * 0.38 + 0.5 * 0.68)
+    assert expected_calibration_error(probs, y, 10) == pytest.approx(0.15)
+    assert calibration_metrics(probs, y, 10)["ece"] == pytest.approx(0.15)
+    assert calibration_metrics(probs, y)["ece"] == pytest.approx(0.53)
+
+
+def test_temperature_bounds_are_exact():
+    flat = np.zeros((4, 3))                                     # every temperature fits equally: the upper bound
+    assert fit_temperature(flat, np.array([0, 1, 2, 0])) == 20.0
+    wrong = np.random.default_rng(3).normal(0, 1, (400, 5))     # always wrong: the best T is beyond any bound
+    assert fit_temperature(wrong, wrong.argmin(1)) == 20.0
+    logits, y = _overconfident_set(n=2000, scale=0.04, seed=5)  # wants T = 0.04, below the lower bound 0.05
+    assert fit_temperature(logits, y) == 0.05
+
+
+def test_temperature_between_ten_and_twenty_and_its_precision():
+    from scipy.optimize import minimize_scalar
+
+    logits, y = _overconfident_set(n=3000, scale=12.0, seed=6)
+    t = fit_temperature(logits, y)
+    assert 10.0 < t < 20.0
+    best = minimize_scalar(lambda s: negative_log_likelihood(softmax(logits, s), y), bounds=(1, 20), method="bounded",
+                           options={"xatol": 1e-9}).x
+    assert t == pytest.approx(best, rel=2e-7)
+
+
+def test_bad_logits_message():
+    with pytest.raises(ValueError, match="^fit_temperature: logits contain NaN or infinity$"):
+        fit_temperature(np.array([[np.inf, 0.0]]), np.array([0]))
+
+
+def test_cross_fitting_defaults(monkeypatch):
+    logits, y = _overconfident_set(n=60, seed=7)
+    default = cross_fitted_metrics(logits, y)
+    assert default == cross_fitted_metrics(logits, y, folds=2, seed=0)
+    assert default != cross_fitted_metrics(logits, y, folds=2, seed=1)
+    assert default != cross_fitted_metrics(logits, y, folds=3, seed=0)
+    as32 = cross_fitted_metrics(logits.astype(np.float32), y)
+    again = cross_fitted_metrics(logits.astype(np.float32).astype(np.float64), y)
+    assert as32["nll"] == pytest.approx(again["nll"], rel=1e-12) and as32["ece"] == pytest.approx(again["ece"],
+                                                                                                   rel=1e-12)
