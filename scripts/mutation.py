@@ -11,6 +11,7 @@ mutants are the ones listed with a reason in ``scripts/mutation_equivalent.txt``
     python scripts/mutation.py report [--write-docs]
     python scripts/mutation.py survivors MODULE     # the diff of each mutant not killed
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,13 @@ def prepare(name: str, entry: dict, shared: dict) -> Path:
 
 def results(folder: Path) -> dict[str, str]:
     """mutant name -> status, from ``mutmut results --all true`` in the module's folder."""
-    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=folder,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     found = {}
     for line in out.splitlines():
         name, sep, status = line.strip().rpartition(": ")
@@ -95,22 +101,33 @@ def run(names: list[str], children: int, retest: bool = False) -> None:
         else:
             folder = prepare(name, modules[name], shared)
         start = time.monotonic()
-        print(f"== {name}: {', '.join(modules[name]['source'])}" + (f" ({len(chosen)} again)" if chosen else ""),
-              flush=True)
-        proc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *chosen],
-                              cwd=folder, env=env, capture_output=True, text=True, check=False)
+        print(
+            f"== {name}: {', '.join(modules[name]['source'])}" + (f" ({len(chosen)} again)" if chosen else ""),
+            flush=True,
+        )
+        proc = subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *chosen],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         seconds = time.monotonic() - start
         if proc.returncode != 0:
             print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
             raise SystemExit(f"mutmut failed on module {name!r} (exit {proc.returncode})")
         found = results(folder)
         record = {"seconds": round(seconds, 1), "mutants": found}
-        if chosen:   # the run time reported stays the full run's
+        if chosen:  # the run time reported stays the full run's
             record["seconds"] = json.loads(last.read_text())["seconds"]
         last.write_text(json.dumps(record, indent=1))
         row = count(found, equivalents())
-        print(f"   {row['total']} mutants, {row['killed']} killed, {row['survived']} survived, "
-              f"{row['equivalent']} equivalent, {row['no tests']} without tests in {seconds:.0f} s", flush=True)
+        print(
+            f"   {row['total']} mutants, {row['killed']} killed, {row['survived']} survived, "
+            f"{row['equivalent']} equivalent, {row['no tests']} without tests in {seconds:.0f} s",
+            flush=True,
+        )
 
 
 def equivalents() -> dict[str, str]:
@@ -162,18 +179,23 @@ def report(write_docs: bool) -> str:
             total[key] += row[key]
         seconds += data["seconds"]
         sources = ", ".join(f"`{Path(s).relative_to('src/ferkit')}`" for s in entry["source"])
-        lines.append(f"| {name} | {sources} | {row['total']} | {row['killed']} | {row['survived']} | "
-                     f"{row['no tests']} | {row['equivalent']} | {score(row)} | {data['seconds']:.0f} s |")
-        survivors += [f"{n} ({s})" for n, s in sorted(found.items())
-                      if s not in KILLED and n not in equivalent]
-    lines.append(f"| **all** | | {total['total']} | {total['killed']} | {total['survived']} | {total['no tests']} | "
-                 f"{total['equivalent']} | **{score(total)}** | {seconds:.0f} s |")
+        lines.append(
+            f"| {name} | {sources} | {row['total']} | {row['killed']} | {row['survived']} | "
+            f"{row['no tests']} | {row['equivalent']} | {score(row)} | {data['seconds']:.0f} s |"
+        )
+        survivors += [f"{n} ({s})" for n, s in sorted(found.items()) if s not in KILLED and n not in equivalent]
+    lines.append(
+        f"| **all** | | {total['total']} | {total['killed']} | {total['survived']} | {total['no tests']} | "
+        f"{total['equivalent']} | **{score(total)}** | {seconds:.0f} s |"
+    )
     text = "\n".join(lines)
     if survivors:
         text += "\n\nNot killed and not listed as equivalent:\n\n" + "\n".join(f"- `{s}`" for s in survivors)
     if stale:
-        text += ("\n\nListed as equivalent but no longer produced (the function changed; review the list):\n\n"
-                 + "\n".join(f"- `{n}`" for n in sorted(stale)))
+        text += (
+            "\n\nListed as equivalent but no longer produced (the function changed; review the list):\n\n"
+            + "\n".join(f"- `{n}`" for n in sorted(stale))
+        )
     if write_docs:
         page = DOCS.read_text()
         head, _, rest = page.partition(BEGIN)
@@ -190,8 +212,13 @@ def survivors(name: str) -> None:
     for mutant, status in sorted(json.loads(path.read_text())["mutants"].items()):
         if status in KILLED or mutant in equivalent:
             continue
-        diff = subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=WORK / name,
-                              capture_output=True, text=True, check=False).stdout
+        diff = subprocess.run(
+            [sys.executable, "-m", "mutmut", "show", mutant],
+            cwd=WORK / name,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
         changed = [line for line in diff.splitlines() if line[:1] in "-+" and line[:3] not in ("---", "+++")]
         print(f"{mutant} ({status})", *changed, sep="\n    ")
 

@@ -138,7 +138,8 @@ def test_vote_file_reading_details(tmp_path):
     path.write_text(header + "Training,fer0.png,1,2,3,4,5,6,7,8,9,x,extra\n")
     with pytest.raises(DatasetError) as err:
         ferplus.read_votes(path)
-    assert str(err.value).endswith(":2: vote columns must be numbers: ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'x']")
+    expected = ":2: vote columns must be numbers: ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'x']"
+    assert str(err.value).endswith(expected)
     path.write_text("")
     with pytest.raises(DatasetError, match="expected header .* got None"):
         ferplus.read_votes(path)

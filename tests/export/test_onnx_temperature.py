@@ -1,5 +1,6 @@
 """An exported ONNX file carries the model's calibration temperature, and loading it applies that temperature
 (quick lane: a tiny seeded model and a tiny CSV, no shipped model or real data)."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,10 @@ def calibrated_pair(tmp_path_factory):
     torch.manual_seed(0)
     model = create_model("ferresnet_s", num_classes=len(FER2013_LABELS))
     with torch.no_grad():
-        model.head.weight.mul_(50.0)            # logits far from 0, so T = 1 and T = 2.5 score very differently
-    pt = save_model(folder / "calibrated.pt", model.eval(), FER2013_LABELS, Preprocess(),
-                    calibration={"temperature": TEMPERATURE})
+        model.head.weight.mul_(50.0)  # logits far from 0, so T = 1 and T = 2.5 score very differently
+    pt = save_model(
+        folder / "calibrated.pt", model.eval(), FER2013_LABELS, Preprocess(), calibration={"temperature": TEMPERATURE}
+    )
     return pt, export_onnx(load_model(pt), folder / "calibrated.onnx")
 
 
@@ -51,8 +53,22 @@ def test_evaluating_the_onnx_file_applies_its_temperature(calibrated_pair, tmp_p
     results = {}
     for name, model in (("pt", pt), ("onnx", onnx_path)):
         out = tmp_path / f"{name}.json"
-        assert cli(["evaluate", "--model", str(model), "--dataset", "fer2013", "--data-root", str(tmp_path),
-                    "--json", str(out)]) == 0
+        assert (
+            cli(
+                [
+                    "evaluate",
+                    "--model",
+                    str(model),
+                    "--dataset",
+                    "fer2013",
+                    "--data-root",
+                    str(tmp_path),
+                    "--json",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         results[name] = json.loads(out.read_text())
     assert results["onnx"]["temperature"] == results["pt"]["temperature"] == TEMPERATURE
     assert results["onnx"]["nll"] == pytest.approx(results["pt"]["nll"], abs=1e-4)

@@ -1,5 +1,6 @@
 """Model files and training checkpoints as plain dicts (quick lane): what a payload holds, what loading gives
 back, the stored calibration temperature, and the one-line errors for files that are not what they claim."""
+
 from __future__ import annotations
 
 import math
@@ -32,16 +33,31 @@ def tiny():
 
 
 # ----- temperature -------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("payload, t", [({}, 1.0), ({"calibration": None}, 1.0), ({"calibration": {}}, 1.0),
-                                        ({"calibration": {"temperature": 2.5}}, 2.5),
-                                        ({"calibration": {"temperature": "0.5"}}, 0.5)])
+@pytest.mark.parametrize(
+    "payload, t",
+    [
+        ({}, 1.0),
+        ({"calibration": None}, 1.0),
+        ({"calibration": {}}, 1.0),
+        ({"calibration": {"temperature": 2.5}}, 2.5),
+        ({"calibration": {"temperature": "0.5"}}, 0.5),
+    ],
+)
 def test_temperature_of_reads_the_stored_value(payload, t):
     assert temperature_of(payload) == t
 
 
-@pytest.mark.parametrize("value, message", [("warm", "is not a number"), ([1], "is not a number"),
-                                            (0.0, "positive finite"), (-1.0, "positive finite"),
-                                            (math.inf, "positive finite"), (math.nan, "positive finite")])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("warm", "is not a number"),
+        ([1], "is not a number"),
+        (0.0, "positive finite"),
+        (-1.0, "positive finite"),
+        (math.inf, "positive finite"),
+        (math.nan, "positive finite"),
+    ],
+)
 def test_bad_temperatures_name_the_file(value, message):
     with pytest.raises(ModelError, match=message) as e:
         temperature_of({"calibration": {"temperature": value}}, "m.pt")
@@ -67,8 +83,18 @@ def test_model_payload_is_a_plain_dict_of_everything_needed(tiny):
 
 def test_save_then_load_gives_the_same_model(tiny, tmp_path):
     pre = Preprocess(in_chans=3)
-    path = save_model(tmp_path / "m.pt", tiny, LABELS, pre, calibration={"temperature": 1.5}, metrics={"acc": 0.5},
-                      optimizer={"lr": 1}, ema={"x": 1}, scheduler={}, loss_state={})
+    path = save_model(
+        tmp_path / "m.pt",
+        tiny,
+        LABELS,
+        pre,
+        calibration={"temperature": 1.5},
+        metrics={"acc": 0.5},
+        optimizer={"lr": 1},
+        ema={"x": 1},
+        scheduler={},
+        loss_state={},
+    )
     loaded = load_model(path)
     assert isinstance(loaded, LoadedModel) and not loaded.model.training
     assert loaded.labels == LABELS and loaded.arch == "mobilenet_v1_025" and loaded.temperature == 1.5
@@ -97,7 +123,7 @@ def test_a_payload_missing_a_key_is_named(tiny, tmp_path, key):
 
 
 def test_weights_of_another_shape_and_unreadable_files(tiny, tmp_path):
-    payload = model_payload(tiny, LABELS + ("fear",), Preprocess(in_chans=3))   # 4 labels, 3-class weights
+    payload = model_payload(tiny, LABELS + ("fear",), Preprocess(in_chans=3))  # 4 labels, 3-class weights
     torch.save(payload, tmp_path / "m.pt")
     with pytest.raises(ModelError, match="do not fit architecture 'mobilenet_v1_025'"):
         load_model(tmp_path / "m.pt")
@@ -113,8 +139,9 @@ def test_write_calibration_keeps_the_weights_and_checks_the_value(tiny, tmp_path
     write_calibration(path, {"temperature": 1.25, "nll": 0.9})
     assert read_file(path)["calibration"] == {"temperature": 1.25, "nll": 0.9}
     loaded = load_model(path)
-    assert loaded.temperature == 1.25 and torch.equal(loaded.model.state_dict()["head.weight"],
-                                                      tiny.state_dict()["head.weight"])
+    assert loaded.temperature == 1.25 and torch.equal(
+        loaded.model.state_dict()["head.weight"], tiny.state_dict()["head.weight"]
+    )
     before = path.read_bytes()
     with pytest.raises(ModelError, match="positive finite"):
         write_calibration(path, {"temperature": 0})
@@ -131,9 +158,13 @@ def test_read_last_returns_a_complete_checkpoint(tmp_path):
     assert read_last(tmp_path / "last.pt") == ck
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty file (0 bytes)"), (b"garbage", "unreadable checkpoint (7 bytes"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty file (0 bytes)"),
+        (b"garbage", "unreadable checkpoint (7 bytes"),
+    ],
+)
 def test_read_last_refuses_empty_and_unreadable_files(tmp_path, content, message):
     (tmp_path / "last.pt").write_bytes(content)
     with pytest.raises(ModelError, match=re.escape(message)) as e:
