@@ -55,7 +55,9 @@ def _table_rows(stem: str, data: dict, source: str) -> list[dict]:
             r = {**r, **r["all"]}
         if "accuracy" not in r:
             continue
-        label = Path(r["config"]).stem if r.get("config") else r.get("name") or r.get("head") or r.get("model", "")
+        config, _, variant = (r.get("config") or "").partition(" [")  # "recipe.yaml [sweep overrides]"
+        label = Path(config).stem + (f" [{variant}" if variant else "") if config else None
+        label = label or r.get("name") or r.get("head") or r.get("model", "")
         rows.append(
             _row(
                 stem,
@@ -69,7 +71,7 @@ def _table_rows(stem: str, data: dict, source: str) -> list[dict]:
                 epochs=r.get("epochs"),
                 seed=r.get("seed"),
                 train_minutes=r.get("train_minutes", r.get("cpu_minutes")),
-                config=r.get("config"),
+                config=config or None,
                 source=source,
             )
         )

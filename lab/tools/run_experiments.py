@@ -9,6 +9,8 @@ reused when the script runs again; configs that resolve to the same training (a 
 tables) share one run. Rows report the final-epoch weights (EMA when set) on ``--eval-split``, the main head
 and every auxiliary head (multitask configs); ``--perturb`` adds the mean accuracy of each perturbation family.
 ``--set`` overrides apply to every config (e.g. ``--set epochs=1 data.train_subset=256`` for a smoke run).
+``--sweep`` turns one base recipe into several rows: each argument is one override list (``"loss.name=center
+loss.params.lambda_center=0.01"``), applied to every config after ``--set``; the row names its overrides.
 """
 from __future__ import annotations
 
@@ -64,7 +66,8 @@ def evaluate_row(model_file: Path, dataset, perturb: list[str] | None) -> dict:
     return row
 
 
-def run_config(path: Path, overrides: list[str], args) -> list[dict]:
+def run_config(path: Path, overrides: list[str], args, variant: str = "") -> list[dict]:
+    """Train (or reuse) one run and score each of its heads; ``variant`` (a sweep's overrides) labels its rows."""
     cfg = load_config(path, overrides)
     cfg.out_dir = str(shared_run_dir(path, cfg, Path(args.out_root)))
     final = train_to_final(cfg, progress=False if not args.progress else None, retrain=args.retrain)
@@ -80,7 +83,7 @@ def run_config(path: Path, overrides: list[str], args) -> list[dict]:
     rows = []
     for head, dataset_name, model_file in heads:
         dataset = eval_dataset(dataset_name, args.eval_split, args.eval_subset, cfg.data.data_root)
-        row = {"config": str(path), "run": cfg.out_dir, "head": head, "dataset": dataset_name, "model": model,
+        row = {"config": f"{path} [{variant}]" if variant else str(path), "run": cfg.out_dir, "head": head, "dataset": dataset_name, "model": model,
                "loss": loss, "epochs": cfg.epochs, "seed": cfg.seed, "train_minutes": minutes,
                **evaluate_row(model_file, dataset, args.perturb)}
         rows.append(row)
@@ -152,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="training-config overrides for every config")
     p.add_argument("--seeds", nargs="+", type=int,
                    help="train every config once per seed (rows per seed plus mean ± std); default: the config's")
+    p.add_argument("--sweep", nargs="+", metavar="'KEY=VALUE ...'",
+                   help="one row per argument: each is a space-separated override list laid on every config "
+                        "(a sweep over one base recipe), e.g. --sweep 'optim.lr=0.1' 'optim.lr=0.05'")
     p.add_argument("--set-for", dest="model_overrides", nargs="+", action="append", default=[],
                    metavar="MODEL KEY=VALUE",
                    help="overrides only for configs whose model.name is MODEL (repeatable), e.g. "
@@ -163,11 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         resolve(args.perturb)  # fail on a typo now, not after hours of training
     rows = []
     for config in args.configs:
-        model_name = load_config(config, list(args.overrides)).model.name
-        extra = [kv for name, *kvs in args.model_overrides if name == model_name for kv in kvs]
-        for seed in args.seeds or [None]:
-            rows += run_config(Path(config), [*args.overrides, *extra, *([f"seed={seed}"] if seed is not None else [])],
-                               args)
+        for variant in args.sweep or [""]:
+            model_name = load_config(config, [*args.overrides, *variant.split()]).model.name
+            extra = [kv for name, *kvs in args.model_overrides if name == model_name for kv in kvs]
+            for seed in args.seeds or [None]:
+                seeded = [f"seed={seed}"] if seed is not None else []
+                rows += run_config(Path(config), [*args.overrides, *extra, *variant.split(), *seeded], args, variant)
     out = Path(args.output)
     write_text(out, markdown(rows, args, argv))
     write_json(out.with_suffix(".json"), {"argv": argv, "rows": rows})

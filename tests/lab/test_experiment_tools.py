@@ -42,6 +42,24 @@ def test_run_experiments_writes_a_table_and_shares_identical_runs(data_root, cac
     assert runs == ["losses_fer2013_ce", "losses_fer2013_island"]
 
 
+def test_a_sweep_is_one_base_recipe_and_a_list_of_overrides(data_root, cache_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("FERKIT_DATA", str(data_root))
+    base = str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml")
+    out = tmp_path / "s.md"
+    code = _tool("run_experiments").main(["--configs", base, "--output", str(out), "--out-root",
+                                          str(tmp_path / "runs"), "--eval-subset", "32",
+                                          "--sweep", "optim.lr=0.1", "optim.lr=0.05 seed=1",
+                                          *_tiny(data_root, cache_dir)])
+    assert code == 0
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| `")]
+    assert len(rows) == 2 and "fer2013_ce.yaml [optim.lr=0.05 seed=1]`" in rows[1] and "| 1 |" in rows[1]
+    runs = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
+    assert len(runs) == 2   # two trainings, never one run reused for other settings
+    table = _tool("results_table").collect_rows(tmp_path)
+    assert [r["row"] for r in table] == ["fer2013_ce [optim.lr=0.1]", "fer2013_ce [optim.lr=0.05 seed=1]"]
+    assert all(r["config"] == base for r in table)
+
+
 def test_ensemble_experiment_fits_on_held_out_training_images(data_root, cache_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FERKIT_DATA", str(data_root))
     configs = [str(ROOT / "lab/configs/experiments/ensemble/member_ce.yaml"),
