@@ -159,8 +159,10 @@ def test_eval_tables_and_results_index(data_root, untrained_fer2013_model, tmp_p
     with pytest.raises(SystemExit, match="no 'perturbations'"):
         tables.main(["robustness", str(ck), "--output", str(tmp_path / "x.md")])
     assert _tool("collect_results").main(["--dir", str(results)]) == 0
-    index = (results / "README.md").read_text()
-    assert "| occlude_mouth | occlusion |" in index and "Not produced yet" in index
+    index = (results / "README.md").read_text()   # one line per page, the missing ones with their command
+    assert "| [Robustness of the shipped models to synthetic perturbations](robustness.md) | 0 |" in index
+    assert "- Speed benchmarks: not produced yet (`benchmarks/*.py`)" in index
+    assert (results / "runs.csv").read_text().startswith("experiment,row,model,")
 
 
 def test_seeds_give_one_row_each_and_a_mean_std_summary(data_root, cache_dir, tmp_path, monkeypatch):
