@@ -1,5 +1,6 @@
 """Video jobs outlive the server: a `ferkit serve` SIGKILLed and started again on its state folder still serves
-a finished job with its result, and reports the job it was running as interrupted (never a 404)."""
+a finished job with its result, and reports the job it was running as interrupted (never a 404); the video
+worker processes of the killed server do not outlive it."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def _submit(base: str, clip, wait: bool):
 @pytest.mark.slow
 def test_sigkilled_server_still_serves_finished_jobs(serve_process, web_model, clip_mp4, tmp_path):
     import httpx
+    import psutil
 
     state = tmp_path / "state"
     port = serve_process.free_port()
@@ -35,9 +37,13 @@ def test_sigkilled_server_still_serves_finished_jobs(serve_process, web_model, c
         assert done["status"] == "done" and done["result"]["frames"]
         cut = _submit(base, clip_mp4, wait=False)  # queued or running when the server is killed
         assert cut["status"] in ("queued", "running")
+        workers = psutil.Process(proc.pid).children(recursive=True)  # the video workers among them
+        assert workers
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert not alive, f"processes of the killed server left running: {[p.cmdline() for p in alive]}"
 
     proc = serve_process.start(web_model, port, tmp_path / "serve2.log", "--state-dir", str(state))
     try:

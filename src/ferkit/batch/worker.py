@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +31,21 @@ def single_threaded() -> None:
     cv2.setNumThreads(1)
 
 
+def exit_with_parent(poll_s: float = 1.0) -> None:
+    """End this worker process when the process that started it is gone (killed, even by SIGKILL), instead of
+    being left behind: a daemon thread watches the parent's id."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ferkit-parent-watch", daemon=True).start()
+
+
 @contextmanager
 def one_thread():
     """Single-threaded math for the duration (for work done in the caller's own process); restored after."""
@@ -47,11 +63,14 @@ def one_thread():
 
 
 class TaskAnalyser:
-    """Holds one recogniser (loaded once) and analyses tasks with it: ``analyser(task) -> result``."""
+    """Holds one recogniser (loaded once) and analyses tasks with it: ``analyser(task) -> result``.
+    frames: where each analysed video frame also goes as it comes (an object with ``write(dict)``, as the
+    JSON-lines writer of ``ferkit predict``; the server's video jobs report their progress with it), or None."""
 
-    def __init__(self, options: AnalysisOptions, recognizer=None):
+    def __init__(self, options: AnalysisOptions, recognizer=None, frames=None):
         self.options = options
         self.recognizer = recognizer if recognizer is not None else options.build_recognizer()
+        self.frames = frames
 
     def __call__(self, task: Task) -> dict:
         from ferkit.batch.analyse import analyse_image, analyse_video
@@ -69,7 +88,7 @@ class TaskAnalyser:
             target = Path(target) if target else None
             try:
                 if task.kind == "video":
-                    entry = analyse_video(self.recognizer, path, target, self.options, None, result["errors"])
+                    entry = analyse_video(self.recognizer, path, target, self.options, self.frames, result["errors"])
                     entry["path"] = str(path)
                     result["videos"].append(entry)
                     result["frames"] += entry["frames_analysed"]
@@ -90,6 +109,7 @@ class TaskAnalyser:
 def init_process(options_dict: dict) -> None:
     """Initializer of a pool process: one thread, one recogniser for its lifetime."""
     global _WORKER
+    exit_with_parent()
     single_threaded()
     logging.getLogger("ferkit").setLevel(logging.ERROR)  # per-input failures are reported by the parent
     _WORKER = TaskAnalyser(AnalysisOptions.from_dict(options_dict))

@@ -27,6 +27,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threads", type=int, default=None, help="threads per inference call (default: all cores)")
     add_tta_option(p)
     p.add_argument("--workers", type=int, default=d.workers, help="inference threads serving requests at once")
+    p.add_argument("--video-workers", type=int, default=1, metavar="N",
+                   help="video jobs analysed at once, each by a worker process of the batch engine (or a Ray actor "
+                        "with --engine ray); default 1, so photos and live frames keep a core")
+    p.add_argument("--engine", default="local", choices=("local", "ray"),
+                   help="where video jobs run: local worker processes (default) or a Ray cluster, as `ferkit predict`")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --engine ray: the cluster to join (host:port, or auto for the one `ray start` "
+                        "started here; default: a local Ray with --video-workers CPUs)")
     p.add_argument("--max-upload-mb", type=float, default=d.max_image_bytes / MB, help="largest image upload")
     p.add_argument("--max-video-mb", type=float, default=d.max_video_bytes / MB, help="largest video upload")
     p.add_argument("--max-pixels", type=int, default=d.max_pixels, help="largest image, width x height")
@@ -137,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(args.model, limits=limits, state_dir=state_dir, cors_origins=args.cors_origin or None,
                      ort_web=args.ort_web,
                      allowed_hosts=allowed_hosts, allow_origins=args.allow_origin, api_key=api_key,
-                     detector=args.detector, runtime=runtime, threads=args.threads, tta=args.tta)
+                     detector=args.detector, runtime=runtime, threads=args.threads, tta=args.tta,
+                     engine=args.engine, video_workers=args.video_workers, address=args.address)
     print(f"ferkit serve: http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/ "
           f"(API docs at /docs)", flush=True)
     # Frames up to 4x the limit reach the handler, which answers them with the JSON error and a clean close;

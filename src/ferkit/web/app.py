@@ -60,6 +60,7 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
                model_name: str | None = None, ort_web: str | os.PathLike | None = None,
                allowed_hosts: Iterable[str] | None = None, allow_origins: Iterable[str] = (),
                api_key: str | None = None, state_dir: str | os.PathLike | None = None,
+               engine: str | None = None, video_workers: int = 1, address: str | None = None,
                **recognizer_options) -> FastAPI:
     """model: shipped model name (default ferplus), .pt/.onnx path or LoadedModel, loaded once here; or pass a
     ready ``recognizer`` (an EmotionRecognizer) to share one. ``recognizer_options`` go to EmotionRecognizer
@@ -68,7 +69,10 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
     always uses the server). allowed_hosts: Host header names served (default: loopback names; ``*`` any);
     allow_origins: browser origins allowed to open the live WebSocket and POST/DELETE besides the server's own
     (cors_origins are allowed too); api_key: required on every API call when set; state_dir: folder of the
-    SQLite database keeping video jobs and their results across restarts (default: in memory only)."""
+    SQLite database keeping video jobs and their results across restarts (default: in memory only);
+    engine: run video jobs as tasks of the batch engine, "local" (``video_workers`` processes owned by the
+    server) or "ray" (``address``: the cluster; default a local Ray), each loading ``model`` with
+    ``recognizer_options``; default None: on a job thread with the server's recogniser."""
     limits = limits or Limits()
     if recognizer is None:
         from ferkit.inference.recognizer import EmotionRecognizer
@@ -90,7 +94,8 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
                   description="Facial expression recognition: faces, boxes and per-emotion probabilities for "
                               "images, videos and live frames. Errors are JSON `{error, detail}`.")
     app.state.service = InferenceService(recognizer, name, limits)
-    app.state.jobs = JobManager(recognizer, name, limits, store=JobStore(state_dir))
+    job_engine = _job_engine(model, name, limits, recognizer_options, engine, video_workers, address)
+    app.state.jobs = JobManager(recognizer, name, limits, store=JobStore(state_dir), engine=job_engine)
     app.state.tmpdir = tempfile.mkdtemp(prefix="ferkit-web-")
     app.state.live_sessions = 0
     app.state.live_clients = {}   # client address -> open live sessions
@@ -122,6 +127,24 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
     app.add_middleware(HostGuard, allowed_hosts=tuple(LOOPBACK_HOSTS if allowed_hosts is None else allowed_hosts),
                        allow_origins=(*allow_origins, *(cors_origins or ())))
     return app
+
+
+def _job_engine(model, name: str, limits: Limits, recognizer_options: dict, engine: str | None, workers: int,
+                address: str | None):
+    """The JobEngine of the video jobs (None without ``engine``): its workers load the model themselves."""
+    if engine is None:
+        if address:
+            raise FerkitError("--address is for --engine ray (the address of a Ray cluster)")
+        return None
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        raise FerkitError("a video job engine loads the model in its workers: give the model as a name or file")
+    from ferkit.batch.options import AnalysisOptions
+    from ferkit.web.job_runner import JobEngine
+
+    options = AnalysisOptions(recognizer={**recognizer_options, "model": None if model is None else str(model),
+                                          "max_pixels": limits.max_pixels},
+                              model_name=name, max_frames=limits.max_video_frames)
+    return JobEngine(options, engine=engine, workers=workers, address=address)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

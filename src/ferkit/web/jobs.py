@@ -1,5 +1,6 @@
 """Video analysis as background jobs: an upload becomes a job with a status URL that reports progress, then
-the per-track timeline and summary. Jobs run one at a time on their own thread; finished jobs expire. Every
+the per-track timeline and summary. Jobs run one at a time on their own thread, or as tasks of the batch
+engine (a JobEngine: worker processes or Ray, several at once); finished jobs expire. Every
 change of a job's state is kept in a JobStore (SQLite under ``--state-dir``), so a restarted server still
 serves finished jobs and reports the cut-off ones as ``interrupted``."""
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Job:
     run: object | None = None       # the VideoRun: skipped_frames and truncated once read
     client: str = ""
     detector: object | None = None  # this job's face detector (None: the server's)
+    detector_name: str | None = None  # its name, for a job run by the batch engine
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -116,11 +118,12 @@ class JobManager:
     address); finished ones never count against that: their results are kept for ``job_ttl_s`` in a store of
     at most ``max_results`` (the oldest go first). A refusal carries a Retry-After estimated from the
     progress of the jobs ahead. store: where job states and results are kept (default: in memory only); the
-    jobs an earlier server left unfinished there are marked interrupted."""
+    jobs an earlier server left unfinished there are marked interrupted. engine: a job_runner.JobEngine that
+    runs the jobs as batch tasks (``engine.workers`` at once), or None: on the job thread with ``recognizer``."""
 
     DEFAULT_S_PER_FRAME = 0.05   # before any job has finished: about one analysed frame per 50 ms
 
-    def __init__(self, recognizer, model_name: str, limits: Limits, store: JobStore | None = None):
+    def __init__(self, recognizer, model_name: str, limits: Limits, store: JobStore | None = None, engine=None):
         self.store = store if store is not None else JobStore(None)
         self.store.interrupt_unfinished()
         self.recognizer = recognizer
@@ -129,7 +132,9 @@ class JobManager:
         self.jobs: dict[str, Job] = {}   # insertion order = submission order
         self._lock = threading.Lock()
         self.s_per_frame = self.DEFAULT_S_PER_FRAME   # running mean of finished jobs, for Retry-After
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ferkit-video")
+        self.engine = engine
+        self.parallel = engine.workers if engine is not None else 1   # jobs running at once
+        self.executor = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="ferkit-video")
 
     # ----- bookkeeping ----------------------------------------------------------------------------------------
     def _purge(self) -> None:
@@ -152,15 +157,15 @@ class JobManager:
 
     def retry_after(self, jobs: list[Job]) -> int:
         """Seconds until the first of ``jobs`` (active, in queue order) should finish: the remaining time of
-        every active job up to and including it, since they run one at a time."""
+        every active job up to and including it, shared by the jobs that run at once."""
         if not jobs:
             return 1
         queue = [j for j in self.jobs.values() if j.active]
         upto = queue.index(jobs[0]) + 1 if jobs[0] in queue else len(queue)
-        return max(1, min(3600, math.ceil(sum(self._remaining_s(j) for j in queue[:upto]))))
+        return max(1, min(3600, math.ceil(sum(self._remaining_s(j) for j in queue[:upto]) / self.parallel)))
 
     def submit(self, path: Path, probe: VideoProbe, every_n_frames: int | None, client: str = "",
-               detector=None) -> Job:
+               detector=None, detector_name: str | None = None) -> Job:
         every = every_n_frames or max(1, round(probe.fps / ANALYSED_FPS))
         total = min(probe.frame_count or self.limits.max_video_frames, self.limits.max_video_frames)
         with self._lock:
@@ -179,7 +184,7 @@ class JobManager:
                 raise ApiError(503, "busy", f"{len(active)} video jobs are queued or running (the limit); retry in "
                                             f"about {wait} s", headers={"Retry-After": str(wait)})
             job = Job(id=secrets.token_hex(8), path=path, probe=probe, every_n_frames=every, frames_total=total,
-                      client=client, detector=detector)
+                      client=client, detector=detector, detector_name=detector_name)
             self.jobs[job.id] = job
             self.store.put(job)
         self.executor.submit(self._run, job)
@@ -219,6 +224,8 @@ class JobManager:
         for job in list(self.jobs.values()):
             job.cancel.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.engine is not None:
+            self.engine.close()
 
     # ----- work -----------------------------------------------------------------------------------------------
     def _run(self, job: Job) -> None:
@@ -229,6 +236,9 @@ class JobManager:
         self.store.put(job)
         frames: list[FrameResult] = []
         try:
+            if self.engine is not None:
+                self._run_on_engine(job)
+                return
             stream = self.recognizer.predict_video(job.path, every_n_frames=job.every_n_frames,
                                                    max_frames=self.limits.max_video_frames,
                                                    detector=job.detector)
@@ -257,6 +267,22 @@ class JobManager:
             job.path.unlink(missing_ok=True)
             self.store.put(job)
 
+    def _run_on_engine(self, job: Job) -> None:
+        """The job as one task of the batch engine: its video entry (report.video_entry) becomes the result."""
+        result = self.engine.run(job)
+        if job.cancel.is_set():
+            job.status = "cancelled"
+            return
+        if not result["videos"]:
+            detail = result["errors"][0]["error"] if result["errors"] else "the video could not be analysed"
+            raise FerkitError(detail)
+        entry = result["videos"][0]
+        job.result = entry_result(entry, job, self.model_name, self.recognizer.labels)
+        job.frames_done, job.status = job.frames_total, "done"
+        if entry["frames"]:
+            per_frame = (time.time() - job.started) / len(entry["frames"])
+            self.s_per_frame = 0.7 * self.s_per_frame + 0.3 * per_frame
+
 
 def _probs(d: dict) -> dict:
     return {k: round(float(v), 4) for k, v in d.items()}
@@ -264,31 +290,41 @@ def _probs(d: dict) -> dict:
 
 def video_result(frames: list[FrameResult], job: Job, model_name: str, labels) -> dict:
     """Per-frame faces, per-track timeline and summary, and overall counts for one analysed video."""
+    run = job.run
+    tracks = [s.to_dict() for s in summarise_tracks(frames)]
+    return _result([fr.to_dict() for fr in frames], tracks, job, model_name, labels,
+                   getattr(run, "skipped_frames", 0), bool(getattr(run, "truncated", False)))
+
+
+def entry_result(entry: dict, job: Job, model_name: str, labels) -> dict:
+    """video_result from the JSON entry of a video analysed by the batch engine (report.video_entry)."""
+    return _result(entry["frames"], entry["tracks"], job, model_name, labels, entry.get("skipped_frames", 0),
+                   bool(entry.get("truncated")))
+
+
+def _result(frames: list[dict], tracks: list[dict], job: Job, model_name: str, labels, skipped: int,
+            truncated: bool) -> dict:
+    """The API's result of a video job from its frames and tracks as JSON (FrameResult/TrackSummary.to_dict)."""
     timelines: dict[int, list] = {}
     counts = dict.fromkeys(labels, 0)
     for fr in frames:
-        for face in fr.faces:
-            counts[face.label] = counts.get(face.label, 0) + 1
-            if face.track_id is not None:
-                timelines.setdefault(face.track_id, []).append(
-                    {"frame": fr.frame, "time": round(fr.time, 3), "label": face.label,
-                     "probabilities": _probs(face.probabilities)})
-    tracks = []
-    for summary in summarise_tracks(frames):
-        d = summary.to_dict()
-        d["timeline"] = timelines.get(summary.track_id, [])
-        tracks.append(d)
+        for face in fr["faces"]:
+            counts[face["label"]] = counts.get(face["label"], 0) + 1
+            if face["track_id"] is not None:
+                timelines.setdefault(face["track_id"], []).append(
+                    {"frame": fr["frame"], "time": round(fr["time"], 3), "label": face["label"],
+                     "probabilities": _probs(face["probabilities"])})
+    tracks = [{**t, "timeline": timelines.get(t["track_id"], [])} for t in tracks]
     seen = sum(counts.values())
     p = job.probe
-    last = frames[-1].frame if frames else -1
+    last = frames[-1]["frame"] if frames else -1
     return {"model": model_name, "labels": list(labels),
             "video": {"fps": round(p.fps, 3), "width": p.width, "height": p.height, "frame_count": p.frame_count,
                       "duration_s": round(p.frame_count / p.fps, 3) if p.frame_count else None,
                       "every_n_frames": job.every_n_frames, "frames_analysed": len(frames), "last_frame": last,
                       "cut_at_limit": bool(p.frame_count and p.frame_count > job.frames_total),
-                      "skipped_frames": getattr(job.run, "skipped_frames", 0),
-                      "truncated": bool(getattr(job.run, "truncated", False))},
-            "frames": [fr.to_dict() for fr in frames],
+                      "skipped_frames": skipped, "truncated": truncated},
+            "frames": frames,
             "tracks": tracks,
             "summary": {"tracks": len(tracks), "face_frames": seen, "label_counts": counts,
                         "dominant_label": max(counts, key=counts.get) if seen else None}}

@@ -93,7 +93,8 @@ async def predict_video(request: Request,
     path = await asyncio.to_thread(_store_upload, file.file, Path(state.tmpdir), limits.max_video_bytes)
     try:
         probe = await asyncio.to_thread(probe_video, path)
-        job = state.jobs.submit(path, probe, every_n_frames, client=_client(request), detector=chosen)
+        job = state.jobs.submit(path, probe, every_n_frames, client=_client(request), detector=chosen,
+                                detector_name=detector)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
