@@ -5,6 +5,7 @@ for the same video with the same options; a job cancelled while it runs stops.""
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 import pytest
@@ -91,6 +92,18 @@ def test_engine_needs_a_model_it_can_load(web_recognizer):
         create_app(web_recognizer.classifier, recognizer=web_recognizer, engine="local")
     with pytest.raises(FerkitError, match="--address is for --engine ray"):
         create_app(recognizer=web_recognizer, engine="local", address="auto")
+
+
+def test_serve_engine_usage_errors_come_before_the_model(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    argv = ["serve", "--model", str(tmp_path / "no-such-model.pt"), "--state-dir", str(tmp_path / "state")]
+    assert main([*argv, "--engine", "ray"]) == 2
+    assert "pip install 'ferkit[ray]'" in capsys.readouterr().err
+    assert main([*argv, "--address", "auto"]) == 2
+    assert "--address is for --engine ray" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*argv, "--video-workers", "0"])
+    assert "must be >= 1" in capsys.readouterr().err
 
 
 @pytest.mark.slow

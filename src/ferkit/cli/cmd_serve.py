@@ -27,7 +27,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--threads", type=int, default=None, help="threads per inference call (default: all cores)")
     add_tta_option(p)
     p.add_argument("--workers", type=int, default=d.workers, help="inference threads serving requests at once")
-    p.add_argument("--video-workers", type=int, default=1, metavar="N",
+    p.add_argument("--video-workers", type=_positive, default=1, metavar="N",
                    help="video jobs analysed at once, each by a worker process of the batch engine (or a Ray actor "
                         "with --engine ray); default 1, so photos and live frames keep a core")
     p.add_argument("--engine", default="local", choices=("local", "ray"),
@@ -73,6 +73,13 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
 def is_loopback(host: str) -> bool:
     import ipaddress
 
@@ -116,6 +123,12 @@ def run(args: argparse.Namespace) -> int:
             api_key = check_api_key(os.environ["FERKIT_API_KEY"])
     except ValueError as e:
         raise FerkitError(str(e)) from None
+    if args.address and args.engine != "ray":
+        raise FerkitError("--address is for --engine ray (the address of a Ray cluster)")
+    if args.engine == "ray":
+        from ferkit.batch.ray_engine import require_ray
+
+        require_ray()  # said before the model loads
     allowed_hosts = allowed_host_names(args.host, args.allowed_host)
     if not is_loopback(args.host):
         if api_key is None and not args.insecure:
