@@ -114,12 +114,13 @@ class StoredJob:
 
 
 class JobManager:
-    """Jobs run one at a time. At most ``max_jobs`` are queued or running (``max_jobs_per_client`` per client
-    address); finished ones never count against that: their results are kept for ``job_ttl_s`` in a store of
-    at most ``max_results`` (the oldest go first). A refusal carries a Retry-After estimated from the
-    progress of the jobs ahead. store: where job states and results are kept (default: in memory only); the
-    jobs an earlier server left unfinished there are marked interrupted. engine: a job_runner.JobEngine that
-    runs the jobs as batch tasks (``engine.workers`` at once), or None: on the job thread with ``recognizer``."""
+    """Jobs run one at a time (``engine.workers`` at once on a batch engine). At most ``max_jobs`` are queued
+    or running (``max_jobs_per_client`` per client address); finished ones never count against that: their
+    results are kept for ``job_ttl_s`` in a store of at most ``max_results`` (the oldest go first). A refusal
+    carries a Retry-After estimated from the progress of the jobs ahead. store: where job states and results
+    are kept (default: in memory only); the jobs an earlier server left unfinished there are marked
+    interrupted. engine: a job_runner.JobEngine that runs the jobs as batch tasks, or None: on the job thread
+    with ``recognizer``."""
 
     DEFAULT_S_PER_FRAME = 0.05   # before any job has finished: about one analysed frame per 50 ms
 
