@@ -41,7 +41,7 @@ def main() -> int:
         batch = np.resize(crops, (n,) + crops.shape[1:])
         times = {"none": [], "flip": []}
         for _ in range(args.repeats):
-            for mode in times:
+            for mode in ("none", "flip"):
                 t = time.perf_counter()
                 rec.classify_probabilities(batch, mode)
                 times[mode].append((time.perf_counter() - t) * 1e3 / n)

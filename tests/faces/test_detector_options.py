@@ -24,6 +24,8 @@ from ferkit.faces.haar import HaarDetector
         ("haar", {"scale_factor": 1.0}, ValueError, "scale_factor"),
         ("haar", {"threads": 1}, TypeError, "threads"),
         ("none", {"threads": 1}, TypeError, "threads"),
+        ("yunet", {"max_upscale": 8}, ValueError, "max_upscale"),
+        ("auto", {"close_side": -1}, ValueError, "close_side"),
     ],
 )
 def test_bad_arguments_are_errors_naming_them(name, options, error, named):

@@ -7,7 +7,7 @@ from ferkit.faces.auto import AutoDetector
 from ferkit.faces.blazeface import BlazeFace
 from ferkit.faces.whole import WholeImageDetector
 
-DETECTORS = ["auto", "blazeface", "blazeface_short", "haar"]
+DETECTORS = ["auto", "blazeface", "blazeface_short", "yunet", "haar"]
 SINGLE = ["angry.jpg", "neutral.jpeg", "surprised.jpeg", "happy-baby.jpeg", "sad-baby.jpeg", "astronaut.png",
           "meds-aa-S001-01.jpg", "meds-aa-S001-01-exif-rotation.jpg", "meds-aa-S029-01.jpg", "meds-af-S419-01.jpg",
           "person_cropped_2.png"]
@@ -114,9 +114,30 @@ def test_auto_finds_close_ups_the_full_range_model_misses(detectors, images):
 
 
 def test_auto_runs_one_pass_where_full_range_finds_faces(detectors, images):
-    """The cost guard of video: frames where full-range finds a face pay for that pass alone."""
+    """The cost guard of video: stream frames where full-range finds a face pay for that pass alone (photos run
+    the two YuNet passes whatever they hold)."""
+    found = detectors["auto"].detect_with_candidates(images["group.jpeg"], 0.2)
+    assert found and detectors["auto"].last_passes == 1
     detectors["auto"].detect(images["group.jpeg"])
-    assert detectors["auto"].last_passes == 1
+    assert detectors["auto"].last_passes == 2
+
+
+def test_auto_photos_find_small_faces_beside_a_close_up(detectors, images):
+    """The group photo shrunk beside a close-up: the stream design (full range first, other passes only where it
+    finds nothing) loses faces here; the photo design keeps the close-up and the group."""
+    import cv2
+
+    group = cv2.resize(images["group.jpeg"], (800, 533), interpolation=cv2.INTER_AREA)
+    close = cv2.resize(images["surprised.jpeg"], (1200, 800), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((800, 2000, 3), np.uint8)
+    canvas[:, :1200], canvas[133:666, 1200:] = close, group
+    alone = detectors["auto"].detect(group)
+    both = detectors["auto"].detect(canvas)
+    in_group = [d for d in both if d.box[0] >= 1200]
+    in_close = [d for d in both if d.box[2] <= 1200 and d.width > 150]
+    assert len(alone) == 5 and len(in_group) == len(alone) and len(in_close) == 1
+    streamed = detectors["auto"].detect_with_candidates(canvas, detectors["auto"].min_score)
+    assert len(streamed) < len(both)   # what the photo design is for
 
 
 def test_one_box_per_face_where_two_candidate_clusters_barely_overlap():

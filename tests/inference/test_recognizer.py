@@ -20,7 +20,7 @@ def test_predict_contract(recognizer, samples_dir):
         assert tuple(f.probabilities) == recognizer.labels            # labels come from the model
         assert abs(sum(f.probabilities.values()) - 1) < 1e-5
         assert f.label == max(f.probabilities, key=f.probabilities.get)
-        assert f.matrix.shape == (2, 3) and f.landmarks.shape == (6, 2)
+        assert f.matrix.shape == (2, 3) and f.landmarks.shape[1] == 2 and 4 <= len(f.landmarks) <= 6
         assert JSON_KEYS <= set(f.to_dict())
 
 

@@ -1,8 +1,16 @@
 """The default detector: faces at every scale, from small faces in crowds to faces filling the picture.
 
-Full-range BlazeFace (192 px input) finds faces from ~1/12 to ~2/3 of the picture side but misses faces that
-fill the frame (close-ups, selfies, tight crops) and the smallest ones. Where it finds nothing, passes made for
-those cases run, cheapest first, until one finds a face:
+Photos (``detect``) go through YuNet (:mod:`ferkit.faces.yunet`, made for small faces) twice, passes chosen by
+image size rather than by what an earlier pass found: once on the image at full size (shrunk to ``max_side``
+when larger), which sees faces from about 20 px up to YuNet's ~300 px, and once on the image shrunk to
+``close_side`` (320 px), which sees the faces too large for the first pass (close-ups, selfies, tight crops).
+The candidates of both are merged by weighted NMS, so a small group beside a close-up keeps all its faces
+(measured by ``benchmarks/bench_detection.py``: docs/guide/detection.md).
+
+Video and live streams (``detect_with_candidates``) keep the cheaper BlazeFace design, where a frame whose first
+pass finds a face costs that pass alone (every frame of video_01.mp4). Full-range BlazeFace (192 px input) finds
+faces from ~1/12 to ~2/3 of the picture side; where it finds nothing, passes made for the other cases run,
+cheapest first, until one finds a face:
 
 1. short-range BlazeFace on the image (128 px input, ~0.4x the cost), kept for faces >= 1/5 of the side;
 2. full-range on the image shrunk into a zero-padded canvas twice its side, kept for faces >= 1/3 of the side:
@@ -12,10 +20,10 @@ those cases run, cheapest first, until one finds a face:
 4. full-range at 384 px input (~4x the cost), kept for faces <= 1/6 of the side and >= 20 px, each confirmed by
    full-range on a crop three times the face's side around it (false small faces rarely survive both views).
 
-A frame where the first pass finds a face costs that pass alone (every frame of video_01.mp4); a photo without a
-face costs all of them. Each pass merges its candidates by weighted NMS, so one face gives one box.
-The size limits (face side / longer image side) come from the scale sweep of tests/faces/test_scales.py and
-face-free crops of the sample photos: outside them a pass found no face the others missed, only false ones.
+Each pass merges its candidates by weighted NMS, so one face gives one box. The size limits (face side / longer
+image side) come from the scale sweep of tests/faces/test_scales.py and face-free crops of the sample photos:
+outside them a pass found no face the others missed, only false ones. Where YuNet cannot run (its weights or
+ONNX Runtime missing) photos go through the BlazeFace design too.
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ from ferkit.faces.base import FaceDetector, register_detector
 from ferkit.faces.blazeface import BlazeFace, centre_close, iou_one_to_many, to_detections, with_weak
 from ferkit.faces.options import number
 from ferkit.faces.types import Detection
+from ferkit.faces.yunet import YuNet
 
 SHORT_MIN, PAD_MIN, WIDE_PAD_MIN, SMALL_MAX = 0.2, 1 / 3, 0.5, 1 / 6
 # Small-face pass: faces under this many pixels were all false on face-free crops (and carry too little for
@@ -45,16 +54,19 @@ def _overlaps(box: np.ndarray, others: list[Detection], iou_threshold: float) ->
 
 
 class AutoDetector(FaceDetector):
-    """pad: canvas side / image side of the close-up pass (the second one uses 1.5x that); small_input: network
-    side of the small-face pass (0 = no such pass); short_min_score: threshold of the short-range pass. Other
-    arguments as :class:`~ferkit.faces.blazeface.BlazeFace`."""
+    """Photos: max_side and close_side, the image sides of the two YuNet passes (the first enlarges an image by
+    at most max_upscale; close_side 0 = no close-up pass); photo_min_score: YuNet's threshold. Streams: pad: canvas side / image side of the
+    close-up pass (the second one uses 1.5x that); small_input: network side of the small-face pass (0 = no such
+    pass); short_min_score: threshold of the short-range pass. Other arguments as
+    :class:`~ferkit.faces.blazeface.BlazeFace`."""
 
     name = "auto"
     crop_scale = BlazeFace.crop_scale
 
     def __init__(self, min_score: float | None = None, iou_threshold: float = 0.3, pad: float = 2.0,
                  small_input: int = 384, short_min_score: float = 0.55, backend: str = "auto", device: str = "cpu",
-                 threads: int | None = None):
+                 threads: int | None = None, max_side: int = 1920, close_side: int = 320,
+                 max_upscale: float = 2.0, photo_min_score: float = 0.6):
         pad = number("auto", "pad", pad, lo=1.0)
         small_input = number("auto", "small_input", small_input, lo=0, integer=True)
         if small_input % 32:
@@ -70,6 +82,11 @@ class AutoDetector(FaceDetector):
         self.pad, self.small_input, self.iou_threshold = float(pad), int(small_input), iou_threshold
         self.min_score = self.full.min_score  # what starts a track (RecognizerStream reads it)
         self.last_passes = 0  # passes the last detect() ran (for benchmarks and tests)
+        try:
+            self.photo = YuNet(min_score=photo_min_score, iou_threshold=iou_threshold, max_side=max_side,
+                               close_side=close_side, max_upscale=max_upscale, threads=threads)
+        except DetectorUnavailable:
+            self.photo = None   # photos go through the BlazeFace passes, as streams do
 
     def _merged(self, candidates, image: np.ndarray, lo: float = 0.0, hi: float = np.inf) -> list[Detection]:
         """One pass's candidates -> Detections whose side is within [lo, hi] of the longer image side."""
@@ -90,7 +107,11 @@ class AutoDetector(FaceDetector):
         return _overlaps(det.box, again, self.iou_threshold)
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        return self.detect_with_candidates(image, self.min_score)
+        """A photo's faces: the YuNet passes of the module docstring (BlazeFace's where YuNet cannot run)."""
+        if self.photo is None:
+            return self.detect_with_candidates(image, self.min_score)
+        self.last_passes = 2 if self.photo.close_side else 1
+        return self.photo.detect(image)
 
     def detect_with_candidates(self, image: np.ndarray, min_score: float, thorough: bool = True) -> list[Detection]:
         """``detect`` plus full-range candidates scoring in [min_score, threshold) that overlap none of its faces

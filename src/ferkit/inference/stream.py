@@ -104,7 +104,7 @@ class RecognizerStream:
         rec = self.recognizer
         dets = [d for _, d in shown]
         keys = [f.key for f, _ in shown]
-        crops, matrices = rec.align(rgb, dets)
+        crops, matrices = rec.align(rgb, dets, self.detector.crop_scale)   # framed for this stream's detector
         logits, features = rec.classify_crops(crops)
         raw = rec.classifier.probabilities(logits)   # calibrated: softmax(logits / T)
         if self.smoother.feature_level:
