@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.realdata, pytest.mark.slow]
@@ -272,3 +273,66 @@ def test_in_browser_mode_matches_the_server(browser, live_server, ort_web_dir, g
     screenshot(browser, artifacts_dir / "in_browser_webcam.png")
     browser.find_element("id", "camera").click()
     browser.find_element("css selector", 'input[name="runon"][value="server"]').click()
+
+
+def _browser_faces(driver, path: Path) -> tuple[list, str]:
+    """Upload ``path`` with the page in in-browser mode; the faces it found and its status line."""
+    driver.find_element("id", "file").send_keys(str(path))
+    wait_for(driver, f"window.ferkit.source === 'browser' && document.getElementById('image').alt.startsWith("
+                     f"{path.name!r} + ',')", 120, f"{path.name} analysed in the browser")
+    return driver.execute_script("return window.ferkit.faces"), driver.find_element("id", "status").text
+
+
+def test_in_browser_photos_run_the_server_design(browser, live_server, ort_web_dir, samples_dir, data_root,
+                                                 tmp_path):
+    """Close-ups, the group photo and generated crowd / close-up-beside-group scenes: the page's in-browser mode
+    runs the server's photo design (two YuNet passes, flip TTA) and finds the faces the server finds, with the
+    same labels (the browser's resampling differs slightly, so a face near the threshold may differ)."""
+    import sys
+
+    import cv2
+    import httpx
+
+    if ort_web_dir is None:
+        pytest.skip("onnxruntime-web is not installed (scripts/setup_browser.sh installs it with npm)")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import detection_scenes as scenes
+
+    from ferkit.faces import load_image
+
+    faces = scenes.load_faces(data_root, ck_count=4)
+    group = load_image(samples_dir / "images" / "group.jpeg")
+    pictures = [samples_dir / "images" / n for n in ("surprised.jpeg", "neutral.jpeg", "angry.jpg", "group.jpeg")]
+    for name, scene in (("crowd.png", scenes.crowd_scene(faces, 0)),
+                        ("mixture.png", scenes.mixture_scene(faces, group, scenes.group_boxes(group), 0))):
+        cv2.imwrite(str(tmp_path / name), cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR))
+        pictures.append(tmp_path / name)
+    open_page(browser, live_server)
+    wait_for(browser, "!document.getElementById('runon-browser').disabled", 30, "in-browser mode offered")
+    browser.find_element("id", "runon-browser").click()
+    wait_for(browser, "window.ferkit.runOn === 'browser'", 90, "the models loaded in the browser")
+    report = []
+    for path in pictures:
+        here, status = _browser_faces(browser, path)
+        assert "YuNet" in status and "flip" in status, status   # the page says what ran
+        server = httpx.post(live_server + "/v1/predict", files={"file": (path.name, path.read_bytes())},
+                            timeout=120).json()["faces"]
+        matched, same_label = 0, 0
+        for f in server:
+            near = [g for g in here if scenes.match(np.array([f["box"]], np.float64),
+                                                    [_detection(g)])[0][0]]
+            if near:
+                matched += 1
+                same_label += near[0]["label"] == f["label"]
+        report.append(f"{path.name}: server {len(server)}, browser {len(here)}, matched {matched}, "
+                      f"same label {same_label}")
+        assert abs(len(here) - len(server)) <= max(1, len(server) // 10), report[-1]
+        assert matched >= max(1, round(0.9 * len(server))), report[-1]
+        assert same_label >= round(0.8 * matched), report[-1]
+    print("\n".join(report))
+
+
+def _detection(face: dict):
+    from ferkit.faces import Detection
+
+    return Detection(np.array(face["box"], np.float32), float(face["score"]))

@@ -26,6 +26,8 @@ STRIDES = (8, 16, 32)
 # faces of ~10-300 px, and at high resolution parts of a large face pass for faces), the close-up pass those of
 # COARSE_MIN px and more (smaller ones there are the first pass's, seen at a better resolution).
 FINE_MAX, COARSE_MIN = 224, 32
+# A detection centred inside another one at least this many times its side is dropped (an eye is not a face).
+INNER_RATIO = 2.5
 
 
 def _grid(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +186,7 @@ class YuNet(FaceDetector):
         )
 
 
-def without_inner_faces(found: list[Detection], ratio: float = 2.5) -> list[Detection]:
+def without_inner_faces(found: list[Detection], ratio: float = INNER_RATIO) -> list[Detection]:
     """Drop detections centred inside another one at least ``ratio`` times their side: faces do not hold faces,
     but an eye or a mouth of a close-up seen at high resolution can pass for a small face."""
     if len(found) < 2:

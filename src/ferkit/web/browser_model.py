@@ -2,7 +2,7 @@
 by this app: ``ferkit serve --ort-web DIR``), falling back to the server when anything is missing.
 
 Served here: the classifier exported to ONNX (``ferkit.export.onnx``), the BlazeFace detector's shipped ONNX
-file, and the numbers the page needs to reproduce the pipeline (detector anchors and thresholds, alignment
+file (live video), the YuNet file of ``auto``'s photo passes (still images), and the numbers the page needs to reproduce the pipeline (detector anchors and thresholds, alignment
 template, preprocessing, labels), so that nothing is duplicated by hand in the JavaScript."""
 from __future__ import annotations
 
@@ -43,6 +43,16 @@ def page_detector(detector):
     if isinstance(detector, AutoDetector):
         return detector.full
     return detector if isinstance(detector, BlazeFace) else None
+
+
+def page_photo_detector(detector):
+    """The YuNet the page runs on still images: the server's own ``yunet``, or the photo passes of ``auto``."""
+    from ferkit.faces.auto import AutoDetector
+    from ferkit.faces.yunet import YuNet
+
+    if isinstance(detector, AutoDetector):
+        return detector.photo
+    return detector if isinstance(detector, YuNet) else None
 
 
 class BrowserModel:
@@ -86,7 +96,26 @@ class BrowserModel:
                 "template": FER_TEMPLATE.tolist(),
                 "detector": {"url": "/v1/browser-model/detector.onnx", "size": det.size,
                              "grids": [list(g) for g in CONFIGS[det.variant]["grids"]], "min_score": det.min_score,
-                             "iou_threshold": det.iou_threshold, "min_face": rec.min_face}}
+                             "iou_threshold": det.iou_threshold, "min_face": rec.min_face},
+                "photo_detector": self._photo_info(), "tta": getattr(rec, "tta", "none")}
+
+    def _photo_info(self) -> dict | None:
+        """The YuNet passes ``auto`` runs on photos (the page runs the same ones on still images), or None when
+        the server's photos go through BlazeFace alone."""
+        from ferkit.faces import yunet
+
+        photo = page_photo_detector(self.service.recognizer.detector)
+        if photo is None:
+            return None
+        return {"url": "/v1/browser-model/photo-detector.onnx", "min_score": photo.min_score,
+                "iou_threshold": photo.iou_threshold, "max_side": photo.max_side, "max_upscale": photo.max_upscale,
+                "close_side": photo.close_side, "fine_max": yunet.FINE_MAX, "coarse_min": yunet.COARSE_MIN,
+                "inner_ratio": yunet.INNER_RATIO, "strides": list(yunet.STRIDES)}
+
+    def photo_detector_onnx(self) -> bytes:
+        from ferkit.faces.yunet import WEIGHTS
+
+        return self._cached("photo-detector", WEIGHTS)
 
     def classifier_onnx(self) -> bytes:
         with self._lock:
@@ -144,6 +173,18 @@ async def browser_detector(request: Request):
     if (problem := bm.problem()) is not None:
         return _not_available(problem)
     data = await asyncio.to_thread(bm.detector_onnx)
+    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/v1/browser-model/photo-detector.onnx", tags=["models"], response_class=Response)
+async def browser_photo_detector(request: Request):
+    """The still-image face detector's ONNX file (YuNet, shipped with ferkit), where the server runs it."""
+    bm = request.app.state.browser_model
+    if (problem := bm.problem()) is not None:
+        return _not_available(problem)
+    if bm.info().get("photo_detector") is None:
+        return _not_available("this server's detector runs no YuNet passes on photos")
+    data = await asyncio.to_thread(bm.photo_detector_onnx)
     return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=3600"})
 
 

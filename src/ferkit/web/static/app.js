@@ -22,7 +22,7 @@
   const state = {
     labels: [], mode: "idle", faces: [], scale: 1, stream: null, ws: null, live: false, busy: false,
     sentAt: 0, times: [], latency: 0, tracks: new Map(), t0: 0, video: null, job: null, frames: 0,
-    runOn: "server", source: null, localTrack: null,
+    runOn: "server", source: null, localTrack: null, browserPasses: "",
   };
   window.ferkit = state;  // for the browser tests and the curious
 
@@ -319,7 +319,7 @@
     await new Promise((ok, fail) => { el.image.onload = ok; el.image.onerror = fail; el.image.src = url; });
     const w = el.image.naturalWidth, h = el.image.naturalHeight;
     const t = performance.now();
-    const faces = await window.ferkitLocal.predict(el.image, w, h);
+    const faces = await window.ferkitLocal.predict(el.image, w, h, true);
     const ms = performance.now() - t;
     setMode("image");
     el.image.alt = `${file.name}, ${faces.length} face(s) found`;
@@ -329,7 +329,9 @@
     drawFaces(faces, 1);
     listFaces(faces);
     el.fps.textContent = `${(1000 / ms).toFixed(1)} fps · ${Math.round(ms)} ms`;
-    setStatus(`${file.name}: ${faces.length} face${faces.length === 1 ? "" : "s"} found (in this browser).`);
+    state.browserPasses = window.ferkitLocal.describe(true);
+    setStatus(`${file.name}: ${faces.length} face${faces.length === 1 ? "" : "s"} found (in this browser: `
+              + `${state.browserPasses}).`);
   }
 
   async function analyseVideo(file) {

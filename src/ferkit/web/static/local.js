@@ -1,10 +1,12 @@
-// In-browser mode: the server's own models (BlazeFace detector + the classifier exported to ONNX) run in this
-// page with onnxruntime-web, which the server serves from its npm install. Every number of the pipeline
-// (anchors, thresholds, alignment template, preprocessing, labels) comes from GET /v1/browser-model.
+// In-browser mode: the server's own models (the detectors + the classifier exported to ONNX) run in this page
+// with onnxruntime-web, which the server serves from its npm install. Every number of the pipeline (anchors,
+// thresholds, pass sizes, alignment template, preprocessing, labels) comes from GET /v1/browser-model. Still
+// images go through the same design as on the server (ferkit.faces.auto: two YuNet passes, flip TTA); live
+// video through full-range BlazeFace, one view per face, as the server's streams.
 "use strict";
 
 window.ferkitLocal = (() => {
-  let ort = null, det = null, clf = null, info = null, anchors = null, loading = null;
+  let ort = null, det = null, clf = null, photo = null, info = null, anchors = null, loading = null;
 
   async function bytes(url) {
     const res = await fetch(url);
@@ -29,6 +31,9 @@ window.ferkitLocal = (() => {
         const [d, c] = await Promise.all([bytes(info.detector.url), bytes(info.classifier)]);
         det = await ort.InferenceSession.create(d, { executionProviders: ["wasm"] });
         clf = await ort.InferenceSession.create(c, { executionProviders: ["wasm"] });
+        photo = info.photo_detector
+          ? await ort.InferenceSession.create(await bytes(info.photo_detector.url), { executionProviders: ["wasm"] })
+          : null;
         anchors = makeAnchors(info.detector.size, info.detector.grids);
         return info;
       })();
@@ -62,13 +67,23 @@ window.ferkitLocal = (() => {
     return inter / Math.max((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter, 1e-9);
   }
 
-  // BlazeFace's blending NMS (ferkit.faces.blazeface.weighted_nms).
+  // The same face even where IoU is low (ferkit.faces.blazeface.centre_close): centres within half the larger
+  // side on both axes, sides within a factor 2.
+  function centreClose(a, b) {
+    const sa = Math.max(a[2] - a[0], a[3] - a[1]), sb = Math.max(b[2] - b[0], b[3] - b[1]);
+    const big = Math.max(sa, sb), small = Math.max(Math.min(sa, sb), 1e-9);
+    const dx = Math.abs((a[0] + a[2]) / 2 - (b[0] + b[2]) / 2), dy = Math.abs((a[1] + a[3]) / 2 - (b[1] + b[3]) / 2);
+    return dx < 0.5 * big && dy < 0.5 * big && big / small < 2;
+  }
+
+  // BlazeFace's blending NMS (ferkit.faces.blazeface.weighted_nms): a cluster is the best remaining candidate
+  // with those overlapping it by IoU or centred on it.
   function weightedNms(cands, thr) {
     cands.sort((a, b) => b.score - a.score);
     let rest = cands, kept = [];
     while (rest.length) {
       const top = rest[0], cluster = [], left = [];
-      for (const c of rest) (iou(top.box, c.box) > thr ? cluster : left).push(c);
+      for (const c of rest) (iou(top.box, c.box) > thr || centreClose(top.box, c.box) ? cluster : left).push(c);
       let wsum = 0;
       const box = [0, 0, 0, 0], kps = top.kps.map(() => [0, 0]);
       for (const c of cluster) {
@@ -80,6 +95,69 @@ window.ferkitLocal = (() => {
       rest = left;
     }
     return kept;
+  }
+
+  // One YuNet pass (ferkit.faces.yunet.YuNet.candidates): the picture resized by `scale`, zero-padded to a
+  // multiple of 32, BGR values 0-255; candidates in original pixels with their side in the pass's pixels.
+  async function yunetPass(source, w, h, scale) {
+    const nw = Math.max(1, Math.round(w * scale)), nh = Math.max(1, Math.round(h * scale));
+    const pw = Math.ceil(nw / 32) * 32, ph = Math.ceil(nh / 32) * 32;
+    const c = canvas(pw, ph), ctx = c.getContext("2d", { willReadFrequently: true });
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, pw, ph);
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(source, 0, 0, nw, nh);
+    const rgba = ctx.getImageData(0, 0, pw, ph).data, n = pw * ph, x = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++) {
+      x[i] = rgba[4 * i + 2]; x[n + i] = rgba[4 * i + 1]; x[2 * n + i] = rgba[4 * i];
+    }
+    const out = await photo.run({ [photo.inputNames[0]]: new ort.Tensor("float32", x, [1, 3, ph, pw]) });
+    const cands = [], p = info.photo_detector;
+    for (const stride of p.strides) {
+      const cols = pw / stride, rows = ph / stride;
+      const cls = out[`cls_${stride}`].data, obj = out[`obj_${stride}`].data;
+      const bbox = out[`bbox_${stride}`].data, kps = out[`kps_${stride}`].data;
+      for (let i = 0; i < rows * cols; i++) {
+        const clamp = (v) => Math.min(1, Math.max(0, v));
+        const score = Math.sqrt(clamp(cls[i]) * clamp(obj[i]));
+        if (score < p.min_score) continue;
+        const gx = i % cols, gy = Math.floor(i / cols);
+        const cx = (gx + bbox[4 * i]) * stride, cy = (gy + bbox[4 * i + 1]) * stride;
+        const bw = Math.exp(bbox[4 * i + 2]) * stride, bh = Math.exp(bbox[4 * i + 3]) * stride;
+        const pt = (k) => [(kps[10 * i + 2 * k] + gx) * stride / scale, (kps[10 * i + 2 * k + 1] + gy) * stride / scale];
+        const [re, le, nose, mr, ml] = [0, 1, 2, 3, 4].map(pt);
+        cands.push({ box: [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2].map((v) => v / scale),
+                     kps: [re, le, nose, [(mr[0] + ml[0]) / 2, (mr[1] + ml[1]) / 2]], score,
+                     side: Math.max(bw, bh) });
+      }
+    }
+    return cands;
+  }
+
+  // A still image's faces, as ferkit.faces.yunet.YuNet.detect with auto's photo settings: a fine pass keeping
+  // faces up to fine_max px, a close-up pass keeping those of coarse_min px and more, merged, inner boxes dropped.
+  async function detectPhoto(source, w, h) {
+    const p = info.photo_detector, side = Math.max(w, h);
+    const fine = p.max_side ? Math.min(p.max_upscale, p.max_side / side) : 1;
+    let cands = await yunetPass(source, w, h, fine);
+    if (p.close_side) {
+      cands = cands.filter((c) => c.side <= p.fine_max);
+      const coarse = Math.min(1, p.close_side / side);
+      cands = cands.concat((await yunetPass(source, w, h, coarse)).filter((c) => c.side >= p.coarse_min));
+    }
+    let faces = [];
+    for (const f of weightedNms(cands, p.iou_threshold)) {
+      const box = f.box.map((v, i) => Math.max(0, Math.min(i % 2 ? h : w, v)));
+      if (box[2] - box[0] < 2 || box[3] - box[1] < 2) continue;
+      faces.push({ box, landmarks: f.kps, score: f.score });
+    }
+    const sideOf = (b) => Math.max(b[2] - b[0], b[3] - b[1]);
+    faces = faces.filter((f) => !faces.some((g) => g !== f && sideOf(g.box) >= p.inner_ratio * sideOf(f.box)
+      && (f.box[0] + f.box[2]) / 2 >= g.box[0] && (f.box[0] + f.box[2]) / 2 <= g.box[2]
+      && (f.box[1] + f.box[3]) / 2 >= g.box[1] && (f.box[1] + f.box[3]) / 2 <= g.box[3]));
+    const m = info.detector.min_face;
+    return faces.filter((f) => !m || Math.min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= m)
+      .sort((a, b) => b.score - a.score);
   }
 
   async function detect(source, w, h) {
@@ -162,9 +240,12 @@ window.ferkitLocal = (() => {
     return c;
   }
 
-  async function classify(source, faces, w, h) {
+  // flip: each face also mirrored left to right, the two views' probabilities averaged (the server's tta="flip"
+  // for still images).
+  async function classify(source, faces, w, h, flip = false) {
     const pre = info.preprocess, S = pre.source_size, I = pre.input_size, off = Math.floor((S - I) / 2);
-    const x = new Float32Array(faces.length * I * I);
+    const views = flip ? 2 : 1, N = faces.length;
+    const x = new Float32Array(views * N * I * I);
     const c = canvas(S, S), ctx = c.getContext("2d", { willReadFrequently: true });
     ctx.imageSmoothingQuality = "high";
     // 2x3 matrices, original -> crop pixels, row-major: x' = m00 x + m01 y + m02, y' = m10 x + m11 y + m12
@@ -182,27 +263,47 @@ window.ferkitLocal = (() => {
       for (let yy = 0; yy < I; yy++) for (let xx = 0; xx < I; xx++) {
         const j = 4 * ((yy + off) * S + xx + off);
         const grey = Math.round(0.299 * rgba[j] + 0.587 * rgba[j + 1] + 0.114 * rgba[j + 2]);
-        x[n * I * I + yy * I + xx] = (grey / 255 - pre.mean[0]) / pre.std[0];
+        const value = (grey / 255 - pre.mean[0]) / pre.std[0];
+        x[n * I * I + yy * I + xx] = value;
+        if (flip) x[(N + n) * I * I + yy * I + (I - 1 - xx)] = value;   // the mirror image
       }
     });
-    const out = await clf.run({ [clf.inputNames[0]]: new ort.Tensor("float32", x, [faces.length, 1, I, I]) });
+    const out = await clf.run({ [clf.inputNames[0]]: new ort.Tensor("float32", x, [views * N, 1, I, I]) });
     const logits = out.logits ? out.logits.data : out[clf.outputNames[0]].data, L = info.labels.length;
-    faces.forEach((f, n) => {
-      const T = info.temperature || 1;   // calibration temperature of the served model: softmax(logits / T)
-      const z = Array.from(logits.slice(n * L, (n + 1) * L), (v) => v / T), mx = Math.max(...z);
+    const T = info.temperature || 1;   // calibration temperature of the served model: softmax(logits / T)
+    const softmax = (k) => {
+      const z = Array.from(logits.slice(k * L, (k + 1) * L), (v) => v / T), mx = Math.max(...z);
       const e = z.map((v) => Math.exp(v - mx)), sum = e.reduce((s, v) => s + v, 0);
-      f.probabilities = Object.fromEntries(info.labels.map((l, i) => [l, e[i] / sum]));
-      f.label = info.labels[e.indexOf(Math.max(...e))];
+      return e.map((v) => v / sum);
+    };
+    faces.forEach((f, n) => {
+      let p = softmax(n);
+      if (flip) { const q = softmax(N + n); p = p.map((v, i) => (v + q[i]) / 2); }
+      f.probabilities = Object.fromEntries(info.labels.map((l, i) => [l, p[i]]));
+      f.label = info.labels[p.indexOf(Math.max(...p))];
       f.probability = f.probabilities[f.label];
     });
     return faces;
   }
 
-  // One picture (img, video, canvas or ImageBitmap) -> faces in its own pixels, like POST /v1/predict.
-  async function predict(source, w, h) {
+  // One picture (img, video, canvas or ImageBitmap) -> faces in its own pixels. still: a photo, analysed as
+  // POST /v1/predict does (photo detector passes, flip TTA as the server's setting); else a live video frame, as
+  // the server's live socket does (full-range BlazeFace, one view).
+  async function predict(source, w, h, still = false) {
     await load();
-    const faces = await detect(source, w, h);
-    return faces.length ? classify(source, faces, w, h) : [];
+    const photoPasses = still && photo !== null;
+    const faces = photoPasses ? await detectPhoto(source, w, h) : await detect(source, w, h);
+    return faces.length ? classify(source, faces, w, h, still && info.tta === "flip") : [];
+  }
+
+  // What ran in this browser for a still image (or a live frame), said beside the result; names the server's
+  // passes the page could not run.
+  function describe(still = false) {
+    if (!info) return "";
+    if (!still) return "full-range BlazeFace, one view per face, as the server's live video";
+    const tta = info.tta === "flip" ? "flip TTA" : "one view per face";
+    return photo !== null ? `the server's photo design: two YuNet passes, ${tta}`
+      : `full-range BlazeFace only: the server's photo passes do not run in this browser; ${tta}`;
   }
 
   // Greedy IoU tracking for live video, so the timeline can follow faces (the server uses ferkit's tracker).
@@ -222,5 +323,5 @@ window.ferkitLocal = (() => {
     };
   }
 
-  return { status, load, predict, tracker };
+  return { status, load, predict, describe, tracker };
 })();
