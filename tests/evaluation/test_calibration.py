@@ -219,3 +219,11 @@ def test_cross_fitting_defaults(monkeypatch):
     again = cross_fitted_metrics(logits.astype(np.float32).astype(np.float64), y)
     assert as32["nll"] == pytest.approx(again["nll"], rel=1e-12) and as32["ece"] == pytest.approx(again["ece"],
                                                                                                    rel=1e-12)
+
+
+def test_float_labels_and_float32_confidences():
+    logits, y = _overconfident_set(n=500, seed=8)
+    assert fit_temperature(logits, y.astype(float)) == fit_temperature(logits, y)
+    # float32 0.6 is 0.6000000238: in float64 times 15 it is past the 9/15 edge, so it belongs to bin 9
+    probs = np.array([[0.6, 0.4]], np.float32)
+    assert reliability_bins(probs, np.array([0]))["count"][9] == 1

@@ -90,3 +90,15 @@ def test_summary_values_by_hand():
     assert s["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2}
     assert s["confusion_matrix"] == [[1, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]]
     assert s["labels"] == ["a", "b", "c", "d"] and s["macro_f1"] == pytest.approx(0.5 / 3)
+
+
+def test_undefined_ratios_are_zero_for_many_classes():
+    # 300 classes: arrays large enough that fresh NumPy buffers hold old data, so any unset entry would show
+    rng = np.random.default_rng(0)
+    dense = rng.integers(1, 9, (300, 300))
+    sparse = np.zeros((300, 300), np.int64)
+    sparse[0, 0] = 2
+    for _ in range(5):
+        metrics.per_class(dense)
+        precision, recall, f1, _ = metrics.per_class(sparse)
+        assert f1[0] == 1.0 and not f1[1:].any() and not precision[1:].any() and not recall[1:].any()
