@@ -56,13 +56,18 @@ def prepare(name: str, entry: dict, shared: dict) -> Path:
     folder.mkdir(parents=True)
     for link in ("src", "tests"):
         (folder / link).symlink_to(REPO / link)
+    write_config(folder, entry, shared)
+    return folder
+
+
+def write_config(folder: Path, entry: dict, shared: dict) -> None:
+    """The folder's pyproject.toml: the shared mutmut settings, this module's sources and tests."""
     lines = ["[tool.mutmut]"]
     for key, value in shared.items():
         lines.append(f"{key} = {json.dumps(value)}")
     lines.append(f"only_mutate = {_toml_list(entry['source'])}")
     lines.append(f"pytest_add_cli_args_test_selection = {_toml_list(entry['tests'])}")
     (folder / "pyproject.toml").write_text("\n".join(lines) + "\n")
-    return folder
 
 
 def results(folder: Path) -> dict[str, str]:
@@ -95,6 +100,7 @@ def run(names: list[str], children: int, retest: bool = False) -> None:
         chosen = []
         if retest and last.is_file() and (WORK / name).is_dir():
             folder = WORK / name
+            write_config(folder, modules[name], shared)  # the module's test list may have grown
             chosen = [m for m, s in json.loads(last.read_text())["mutants"].items() if s not in KILLED]
             if not chosen:
                 continue

@@ -1,0 +1,55 @@
+"""The large-downscale path of the face warp (an area-resized region first, then the affine warp): it must land
+each crop pixel where the matrix says and average away detail finer than a crop pixel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ferkit.faces.alignment import invert_affine, warp
+
+H, W = 900, 1200
+
+
+def ramp() -> np.ndarray:
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    return (0.1 * xx + 0.2 * yy).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "matrix, size",
+    [
+        ([[0.05, 0, -10], [0, 0.05, -5]], 48),
+        ([[0.05, 0, -10], [0, 0.05, -5]], (60, 40)),  # width 60, height 40
+        ([[0.03, 0.03, -20], [-0.03, 0.03, 10]], 48),  # rotated and scaled by 0.042
+        ([[0.1, 0, -30], [0, 0.1, -40]], (64, 48)),
+    ],
+)
+def test_each_crop_pixel_samples_where_the_matrix_points(matrix, size):
+    matrix = np.array(matrix, np.float64)
+    crop = warp(ramp(), matrix, size)
+    width, height = (size, size) if isinstance(size, int) else size
+    assert crop.shape == (height, width)
+    inv = invert_affine(matrix)
+    v, u = np.mgrid[0:height, 0:width].astype(np.float64)
+    x, y = inv[0, 0] * u + inv[0, 1] * v + inv[0, 2], inv[1, 0] * u + inv[1, 1] * v + inv[1, 2]
+    inside = (x > 2) & (y > 2) & (x < W - 3) & (y < H - 3)
+    assert inside.mean() > 0.3
+    # the ramp's value at the source point, to within half a source pixel of the area-resized grid (<= 2 levels)
+    assert np.abs(crop - (0.1 * x + 0.2 * y))[inside].max() < 2.0
+
+
+def test_fine_detail_is_averaged_not_aliased():
+    stripes = np.zeros((H, W), np.uint8)
+    stripes[:, ::2] = 255  # a 2-pixel period: far finer than a crop pixel
+    crop = warp(stripes, np.array([[0.05, 0, 0], [0, 0.05, 0]]), 40)
+    assert np.abs(crop.astype(float) - 127.5).max() < 8  # mid grey everywhere, not stripes or moire
+
+
+def test_region_at_the_image_edge_and_outside():
+    image = np.full((H, W), 200, np.uint8)
+    corner = warp(image, np.array([[0.05, 0, 30], [0, 0.05, 30]]), 48)  # the image starts 30 px into the crop
+    assert (corner[35:, 35:] == 200).all()
+    assert (warp(image, np.array([[0.05, 0, 30], [0, 0.05, 30]]), 48, border=0)[:20, :20] == 0).all()
+    far = warp(image, np.array([[0.05, 0, -1000], [0, 0.05, -1000]]), 16, border=0)  # entirely outside: no crash
+    assert far.shape == (16, 16)
