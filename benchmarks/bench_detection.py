@@ -14,7 +14,8 @@ synthesised face-free backgrounds):
 - empty: ``--scenes`` x 5 backgrounds alone.
 
 Times are medians per scene: wall clock, and the CPU time of the process (closer to the cost on an idle core
-when other processes share the machine). A detection finds a face when its centre is within half the face's side of the face's centre and its side within
+when other processes share the machine). A detection finds a face when its centre is within half the face's side of
+the face's centre and its side within
 a factor 2 of the face's (one detection per face); every other detection is a false box.
 """
 
@@ -64,7 +65,10 @@ def measure(detector, built: list) -> dict:
         elif scene.kind == "mixture":
             close.append(bool(hit[0]))
             group.extend(hit[1:])
-    pct = lambda xs: 100.0 * float(np.mean(xs)) if len(xs) else float("nan")
+
+    def pct(xs):
+        return 100.0 * float(np.mean(xs)) if len(xs) else float("nan")
+
     return {
         "recall_by_size": {str(s): pct(v) for s, v in per_size.items()},
         "faces_by_size": {str(s): len(v) for s, v in per_size.items()},

@@ -55,7 +55,8 @@ def _overlaps(box: np.ndarray, others: list[Detection], iou_threshold: float) ->
 
 class AutoDetector(FaceDetector):
     """Photos: max_side and close_side, the image sides of the two YuNet passes (the first enlarges an image by
-    at most max_upscale; close_side 0 = no close-up pass); photo_min_score: YuNet's threshold. Streams: pad: canvas side / image side of the
+    at most max_upscale; close_side 0 = no close-up pass); photo_min_score: YuNet's threshold. Streams: pad: canvas
+    side / image side of the
     close-up pass (the second one uses 1.5x that); small_input: network side of the small-face pass (0 = no such
     pass); short_min_score: threshold of the short-range pass. Other arguments as
     :class:`~ferkit.faces.blazeface.BlazeFace`."""

@@ -2,7 +2,8 @@
 by this app: ``ferkit serve --ort-web DIR``), falling back to the server when anything is missing.
 
 Served here: the classifier exported to ONNX (``ferkit.export.onnx``), the BlazeFace detector's shipped ONNX
-file (live video), the YuNet file of ``auto``'s photo passes (still images), and the numbers the page needs to reproduce the pipeline (detector anchors and thresholds, alignment
+file (live video), the YuNet file of ``auto``'s photo passes (still images), and the numbers the page needs to
+reproduce the pipeline (detector anchors and thresholds, alignment
 template, preprocessing, labels), so that nothing is duplicated by hand in the JavaScript."""
 from __future__ import annotations
 
