@@ -23,7 +23,8 @@ from ferkit.training.distill import (
     view_targets,
 )
 from ferkit.training.feed import DeviceFeed
-from ferkit.training.trainer import Trainer, load_split, preprocess_of
+from ferkit.training.train_data import load_split, preprocess_of
+from ferkit.training.trainer import Trainer
 from ferkit.transforms.augment import AugmentConfig, BatchAugment
 from ferkit.transforms.preprocess import Preprocess
 

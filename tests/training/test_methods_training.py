@@ -47,7 +47,7 @@ def test_backbone_lr_multiplier(data_root, cache_dir, tmp_path):
     assert len(plain.optimizer.param_groups) == 2          # unchanged grouping: old checkpoints still resume
     trainer = Trainer(tiny(data_root, cache_dir, tmp_path / "b", "optim.backbone_lr_mult=0.1", "optim.lr=0.05"),
                       progress=False)
-    trainer._set_lr(10_000)                                 # any step: the ratio must hold through the schedule
+    trainer.set_lr(10_000)                                 # any step: the ratio must hold through the schedule
     head_ids = {id(p) for p in trainer.model.head.parameters()}
     groups = trainer.optimizer.param_groups
     heads = [g for g in groups if {id(p) for p in g["params"]} <= head_ids]
@@ -80,7 +80,7 @@ def test_ran_fine_tunes_from_a_plain_classifier(data_root, cache_dir, tmp_path):
     torch.testing.assert_close(own["encoder.stem.0.weight"], source["stem.0.weight"])
     encoder_keys = [k for k in own if k.startswith("encoder.")]
     assert encoder_keys and all(torch.equal(own[k], source[k[len("encoder."):]]) for k in encoder_keys)
-    trainer._set_lr(10_000)
+    trainer.set_lr(10_000)
     fresh = {id(p) for n, p in trainer.model.named_parameters() if not n.startswith("encoder.")}
     encoder = {id(p) for n, p in trainer.model.named_parameters() if n.startswith("encoder.")}
     for g in trainer.optimizer.param_groups:

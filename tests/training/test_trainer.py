@@ -137,16 +137,16 @@ def test_distributed_two_cpu_processes_stay_in_sync(data_root, cache_dir, tmp_pa
 
 def test_no_progress_reaches_the_dataset_readers(data_root, tmp_path, monkeypatch):
     """--no-progress (progress=False) silences the readers' progress bars too, not only the epoch bar."""
-    import ferkit.training.trainer as trainer_module
+    import ferkit.training.train_data as train_data
 
     seen = []
-    real = trainer_module.load_dataset
+    real = train_data.load_dataset
 
     def spy(name, split, data_root=None, **options):
         seen.append((name, split, options.get("progress")))
         return real(name, split, data_root, **options)
 
-    monkeypatch.setattr(trainer_module, "load_dataset", spy)
+    monkeypatch.setattr(train_data, "load_dataset", spy)
     cfg = load_config(None, [f"data.data_root={data_root}", f"data.cache={tmp_path / 'cache'}",
                              f"out_dir={tmp_path / 'run'}", "data.dataset=ferplus", "data.aux_heads=[fer2013]",
                              "data.train_subset=64", "data.val_subset=32", "model.name=ferresnet_s"])
@@ -155,15 +155,19 @@ def test_no_progress_reaches_the_dataset_readers(data_root, tmp_path, monkeypatc
     assert all(progress is False for *_, progress in seen)
 
 
-def test_early_stopping_finishes_the_run_and_stays_finished_on_resume(data_root, cache_dir, tmp_path, capsys):
+def test_early_stopping_finishes_the_run_and_stays_finished_on_resume(data_root, cache_dir, tmp_path, capsys,
+                                                                     monkeypatch):
+    import ferkit.training.trainer as trainer_module
+
     scripted = iter([0.30, 0.42, 0.40, 0.41, 0.45, 0.44])   # best at epoch 2, then 2 epochs without a better one
+    real = trainer_module.evaluate_split
+    monkeypatch.setattr(trainer_module, "evaluate_split",
+                        lambda run, name, ema=False: {**real(run, name, ema), "accuracy": next(scripted)})
 
     def fit(resume: bool) -> Trainer:
         t = Trainer(small_config(data_root, cache_dir, tmp_path / "es", "epochs=10", "early_stop_patience=2",
                                  "data.train_subset=64", "data.val_subset=64", "threads=1"),
                     resume=resume, progress=False)
-        real = t.evaluate_split
-        t.evaluate_split = lambda name, ema=False: {**real(name, ema), "accuracy": next(scripted)}
         t.fit()
         return t
 

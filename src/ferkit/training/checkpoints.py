@@ -9,50 +9,54 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
 from ferkit.errors import ModelError
 from ferkit.io_utils import atomic_write, write_json
 from ferkit.models.checkpoint import model_payload
-
-if TYPE_CHECKING:
-    from ferkit.training.trainer import Trainer
+from ferkit.training.build import Run
+from ferkit.training.state import TrainState
 
 log = logging.getLogger(__name__)
 RESUME_KEYS = ("arch", "labels", "model", "aux_state", "loss_state", "optimizer", "augment", "torch_rng",
                "train_state")
 
 
-def checkpoint_payload(t: Trainer, ema: bool = False) -> dict:
-    """A model-file payload (weights, labels, preprocessing, config) of the live or the EMA weights."""
-    model = t.ema if (ema and t.ema is not None) else t.model
-    aux = t.ema_aux if (ema and t.ema_aux is not None) else t.aux
-    heads = {k: {"labels": list(t.aux_labels[k]),
-                 "state": {n: v.detach().cpu() for n, v in aux.heads[k].state_dict().items()}} for k in t.aux_labels}
-    return model_payload(model, t.train_set.labels, t.preprocess, arch_kwargs=dict(t.cfg.model.kwargs),
-                         config=t.cfg.to_dict(), aux_heads=heads, epoch=t.state.epoch)
+def checkpoint_payload(run: Run, epoch: int, ema: bool = False) -> dict:
+    """A model-file payload (weights, labels, preprocessing, config) of the live or (``ema``, when the run keeps
+    one) the EMA weights after ``epoch`` epochs."""
+    averaged = ema and run.ema is not None
+    model = run.ema.model if averaged else run.model
+    aux = run.ema.aux if averaged else run.aux
+    aux_labels = run.data.aux_labels
+    heads = {k: {"labels": list(aux_labels[k]),
+                 "state": {n: v.detach().cpu() for n, v in aux.heads[k].state_dict().items()}} for k in aux_labels}
+    return model_payload(model, run.data.train_set.labels, run.preprocess, arch_kwargs=dict(run.cfg.model.kwargs),
+                         config=run.cfg.to_dict(), aux_heads=heads, epoch=epoch)
 
 
 def _cpu(state: dict) -> dict:
     return {k: (v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in state.items()}
 
 
-def save_last(t: Trainer) -> None:
-    payload = checkpoint_payload(t)
+def save_last(run: Run, state: TrainState) -> None:
+    """``OUT/last.pt``: the live weights plus everything a resume needs (optimiser, schedule, EMA, random
+    generators, progress)."""
+    plateau = run.schedule.plateau
+    payload = checkpoint_payload(run, state.epoch)
     payload.update({
-        "aux_state": _cpu(t.aux.state_dict()), "loss_state": _cpu(t.loss.state_dict()),
-        "optimizer": t.optimizer.state_dict(),
-        "plateau": t.plateau.state_dict() if t.plateau else None,
-        "ema": _cpu(t.ema.state_dict()) if t.ema is not None else None,
-        "ema_aux": _cpu(t.ema_aux.state_dict()) if t.ema_aux is not None else None,
-        "augment": t.augment.state_dict(), "torch_rng": torch.get_rng_state(),
+        "aux_state": _cpu(run.aux.state_dict()), "loss_state": _cpu(run.loss.state_dict()),
+        "optimizer": run.optimizer.state_dict(),
+        "plateau": plateau.state_dict() if plateau else None,
+        "ema": _cpu(run.ema.model.state_dict()) if run.ema is not None else None,
+        "ema_aux": _cpu(run.ema.aux.state_dict()) if run.ema is not None else None,
+        "augment": run.augment.state_dict(), "torch_rng": torch.get_rng_state(),
         # dropout on a GPU draws from the device's generator: saved too, so a resumed GPU run stays exact
-        "cuda_rng": torch.cuda.get_rng_state(t.device) if t.device.type == "cuda" else None,
-        "train_state": {"epoch": t.state.epoch, "best": t.state.best, "history": t.state.history},
+        "cuda_rng": torch.cuda.get_rng_state(run.device) if run.device.type == "cuda" else None,
+        "train_state": {"epoch": state.epoch, "best": state.best, "history": state.history},
     })
-    atomic_write(t.out / "last.pt", lambda tmp: torch.save(payload, tmp))
+    atomic_write(run.out / "last.pt", lambda tmp: torch.save(payload, tmp))
 
 
 def read_last(path: Path) -> dict:
@@ -83,53 +87,60 @@ def _load(what: str, path: Path, fn, state) -> None:
         raise ModelError(f"{path}: {what} does not match this run ({first[:200]})") from None
 
 
-def resume(t: Trainer) -> None:
-    """Load ``OUT/last.pt`` into the trainer (a fresh start, with a warning, when there is none)."""
-    path = t.out / "last.pt"
+def resume(run: Run) -> TrainState:
+    """Load ``OUT/last.pt`` into the run's parts and the random generators; returns the saved progress (a fresh
+    state, with a warning, when there is no checkpoint)."""
+    path = run.out / "last.pt"
     if not path.is_file():
         log.warning("--resume: no checkpoint at %s, starting fresh", path)
-        return
+        return TrainState()
     ck = read_last(path)
-    if ck["arch"] != t.model.arch_name:
-        raise ModelError(f"{path}: checkpoint of model {ck['arch']!r}, but the config trains {t.model.arch_name!r}")
-    if tuple(ck["labels"]) != tuple(t.train_set.labels):
+    if ck["arch"] != run.model.arch_name:
+        raise ModelError(f"{path}: checkpoint of model {ck['arch']!r}, but the config trains {run.model.arch_name!r}")
+    if tuple(ck["labels"]) != tuple(run.data.train_set.labels):
         raise ModelError(f"{path}: checkpoint labels {list(ck['labels'])} differ from the dataset's "
-                         f"{list(t.train_set.labels)}")
+                         f"{list(run.data.train_set.labels)}")
     saved_pre = ck.get("preprocess", {})
     for key in ("source_size", "input_size", "in_chans"):
-        if key in saved_pre and saved_pre[key] != getattr(t.preprocess, key):
+        if key in saved_pre and saved_pre[key] != getattr(run.preprocess, key):
             raise ModelError(f"{path}: checkpoint has {key}={saved_pre[key]} but the config says "
-                             f"{getattr(t.preprocess, key)}")
-    _load("model weights", path, t.model.load_state_dict, ck["model"])
-    _load("auxiliary heads", path, t.aux.load_state_dict, ck["aux_state"])
-    _load("loss state", path, t.loss.load_state_dict, ck["loss_state"])
-    _load("optimizer state", path, t.optimizer.load_state_dict, ck["optimizer"])
-    if t.plateau and ck.get("plateau"):
-        _load("plateau scheduler", path, t.plateau.load_state_dict, ck["plateau"])
-    if t.ema is not None and ck.get("ema"):
-        _load("EMA weights", path, t.ema.load_state_dict, ck["ema"])
-        _load("EMA heads", path, t.ema_aux.load_state_dict, ck["ema_aux"])
-    _load("augmentation generator (saved on another device type?)", path, t.augment.load_state_dict, ck["augment"])
+                             f"{getattr(run.preprocess, key)}")
+    _load("model weights", path, run.model.load_state_dict, ck["model"])
+    _load("auxiliary heads", path, run.aux.load_state_dict, ck["aux_state"])
+    _load("loss state", path, run.loss.load_state_dict, ck["loss_state"])
+    _load("optimizer state", path, run.optimizer.load_state_dict, ck["optimizer"])
+    if run.schedule.plateau and ck.get("plateau"):
+        _load("plateau scheduler", path, run.schedule.plateau.load_state_dict, ck["plateau"])
+    if run.ema is not None and ck.get("ema"):
+        _load("EMA weights", path, run.ema.model.load_state_dict, ck["ema"])
+        _load("EMA heads", path, run.ema.aux.load_state_dict, ck["ema_aux"])
+    _load("augmentation generator (saved on another device type?)", path, run.augment.load_state_dict, ck["augment"])
     torch.set_rng_state(ck["torch_rng"].cpu())
-    if t.device.type == "cuda" and ck.get("cuda_rng") is not None:
-        torch.cuda.set_rng_state(ck["cuda_rng"].cpu(), t.device)
+    if run.device.type == "cuda" and ck.get("cuda_rng") is not None:
+        torch.cuda.set_rng_state(ck["cuda_rng"].cpu(), run.device)
     ts = ck["train_state"]
-    from ferkit.training.trainer import TrainState
+    state = TrainState(epoch=int(ts["epoch"]), best=dict(ts["best"]), history=list(ts["history"]))
+    if run.dist.main:
+        print(f"resumed from {path} after epoch {state.epoch}", file=sys.stderr)
+    return state
 
-    t.state = TrainState(epoch=int(ts["epoch"]), best=dict(ts["best"]), history=list(ts["history"]))
-    if t.dist.main:
-        print(f"resumed from {path} after epoch {t.state.epoch}", file=sys.stderr)
+
+def aux_head_payload(payload: dict, name: str) -> dict:
+    """A stand-alone model payload for auxiliary head ``name`` of a multitask payload (its head becomes the head)."""
+    head = payload["aux_heads"][name]
+    out = dict(payload)
+    out["model"] = {**{k: v for k, v in payload["model"].items() if not k.startswith("head.")},
+                    **{f"head.{k}": v for k, v in head["state"].items()}}
+    out["labels"] = head["labels"]
+    return out
 
 
-def save_best(t: Trainer, name: str, metrics: dict, ema: bool) -> None:
+def save_best(run: Run, state: TrainState, name: str, metrics: dict, ema: bool) -> None:
     """best.pt (main head) or best_<name>.pt: a stand-alone model whose head is auxiliary head ``name``."""
-    payload = checkpoint_payload(t, ema=ema)
+    payload = checkpoint_payload(run, state.epoch, ema=ema)
     payload["metrics"] = metrics
     if name != "main":
-        head = payload["aux_heads"][name]
-        payload["model"] = {**{k: v for k, v in payload["model"].items() if not k.startswith("head.")},
-                            **{f"head.{k}": v for k, v in head["state"].items()}}
-        payload["labels"] = head["labels"]
-    atomic_write(t.out / ("best.pt" if name == "main" else f"best_{name}.pt"), lambda tmp: torch.save(payload, tmp))
-    write_json(t.out / ("best_metrics.json" if name == "main" else f"best_{name}_metrics.json"),
-               {"epoch": t.state.epoch, **metrics})
+        payload = aux_head_payload(payload, name)
+    atomic_write(run.out / ("best.pt" if name == "main" else f"best_{name}.pt"), lambda tmp: torch.save(payload, tmp))
+    write_json(run.out / ("best_metrics.json" if name == "main" else f"best_{name}_metrics.json"),
+               {"epoch": state.epoch, **metrics})

@@ -15,8 +15,12 @@ from pathlib import Path
 import torch
 
 from ferkit.io_utils import atomic_write, write_json
+from ferkit.training import checkpoints
+from ferkit.training.build import build_run
+from ferkit.training.checkpoints import aux_head_payload  # noqa: F401  (experiment scripts import it from here)
 from ferkit.training.config import TrainConfig
-from ferkit.training.trainer import Trainer
+from ferkit.training.state import TrainState
+from ferkit.training.trainer import fit
 
 log = logging.getLogger(__name__)
 FINAL = "final.pt"
@@ -34,28 +38,20 @@ def train_to_final(cfg: TrainConfig, init_state: dict[str, torch.Tensor] | None 
     if final.is_file() and not retrain:
         log.info("reusing %s", final)
         return final
-    trainer = Trainer(cfg, resume=(out / "last.pt").is_file() and not retrain, progress=progress)
-    if init_state is not None and trainer.state.epoch == 0:
-        trainer.model.load_state_dict(init_state)
-        if trainer.ema is not None:
-            trainer.ema.load_state_dict(init_state)
-    trainer.fit()
-    if not trainer.state.finished(cfg):  # stopped by max_minutes: not a finished run
-        raise RuntimeError(f"{cfg.out_dir}: stopped after {trainer.state.epoch}/{cfg.epochs} epochs; run again to resume")
-    payload = trainer.checkpoint_payload(ema=trainer.ema is not None)
-    payload["history"] = trainer.state.history
+    resume = (out / "last.pt").is_file() and not retrain
+    run = build_run(cfg, resume=resume, progress=progress)
+    state = checkpoints.resume(run) if resume else TrainState()
+    if init_state is not None and state.epoch == 0:
+        run.model.load_state_dict(init_state)
+        if run.ema is not None:
+            run.ema.model.load_state_dict(init_state)
+    state = fit(run, state)
+    if not state.finished(cfg):  # stopped by max_minutes: not a finished run
+        raise RuntimeError(f"{cfg.out_dir}: stopped after {state.epoch}/{cfg.epochs} epochs; run again to resume")
+    payload = checkpoints.checkpoint_payload(run, state.epoch, ema=run.ema is not None)
+    payload["history"] = state.history
     atomic_write(final, lambda tmp: torch.save(payload, tmp))
     return final
-
-
-def aux_head_payload(payload: dict, name: str) -> dict:
-    """A stand-alone model payload for auxiliary head ``name`` of a multitask payload (its head becomes the head)."""
-    head = payload["aux_heads"][name]
-    out = dict(payload)
-    out["model"] = {**{k: v for k, v in payload["model"].items() if not k.startswith("head.")},
-                    **{f"head.{k}": v for k, v in head["state"].items()}}
-    out["labels"] = head["labels"]
-    return out
 
 
 def run_key(cfg: TrainConfig) -> str:
