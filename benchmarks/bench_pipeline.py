@@ -29,7 +29,7 @@ def data_root() -> Path:
 
 
 def read_frames(path: Path) -> list[np.ndarray]:
-    from ferkit.inference.video import VideoSource
+    from ferkit.media.video import VideoSource
 
     return [rgb for _, _, rgb in VideoSource(path)]
 

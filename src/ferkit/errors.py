@@ -32,3 +32,14 @@ class DetectorOptionError(ModelError, ValueError):
 
 class DetectorUnavailable(ModelError):
     """A face detector cannot run here: its weights file or runtime is missing (``auto`` then falls back)."""
+
+
+class MediaError(InputError):
+    """An image or video that cannot be read or decoded. ``reason`` says why, for callers that map it (the web
+    layer to an HTTP status, the dataset readers to a DatasetError): 'missing' (no such readable file), 'empty',
+    'unsupported' (not a known format), 'too_large' (over the pixel limit) or 'corrupt' (truncated, damaged,
+    or no frame decodes)."""
+
+    def __init__(self, message: str, reason: str = "corrupt"):
+        super().__init__(message)
+        self.reason = reason

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from ferkit.faces import create_detector, load_image
-from ferkit.faces.image_io import pil_to_rgb
+from ferkit.media.images import pil_to_rgb
 
 SCALES = (0.05, 0.08, 0.12, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0)
 CK_MIN_SCALE = 0.2

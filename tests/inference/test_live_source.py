@@ -10,7 +10,7 @@ import pytest
 
 from ferkit.cli.main import main
 from ferkit.inference.live_reader import LatestFrameReader
-from ferkit.inference.video import VideoSource
+from ferkit.media.video import VideoSource
 
 
 @pytest.fixture(scope="module")

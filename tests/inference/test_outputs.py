@@ -15,7 +15,7 @@ import pytest
 import ferkit.io_utils
 from ferkit.cli import cmd_predict
 from ferkit.cli.main import main
-from ferkit.inference import video as video_mod
+from ferkit.media import video as video_mod
 
 needs_dev_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
 

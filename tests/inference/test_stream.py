@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ferkit.inference.results import FrameResult
-from ferkit.inference.video import VideoSource
+from ferkit.media.video import VideoSource
 
 
 @pytest.fixture(scope="module")

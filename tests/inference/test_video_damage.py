@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from ferkit.cli.main import main
-from ferkit.inference.video import VideoSource, is_video_file
+from ferkit.media.sniff import is_video_file
+from ferkit.media.video import VideoSource
 
 
 @pytest.fixture(scope="module")

@@ -40,7 +40,7 @@ def test_recognizer_probabilities_are_softmax_of_logits_over_t(runtime, samples_
     rgb = samples_dir / "images" / "happy-baby.jpeg"
     faces = rec.predict(rgb, tta="none")   # one view: the probabilities are the softmax of its logits
     assert faces
-    from ferkit.faces.image_io import as_rgb
+    from ferkit.media.images import as_rgb
 
     image = as_rgb(rgb)
     crops, _ = rec.align(image, rec.detect(image))

@@ -21,7 +21,7 @@ def _plan(paths, model, options: dict):
     """(tasks, input errors, AnalysisOptions) for ``paths`` (a path or a list of paths and folders)."""
     from ferkit.batch.inputs import collect
     from ferkit.batch.tasks import make_tasks
-    from ferkit.inference.video import is_video_file
+    from ferkit.media.sniff import is_video_file
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

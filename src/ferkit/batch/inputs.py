@@ -9,8 +9,7 @@ def collect(paths: list[str]) -> tuple[list[tuple[Path, Path]], list[dict]]:
     """(file, path relative to its root) for every input, and {path, error} for the rest: a missing path
     ("no such file or folder"), or a file in a folder that is no image or video ("skipped: ..."). Folders are
     walked recursively in sorted order, so the same collection always gives the same list."""
-    from ferkit.faces.image_io import is_image_file
-    from ferkit.inference.video import is_video_file
+    from ferkit.media.sniff import is_image_file, is_video_file
 
     files, errors = [], []
     for raw in paths:

@@ -23,7 +23,7 @@ def parse_source(text: str) -> int | str:
 
 
 def source_name(source: int | str) -> str:
-    from ferkit.inference.video import is_stream_url
+    from ferkit.media.video import is_stream_url
 
     if isinstance(source, int):
         return f"camera{source}"
@@ -57,7 +57,7 @@ def run_source(args, recognizer_factory) -> dict:
     """``ferkit predict --source SRC``: no display; returns the results document."""
     source = parse_source(args.source)
     if isinstance(source, str) and not Path(source).exists():
-        from ferkit.inference.video import is_stream_url
+        from ferkit.media.video import is_stream_url
 
         if not is_stream_url(source):
             raise FerkitError(f"--source {source}: not a camera index, stream URL (rtsp://, http://...) or "

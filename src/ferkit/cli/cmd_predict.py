@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
         require_pyarrow()
     from ferkit.batch.inputs import collect
-    from ferkit.inference.video import is_video_file
+    from ferkit.media.sniff import is_video_file
 
     files, errors = collect(args.paths)
     outputs.check_not_inputs(targets, [f for f, _ in files])

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ferkit.data.imageio import is_image_file, read_image, resize_square
+from ferkit.data.imageio import read_image, resize_square
 from ferkit.errors import DatasetError
 from ferkit.labels import CKPLUS_LABELS
+from ferkit.media.sniff import is_image_file
 
 FOLDERS = ("anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise")  # -> CKPLUS_LABELS
 _CANDIDATES = ("ckplus/CK+48", "CK+48", "ckplus")

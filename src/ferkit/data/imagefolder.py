@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ferkit.data.imageio import is_image_file, read_image, resize_square
+from ferkit.data.imageio import read_image, resize_square
 from ferkit.errors import DatasetError
 from ferkit.labels import canonical
+from ferkit.media.sniff import is_image_file
 
 
 def _subdirs(folder: Path) -> list[Path]:

@@ -11,30 +11,23 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ferkit.errors import DatasetError
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".gif")
-
-
-def is_image_file(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+from ferkit.errors import DatasetError, MediaError
+from ferkit.media.images import load_image
 
 
 def read_image(path: Path, mode: str = "L") -> np.ndarray:
     """Decode an image file to ``uint8`` (H, W) for mode 'L' or (H, W, 3) for mode 'RGB'.
 
-    Decoding is ferkit's one image decoder (``ferkit.faces.image_io.load_image``: EXIF orientation, alpha
+    Decoding is ferkit's one image decoder (``ferkit.media.images.load_image``: EXIF orientation, alpha
     composited on white, 16-bit scaled, pixel limit), the same the CLI, the API and the web app use; its
-    InputError becomes a DatasetError naming the file."""
-    from ferkit.errors import InputError
-    from ferkit.faces.image_io import load_image
+    MediaError becomes a DatasetError naming the file."""
 
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path}: image file not found")
     try:
         rgb = load_image(path)
-    except InputError as e:
+    except MediaError as e:
         reason = str(e)
         reason = reason[len(str(path)) + 2:] if reason.startswith(f"{path}: ") else reason
         raise DatasetError(f"{path}: cannot decode image ({reason})") from None

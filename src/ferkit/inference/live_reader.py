@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ferkit.inference.video import VideoSource
+from ferkit.media.video import VideoSource
 
 
 class LatestFrameReader:

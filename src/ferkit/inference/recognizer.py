@@ -15,11 +15,11 @@ import numpy as np
 from ferkit.errors import ConfigError
 from ferkit.faces.base import create_detector
 from ferkit.faces.framing import FerFraming, crop_faces
-from ferkit.faces.image_io import MAX_PIXELS, as_rgb
 from ferkit.faces.types import Detection
 from ferkit.inference.classifier import load_classifier
 from ferkit.inference.results import FaceResult, ImageFaces, no_face_hint
 from ferkit.inference.smoothing import TemporalSmoother
+from ferkit.media.images import MAX_PIXELS, as_rgb
 
 if TYPE_CHECKING:
     from ferkit.inference.stream import RecognizerStream
@@ -103,7 +103,11 @@ class EmotionRecognizer:
             return (both[:len(crops)] + both[len(crops):]) / 2
         return self.classifier.probabilities(self.classify_crops(crops)[0])
 
-    def _faces(self, detections, matrices, probs, labels_idx=None, track_ids=None, raw=None) -> list[FaceResult]:
+    def face_results(self, detections, matrices, probs, labels_idx=None, track_ids=None,
+                     raw=None) -> list[FaceResult]:
+        """One FaceResult per detection: its box, keypoints and alignment matrix with the probabilities ``probs``
+        (N, L) in this model's label order. ``labels_idx``: the decided label per face (default the most
+        probable); ``track_ids``: per face (streams); ``raw``: the unsmoothed probabilities (streams)."""
         out = []
         for i, d in enumerate(detections):
             p = probs[i]
@@ -137,7 +141,7 @@ class EmotionRecognizer:
         probs = self.classify_probabilities(np.concatenate(all_crops), tta) if all_crops else None
         out, start = [], 0
         for dets, crops, matrices, hint in per_image:
-            faces = self._faces(dets, matrices, probs[start:start + len(crops)]) if len(crops) else []
+            faces = self.face_results(dets, matrices, probs[start:start + len(crops)]) if len(crops) else []
             out.append(ImageFaces(faces, hint))
             start += len(crops)
         return out

@@ -113,7 +113,7 @@ class RecognizerStream:
         else:
             probs = np.stack([self.smoother.aggregate(k, p) for k, p in zip(keys, raw)])
         labels = [self.smoother.decide(k, p) for k, p in zip(keys, probs)]
-        faces = rec._faces(dets, matrices, probs, labels, [f.track_id for f, _ in shown], raw)
+        faces = rec.face_results(dets, matrices, probs, labels, [f.track_id for f, _ in shown], raw)
         for (tracked, _), face in zip(shown, faces):
             if tracked.track_id is None:
                 self.pending.setdefault(tracked.key, []).append(face)

@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 
 from ferkit.inference.results import FaceResult, FrameResult
-from ferkit.inference.video import VideoSource
+from ferkit.media.video import VideoSource
 
 
 class VideoRun:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+
 import torch
 from tqdm import tqdm
 

@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
-from ferkit.errors import FerkitError
+from ferkit.errors import FerkitError, MediaError
 from ferkit.inference.results import FrameResult, summarise_tracks
+from ferkit.media.video import VideoSource
 from ferkit.web.errors import ApiError
 from ferkit.web.job_store import JobStore
 from ferkit.web.limits import Limits
@@ -36,19 +35,19 @@ class VideoProbe:
 
 def probe_video(path: Path) -> VideoProbe:
     """Open the file and decode its first frame; raises ApiError 415 if no frame decodes (unknown codec)."""
-    cap = cv2.VideoCapture(str(path))
     try:
-        if not cap.isOpened():
-            raise ApiError(415, "unsupported_video", "the video container or codec is not supported")
-        ok, frame = cap.read()
-        if not ok or frame is None:
+        source = VideoSource(path)
+    except MediaError:
+        raise ApiError(415, "unsupported_video", "the video container or codec is not supported") from None
+    try:
+        _, rgb = source.read()
+        if rgb is None:
             raise ApiError(415, "unsupported_video", "no frame of the video could be decoded (unsupported codec "
                                                      "or corrupt file)")
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        return VideoProbe(fps=fps if fps and 0 < fps < 1000 else 30.0, width=int(frame.shape[1]),
-                          height=int(frame.shape[0]), frame_count=max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))))
+        return VideoProbe(fps=source.info.fps, width=int(rgb.shape[1]), height=int(rgb.shape[0]),
+                          frame_count=source.info.frame_count)
     finally:
-        cap.release()
+        source.close()
 
 
 @dataclass

@@ -13,11 +13,12 @@ from fastapi import APIRouter, File, Query, Request, UploadFile, WebSocket, WebS
 from fastapi.responses import JSONResponse
 
 from ferkit.errors import FerkitError
+from ferkit.media.sniff import SNIFF_BYTES, VIDEO_CONTAINERS, sniff_video
 from ferkit.web.errors import ApiError, too_large
 from ferkit.web.jobs import probe_video
 from ferkit.web.live import LiveSession
 from ferkit.web.schemas import ErrorResponse, Health, JobResponse, ModelsResponse, PredictResponse
-from ferkit.web.uploads import decode_image, sniff_video
+from ferkit.web.uploads import decode_upload
 
 router = APIRouter()
 ERRORS = {code: {"model": ErrorResponse} for code in (413, 415, 422, 503)}
@@ -66,7 +67,7 @@ async def predict(request: Request, file: UploadFile = File(..., description="an
 
     def work():
         t0 = time.perf_counter()
-        rgb, info = decode_image(data, limits.max_pixels, what="the uploaded file")
+        rgb, info = decode_upload(data, limits.max_pixels, what="the uploaded file")
         faces = service.recognizer.predict(rgb) if chosen is None else service.recognizer.predict(rgb, chosen)
         return info, faces, (time.perf_counter() - t0) * 1000.0
 
@@ -118,14 +119,14 @@ def _client(conn) -> str:
 def _store_upload(src, folder: Path, limit: int) -> Path:
     """Copy the upload into the app's temporary folder under a random name, checking its type from its bytes."""
     src.seek(0)
-    head = src.read(512)
+    head = src.read(SNIFF_BYTES)
     if not head:
         raise ApiError(422, "empty_file", "the uploaded file is empty (0 bytes)")
     suffix = sniff_video(head)
     if suffix is None:
         raise ApiError(415, "unsupported_media_type", "the uploaded file is not a video in a supported container "
-                                                      "(MP4/MOV, WebM/MKV, AVI, MPEG, Ogg, Y4M); the type is read "
-                                                      "from the content, not the file name")
+                                                      f"({VIDEO_CONTAINERS}); the type is read from the content, "
+                                                      "not the file name")
     src.seek(0)
     fd, name = tempfile.mkstemp(suffix=suffix, prefix="upload-", dir=folder)
     path = Path(name)
@@ -187,7 +188,7 @@ async def live(ws: WebSocket):
 
     def work(data: bytes):
         t0 = time.perf_counter()
-        rgb, info = decode_image(data, limits.max_frame_pixels, what="the frame")
+        rgb, info = decode_upload(data, limits.max_frame_pixels, what="the frame")
         faces = session.step(rgb)
         return info, faces, (time.perf_counter() - t0) * 1000.0
 

@@ -17,37 +17,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ferkit.errors import InputError, OutputError
+from ferkit.errors import MediaError, OutputError
 from ferkit.io_utils import replace_with, resolve_target
+from ferkit.media.images import not_a_file
 
 log = logging.getLogger(__name__)
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".ogv", ".ogg",
-                  ".3gp", ".3g2", ".flv", ".ts", ".mts", ".m2ts", ".asf", ".vob", ".mxf", ".y4m", ".divx", ".f4v"}
 URL_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 # After this many undecodable frames in a row the file is taken to end (or to be damaged beyond use).
 MAX_BAD_IN_A_ROW = 25
-
-
-def _sniff_video(head: bytes) -> bool:
-    """Container signatures of the formats OpenCV's FFmpeg reads (so a video is known by content)."""
-    return (head[4:8] == b"ftyp"                                   # MP4, MOV, 3GP, M4V
-            or head[:4] in (b"OggS", b"\x1aE\xdf\xa3", b"FLV\x01", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")
-            or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
-            or head[:16] == bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")  # ASF / WMV
-            or head[:9] == b"YUV4MPEG2"
-            or (len(head) > 188 and head[0] == 0x47 and head[188] == 0x47 and head[:3] != b"GIF"))  # MPEG-TS
-
-
-def is_video_file(path: str | os.PathLike) -> bool:
-    """A video by its suffix or, whatever the suffix, by its container signature."""
-    path = Path(path)
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return True
-    try:
-        with open(path, "rb") as f:
-            return _sniff_video(f.read(200))
-    except OSError:
-        return False
 
 
 def is_stream_url(source) -> bool:
@@ -72,7 +49,7 @@ class VideoSource:
     """Iterate (index, time_s, rgb) over a video file, camera index or stream URL. Undecodable frames are
     skipped (counted in ``skipped_frames``; indices and times still count them); reading stops at the end or
     after MAX_BAD_IN_A_ROW bad frames in a row; stopping before the announced frame count sets ``truncated``.
-    A source that cannot be opened or yields no frame at all raises InputError."""
+    A source that cannot be opened or yields no frame at all raises MediaError."""
 
     def __init__(self, source: str | int | os.PathLike, max_bad_in_a_row: int = MAX_BAD_IN_A_ROW):
         quiet_ffmpeg()
@@ -88,17 +65,15 @@ class VideoSource:
         else:
             path = Path(source)
             if not path.is_file():
-                from ferkit.faces.image_io import not_a_file
-
-                raise InputError(not_a_file(path, "a video"))
+                raise MediaError(not_a_file(path, "a video"), "missing")
             if path.stat().st_size == 0:
-                raise InputError(f"{path}: empty file (0 bytes)")
+                raise MediaError(f"{path}: empty file (0 bytes)", "empty")
             self.cap = cv2.VideoCapture(str(path))
             what = str(path)
         if not self.cap.isOpened():
             self.cap.release()
-            raise InputError(f"{what}: cannot open video (unsupported format, corrupt file, unreachable stream "
-                             "or no camera)")
+            raise MediaError(f"{what}: cannot open video (unsupported format, corrupt file, unreachable stream "
+                             "or no camera)", "unsupported")
         fps = self.cap.get(cv2.CAP_PROP_FPS)
         self.info = VideoInfo(fps=fps if fps and 0 < fps < 1000 else 30.0,
                               width=int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
@@ -139,7 +114,7 @@ class VideoSource:
     def finish(self) -> None:
         """After reading: raise if nothing decoded; set ``truncated``; one summary line for any damage."""
         if self.frames_read == 0:
-            raise InputError(f"{self.name}: no frame could be decoded")
+            raise MediaError(f"{self.name}: no frame could be decoded", "corrupt")
         seen = self.frames_read + self.skipped_frames
         if self.info.frame_count and seen < self.info.frame_count:
             self.truncated = True

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ferkit.errors import InputError
-from ferkit.faces.image_io import MAX_PIXELS, as_rgb, load_image
-from ferkit.inference.video import VideoSource
+from ferkit.media.images import MAX_PIXELS, as_rgb, load_image
+from ferkit.media.video import VideoSource
 
 
 def huge_png(width: int, height: int) -> bytes:

@@ -1,4 +1,5 @@
-"""Reading images: every input becomes an RGB uint8 array here, once, with EXIF orientation applied."""
+"""Reading images: every input (a path, encoded bytes, a PIL image or an array) becomes an RGB uint8 array here,
+once, with EXIF orientation applied; whatever cannot be read raises MediaError naming it."""
 from __future__ import annotations
 
 import io
@@ -10,38 +11,37 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ferkit.errors import InputError
+from ferkit.errors import InputError, MediaError
 
 # Bounded memory: an RGB image of this many pixels takes ~150 MB. Larger files are refused before decoding.
 MAX_PIXELS = 50_000_000
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".ppm", ".pgm"}
 
 
 def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read an image file as an (H, W, 3) RGB uint8 array, EXIF-rotated; grey, palette, RGBA, 16-bit and CMYK
-    inputs are converted. Raises InputError naming the file for missing, empty, corrupt or huge files."""
+    inputs are converted. Raises MediaError naming the file for missing, empty, corrupt or huge files."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(not_a_file(path, "an image"))
+        raise MediaError(not_a_file(path, "an image"), "missing")
     if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file (0 bytes)")
+        raise MediaError(f"{path}: empty file (0 bytes)", "empty")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 if im.width * im.height > max_pixels:
-                    raise InputError(f"{path}: image of {im.width}x{im.height} pixels exceeds the limit of "
-                                     f"{max_pixels} pixels")
+                    raise MediaError(f"{path}: image of {im.width}x{im.height} pixels exceeds the limit of "
+                                     f"{max_pixels} pixels", "too_large")
                 im.load()
                 return pil_to_rgb(im)
-    except InputError:
+    except MediaError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise InputError(f"{path}: {bomb_message(e, max_pixels)}") from None
+        raise MediaError(f"{path}: {bomb_message(e, max_pixels)}", "too_large") from None
     except UnidentifiedImageError as e:
-        raise InputError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+        raise MediaError(f"{path}: not a readable image ({type(e).__name__}: {e})", "unsupported") from None
     except (OSError, SyntaxError, ValueError) as e:  # truncated / corrupt data
-        raise InputError(f"{path}: corrupt or truncated image ({e})") from None
+        raise MediaError(f"{path}: corrupt or truncated image ({e})", "corrupt") from None
 
 
 def bomb_message(error: Exception, max_pixels: int) -> str:
@@ -135,27 +135,14 @@ def as_rgb(image, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def is_image_file(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
-class ImageDecodeError(InputError):
-    """An image that cannot be decoded. ``reason``: 'empty', 'unsupported', 'too_large' or 'corrupt' (the web
-    layer maps it to an HTTP status; the dataset readers wrap it as a DatasetError)."""
-
-    def __init__(self, message: str, reason: str):
-        super().__init__(message)
-        self.reason = reason
-
-
 def decode_image(source, max_pixels: int = MAX_PIXELS, what: str | None = None,
                  formats: list[str] | None = None) -> np.ndarray:
     """ferkit's one image decoder: a path, encoded bytes or a PIL image -> RGB uint8 (H, W, 3).
 
     EXIF orientation applied, alpha composited on white, 16-bit and float greys scaled (``pil_to_rgb``); more
     than ``max_pixels`` pixels are refused from the header, before decoding. Paths go through ``load_image``
-    (InputError naming the file); bytes raise ImageDecodeError naming ``what``. ``formats``: the Pillow formats
-    to try for bytes (None: any)."""
+    (MediaError naming the file); bytes raise MediaError naming ``what``. ``formats``: the Pillow formats to try
+    for bytes (None: any)."""
     if isinstance(source, Image.Image):
         return pil_to_rgb(source)
     if isinstance(source, (str, os.PathLike)):
@@ -163,7 +150,7 @@ def decode_image(source, max_pixels: int = MAX_PIXELS, what: str | None = None,
     what = what or "image data"
     data = bytes(source)
     if not data:
-        raise ImageDecodeError(f"{what} is empty (0 bytes)", "empty")
+        raise MediaError(f"{what} is empty (0 bytes)", "empty")
     kind = formats[0] if formats and len(formats) == 1 else "image"
     try:
         with warnings.catch_warnings():
@@ -171,18 +158,18 @@ def decode_image(source, max_pixels: int = MAX_PIXELS, what: str | None = None,
             with Image.open(io.BytesIO(data), formats=formats) as im:
                 width, height = im.size
                 if width * height > max_pixels:
-                    raise ImageDecodeError(f"{what} is {width}x{height} = {width * height} pixels, over the limit "
+                    raise MediaError(f"{what} is {width}x{height} = {width * height} pixels, over the limit "
                                            f"of {max_pixels} pixels", "too_large")
                 if width == 0 or height == 0:
-                    raise ImageDecodeError(f"{what} has no pixels ({width}x{height})", "corrupt")
+                    raise MediaError(f"{what} has no pixels ({width}x{height})", "corrupt")
                 im.load()
                 return pil_to_rgb(im)
-    except ImageDecodeError:
+    except MediaError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageDecodeError(f"{what}: {bomb_message(e, max_pixels)}", "too_large") from None
+        raise MediaError(f"{what}: {bomb_message(e, max_pixels)}", "too_large") from None
     except UnidentifiedImageError:
         message = f"{what} starts like {kind} but cannot be decoded" if formats else f"{what} is not a readable image"
-        raise ImageDecodeError(message, "unsupported" if not formats else "corrupt") from None
+        raise MediaError(message, "unsupported" if not formats else "corrupt") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
-        raise ImageDecodeError(f"{what} is a truncated or corrupt {kind} image ({e})", "corrupt") from None
+        raise MediaError(f"{what} is a truncated or corrupt {kind} image ({e})", "corrupt") from None

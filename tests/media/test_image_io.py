@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from ferkit.errors import InputError
-from ferkit.faces.image_io import as_rgb, load_image
+from ferkit.media.images import as_rgb, load_image
 
 
 def test_samples_load_as_rgb_uint8(samples_dir):

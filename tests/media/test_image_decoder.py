@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from ferkit.data.imageio import read_image
-from ferkit.errors import DatasetError, InputError
-from ferkit.faces.image_io import ImageDecodeError, decode_image
+from ferkit.errors import DatasetError, InputError, MediaError
+from ferkit.media.images import decode_image
 
 
 def _png(image: Image.Image) -> bytes:
@@ -43,14 +43,14 @@ def test_sixteen_bit_is_scaled_not_clipped(tmp_path):
 
 
 def test_errors_are_one_type_with_a_reason(tmp_path):
-    with pytest.raises(ImageDecodeError) as e:
+    with pytest.raises(MediaError) as e:
         decode_image(b"")
     assert e.value.reason == "empty"
-    with pytest.raises(ImageDecodeError) as e:
+    with pytest.raises(MediaError) as e:
         decode_image(_png(Image.new("RGB", (100, 100))), max_pixels=50 * 50)
     assert e.value.reason == "too_large" and "over the limit" in str(e.value)
     png = _png(Image.new("RGB", (64, 64), (9, 9, 9)))
-    with pytest.raises(ImageDecodeError) as e:
+    with pytest.raises(MediaError) as e:
         decode_image(png[: len(png) // 2], formats=["PNG"])
     assert e.value.reason == "corrupt" and isinstance(e.value, InputError)
     bad = tmp_path / "bad.png"
