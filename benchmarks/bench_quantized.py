@@ -42,7 +42,8 @@ def main() -> None:
     from ferkit.evaluation.evaluate import evaluate_scores
     from ferkit.export.onnx import onnx_bytes
     from ferkit.export.quantize import calibration_crops, quantize_int8
-    from ferkit.inference.classifier import OnnxClassifier, softmax
+    from ferkit.inference.classifier import OnnxClassifier
+    from ferkit.inference.probabilities import softmax
 
     calib = calibration_crops(n=args.calibration_images)
     print("| model | runtime | PublicTest accuracy | ms/face (batch 5) | ms/face (batch 1) |")

@@ -28,8 +28,9 @@ from ferkit.data.subsets import stratified_subset
 from ferkit.evaluation.evaluate import evaluate_model
 from ferkit.io_utils import atomic_write, write_json, write_text
 from ferkit.models.checkpoint import load_model, read_file
+from ferkit.training.checkpoints import aux_head_payload
 from ferkit.training.config import load_config
-from ferkit.training.runs import aux_head_payload, shared_run_dir, train_to_final
+from ferkit.training.runs import shared_run_dir, train_to_final
 
 
 def eval_dataset(name: str, split: str, subset: int | None, data_root):

@@ -28,9 +28,9 @@ def write_image(path: Path, rgb) -> None:
 def analyse_image(recognizer, path: Path, target: Path | None, bars: bool, errors: list) -> dict:
     """The JSON entry of one photo (report.image_entry). A failed write of its annotated copy is recorded in
     ``errors`` and the analysis is kept."""
-    from ferkit.media.images import load_image
     from ferkit.inference.report import image_entry
     from ferkit.io_utils import output_failed
+    from ferkit.media.images import load_image
 
     rgb = load_image(path, recognizer.max_pixels)
     faces = recognizer.predict(rgb)
@@ -55,8 +55,8 @@ def analyse_video(recognizer, source, annotated: Path | None, args, jsonl=None, 
     from ferkit.inference.drawing import annotate
     from ferkit.inference.report import video_entry
     from ferkit.inference.results import summarise_tracks
-    from ferkit.media.video import VideoWriter
     from ferkit.io_utils import output_failed
+    from ferkit.media.video import VideoWriter
 
     label = str(source)
     run = recognizer.predict_video(

@@ -7,12 +7,21 @@ task, runs in the calling process (no start-up cost)."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 
 from ferkit.batch.options import AnalysisOptions
 from ferkit.batch.tasks import Task
 from ferkit.errors import FerkitError
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells, else the CPU count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
 
 
 def run_local(

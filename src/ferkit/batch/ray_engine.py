@@ -52,7 +52,7 @@ def connect(address: str | None, workers: int | None):
         if address:
             ray.init(address=address, log_to_driver=False, include_dashboard=False)
         else:
-            from ferkit.batch.runner import usable_cores
+            from ferkit.batch.local_pool import usable_cores
 
             ray.init(num_cpus=workers or usable_cores(), log_to_driver=False, include_dashboard=False)
     return workers or max(1, int(ray.cluster_resources().get("CPU", 1)))

@@ -4,7 +4,6 @@ of analysed again, and one progress bar for the whole collection (files/s, faces
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -14,14 +13,6 @@ from ferkit.batch.tasks import Task
 from ferkit.errors import FerkitError
 
 ENGINES = ("local", "ray")
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the OS tells, else the CPU count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def run_tasks(
@@ -83,7 +74,7 @@ def _engine(
         return run_ray(pending, options, workers=workers, address=address)
     if address:
         raise FerkitError("--address is for --engine ray (the address of a Ray cluster)")
-    from ferkit.batch.local_pool import run_local
+    from ferkit.batch.local_pool import run_local, usable_cores
 
     return run_local(iter(pending), len(pending), options, workers or usable_cores(), recognizer)
 

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import IO
 
-from ferkit.batch.analyse import analyse_video  # noqa: F401 (re-exported: one video, one pass)
+from ferkit.batch.analyse import analyse_video
 from ferkit.errors import FerkitError, InputError
 
 log = logging.getLogger(__name__)

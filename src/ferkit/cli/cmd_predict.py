@@ -188,7 +188,7 @@ def _run_collection(args, files, kinds, annotated, options, head: dict, errors: 
 
 def _finish_reports(csv_report, json_report, tail: dict) -> bool:
     """Put --csv and --json in place; a failed write is one line on stderr (the other report is still written)."""
-    from ferkit.cli.outputs import write_failure
+    from ferkit.io_utils import write_failure
 
     ok = True
     for report, finish in ((csv_report, lambda r: r.finish()), (json_report, lambda r: r.finish(tail))):
@@ -215,8 +215,8 @@ def _write_outputs(doc: dict, args, labels, n_inputs: int) -> int:
 
 def _write_reports(args, doc: dict, labels) -> bool:
     """--json and --csv; a failed write is one line on stderr (the other reports are still written)."""
-    from ferkit.cli.outputs import write_failure
     from ferkit.inference.report import write_results_csv, write_results_json
+    from ferkit.io_utils import write_failure
 
     ok = True
     for target, write in ((args.json, lambda t: write_results_json(t, doc)),

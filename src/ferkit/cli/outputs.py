@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ferkit.errors import OutputError
-from ferkit.io_utils import is_stdout, output_failed, resolve_target, write_failure  # noqa: F401 (re-exported)
+from ferkit.io_utils import is_stdout, resolve_target
 
 log = logging.getLogger(__name__)
 IMAGE_OUTPUT_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")   # what cv2.imencode writes; others -> .png

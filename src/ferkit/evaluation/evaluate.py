@@ -11,7 +11,6 @@ from ferkit.evaluation.metrics import summary
 from ferkit.evaluation.scoring import score_images
 from ferkit.labels import align
 from ferkit.models.checkpoint import LoadedModel
-from ferkit.transforms.preprocess import resize_crops  # noqa: F401  (its former home; re-exported)
 
 
 def model_scores(loaded: LoadedModel, images: np.ndarray, tta: str = "none", device: str = "cpu",

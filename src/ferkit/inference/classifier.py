@@ -15,14 +15,8 @@ import numpy as np
 import torch
 
 from ferkit.errors import ModelError
+from ferkit.inference.probabilities import softmax
 from ferkit.transforms.preprocess import Preprocess
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = logits / temperature if temperature != 1.0 else logits
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class _Calibrated:

@@ -13,6 +13,7 @@ import numpy as np
 from ferkit.errors import ModelError
 from ferkit.faces.framing import BoxFraming, FerFraming, TemplateFraming
 from ferkit.inference.model_spec import ModelSpec
+from ferkit.inference.probabilities import softmax
 from ferkit.transforms.preprocess import Preprocess
 
 
@@ -166,8 +167,6 @@ class SpecClassifier:
         return out, np.zeros((n, 0), np.float32)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        from ferkit.inference.classifier import softmax
-
         return softmax(logits, self.temperature)
 
     def head(self, features: np.ndarray) -> np.ndarray:

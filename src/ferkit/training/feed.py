@@ -7,7 +7,6 @@ import numpy as np
 import torch
 
 from ferkit.training.label_modes import draw_labels
-from ferkit.transforms.preprocess import to_float  # noqa: F401  (its former home; re-exported)
 
 
 def epoch_order(n: int, epoch: int, seed: int, weights: np.ndarray | None = None, rank: int = 0,

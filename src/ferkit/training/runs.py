@@ -17,7 +17,6 @@ import torch
 from ferkit.io_utils import atomic_write, write_json
 from ferkit.training import checkpoints
 from ferkit.training.build import build_run
-from ferkit.training.checkpoints import aux_head_payload  # noqa: F401  (experiment scripts import it from here)
 from ferkit.training.config import TrainConfig
 from ferkit.training.state import TrainState
 from ferkit.training.trainer import fit
