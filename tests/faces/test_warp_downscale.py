@@ -53,3 +53,47 @@ def test_region_at_the_image_edge_and_outside():
     assert (warp(image, np.array([[0.05, 0, 30], [0, 0.05, 30]]), 48, border=0)[:20, :20] == 0).all()
     far = warp(image, np.array([[0.05, 0, -1000], [0, 0.05, -1000]]), 16, border=0)  # entirely outside: no crash
     assert far.shape == (16, 16)
+
+
+# ----- matrices ------------------------------------------------------------------------------------------------------
+def test_box_matrix_by_hand():
+    from ferkit.faces.alignment import box_matrix
+
+    # a 40 x 80 box centred at (120, 140): side = 1.25 * 80 = 100 -> scale 48 / 100, centre to (24, 24)
+    m = box_matrix(np.array([100, 100, 140, 180]), 48, crop_scale=1.25)
+    assert m == pytest.approx(np.array([[0.48, 0.0, 24 - 0.48 * 120], [0.0, 0.48, 24 - 0.48 * 140]]))
+    wide = box_matrix(np.array([100, 100, 200, 120]), 50, crop_scale=1.0)  # the wider side counts: 100
+    assert wide[0, 0] == pytest.approx(0.5)
+    dot = box_matrix(np.array([10, 10, 10.5, 10.2]), 48, crop_scale=1.0)  # under a pixel: side 1
+    assert dot[0, 0] == pytest.approx(48.0)
+
+
+def test_landmark_rule_needs_four_finite_points():
+    from ferkit.faces import Detection
+    from ferkit.faces.alignment import FER_TEMPLATE, alignment_matrix, box_matrix, similarity_matrices
+
+    box = np.array([100, 100, 200, 200], np.float32)
+    four = (FER_TEMPLATE * 100 + 100).astype(np.float32)  # the template itself, 100 px wide
+    with_four = alignment_matrix(Detection(box=box, score=0.9, landmarks=four), 48)
+    assert with_four == pytest.approx(similarity_matrices(four[None], FER_TEMPLATE * 48)[0])
+    five = np.vstack([four, [[np.nan, np.nan]]]).astype(np.float32)  # a fifth point may be missing
+    assert alignment_matrix(Detection(box=box, score=0.9, landmarks=five), 48) == pytest.approx(with_four)
+    three = four[:3]
+    assert alignment_matrix(Detection(box=box, score=0.9, landmarks=three), 48) == pytest.approx(box_matrix(box, 48))
+
+
+def test_similarity_of_translated_integer_points():
+    from ferkit.faces.alignment import similarity_matrices, transform_points
+
+    src = np.array([[[0, 0], [10, 0], [0, 10], [10, 10]]])  # integer points
+    dst = np.array([[5, 7], [25, 7], [5, 27], [25, 27]])  # doubled and moved by (5, 7)
+    m = similarity_matrices(src, dst)[0]
+    assert m == pytest.approx(np.array([[2.0, 0.0, 5.0], [0.0, 2.0, 7.0]]))
+    assert transform_points(m, np.array([[1, 1]])).tolist() == [pytest.approx([7.0, 9.0])]
+    same = similarity_matrices(np.zeros((1, 4, 2)), dst)[0]  # all source points equal: no scale
+    assert np.isfinite(same).all() and same[:, 2].tolist() == pytest.approx([15.0, 17.0])
+
+
+def test_invert_affine_of_integer_matrices():
+    m = np.array([[2, 0, 4], [0, 2, 6]])
+    assert invert_affine(m) == pytest.approx(np.array([[0.5, 0, -2], [0, 0.5, -3]]))
