@@ -31,10 +31,10 @@ def test_readme_starts_with_the_two_setup_commands():
 def test_readme_names_the_rest_upload_field_the_api_reads():
     import inspect
 
-    from ferkit.web import routes
+    from ferkit.web.routes import photos, videos
 
     text = README.read_text(encoding="utf-8")
-    for handler in (routes.predict, routes.predict_video):
+    for handler in (photos.predict, videos.predict_video):
         assert "file" in inspect.signature(handler).parameters  # the form field the API reads
     assert "form field `file`" in text and "-F file=@" in text
 

@@ -187,7 +187,7 @@ def test_video_job_reports_progress_timeline_and_summary(client, clip_mp4, web_r
     assert res["summary"]["tracks"] == len(res["tracks"])
     assert sum(res["summary"]["label_counts"].values()) == res["summary"]["face_frames"] > 0
     # the upload was deleted from the private temporary folder once analysed
-    tmpdir = Path(app.state.tmpdir)
+    tmpdir = Path(app.state.server.tmpdir)
     assert tmpdir.is_relative_to(Path(tempfile.gettempdir()).resolve()) or tmpdir.is_relative_to(
         Path(tempfile.gettempdir()))
     assert list(tmpdir.iterdir()) == []
@@ -316,7 +316,7 @@ def test_cors_when_asked(web_recognizer):
         assert r.headers.get("access-control-allow-origin") == "http://allowed.test"
         r = c.get("/healthz", headers={"Origin": "http://other.test"})
         assert "access-control-allow-origin" not in r.headers
-    assert not Path(app.state.tmpdir).exists(), "the temporary folder is removed at shutdown"
+    assert not Path(app.state.server.tmpdir).exists(), "the temporary folder is removed at shutdown"
 
 
 def test_overload_is_a_clear_503(web_recognizer, group_jpeg):
@@ -328,7 +328,7 @@ def test_overload_is_a_clear_503(web_recognizer, group_jpeg):
 
     app = create_app(recognizer=web_recognizer, limits=Limits(max_pending=1), allowed_hosts=["testserver"])
     gate = threading.Event()
-    service = app.state.service
+    service = app.state.server.service
     original = service.recognizer
 
     class Slow:   # holds the only inference slot until released

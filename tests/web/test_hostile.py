@@ -123,7 +123,7 @@ def test_finished_jobs_never_block_new_ones(web_recognizer, clip_mp4):
 
 def test_job_quota_and_truthful_retry_after(web_recognizer, clip_mp4):
     with make_client(web_recognizer, limits={"max_jobs": 2, "max_jobs_per_client": 1}) as c:
-        jobs = c.app.state.jobs
+        jobs = c.app.state.server.jobs
         gate = threading.Event()
         jobs.executor.submit(gate.wait, 60)   # the job thread is busy: new jobs stay queued
         try:
@@ -147,7 +147,7 @@ def test_retry_after_follows_the_running_jobs_progress(web_recognizer, tmp_path)
     from ferkit.web.jobs import Job, VideoProbe
 
     with make_client(web_recognizer) as c:
-        jobs = c.app.state.jobs
+        jobs = c.app.state.server.jobs
         probe = VideoProbe(fps=30.0, width=320, height=240, frame_count=600)
         running = Job(id="a", path=tmp_path / "a", probe=probe, every_n_frames=1, frames_total=600,
                       status="running", frames_done=150, started=time.time() - 10.0)
@@ -215,7 +215,7 @@ def test_decompression_bomb_upload_quotes_the_servers_limit(client):
     r = client.post("/v1/predict", files={"file": ("b.png", huge)})
     body = r.json()
     assert r.status_code == 413 and body["error"] == "image_too_large"
-    assert f"limit of {client.app.state.limits.max_pixels} pixels" in body["detail"]
+    assert f"limit of {client.app.state.server.settings.limits.max_pixels} pixels" in body["detail"]
     assert "89478485" not in body["detail"] and "DOS" not in body["detail"]
 
 

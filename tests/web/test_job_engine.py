@@ -52,7 +52,7 @@ def _same_rows(job: dict, video: dict) -> None:
 
 def test_local_pool_job_gives_the_rows_of_predict(web_model, clip_mp4, tmp_path):
     with _engine_client(web_model, engine="local", video_workers=1) as client:
-        assert client.app.state.jobs.engine.engine == "local"
+        assert client.app.state.server.jobs.engine.engine == "local"
         jobs = {}
         for detector, every in (("haar", 2), ("blazeface", 1)):  # the server's detector, and one a job names
             r = client.post(

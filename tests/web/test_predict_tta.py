@@ -32,7 +32,7 @@ def test_served_predictions_follow_the_tta_setting(
         threads=1,
         tta=tta,
     )
-    assert app.state.service.recognizer.tta == tta
+    assert app.state.server.service.recognizer.tta == tta
     served = _served_probabilities(app, group_jpeg)
     local = np.array(
         [

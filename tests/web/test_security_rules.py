@@ -221,7 +221,7 @@ def wait_done(c, job_id: str) -> None:
 
 def test_video_jobs_per_client_and_in_all(tiny_video):
     with make_client(limits={"max_jobs": 3, "max_jobs_per_client": 2}) as c:
-        c.app.state.jobs.recognizer.gate.clear()  # jobs stay active until the gate opens
+        c.app.state.server.jobs.recognizer.gate.clear()  # jobs stay active until the gate opens
         try:
             first, second = post_video(c, tiny_video), post_video(c, tiny_video)
             assert first.status_code == second.status_code == 202
@@ -229,7 +229,7 @@ def test_video_jobs_per_client_and_in_all(tiny_video):
             assert r.status_code == 429 and r.json()["error"] == "too_many_jobs"
             assert int(r.headers["Retry-After"]) >= 1
         finally:
-            c.app.state.jobs.recognizer.gate.set()
+            c.app.state.server.jobs.recognizer.gate.set()
         for r in (first, second):
             wait_done(c, r.json()["job_id"])
         assert post_video(c, tiny_video).status_code == 202  # finished jobs do not count
@@ -237,13 +237,13 @@ def test_video_jobs_per_client_and_in_all(tiny_video):
 
 def test_video_jobs_over_the_server_limit_are_busy(tiny_video):
     with make_client(limits={"max_jobs": 1, "max_jobs_per_client": 5}) as c:
-        c.app.state.jobs.recognizer.gate.clear()
+        c.app.state.server.jobs.recognizer.gate.clear()
         try:
             assert post_video(c, tiny_video).status_code == 202
             r = post_video(c, tiny_video)
             assert r.status_code == 503 and r.json()["error"] == "busy" and int(r.headers["Retry-After"]) >= 1
         finally:
-            c.app.state.jobs.recognizer.gate.set()
+            c.app.state.server.jobs.recognizer.gate.set()
 
 
 def test_live_sessions_per_client_and_in_all():

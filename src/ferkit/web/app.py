@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
@@ -19,15 +18,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ferkit import __version__
 from ferkit.errors import FerkitError
 from ferkit.web.browser_model import BrowserModel, find_ort_dist
-from ferkit.web.browser_model import router as browser_router
 from ferkit.web.errors import ApiError
 from ferkit.web.guard import LOOPBACK_HOSTS, ApiKeyGuard, HostGuard, check_api_key
 from ferkit.web.job_store import JobStore
 from ferkit.web.jobs import JobManager
 from ferkit.web.limits import Limits
+from ferkit.web.live import LiveSlots
 from ferkit.web.middleware import BodyLimitMiddleware
-from ferkit.web.routes import router
+from ferkit.web.routes import browser, health, live, models, photos, videos
+from ferkit.web.server import Server
 from ferkit.web.service import InferenceService
+from ferkit.web.settings import WebSettings
 from ferkit.web.timeouts import BodyTimeoutMiddleware
 
 log = logging.getLogger(__name__)
@@ -73,63 +74,42 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
     engine: run video jobs as tasks of the batch engine, "local" (``video_workers`` processes owned by the
     server) or "ray" (``address``: the cluster; default a local Ray), each loading ``model`` with
     ``recognizer_options``; default None: on a job thread with the server's recogniser."""
-    limits = limits or Limits()
+    settings = WebSettings(model_name=model_name or model_display_name(model), limits=limits or Limits(),
+                           cors_origins=tuple(cors_origins or ()),
+                           allowed_hosts=tuple(LOOPBACK_HOSTS if allowed_hosts is None else allowed_hosts),
+                           allow_origins=tuple(allow_origins), api_key=check_api_key(api_key) if api_key else None,
+                           state_dir=Path(state_dir) if state_dir is not None else None,
+                           ort_web=Path(ort_web) if ort_web else None)
     if recognizer is None:
         from ferkit.inference.recognizer import EmotionRecognizer
 
-        recognizer = EmotionRecognizer(model=model, max_pixels=limits.max_pixels, **recognizer_options)
-    name = model_name or model_display_name(model)
+        recognizer = EmotionRecognizer(model=model, max_pixels=settings.limits.max_pixels, **recognizer_options)
+    job_engine = _job_engine(model, settings, recognizer_options, engine, video_workers, address)
+    server = _build_server(settings, recognizer, job_engine)
     assets = _load_assets()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        app.state.jobs.close()
-        app.state.service.close()
-        shutil.rmtree(app.state.tmpdir, ignore_errors=True)
+        server.close()
 
     docs_assets = _docs_assets()
     app = FastAPI(title="ferkit", version=__version__, lifespan=lifespan, redoc_url=None,
                   docs_url=None if docs_assets else "/docs",
                   description="Facial expression recognition: faces, boxes and per-emotion probabilities for "
                               "images, videos and live frames. Errors are JSON `{error, detail}`.")
-    app.state.service = InferenceService(recognizer, name, limits)
-    job_engine = _job_engine(model, name, limits, recognizer_options, engine, video_workers, address)
-    app.state.jobs = JobManager(recognizer, name, limits, store=JobStore(state_dir), engine=job_engine)
-    app.state.tmpdir = tempfile.mkdtemp(prefix="ferkit-web-")
-    app.state.live_sessions = 0
-    app.state.live_clients = {}   # client address -> open live sessions
-    app.state.limits = limits
-    app.state.browser_model = BrowserModel(app.state.service, find_ort_dist(ort_web))
-    if ort_web and app.state.browser_model.ort_dir is None:
-        log.warning("%s: no onnxruntime-web WebAssembly build found; in-browser mode is off", ort_web)
-    app.include_router(router)
-    app.include_router(browser_router)
+    app.state.server = server
+    for routes in (health, models, photos, videos, live, browser):
+        app.include_router(routes.router)
     _add_error_handlers(app)
     _add_page(app, assets)
     if docs_assets:
         _add_docs(app, docs_assets)
-
-    def limit_for(path: str) -> int:
-        big = path.rstrip("/") == "/v1/predict/video"
-        return (limits.max_video_bytes if big else limits.max_image_bytes) + MULTIPART_SLACK
-
-    # the last added runs first: Host/Origin, then the API key, CORS, body timeouts, body size
-    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
-    app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=limits.body_timeout_s, min_body_rate=limits.min_body_rate)
-    if cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["*"])
-    if api_key:
-        app.add_middleware(ApiKeyGuard, key=check_api_key(api_key))
-    app.add_middleware(HostGuard, allowed_hosts=tuple(LOOPBACK_HOSTS if allowed_hosts is None else allowed_hosts),
-                       allow_origins=(*allow_origins, *(cors_origins or ())))
+    _add_middleware(app, settings)
     return app
 
 
-def _job_engine(model, name: str, limits: Limits, recognizer_options: dict, engine: str | None, workers: int,
+def _job_engine(model, settings: WebSettings, recognizer_options: dict, engine: str | None, workers: int,
                 address: str | None):
     """The JobEngine of the video jobs (None without ``engine``): its workers load the model themselves."""
     if engine is None:
@@ -141,10 +121,46 @@ def _job_engine(model, name: str, limits: Limits, recognizer_options: dict, engi
     from ferkit.batch.options import AnalysisOptions
     from ferkit.web.job_runner import JobEngine
 
+    limits = settings.limits
     options = AnalysisOptions(recognizer={**recognizer_options, "model": None if model is None else str(model),
                                           "max_pixels": limits.max_pixels},
-                              model_name=name, max_frames=limits.max_video_frames)
+                              model_name=settings.model_name, max_frames=limits.max_video_frames)
     return JobEngine(options, engine=engine, workers=workers, address=address)
+
+
+def _build_server(settings: WebSettings, recognizer, job_engine=None) -> Server:
+    """The app's shared parts: the inference service, the video jobs, the live slots, the in-browser model and
+    a private temporary folder for uploads."""
+    service = InferenceService(recognizer, settings.model_name, settings.limits)
+    browser_model = BrowserModel(service, find_ort_dist(settings.ort_web))
+    if settings.ort_web and browser_model.ort_dir is None:
+        log.warning("%s: no onnxruntime-web WebAssembly build found; in-browser mode is off", settings.ort_web)
+    return Server(settings=settings, service=service,
+                  jobs=JobManager(recognizer, settings.model_name, settings.limits, store=JobStore(settings.state_dir),
+                                  engine=job_engine),
+                  live=LiveSlots(settings.limits), browser_model=browser_model,
+                  tmpdir=Path(tempfile.mkdtemp(prefix="ferkit-web-")))
+
+
+def _add_middleware(app: FastAPI, settings: WebSettings) -> None:
+    """The last added runs first: Host/Origin, then the API key, CORS, body timeouts, body size."""
+    limits = settings.limits
+
+    def limit_for(path: str) -> int:
+        big = path.rstrip("/") == "/v1/predict/video"
+        return (limits.max_video_bytes if big else limits.max_image_bytes) + MULTIPART_SLACK
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(BodyTimeoutMiddleware, body_timeout_s=limits.body_timeout_s, min_body_rate=limits.min_body_rate)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"])
+    if settings.api_key:
+        app.add_middleware(ApiKeyGuard, key=settings.api_key)
+    app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts,
+                       allow_origins=(*settings.allow_origins, *settings.cors_origins))
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -7,15 +7,10 @@ reproduce the pipeline (detector anchors and thresholds, alignment
 template, preprocessing, labels), so that nothing is duplicated by hand in the JavaScript."""
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from pathlib import Path
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
-
-router = APIRouter()
 # The only onnxruntime-web files served: the WebAssembly build (ES module with its loader, and the binary).
 ORT_FILES = {"ort.wasm.bundle.min.mjs": "text/javascript; charset=utf-8",
              "ort-wasm-simd-threaded.mjs": "text/javascript; charset=utf-8",
@@ -145,54 +140,3 @@ class BrowserModel:
             if key not in self._files:
                 self._files[key] = path.read_bytes()
             return self._files[key]
-
-
-def _not_available(reason: str) -> JSONResponse:
-    return JSONResponse({"error": "not_available", "detail": reason}, status_code=404)
-
-
-@router.get("/v1/browser-model", tags=["models"])
-async def browser_model_info(request: Request) -> dict:
-    """Whether the page can run the models in the browser (onnxruntime-web), and what it needs to."""
-    return request.app.state.browser_model.info()
-
-
-@router.get("/v1/browser-model/classifier.onnx", tags=["models"], response_class=Response)
-async def browser_classifier(request: Request):
-    """The served classifier exported to ONNX (labels and preprocessing in its metadata)."""
-    bm = request.app.state.browser_model
-    if (problem := bm.problem()) is not None:
-        return _not_available(problem)
-    data = await request.app.state.service.run(bm.classifier_onnx)   # exported once, on the inference thread
-    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/v1/browser-model/detector.onnx", tags=["models"], response_class=Response)
-async def browser_detector(request: Request):
-    """The face detector's ONNX file (BlazeFace, shipped with ferkit)."""
-    bm = request.app.state.browser_model
-    if (problem := bm.problem()) is not None:
-        return _not_available(problem)
-    data = await asyncio.to_thread(bm.detector_onnx)
-    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=3600"})
-
-
-@router.get("/v1/browser-model/photo-detector.onnx", tags=["models"], response_class=Response)
-async def browser_photo_detector(request: Request):
-    """The still-image face detector's ONNX file (YuNet, shipped with ferkit), where the server runs it."""
-    bm = request.app.state.browser_model
-    if (problem := bm.problem()) is not None:
-        return _not_available(problem)
-    if bm.info().get("photo_detector") is None:
-        return _not_available("this server's detector runs no YuNet passes on photos")
-    data = await asyncio.to_thread(bm.photo_detector_onnx)
-    return Response(data, media_type="application/octet-stream", headers={"Cache-Control": "max-age=3600"})
-
-
-@router.get("/vendor/ort/{name}", include_in_schema=False)
-async def ort_asset(request: Request, name: str):
-    data = await asyncio.to_thread(request.app.state.browser_model.ort_file, name)
-    if data is None:
-        return JSONResponse({"error": "not_found", "detail": "no such asset"}, status_code=404)
-    return Response(data, media_type=ORT_FILES[name], headers={"Cache-Control": "max-age=86400",
-                                                               "X-Content-Type-Options": "nosniff"})
