@@ -125,8 +125,11 @@ def run(names: list[str], children: int, retest: bool = False) -> None:
             raise SystemExit(f"mutmut failed on module {name!r} (exit {proc.returncode})")
         found = results(folder)
         record = {"seconds": round(seconds, 1), "mutants": found}
-        if chosen:  # the run time reported stays the full run's
-            record["seconds"] = json.loads(last.read_text())["seconds"]
+        if chosen:  # the others keep the full run's outcome (more tests never revive a killed mutant)
+            previous = json.loads(last.read_text())
+            again = {m: found[m] for m in chosen if m in found}
+            record = {"seconds": previous["seconds"], "mutants": {**previous["mutants"], **again}}
+            found = record["mutants"]
         last.write_text(json.dumps(record, indent=1))
         row = count(found, equivalents())
         print(

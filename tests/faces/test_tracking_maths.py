@@ -229,10 +229,47 @@ def test_iou_tracker_bookkeeping():
     ids, ended = t.update([[0, 0, 10, 10], [50, 0, 60, 10]])
     assert ids == [1, 2] and ended == []
     # the first box overlaps its track by exactly 0.5 (its lower half): the threshold is inclusive
-    ids, _ = t.update([[0, 0, 10, 5]])
-    assert ids == [1] and t.tracks[0].age == 2 and t.tracks[1].missed == 1
+    ids, ended = t.update([[0, 0, 10, 5]])
+    assert ids == [1] and ended == [] and t.tracks[0].age == 2 and t.tracks[1].missed == 1
     ids, ended = t.update([[0, 0, 10, 5]])
     assert ids == [1] and ended == [2] and t.tracks[0].age == 3  # track 2 missed 2 > max_missed frames: ended
     ids, _ = t.update([[0, 0, 10, 5], [0, 0, 10, 5]])
     assert ids == [1, 3]  # one track takes one box; the other is new
     assert t.update(np.zeros((0, 4)))[0] == [] and sorted(t.reset()) == [1, 3] and t.tracks == []
+
+
+def test_iou_tracker_takes_the_next_best_pair_after_a_conflict():
+    from ferkit.faces.tracking import IoUTracker
+
+    t = IoUTracker(iou_threshold=0.3)
+    t.update([[0, 0, 10, 10], [8, 0, 18, 10]])
+    # box 0 overlaps track 1 most, box 1 overlaps track 1 too but track 2 less: track 2 must still get box 1
+    ids, _ = t.update([[0, 0, 10, 10], [6, 0, 16, 10]])
+    assert ids == [1, 2]
+
+
+def test_kalman_predict_does_not_damp_by_default_and_carry_keeps_ids():
+    k = KalmanBox(np.array([0.0, 0.0, 20.0, 20.0]))
+    k.update(np.array([4.0, 0.0, 24.0, 20.0]))
+    v = k.mean[4]
+    x = k.mean[0]
+    k.predict()
+    assert k.mean[0] - x == pytest.approx(v)
+    bt = ByteTracker(min_hits=1)
+    bt.update([[0, 0, 20, 20]], [0.9])
+    assert [f.track_id for f in bt.carry().faces] == [1]
+
+
+def test_an_ended_track_does_not_hide_the_tracks_after_it():
+    bt = ByteTracker(min_hits=3)
+    bt.update([[0, 0, 20, 20]], [0.9])  # key 1, tentative
+    bt.update([[0, 0, 20, 20], [100, 0, 120, 20]], [0.9, 0.9])  # key 1 again, key 2 new
+    step = bt.update([[100, 0, 120, 20]], [0.9])  # key 1 (tentative) misses: it ends
+    assert step.ended == [1] and [f.key for f in step.faces] == [2] and [t.key for t in bt.tracks] == [2]
+
+
+def test_a_detection_at_the_high_score_is_not_also_a_low_one():
+    bt = ByteTracker(min_hits=1, high=0.5)
+    bt.update([[0, 0, 20, 20], [3, 0, 23, 20]], [0.9, 0.9])  # two close faces, two tracks
+    step = bt.update([[1, 0, 21, 20]], [0.5])  # one detection at exactly the threshold
+    assert len(step.faces) == 1  # one track takes it, not both
