@@ -76,6 +76,8 @@ SECTIONS = [
     ("ferplus_large_robust.md", "ferplus_large with the real-photo degradations: a candidate that was not shipped",
      "python lab/tools/eval_tables.py robustness lab/results/robustness_ran_ferplus_robust_34ep.json "
      "lab/results/robustness_ferplus_large.json --output lab/results/ferplus_large_robust.md ..."),
+    ("ferplus_schemes.md", "FERPlus training schemes (MV, CEL, ML, PLD) and offline augmentation at a CPU budget",
+     "python lab/tools/ferplus_schemes.py --config lab/configs/experiments/ferplus_schemes/base.yaml --seeds 0 1 2 ..."),
     ("zoo.md", "Model zoo: reproductions of the seed systems and papers",
      "python lab/tools/zoo_table.py --runs-root runs/zoo"),
     ("benchmarks.md", "Speed benchmarks", "benchmarks/*.py"),

@@ -88,6 +88,24 @@ def _candidate_rows(stem: str, data: dict, source: str) -> list[dict]:
     ]
 
 
+def _scheme_rows(stem: str, data: dict, source: str) -> list[dict]:
+    """One row per (scheme, seed) of a ``{"results": {scheme: {seed: evaluate --json}}}`` record."""
+    return [
+        _row(
+            stem,
+            f"{scheme} seed {seed}",
+            ev["accuracy"],
+            dataset=ev.get("dataset", "ferplus"),
+            seed=int(seed),
+            macro_f1=ev.get("macro_f1"),
+            source=source,
+        )
+        for scheme, by_seed in data["results"].items()
+        for seed, ev in by_seed.items()
+        if isinstance(ev, dict) and "accuracy" in ev
+    ]
+
+
 def _evaluation_row(stem: str, data: dict, source: str, experiment: str | None = None) -> dict:
     """One ``ferkit evaluate --json`` file."""
     return _row(
@@ -135,6 +153,8 @@ def collect_rows(results: Path) -> list[dict]:
         page = path.with_suffix(".md").name if path.with_suffix(".md").is_file() else path.name
         if isinstance(data, dict) and isinstance(data.get("rows"), list):
             rows += _table_rows(path.stem, data, page)
+        elif isinstance(data, dict) and isinstance(data.get("results"), dict) and "per_seed" in data:
+            rows += _scheme_rows(path.stem, data, page)
         elif isinstance(data, dict) and "rule" in data:
             rows += _candidate_rows(path.stem, data, page)
         elif isinstance(data, dict) and "accuracy" in data:
