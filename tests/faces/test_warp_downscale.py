@@ -49,7 +49,7 @@ def test_fine_detail_is_averaged_not_aliased():
 def test_region_at_the_image_edge_and_outside():
     image = np.full((H, W), 200, np.uint8)
     corner = warp(image, np.array([[0.05, 0, 30], [0, 0.05, 30]]), 48)  # the image starts 30 px into the crop
-    assert (corner[35:, 35:] == 200).all()
+    assert (corner[35:, 35:] == 200).all() and (corner[:20, :20] == 200).all()  # edge pixels repeated
     assert (warp(image, np.array([[0.05, 0, 30], [0, 0.05, 30]]), 48, border=0)[:20, :20] == 0).all()
     far = warp(image, np.array([[0.05, 0, -1000], [0, 0.05, -1000]]), 16, border=0)  # entirely outside: no crash
     assert far.shape == (16, 16)
@@ -73,7 +73,7 @@ def test_landmark_rule_needs_four_finite_points():
     from ferkit.faces.alignment import FER_TEMPLATE, alignment_matrix, box_matrix, similarity_matrices
 
     box = np.array([100, 100, 200, 200], np.float32)
-    four = (FER_TEMPLATE * 100 + 100).astype(np.float32)  # the template itself, 100 px wide
+    four = (FER_TEMPLATE * 100 + [130, 90]).astype(np.float32)  # the template itself, 100 px wide
     with_four = alignment_matrix(Detection(box=box, score=0.9, landmarks=four), 48)
     assert with_four == pytest.approx(similarity_matrices(four[None], FER_TEMPLATE * 48)[0])
     five = np.vstack([four, [[np.nan, np.nan]]]).astype(np.float32)  # a fifth point may be missing
