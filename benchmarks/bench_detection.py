@@ -83,9 +83,7 @@ def measure(detector, built: list) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--detectors", default="auto,blazeface,blazeface_short,yunet,haar")
     p.add_argument(
         "--scenes",
@@ -101,28 +99,18 @@ def main() -> int:
     cv2.setNumThreads(args.threads)
     from ferkit.faces import create_detector
 
-    data = Path(
-        os.environ.get(
-            "FERKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-        )
-    )
+    data = Path(os.environ.get("FERKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     built = build(data, args.scenes)
     results = {}
     for name in args.detectors.split(","):
-        detector = create_detector(
-            name, **({} if name in ("haar", "none") else {"threads": args.threads})
-        )
+        detector = create_detector(name, **({} if name in ("haar", "none") else {"threads": args.threads}))
         results[name] = measure(detector, built)
         print(f"done {name}", file=sys.stderr)
     print("Recall (%) per face size (px, the face box's longer side):\n")
     print("| detector | " + " | ".join(str(s) for s in SIZES) + " |")
     print("|---|" + "---:|" * len(SIZES))
     for name, r in results.items():
-        print(
-            f"| {name} | "
-            + " | ".join(f"{r['recall_by_size'][str(s)]:.0f}" for s in SIZES)
-            + " |"
-        )
+        print(f"| {name} | " + " | ".join(f"{r['recall_by_size'][str(s)]:.0f}" for s in SIZES) + " |")
     print(
         "\n| detector | crowd recall (26-60 px) | close-up found beside a group | group faces kept "
         "| false boxes / scene (all) | false / empty scene | ms / scene | CPU ms / scene |"
@@ -135,15 +123,11 @@ def main() -> int:
             f"| {r['ms_per_scene']:.0f} | {r['cpu_ms_per_scene']:.0f} |"
         )
     n_faces = sum(len(s.boxes) for s in built)
-    print(
-        f"\n{len(built)} scenes, {n_faces} faces; --scenes {args.scenes}, {args.threads} thread(s)"
-    )
+    print(f"\n{len(built)} scenes, {n_faces} faces; --scenes {args.scenes}, {args.threads} thread(s)")
     if args.json:
         from ferkit.io_utils import write_json
 
-        write_json(
-            args.json, {"scenes": len(built), "faces": n_faces, "results": results}
-        )
+        write_json(args.json, {"scenes": len(built), "faces": n_faces, "results": results})
     return 0
 
 

@@ -13,6 +13,7 @@ answered during the load. Traffic goes to 127.0.0.1 only; every loop stops at th
 any request of the well-behaved clients failed. On a shared machine the numbers include whatever else is
 running.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,18 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def start_server(args, port: int, log) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "ferkit.cli.main", "serve", "--port", str(port), "--log-level", "warning",
-           "--workers", str(args.workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ferkit.cli.main",
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--workers",
+        str(args.workers),
+    ]
     if args.model:
         cmd += ["--model", args.model]
     if args.threads:
@@ -99,9 +110,12 @@ async def hostile(port: int, kind: str, deadline: float, drops: dict) -> None:
                 drops[kind] = drops.get(kind, 0) + 1
                 await asyncio.sleep(0.2)
         return
-    head = {"idle": b"", "slow-headers": b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
-            "slow-upload": b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n"
-                           b"Content-Type: multipart/form-data; boundary=xx\r\n\r\n--xx\r\n"}[kind]
+    head = {
+        "idle": b"",
+        "slow-headers": b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ",
+        "slow-upload": b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000\r\n"
+        b"Content-Type: multipart/form-data; boundary=xx\r\n\r\n--xx\r\n",
+    }[kind]
     while time.perf_counter() < deadline:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -116,7 +130,7 @@ async def hostile(port: int, kind: str, deadline: float, drops: dict) -> None:
                 await writer.drain()
                 try:
                     if not await asyncio.wait_for(reader.read(65536), 1.0):
-                        break   # the server closed the connection
+                        break  # the server closed the connection
                 except asyncio.TimeoutError:
                     continue
             else:
@@ -128,8 +142,15 @@ async def hostile(port: int, kind: str, deadline: float, drops: dict) -> None:
             writer.close()
 
 
-async def run_load(base: str, photos: list[tuple[str, bytes]], clients: int, duration: float, pid: int,
-                   timeout: float, bad: dict[str, int] | None = None) -> dict:
+async def run_load(
+    base: str,
+    photos: list[tuple[str, bytes]],
+    clients: int,
+    duration: float,
+    pid: int,
+    timeout: float,
+    bad: dict[str, int] | None = None,
+) -> dict:
     latencies: list[float] = []
     errors: dict[str, int] = {}
     faces = 0
@@ -175,25 +196,47 @@ async def run_load(base: str, photos: list[tuple[str, bytes]], clients: int, dur
     drops: dict[str, int] = {}
     attackers = [hostile(port, kind, deadline, drops) for kind, n in (bad or {}).items() for _ in range(n)]
     t0 = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as http, \
-            httpx.AsyncClient(base_url=base, timeout=timeout) as probe:
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as http,
+        httpx.AsyncClient(base_url=base, timeout=timeout) as probe,
+    ):
         await asyncio.gather(monitor(probe), *(client(i, http) for i in range(clients)), *attackers)
     wall = time.perf_counter() - t0
-    return {"latencies": latencies, "errors": errors, "faces": faces, "health": health, "wall": wall,
-            "rss_mid": rss_mid[0] if rss_mid else float("nan"), "drops": drops}
+    return {
+        "latencies": latencies,
+        "errors": errors,
+        "faces": faces,
+        "health": health,
+        "wall": wall,
+        "rss_mid": rss_mid[0] if rss_mid else float("nan"),
+        "drops": drops,
+    }
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
-    p.add_argument("--idle-clients", type=int, default=20,
-                   help="TCP connections that send nothing, attached during the load (default 20)")
+    p.add_argument(
+        "--idle-clients",
+        type=int,
+        default=20,
+        help="TCP connections that send nothing, attached during the load (default 20)",
+    )
     p.add_argument("--idle-ws", type=int, default=2, help="live WebSocket sessions that send no frame (default 2)")
-    p.add_argument("--slow-clients", type=int, default=10,
-                   help="clients sending headers or an upload at 50 bytes/s, half each (default 10)")
-    p.add_argument("--server-arg", action="append", default=[], metavar="ARG",
-                   help="extra `ferkit serve` argument (repeatable), e.g. --server-arg=--header-timeout=5")
+    p.add_argument(
+        "--slow-clients",
+        type=int,
+        default=10,
+        help="clients sending headers or an upload at 50 bytes/s, half each (default 10)",
+    )
+    p.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra `ferkit serve` argument (repeatable), e.g. --server-arg=--header-timeout=5",
+    )
     p.add_argument("--quick", action="store_true", help="a short smoke run: 8 clients for 10 s")
     p.add_argument("--model", default=None, help="model for the server (default: ferkit serve's default)")
     p.add_argument("--images", type=Path, default=None, help="folder of photos (default: FERKIT_DATA samples)")
@@ -215,12 +258,16 @@ def main() -> int:
     with tempfile.NamedTemporaryFile("wb", prefix="ferkit-serve-", suffix=".log", delete=False) as log:
         proc = start_server(args, port, log)
         try:
-            for name, data in photos:   # warm-up: every photo once, so first-call costs are not measured
+            for name, data in photos:  # warm-up: every photo once, so first-call costs are not measured
                 r = httpx.post(base + "/v1/predict", files={"file": (name, data)}, timeout=args.timeout)
                 r.raise_for_status()
             rss_before = rss_mb(proc.pid)
-            bad = {"idle": args.idle_clients, "idle-ws": args.idle_ws, "slow-headers": args.slow_clients // 2,
-                   "slow-upload": args.slow_clients - args.slow_clients // 2}
+            bad = {
+                "idle": args.idle_clients,
+                "idle-ws": args.idle_ws,
+                "slow-headers": args.slow_clients // 2,
+                "slow-upload": args.slow_clients - args.slow_clients // 2,
+            }
             res = asyncio.run(run_load(base, photos, args.clients, args.duration, proc.pid, args.timeout, bad))
             rss_after = rss_mb(proc.pid)
             alive = httpx.get(base + "/healthz", timeout=10).status_code == 200
@@ -235,23 +282,30 @@ def main() -> int:
     n = len(lat) + n_err
     ms = lambda v: f"{v:.0f}"  # noqa: E731
     print(f"\n### ferkit serve load test: {args.clients} clients x {args.duration:.0f} s, POST /v1/predict\n")
-    print(f"attached at the same time: {args.idle_clients} idle TCP connections, {args.idle_ws} idle live "
-          f"WebSocket sessions, {args.slow_clients} clients at 50 bytes/s (headers or upload); server args "
-          f"{' '.join(args.server_arg) or '(defaults)'}\n")
-    print(f"{len(photos)} photos from {folder} (round robin), model {args.model or 'default'}, "
-          f"{args.workers} inference worker(s), {os.cpu_count()} CPU cores; server log {log.name}\n")
-    print("| clients | duration s | requests | errors | throughput req/s | faces/s | p50 ms | p95 ms | p99 ms | "
-          "max ms | healthz p95 ms | RSS before MB | RSS half-time MB | RSS after MB |")
+    print(
+        f"attached at the same time: {args.idle_clients} idle TCP connections, {args.idle_ws} idle live "
+        f"WebSocket sessions, {args.slow_clients} clients at 50 bytes/s (headers or upload); server args "
+        f"{' '.join(args.server_arg) or '(defaults)'}\n"
+    )
+    print(
+        f"{len(photos)} photos from {folder} (round robin), model {args.model or 'default'}, "
+        f"{args.workers} inference worker(s), {os.cpu_count()} CPU cores; server log {log.name}\n"
+    )
+    print(
+        "| clients | duration s | requests | errors | throughput req/s | faces/s | p50 ms | p95 ms | p99 ms | "
+        "max ms | healthz p95 ms | RSS before MB | RSS half-time MB | RSS after MB |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {args.clients} | {res['wall']:.1f} | {n} | {n_err} | {len(lat) / res['wall']:.2f} | "
-          f"{res['faces'] / res['wall']:.1f} | {ms(percentile(lat, .5))} | {ms(percentile(lat, .95))} | "
-          f"{ms(percentile(lat, .99))} | {ms(max(lat) if lat else float('nan'))} | "
-          f"{ms(percentile([h * 1000 for h in res['health']], .95))} | {rss_before:.0f} | {res['rss_mid']:.0f} | "
-          f"{rss_after:.0f} |")
+    print(
+        f"| {args.clients} | {res['wall']:.1f} | {n} | {n_err} | {len(lat) / res['wall']:.2f} | "
+        f"{res['faces'] / res['wall']:.1f} | {ms(percentile(lat, 0.5))} | {ms(percentile(lat, 0.95))} | "
+        f"{ms(percentile(lat, 0.99))} | {ms(max(lat) if lat else float('nan'))} | "
+        f"{ms(percentile([h * 1000 for h in res['health']], 0.95))} | {rss_before:.0f} | {res['rss_mid']:.0f} | "
+        f"{rss_after:.0f} |"
+    )
     if res["errors"]:
         print(f"\nerrors: {res['errors']}")
-    print(f"\nhostile connections dropped by the server (each then reconnected): "
-          f"{res['drops'] or 'none'}")
+    print(f"\nhostile connections dropped by the server (each then reconnected): {res['drops'] or 'none'}")
     print(f"\nserver still answering /healthz after the run: {alive}")
     if lat:
         print(f"mean latency {statistics.fmean(lat):.0f} ms over {len(lat)} successful requests")

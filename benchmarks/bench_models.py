@@ -9,6 +9,7 @@ Throughput is measured on random grey images: training is forward + backward + S
 batch size, inference is a no-grad forward in eval mode. Numbers depend on machine load; the load average
 is printed with the table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -111,9 +112,11 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     names = select(args.models)
     load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {args.threads} threads, "
-          f"{os.cpu_count()} CPUs, load average {load}; {args.size}x{args.size}x1, batch {args.batch}, "
-          f"{args.warmup} warm-up + {args.steps} timed steps\n")
+    print(
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {args.threads} threads, "
+        f"{os.cpu_count()} CPUs, load average {load}; {args.size}x{args.size}x1, batch {args.batch}, "
+        f"{args.warmup} warm-up + {args.steps} timed steps\n"
+    )
     print(f"| model | params (M) | MMACs @{args.size} | train img/s | infer img/s |")
     print("|---|---:|---:|---:|---:|")
     for name in names:

@@ -10,6 +10,7 @@ a sample photo; then end-to-end with the detector on every K-th frame only (K = 
 in between), with the float and the int8 ONNX classifier, and the number of tracks each finds. Timings are medians of
 repeated runs; other processes on the machine slow them down.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ def single_face_clip(photo: Path, path: Path, n: int = 90) -> Path:
         dx = int(20 * np.sin(i / 15))
         h, w = min(480, img.shape[0]), min(640, img.shape[1])
         x0, y0 = (640 - w) // 2 + dx, (480 - h) // 2
-        canvas[y0:y0 + h, max(0, x0):x0 + w] = img[:h, max(0, -x0):w][:, : min(w, 640 - max(0, x0))]
+        canvas[y0 : y0 + h, max(0, x0) : x0 + w] = img[:h, max(0, -x0) : w][:, : min(w, 640 - max(0, x0))]
         writer.write(cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
     writer.release()
     return path
@@ -67,7 +68,7 @@ def harder_photos(photos, root: Path, finder) -> tuple[list[np.ndarray], list[np
         x1, y1, x2, y2 = found[0].box
         half = max(x2 - x1, y2 - y1) / 2
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        crop = img[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)]
+        crop = img[max(0, int(cy - half)) : int(cy + half), max(0, int(cx - half)) : int(cx + half)]
         close_ups.append(cv2.resize(crop, (350, 350), interpolation=cv2.INTER_AREA))
     wall = load_image(root / "samples" / "images" / "surprised.jpeg")[:300, :300]
     noise = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
@@ -92,11 +93,17 @@ def main() -> None:
     p.add_argument("--photo", default=None, help="single-face photo for the synthetic clip")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--detectors", default="blazeface,auto,blazeface_short,haar",
-                   help="comma-separated detectors to time (auto = the default one)")
+    p.add_argument(
+        "--detectors",
+        default="blazeface,auto,blazeface_short,haar",
+        help="comma-separated detectors to time (auto = the default one)",
+    )
     p.add_argument("--detection-only", action="store_true", help="time the detectors only")
-    p.add_argument("--detect-every-only", action="store_true",
-                   help="time only the end-to-end rows with --detect-every K = 1, 2, 3 (float and int8 classifier)")
+    p.add_argument(
+        "--detect-every-only",
+        action="store_true",
+        help="time only the end-to-end rows with --detect-every K = 1, 2, 3 (float and int8 classifier)",
+    )
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -117,8 +124,10 @@ def main() -> None:
     detectors = [d for d in args.detectors.split(",") if d in known]
     photos = [load_image(f) for f in sorted((root / "samples" / "images").iterdir())]
     close_ups, no_face = harder_photos(photos, root, create_detector("blazeface", threads=args.threads))
-    print(f"model {model}; {len(frames)} frames of {video.name} "
-          f"({frames[0].shape[1]}x{frames[0].shape[0]}); threads {args.threads}\n")
+    print(
+        f"model {model}; {len(frames)} frames of {video.name} "
+        f"({frames[0].shape[1]}x{frames[0].shape[0]}); threads {args.threads}\n"
+    )
     print("| stage | setting | time | faces/frame |")
     print("|---|---|---|---|")
     if args.detect_every_only:
@@ -131,8 +140,10 @@ def main() -> None:
         print(f"| detection | {name} | {sec * 1e3:.2f} ms/frame | {np.mean(counts):.2f} |")
         counts = [len(det.detect(f)) for f in photos]
         sec = timed(lambda: [det.detect(f) for f in photos], args.repeats) / len(photos)
-        print(f"| detection | {name}, the {len(photos)} sample photos | {sec * 1e3:.2f} ms/photo "
-              f"| {np.mean(counts):.2f} |")
+        print(
+            f"| detection | {name}, the {len(photos)} sample photos | {sec * 1e3:.2f} ms/photo "
+            f"| {np.mean(counts):.2f} |"
+        )
         for what, images in (("350x350 close-ups", close_ups), ("face-free images", no_face)):
             counts = [len(det.detect(f)) for f in images]
             sec = timed(lambda: [det.detect(f) for f in images], args.repeats) / len(images)
@@ -150,8 +161,10 @@ def main() -> None:
     for runtime in ("torch", "onnx"):
         cls = load_classifier(model, runtime=runtime, threads=args.threads)
         sec = timed(lambda: [cls.forward(c) for c in per_frame], args.repeats)
-        print(f"| classification | {runtime}, faces of a frame in one batch | {sec / n_faces * 1e3:.2f} ms/face |"
-              f" {n_faces / len(per_frame):.2f} |")
+        print(
+            f"| classification | {runtime}, faces of a frame in one batch | {sec / n_faces * 1e3:.2f} ms/face |"
+            f" {n_faces / len(per_frame):.2f} |"
+        )
         single = per_frame[0][:1]
         sec1 = timed(lambda: [cls.forward(single) for _ in range(50)], args.repeats) / 50
         print(f"| classification | {runtime}, batch of 1 | {sec1 * 1e3:.2f} ms/face | 1 |")
@@ -186,6 +199,7 @@ def detect_every_rows(model, video: Path, frames: list, tmp: Path, args) -> None
     for label, m in classifiers:
         r = EmotionRecognizer(model=m, detector="blazeface", runtime="onnx", threads=args.threads)
         for k in (1, 2, 3):
+
             def run():
                 return list(r.predict_video(video, detect_every=k))
 
@@ -193,8 +207,10 @@ def detect_every_rows(model, video: Path, frames: list, tmp: Path, args) -> None
             tracks = len(summarise_tracks(result))
             faces = sum(len(fr.faces) for fr in result)
             sec = timed(run, args.repeats)
-            print(f"| end-to-end | {video.name}, blazeface + {label}, detect every {k} | {len(frames) / sec:.1f} fps | "
-                  f"{faces / len(frames):.2f} ({tracks} tracks) |")
+            print(
+                f"| end-to-end | {video.name}, blazeface + {label}, detect every {k} | {len(frames) / sec:.1f} fps | "
+                f"{faces / len(frames):.2f} ({tracks} tracks) |"
+            )
 
 
 def _int8_model(model, tmp: Path):

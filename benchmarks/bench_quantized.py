@@ -6,6 +6,7 @@ The int8 model is made exactly as `ferkit export --quantize int8` makes it (cali
 crops). Accuracy: majority-vote FERPlus / FER2013 labels on PublicTest, no TTA. Speed: median over repeats of
 classifying PublicTest crops in batches of 5 (the faces of a frame) and one at a time, one ONNX Runtime thread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ import numpy as np
 
 
 def ms_per_face(cls, crops: np.ndarray, batch: int, repeats: int = 5) -> float:
-    parts = [crops[i:i + batch] for i in range(0, len(crops), batch)]
+    parts = [crops[i : i + batch] for i in range(0, len(crops), batch)]
     cls.forward(parts[0])
     times = []
     for _ in range(repeats):
@@ -57,11 +58,13 @@ def main() -> None:
         for runtime, model in (("onnx fp32", fp32), ("onnx int8", int8)):
             cls = OnnxClassifier(model, threads=1)
             crops = np.asarray(test.images)
-            scores = np.concatenate([softmax(cls.forward(crops[i:i + 256])[0]) for i in range(0, len(crops), 256)])
+            scores = np.concatenate([softmax(cls.forward(crops[i : i + 256])[0]) for i in range(0, len(crops), 256)])
             acc = evaluate_scores(scores, loaded.labels, test)["accuracy"]
-            speed = crops[:args.speed_faces]
-            print(f"| {name} | {runtime} | {acc:.2%} (n={len(crops)}) | {ms_per_face(cls, speed, 5):.3f} | "
-                  f"{ms_per_face(cls, speed[:200], 1):.3f} |")
+            speed = crops[: args.speed_faces]
+            print(
+                f"| {name} | {runtime} | {acc:.2%} (n={len(crops)}) | {ms_per_face(cls, speed, 5):.3f} | "
+                f"{ms_per_face(cls, speed[:200], 1):.3f} |"
+            )
 
 
 if __name__ == "__main__":

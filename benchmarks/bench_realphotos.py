@@ -20,6 +20,7 @@ Detection runs once per detector and the crops go to every model. Detectors not 
 test are skipped with a note, so the same script measures older versions (there ``auto`` was full-range
 BlazeFace alone, named ``blazeface``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -107,13 +108,18 @@ def score(model_labels: list[str], predicted: list[str], labels: list[str]) -> d
     recall = {c: np.mean([predicted[i] == c for i in scorable if labels[i] == c]) for c in classes}
     found_scorable = [i for i in scorable if predicted[i]]
     said_neutral = sum(predicted[i] == "neutral" for i in found)
-    return {"photos": len(labels), "found": len(found), "found_pct": 100.0 * len(found) / max(1, len(labels)),
-            "scorable": len(scorable), "accuracy": 100.0 * len(correct) / max(1, len(scorable)),
-            "accuracy_found": 100.0 * len(correct) / max(1, len(found_scorable)),
-            "macro_recall": 100.0 * float(np.mean(list(recall.values()))) if recall else 0.0,
-            "said_neutral_pct": 100.0 * said_neutral / max(1, len(found)),
-            "labelled_neutral_pct": 100.0 * sum(y == "neutral" for y in labels) / max(1, len(labels)),
-            "recall": {c: round(100.0 * float(r), 1) for c, r in recall.items()}}
+    return {
+        "photos": len(labels),
+        "found": len(found),
+        "found_pct": 100.0 * len(found) / max(1, len(labels)),
+        "scorable": len(scorable),
+        "accuracy": 100.0 * len(correct) / max(1, len(scorable)),
+        "accuracy_found": 100.0 * len(correct) / max(1, len(found_scorable)),
+        "macro_recall": 100.0 * float(np.mean(list(recall.values()))) if recall else 0.0,
+        "said_neutral_pct": 100.0 * said_neutral / max(1, len(found)),
+        "labelled_neutral_pct": 100.0 * sum(y == "neutral" for y in labels) / max(1, len(labels)),
+        "recall": {c: round(100.0 * float(r), 1) for c, r in recall.items()},
+    }
 
 
 def photo_keys(root: Path, files: list[Path]) -> tuple[list[str], list[str]]:
@@ -138,12 +144,19 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default=None, help="comma-separated (default: every shipped model)")
     p.add_argument("--detectors", default="blazeface,auto,none", help="comma-separated detector names")
-    p.add_argument("--tta", default="none",
-                   help="comma-separated: none (the default, as earlier tables), flip (mean with the mirror image)")
+    p.add_argument(
+        "--tta",
+        default="none",
+        help="comma-separated: none (the default, as earlier tables), flip (mean with the mirror image)",
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None, metavar="FILE", help="also write the numbers as JSON")
-    p.add_argument("--predictions", default=None, metavar="DIR",
-                   help="also write each photo's prediction, one CSV per set / model / detector, for `ferkit compare`")
+    p.add_argument(
+        "--predictions",
+        default=None,
+        metavar="DIR",
+        help="also write each photo's prediction, one CSV per set / model / detector, for `ferkit compare`",
+    )
     args = p.parse_args()
 
     import torch
@@ -175,33 +188,50 @@ def main() -> int:
                 for tta in args.tta.split(","):
                     predicted, confidence, per_face = predict(rec, crops, tta)
                     model_labels = [canonical(x) for x in rec.labels]
-                    results.append({"set": set_name, "model": m, "detector": det_name, "tta": tta,
-                                    "detect_ms": 1e3 * sec, "classify_ms_per_face": 1e3 * per_face,
-                                    **score(model_labels, predicted, labels)})
+                    results.append(
+                        {
+                            "set": set_name,
+                            "model": m,
+                            "detector": det_name,
+                            "tta": tta,
+                            "detect_ms": 1e3 * sec,
+                            "classify_ms_per_face": 1e3 * per_face,
+                            **score(model_labels, predicted, labels),
+                        }
+                    )
                     if args.predictions:
                         keep = [i for i, y in enumerate(labels) if y in model_labels]
                         ids, groups = photo_keys(root, files)
                         name = photo_set_file_name(set_name, m, det_name)
                         name = name if tta == "none" else name.replace(".csv", f"_tta-{tta}.csv")
-                        write_predictions(Path(args.predictions) / name, *([col[i] for i in keep] for col in (
-                            ids, groups, labels, predicted, confidence)))
+                        write_predictions(
+                            Path(args.predictions) / name,
+                            *([col[i] for i in keep] for col in (ids, groups, labels, predicted, confidence)),
+                        )
                 print(f"done {set_name} / {m} / {det_name}", file=sys.stderr)
-    print("| photos | model | detector | tta | n | faces found | accuracy | on found | macro recall | said neutral "
-          "| labelled neutral | detect ms/photo | classify ms/face |")
+    print(
+        "| photos | model | detector | tta | n | faces found | accuracy | on found | macro recall | said neutral "
+        "| labelled neutral | detect ms/photo | classify ms/face |"
+    )
     print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r['set']} | {r['model']} | {r['detector']} | {r['tta']} | {r['photos']} "
-              f"| {r['found']} ({r['found_pct']:.1f}%) "
-              f"| {r['accuracy']:.1f}% | {r['accuracy_found']:.1f}% | {r['macro_recall']:.1f}% "
-              f"| {r['said_neutral_pct']:.1f}% | {r['labelled_neutral_pct']:.1f}% | {r['detect_ms']:.1f} "
-              f"| {r['classify_ms_per_face']:.2f} |")
+        print(
+            f"| {r['set']} | {r['model']} | {r['detector']} | {r['tta']} | {r['photos']} "
+            f"| {r['found']} ({r['found_pct']:.1f}%) "
+            f"| {r['accuracy']:.1f}% | {r['accuracy_found']:.1f}% | {r['macro_recall']:.1f}% "
+            f"| {r['said_neutral_pct']:.1f}% | {r['labelled_neutral_pct']:.1f}% | {r['detect_ms']:.1f} "
+            f"| {r['classify_ms_per_face']:.2f} |"
+        )
     classes = sorted({c for r in results for c in r["recall"]})
     print("\nPer-class recall (%):\n")
     print("| photos | model | detector | tta | " + " | ".join(classes) + " |")
     print("|---|---|---|---|" + "---:|" * len(classes))
     for r in results:
-        print(f"| {r['set']} | {r['model']} | {r['detector']} | {r['tta']} | "
-              + " | ".join(f"{r['recall'][c]:.1f}" if c in r["recall"] else "-" for c in classes) + " |")
+        print(
+            f"| {r['set']} | {r['model']} | {r['detector']} | {r['tta']} | "
+            + " | ".join(f"{r['recall'][c]:.1f}" if c in r["recall"] else "-" for c in classes)
+            + " |"
+        )
     if args.json:
         from ferkit.io_utils import write_json
 

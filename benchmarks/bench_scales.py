@@ -6,6 +6,7 @@ The sweep (real faces from the sample photos and CK+48 frames, covering 5% to 10
 protocol is in the test module's docstring) is built by the test module's own functions, so the table and the
 CI test measure the same frames. Also counts frames with two boxes on the face, and detector ms per frame.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,12 @@ def main() -> int:
     first: dict[str, Path] = {}
     for f in sorted((data / "ckplus" / "CK+48").glob("*/*.png")):
         first.setdefault(f.stem.split("_")[0], f)
-    ck = {f.stem: load_image(f) for f in sorted(first.values())[:sweep.CK_SUBJECTS]}
+    ck = {f.stem: load_image(f) for f in sorted(first.values())[: sweep.CK_SUBJECTS]}
     frames = {s: list(sweep.sweep_frames(photos, ck, s, seed=k)) for k, s in enumerate(sweep.SCALES)}
-    print(f"{sum(map(len, frames.values()))} frames; recall per face side / frame side "
-          f"({len(photos)} photos x {sweep.VARIANTS}, + {len(ck)} CK+48 frames from {sweep.CK_MIN_SCALE:.0%})\n")
+    print(
+        f"{sum(map(len, frames.values()))} frames; recall per face side / frame side "
+        f"({len(photos)} photos x {sweep.VARIANTS}, + {len(ck)} CK+48 frames from {sweep.CK_MIN_SCALE:.0%})\n"
+    )
     print("| detector | " + " | ".join(f"{s:.0%}" for s in sweep.SCALES) + " | two boxes on a face | ms/frame |")
     print("|---|" + "---:|" * (len(sweep.SCALES) + 2))
     for name in args.detectors.split(","):

@@ -11,6 +11,7 @@ excluded. Prints a Markdown table; ``--json`` writes a list of rows with keys mo
 batch_size, img_per_s (plus threads, seconds, steps, device_name, torch). On a shared machine the numbers
 include whatever else is running.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,13 @@ from ferkit.training.trainer import Trainer
 def synthetic(n: int, size: int, in_chans: int, seed: int = 0) -> ArrayDataset:
     rng = np.random.default_rng(seed)
     shape = (n, size, size) + ((3,) if in_chans == 3 else ())
-    return ArrayDataset(images=rng.integers(0, 256, shape, dtype=np.uint8),
-                        targets=rng.integers(0, len(FER2013_LABELS), n).astype(np.int64), labels=FER2013_LABELS,
-                        name="synthetic", split="train")
+    return ArrayDataset(
+        images=rng.integers(0, 256, shape, dtype=np.uint8),
+        targets=rng.integers(0, len(FER2013_LABELS), n).astype(np.int64),
+        labels=FER2013_LABELS,
+        name="synthetic",
+        split="train",
+    )
 
 
 def real(n: int, size: int, in_chans: int, seed: int = 0) -> ArrayDataset:
@@ -51,17 +56,30 @@ def real(n: int, size: int, in_chans: int, seed: int = 0) -> ArrayDataset:
     return ds.subset(np.random.default_rng(seed).permutation(len(ds))[:n])
 
 
-def measure(model: str, device: str, precision: str, batch_size: int, seconds: float, threads: int,
-            train: ArrayDataset, args) -> dict:
+def measure(
+    model: str, device: str, precision: str, batch_size: int, seconds: float, threads: int, train: ArrayDataset, args
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = load_config(None, [f"model.name={model}", f"device={device}", f"precision={precision}",
-                                 f"optim.batch_size={batch_size}", f"threads={threads}", f"ema_decay={args.ema}",
-                                 f"data.source_size={args.source_size}", f"data.input_size={args.input_size}",
-                                 f"data.in_chans={args.in_chans}", f"compile={str(args.compile).lower()}",
-                                 f"out_dir={tmp}", "epochs=1000"])
+        cfg = load_config(
+            None,
+            [
+                f"model.name={model}",
+                f"device={device}",
+                f"precision={precision}",
+                f"optim.batch_size={batch_size}",
+                f"threads={threads}",
+                f"ema_decay={args.ema}",
+                f"data.source_size={args.source_size}",
+                f"data.input_size={args.input_size}",
+                f"data.in_chans={args.in_chans}",
+                f"compile={str(args.compile).lower()}",
+                f"out_dir={tmp}",
+                "epochs=1000",
+            ],
+        )
         trainer = Trainer(cfg, progress=False, datasets=(train, {"main": train.subset(np.arange(batch_size))}))
         steps_per_epoch = len(train) // batch_size
-        trainer.train_one_epoch(0, max_steps=args.warmup)   # first steps: allocator, kernels, compile
+        trainer.train_one_epoch(0, max_steps=args.warmup)  # first steps: allocator, kernels, compile
         done, steps, epoch = 0.0, 0, 1
         start = time.perf_counter()
         while done < seconds:
@@ -70,9 +88,18 @@ def measure(model: str, device: str, precision: str, batch_size: int, seconds: f
             steps += chunk
             epoch += 1
             done = time.perf_counter() - start
-        return {"model": model, "device": device, "precision": trainer.precision, "batch_size": batch_size,
-                "img_per_s": round(steps * batch_size / done, 1), "threads": threads, "seconds": round(done, 1),
-                "steps": steps, "device_name": device_name(device), "torch": torch.__version__}
+        return {
+            "model": model,
+            "device": device,
+            "precision": trainer.precision,
+            "batch_size": batch_size,
+            "img_per_s": round(steps * batch_size / done, 1),
+            "threads": threads,
+            "seconds": round(done, 1),
+            "steps": steps,
+            "device_name": device_name(device),
+            "torch": torch.__version__,
+        }
 
 
 def device_name(device: str) -> str:
@@ -87,8 +114,9 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         base = fp32.get((r["model"], r["device"], r["batch_size"]))
         ratio = f"{r['img_per_s'] / base:.2f}x" if base else "-"
-        lines.append(f"| {r['model']} | {r['device']} | {r['precision']} | {r['batch_size']} | "
-                     f"{r['img_per_s']:,.0f} | {ratio} |")
+        lines.append(
+            f"| {r['model']} | {r['device']} | {r['precision']} | {r['batch_size']} | {r['img_per_s']:,.0f} | {ratio} |"
+        )
     return "\n".join(lines)
 
 

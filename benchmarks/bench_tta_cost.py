@@ -6,6 +6,7 @@ The settings are timed interleaved (none, flip, none, flip, ...) so a busy machi
 gives the median milliseconds per face of ``EmotionRecognizer.classify_probabilities`` (aligned crops in,
 probabilities out) for batches of 1 and of 8 faces.
 """
+
 from __future__ import annotations
 
 import argparse

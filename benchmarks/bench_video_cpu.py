@@ -15,9 +15,7 @@ from pathlib import Path
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--label", default="this checkout")
     p.add_argument("--detector", default="auto")
     p.add_argument("--repeats", type=int, default=3)
@@ -27,11 +25,7 @@ def main() -> int:
     torch.set_num_threads(1)
     from ferkit import EmotionRecognizer
 
-    root = Path(
-        os.environ.get(
-            "FERKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
-        )
-    )
+    root = Path(os.environ.get("FERKIT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     video = root / "samples" / "video" / "video_01.mp4"
     rec = EmotionRecognizer(detector=args.detector, runtime="onnx", threads=1)
     frames = sum(1 for _ in rec.predict_video(video))

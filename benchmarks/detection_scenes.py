@@ -75,9 +75,7 @@ def group_boxes(group: np.ndarray) -> list[np.ndarray]:
     from ferkit.faces import create_detector
 
     found = create_detector("blazeface", threads=1).detect(group)
-    return [
-        np.asarray(d.box, np.float64) for d in sorted(found, key=lambda d: d.box[0])[:5]
-    ]
+    return [np.asarray(d.box, np.float64) for d in sorted(found, key=lambda d: d.box[0])[:5]]
 
 
 def _cut(image: np.ndarray, box: np.ndarray, name: str) -> Face:
@@ -94,12 +92,8 @@ def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """A face-free picture: colour noise at several scales, blurred shapes and lines, grain, JPEG."""
     image = np.zeros((height, width, 3), np.float32)
     for cells, weight in ((4, 0.5), (16, 0.3), (64, 0.2)):
-        noise = rng.uniform(0, 255, (cells, max(2, cells * width // height), 3)).astype(
-            np.float32
-        )
-        image += weight * cv2.resize(
-            noise, (width, height), interpolation=cv2.INTER_CUBIC
-        )
+        noise = rng.uniform(0, 255, (cells, max(2, cells * width // height), 3)).astype(np.float32)
+        image += weight * cv2.resize(noise, (width, height), interpolation=cv2.INTER_CUBIC)
     canvas = np.clip(image, 0, 255).astype(np.uint8)
     for _ in range(int(rng.integers(15, 40))):
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
@@ -130,9 +124,7 @@ def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     return cv2.imdecode(data, cv2.IMREAD_COLOR)
 
 
-def paste(
-    canvas: np.ndarray, face: Face, size: float, x: float, y: float
-) -> np.ndarray:
+def paste(canvas: np.ndarray, face: Face, size: float, x: float, y: float) -> np.ndarray:
     """Paste ``face`` so that its box side is ``size`` px with the box's top-left corner at (x, y); the box in
     canvas pixels."""
     f = size / max(face.box[2] - face.box[0], face.box[3] - face.box[1])
@@ -145,9 +137,7 @@ def paste(
     box = face.box * (side / face.patch.shape[0])
     ox, oy = round(x - box[0]), round(y - box[1])
     mask = np.zeros((side, side), np.float32)
-    if face.name.startswith(
-        "S"
-    ):  # CK+48 frame: no surroundings, feather the frame's own edge
+    if face.name.startswith("S"):  # CK+48 frame: no surroundings, feather the frame's own edge
         cv2.rectangle(
             mask,
             (side // 16, side // 16),
@@ -189,14 +179,9 @@ def _place(rng, canvas, faces, sizes, pool) -> np.ndarray:
         for _ in range(200):
             x, y = rng.uniform(0, max(1, w - size)), rng.uniform(0, max(1, h - size))
             cx, cy = x + size / 2, y + size / 2
-            if all(
-                abs(cx - a) > (reach + r) / 2 or abs(cy - b) > (reach + r) / 2
-                for a, b, r in taken
-            ):
+            if all(abs(cx - a) > (reach + r) / 2 or abs(cy - b) > (reach + r) / 2 for a, b, r in taken):
                 taken.append((cx, cy, reach))
-                boxes.append(
-                    paste(canvas, faces[pool[len(boxes) % len(pool)]], size, x, y)
-                )
+                boxes.append(paste(canvas, faces[pool[len(boxes) % len(pool)]], size, x, y))
                 break
     return np.array(boxes, np.float64).reshape(-1, 4)
 
@@ -217,9 +202,7 @@ def size_scene(
     return Scene(canvas, boxes, "sizes", size)
 
 
-def crowd_scene(
-    faces: list[Face], seed: int, height: int = 1000, width: int = 1600, count: int = 20
-) -> Scene:
+def crowd_scene(faces: list[Face], seed: int, height: int = 1000, width: int = 1600, count: int = 20) -> Scene:
     """20 photo faces of 26-60 px (CK+ frames left out: a crowd is people in their surroundings)."""
     rng = np.random.default_rng([seed, 7])
     canvas = background(rng, height, width)
@@ -241,17 +224,11 @@ def mixture_scene(
     rng = np.random.default_rng([seed, 11])
     canvas = background(rng, height, width)
     f = 800 / group.shape[1]
-    small = cv2.resize(
-        group, (800, round(group.shape[0] * f)), interpolation=cv2.INTER_AREA
-    )
+    small = cv2.resize(group, (800, round(group.shape[0] * f)), interpolation=cv2.INTER_AREA)
     top = int(rng.integers(0, height - small.shape[0]))
     canvas[top : top + small.shape[0], width - 800 :] = small
     gboxes = [b * f + [width - 800, top, width - 800, top] for b in group_truth]
-    single = [
-        i
-        for i, x in enumerate(faces)
-        if x.name in SINGLE and x.name not in ("astronaut.png",)
-    ]
+    single = [i for i, x in enumerate(faces) if x.name in SINGLE and x.name not in ("astronaut.png",)]
     face = faces[single[seed % len(single)]]
     size = float(rng.uniform(500, 700)) / CONTEXT * 1.2
     close = paste(
@@ -262,9 +239,7 @@ def mixture_scene(
         (height - size) / 2 + rng.uniform(-30, 30),
     )
     boxes = np.array([close] + gboxes, np.float64)
-    return Scene(
-        canvas, boxes, "mixture", group=np.array([False] + [True] * len(gboxes))
-    )
+    return Scene(canvas, boxes, "mixture", group=np.array([False] + [True] * len(gboxes)))
 
 
 def empty_scene(seed: int, height: int = 1000, width: int = 1600) -> Scene:

@@ -1,4 +1,5 @@
 """Shared fixtures. Real-data tests read FERKIT_DATA; under CI a missing data root fails instead of skipping."""
+
 from __future__ import annotations
 
 import os

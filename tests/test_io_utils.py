@@ -1,4 +1,5 @@
 """The atomic writer: writes through symlinks, refuses FIFOs/sockets/devices, ``-`` is standard output."""
+
 import json
 import os
 import socket
@@ -19,8 +20,8 @@ def test_symlink_is_written_through_keeping_link_and_mode(tmp_path):
     link = tmp_path / "link.json"
     link.symlink_to(real)
     write_json(link, {"a": 1})
-    assert link.is_symlink() and os.readlink(link) == str(real)   # the link is still a link ...
-    assert json.loads(real.read_text()) == {"a": 1}                # ... and its target has the new content
+    assert link.is_symlink() and os.readlink(link) == str(real)  # the link is still a link ...
+    assert json.loads(real.read_text()) == {"a": 1}  # ... and its target has the new content
     assert stat.S_IMODE(real.stat().st_mode) == 0o640
     assert [p.name for p in real.parent.iterdir()] == ["real.json"]  # no temporary left behind
 
@@ -37,7 +38,7 @@ def test_fifo_is_refused_without_blocking(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(OutputError, match="FIFO"):
         write_json(fifo, {})
-    assert stat.S_ISFIFO(fifo.stat().st_mode)   # not replaced by a regular file
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # not replaced by a regular file
 
 
 def test_socket_is_refused(tmp_path):
@@ -59,7 +60,7 @@ def test_device_is_refused_and_left_alone(tmp_path):
     assert link.is_symlink() and stat.S_ISCHR(os.stat(os.devnull).st_mode)
     if os.geteuid() == 0:
         node = tmp_path / "full"
-        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 7))   # a second /dev/full
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 7))  # a second /dev/full
         with pytest.raises(OutputError, match="character device"):
             write_json(node, {})
         assert stat.S_ISCHR(node.stat().st_mode)

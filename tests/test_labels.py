@@ -1,15 +1,26 @@
 """Label vocabulary: canonical spellings, alignment by name, index remapping."""
+
 import numpy as np
 import pytest
 
 from ferkit import labels as L
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("happy", "happiness"), ("Happiness", "happiness"), ("  SAD ", "sadness"), ("angry", "anger"),
-    ("anger", "anger"), ("surprised", "surprise"), ("fearful", "fear"), ("NE", "neutral"), ("contempt", "contempt"),
-    ("disgusted", "disgust"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("happy", "happiness"),
+        ("Happiness", "happiness"),
+        ("  SAD ", "sadness"),
+        ("angry", "anger"),
+        ("anger", "anger"),
+        ("surprised", "surprise"),
+        ("fearful", "fear"),
+        ("NE", "neutral"),
+        ("contempt", "contempt"),
+        ("disgusted", "disgust"),
+    ],
+)
 def test_canonical_synonyms(name, expected):
     assert L.canonical(name) == expected
 
@@ -19,8 +30,9 @@ def test_canonical_unknown_raises_keyerror_naming_label():
         L.canonical("bored")
 
 
-@pytest.mark.parametrize("labels", [L.FER2013_LABELS, L.FERPLUS_LABELS, L.CKPLUS_LABELS, L.JAFFE_LABELS,
-                                    L.RAFDB_LABELS, L.AFFECTNET_LABELS])
+@pytest.mark.parametrize(
+    "labels", [L.FER2013_LABELS, L.FERPLUS_LABELS, L.CKPLUS_LABELS, L.JAFFE_LABELS, L.RAFDB_LABELS, L.AFFECTNET_LABELS]
+)
 def test_dataset_label_lists_are_canonical_and_unique(labels):
     assert all(name in L.CANONICAL for name in labels)
     assert len(set(labels)) == len(labels)

@@ -1,14 +1,18 @@
 """Registries (models, datasets, losses, detectors) are filled by their package __init__: every plug-in is
 registered after one import, and a plug-in that fails to import fails the import instead of vanishing."""
+
 from __future__ import annotations
 
 import subprocess
 import sys
 
-PLUGINS = [("ferkit.models", "ferkit.models.vgg", "list_models", "vgg_fer"),
-           ("ferkit.data", "ferkit.data.loaders_folders", "list_datasets", "imagefolder"),
-           ("ferkit.losses", "ferkit.losses.metric_learning", "list_losses", "island"),
-           ("ferkit.faces", "ferkit.faces.haar", "list_detectors", "haar"), ("ferkit.faces", "ferkit.faces.whole", "list_detectors", "none")]
+PLUGINS = [
+    ("ferkit.models", "ferkit.models.vgg", "list_models", "vgg_fer"),
+    ("ferkit.data", "ferkit.data.loaders_folders", "list_datasets", "imagefolder"),
+    ("ferkit.losses", "ferkit.losses.metric_learning", "list_losses", "island"),
+    ("ferkit.faces", "ferkit.faces.haar", "list_detectors", "haar"),
+    ("ferkit.faces", "ferkit.faces.whole", "list_detectors", "none"),
+]
 
 CHECK = """
 import importlib, sys
@@ -32,8 +36,9 @@ print("ok")
 
 
 def test_one_import_registers_every_plugin_and_broken_plugins_are_not_hidden():
-    res = subprocess.run([sys.executable, "-c", CHECK.format(plugins=PLUGINS)], capture_output=True, text=True,
-                         timeout=180)
+    res = subprocess.run(
+        [sys.executable, "-c", CHECK.format(plugins=PLUGINS)], capture_output=True, text=True, timeout=180
+    )
     assert res.returncode == 0 and "ok" in res.stdout, (res.stdout + res.stderr)[-2000:]
 
 

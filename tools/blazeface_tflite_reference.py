@@ -7,6 +7,7 @@ Runs in an environment with ``tflite-runtime==2.14.0`` and ``numpy<2`` (not ferk
 
 Prints the largest absolute difference between the torch and TFLite outputs (measured: <= 6e-5).
 """
+
 import sys
 
 import numpy as np

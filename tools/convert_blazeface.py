@@ -15,6 +15,7 @@ the torch Conv2d modules in the order ``forward`` calls them (recorded with hook
 With ``--reference OUT.npz`` it also writes the torch outputs for a fixed input, to compare with a TFLite
 interpreter run elsewhere (see ``--dump-input``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from ferkit.faces.blazeface_net import VARIANTS  # noqa: E402
 
-MEMBERS = {"short": "mediapipe/modules/face_detection/face_detection_short_range.tflite",
-           "full": "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite"}
+MEMBERS = {
+    "short": "mediapipe/modules/face_detection/face_detection_short_range.tflite",
+    "full": "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+}
 OUT = ROOT / "src" / "ferkit" / "faces" / "assets"
 
 
@@ -82,8 +85,12 @@ def densify(sparsity, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
     dims = [sparsity.DimMetadata(d) for d in range(sparsity.DimMetadataLength())]
     order = sparsity.TraversalOrderAsNumpy().tolist()
-    if order != list(range(len(shape))) or sparsity.BlockMapLength() or [d.Format() for d in dims[:-1]] != [0] * (
-            len(dims) - 1) or dims[-1].Format() != 1:
+    if (
+        order != list(range(len(shape)))
+        or sparsity.BlockMapLength()
+        or [d.Format() for d in dims[:-1]] != [0] * (len(dims) - 1)
+        or dims[-1].Format() != 1
+    ):
         raise SystemExit("unsupported TFLite sparsity layout")
 
     def vector(table, kind):
@@ -105,8 +112,9 @@ def densify(sparsity, values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def torch_conv_order(net: nn.Module) -> list[nn.Conv2d]:
     order: list[nn.Conv2d] = []
-    hooks = [m.register_forward_hook(lambda mod, i, o: order.append(mod))
-             for m in net.modules() if isinstance(m, nn.Conv2d)]
+    hooks = [
+        m.register_forward_hook(lambda mod, i, o: order.append(mod)) for m in net.modules() if isinstance(m, nn.Conv2d)
+    ]
     with torch.no_grad():
         net(torch.zeros(1, 3, net.input_size, net.input_size))
     for h in hooks:
@@ -136,10 +144,21 @@ def write_onnx(net: nn.Module, path: Path) -> None:
 
     buf = io.BytesIO()
     x = torch.zeros(1, 3, net.input_size, net.input_size)
-    torch.onnx.export(net, (x,), buf, input_names=["image"], output_names=["scores", "boxes"], opset_version=17,
-                      dynamo=False, do_constant_folding=True,
-                      dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "scores": {0: "batch", 1: "anchors"},
-                                    "boxes": {0: "batch", 1: "anchors"}})
+    torch.onnx.export(
+        net,
+        (x,),
+        buf,
+        input_names=["image"],
+        output_names=["scores", "boxes"],
+        opset_version=17,
+        dynamo=False,
+        do_constant_folding=True,
+        dynamic_axes={
+            "image": {0: "batch", 2: "height", 3: "width"},
+            "scores": {0: "batch", 1: "anchors"},
+            "boxes": {0: "batch", 1: "anchors"},
+        },
+    )
     model = onnx.load_from_string(buf.getvalue())
     graph = model.graph
     state = net.state_dict()
@@ -163,7 +182,9 @@ def write_onnx(net: nn.Module, path: Path) -> None:
     nodes = casts + list(graph.node)
     del graph.node[:]
     graph.node.extend(nodes)
-    model.doc_string = "BlazeFace (MediaPipe face detection, Apache-2.0), converted by ferkit tools/convert_blazeface.py"
+    model.doc_string = (
+        "BlazeFace (MediaPipe face detection, Apache-2.0), converted by ferkit tools/convert_blazeface.py"
+    )
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
 
@@ -190,8 +211,9 @@ def main() -> None:
             x = np.random.default_rng(0).uniform(-1, 1, (1, net.input_size, net.input_size, 3)).astype(np.float32)
             with torch.no_grad():
                 scores, boxes = net(torch.from_numpy(x).permute(0, 3, 1, 2))
-            reference.update({f"{variant}_input": x, f"{variant}_scores": scores.numpy(),
-                              f"{variant}_boxes": boxes.numpy()})
+            reference.update(
+                {f"{variant}_input": x, f"{variant}_scores": scores.numpy(), f"{variant}_boxes": boxes.numpy()}
+            )
     if args.reference:
         np.savez(args.reference, **reference)
 

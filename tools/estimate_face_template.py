@@ -4,6 +4,7 @@ BlazeFace boxes relate to the FER2013 crop (each detector's ``crop_scale``). Run
 
     FERKIT_DATA=/path/to/data python tools/estimate_face_template.py --n 2000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import numpy as np
 from ferkit.data import load_dataset
 from ferkit.faces import create_detector
 
-PAD = 24    # grey border around each 48x48 face so detectors see some context
-UP = 4      # upscaling factor: BlazeFace full-range sees a ~200 px face in a 384 px image
+PAD = 24  # grey border around each 48x48 face so detectors see some context
+UP = 4  # upscaling factor: BlazeFace full-range sees a ~200 px face in a 384 px image
 
 
 def main() -> None:

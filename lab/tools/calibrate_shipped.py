@@ -6,6 +6,7 @@ For each model: fit the temperature (``ferkit.evaluation.calibrate_model``), sto
 (atomically), draw ``<name>_reliability.png`` (before/after), add ECE/NLL to ``<name>.json`` and write the
 card's "Calibrated probabilities" section. Re-running replaces all of these (the fit starts from raw logits).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ship_model import OUT, apply_calibration  # noqa: E402
 
-DATASETS = {"ferplus": "ferplus", "fer2013": "fer2013"}   # shipped model -> dataset it is calibrated on
+DATASETS = {"ferplus": "ferplus", "fer2013": "fer2013"}  # shipped model -> dataset it is calibrated on
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,8 +29,10 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.models:
         record = apply_calibration(Path(args.out_dir), name, DATASETS[name], args.data_root)
         b, a = record["before"], record["after"]
-        print(f"{name}: T = {record['temperature']:.4f}; ECE {b['ece']:.4f} -> {a['ece']:.4f}, "
-              f"NLL {b['nll']:.4f} -> {a['nll']:.4f} (n={record['n']})")
+        print(
+            f"{name}: T = {record['temperature']:.4f}; ECE {b['ece']:.4f} -> {a['ece']:.4f}, "
+            f"NLL {b['nll']:.4f} -> {a['nll']:.4f} (n={record['n']})"
+        )
 
 
 if __name__ == "__main__":

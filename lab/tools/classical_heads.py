@@ -6,6 +6,7 @@ softmax head, as a Markdown table.
     python lab/tools/classical_heads.py --train feats_train.npz --test feats_test.npz \
         --output lab/results/classical_heads_fer2013.md [--heads svm random_forest logistic_regression]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,13 @@ def softmax_baseline(f: dict) -> dict:
     """The network's own head on the same samples (labels aligned by name, as ferkit evaluate does)."""
     z = f["logits"] - f["logits"].max(1, keepdims=True)
     probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-    ds = ArrayDataset(images=np.zeros((len(probs), 1, 1), np.uint8), targets=f["targets"], labels=f["labels"],
-                      name=f["dataset"], split=f["split"])
+    ds = ArrayDataset(
+        images=np.zeros((len(probs), 1, 1), np.uint8),
+        targets=f["targets"],
+        labels=f["labels"],
+        name=f["dataset"],
+        split=f["split"],
+    )
     return evaluate_scores(probs, f["model_labels"], ds)
 
 
@@ -37,11 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--train", required=True, help="features .npz to fit on (ferkit features)")
     p.add_argument("--test", required=True, help="features .npz to score on")
-    p.add_argument("--heads", nargs="+", default=["linear_svm", "svm", "random_forest", "logistic_regression"],
-                   choices=HEADS)
+    p.add_argument(
+        "--heads", nargs="+", default=["linear_svm", "svm", "random_forest", "logistic_regression"], choices=HEADS
+    )
     p.add_argument("--train-subset", type=int, help="fit every head on a stratified subset of N training samples")
-    p.add_argument("--svm-subset", type=int,
-                   help="fit the RBF SVM alone on a stratified subset of N (its fit time grows with N squared)")
+    p.add_argument(
+        "--svm-subset",
+        type=int,
+        help="fit the RBF SVM alone on a stratified subset of N (its fit time grows with N squared)",
+    )
     p.add_argument("--output", required=True)
     p.add_argument("--title", default="Classical heads on CNN features")
     args = p.parse_args(argv)
@@ -53,8 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         keep = stratified_subset(y, args.train_subset, 0)
         if keep is not None:
             x, y = x[keep], y[keep]
-    rows = [{"head": "network softmax head (trained with the network)", **_pick(softmax_baseline(test)),
-             "fit_n": None, "fit_seconds": 0.0}]
+    rows = [
+        {
+            "head": "network softmax head (trained with the network)",
+            **_pick(softmax_baseline(test)),
+            "fit_n": None,
+            "fit_seconds": 0.0,
+        }
+    ]
     for name in args.heads:
         hx, hy = x, y
         if name == "svm" and args.svm_subset:
@@ -64,15 +80,30 @@ def main(argv: list[str] | None = None) -> int:
         start = time.time()
         est = fit_head(name, hx, hy)
         seconds = time.time() - start
-        rows.append({"head": name, **_pick(evaluate_head(est, test["features"], test["targets"], test["labels"])),
-                     "fit_n": len(hx), "fit_seconds": seconds})
+        rows.append(
+            {
+                "head": name,
+                **_pick(evaluate_head(est, test["features"], test["targets"], test["labels"])),
+                "fit_n": len(hx),
+                "fit_seconds": seconds,
+            }
+        )
         print(f"{name}: accuracy {rows[-1]['accuracy']:.4f} ({seconds:.0f} s to fit)", flush=True)
-    lines = [f"# {args.title}", "", f"Produced by `python lab/tools/classical_heads.py {' '.join(argv)}` on "
-             f"{time.strftime('%Y-%m-%d')}: features of `{train['model']}` ({x.shape[1]} dims), fitted on "
-             f"{len(x)} {train['dataset']} {train['split']} samples, scored on {test['dataset']} {test['split']}.", "",
-             "| head | fitted on | n | accuracy | macro-F1 | fit s |", "|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['head']} | {r['fit_n'] if r['fit_n'] is not None else '-'} | {r['n']} | {r['accuracy']:.4f} | "
-              f"{r['macro_f1']:.4f} | {r['fit_seconds']:.0f} |" for r in rows]
+    lines = [
+        f"# {args.title}",
+        "",
+        f"Produced by `python lab/tools/classical_heads.py {' '.join(argv)}` on "
+        f"{time.strftime('%Y-%m-%d')}: features of `{train['model']}` ({x.shape[1]} dims), fitted on "
+        f"{len(x)} {train['dataset']} {train['split']} samples, scored on {test['dataset']} {test['split']}.",
+        "",
+        "| head | fitted on | n | accuracy | macro-F1 | fit s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['head']} | {r['fit_n'] if r['fit_n'] is not None else '-'} | {r['n']} | {r['accuracy']:.4f} | "
+        f"{r['macro_f1']:.4f} | {r['fit_seconds']:.0f} |"
+        for r in rows
+    ]
     write_text(args.output, "\n".join(lines) + "\n")
     write_json(args.output.rsplit(".", 1)[0] + ".json", {"argv": argv, "rows": rows})
     print(f"table written to {args.output}")

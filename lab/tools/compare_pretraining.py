@@ -11,6 +11,7 @@
    epochs, so both arms use about the same CPU time on the same machine);
 4. evaluate both final models on PublicTest and write the table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,10 +46,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out-root", default="runs/experiments")
     p.add_argument("--eval-split", default="PublicTest")
     p.add_argument("--eval-subset", type=int)
-    p.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="overrides for both training configs")
-    p.add_argument("--ae-set", dest="ae_overrides", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="overrides for the autoencoder config")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides for both training configs",
+    )
+    p.add_argument(
+        "--ae-set",
+        dest="ae_overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides for the autoencoder config",
+    )
     args = p.parse_args(argv)
     ae = load_ae_config(args.ae_config, args.ae_overrides)
     encoder = Path(ae.out)
@@ -56,33 +69,53 @@ def main(argv: list[str] | None = None) -> int:
         pretrain_autoencoder(ae, progress=True)
     ae_seconds = float(torch.load(encoder, map_location="cpu", weights_only=True)["seconds"])
     root = Path(args.out_root)
-    ft = load_config(args.finetune, [*args.overrides, f"model.pretrained={encoder}",
-                                     f"out_dir={root / 'autoencoder_finetune'}"])
+    ft = load_config(
+        args.finetune, [*args.overrides, f"model.pretrained={encoder}", f"out_dir={root / 'autoencoder_finetune'}"]
+    )
     ft_final = train_to_final(ft)
     ft_minutes, ft_epochs = _train_minutes(ft_final)
     extra = round(ae_seconds / 60 / (ft_minutes / max(ft_epochs, 1))) if ft_minutes > 0 else 0
-    sc = load_config(args.scratch, [*args.overrides, f"epochs={ft.epochs + extra}",
-                                    f"out_dir={root / 'autoencoder_scratch'}"])
+    sc = load_config(
+        args.scratch, [*args.overrides, f"epochs={ft.epochs + extra}", f"out_dir={root / 'autoencoder_scratch'}"]
+    )
     sc_final = train_to_final(sc)
     sc_minutes, _ = _train_minutes(sc_final)
     test = load_dataset(ft.data.dataset, args.eval_split, ft.data.data_root)
     if args.eval_subset:
         test = test.subset(stratified_subset(test.hard_labels, args.eval_subset, 0))
     rows = []
-    for name, final, epochs, minutes in (("DAE pre-training + fine-tuning", ft_final, ft.epochs, ae_seconds / 60 +
-                                          ft_minutes), ("from scratch", sc_final, sc.epochs, sc_minutes)):
+    for name, final, epochs, minutes in (
+        ("DAE pre-training + fine-tuning", ft_final, ft.epochs, ae_seconds / 60 + ft_minutes),
+        ("from scratch", sc_final, sc.epochs, sc_minutes),
+    ):
         r = evaluate_model(load_model(final), test)
-        rows.append({"name": name, "epochs": epochs, "cpu_minutes": minutes, "accuracy": r["accuracy"],
-                     "macro_f1": r["macro_f1"], "n": r["n"], "run": str(final.parent)})
+        rows.append(
+            {
+                "name": name,
+                "epochs": epochs,
+                "cpu_minutes": minutes,
+                "accuracy": r["accuracy"],
+                "macro_f1": r["macro_f1"],
+                "n": r["n"],
+                "run": str(final.parent),
+            }
+        )
         print(f"{name}: accuracy {r['accuracy']:.4f}", flush=True)
-    lines = [f"# Denoising-autoencoder pre-training vs scratch ({ft.model.name}, {ft.data.dataset})", "",
-             f"Produced by `python lab/tools/compare_pretraining.py {' '.join(argv)}` on {time.strftime('%Y-%m-%d')}. "
-             f"Autoencoder: {ae.epochs} epochs on {ae.dataset} {', '.join(ae.splits)} without labels "
-             f"({ae_seconds / 60:.1f} min). Minutes are training wall time on the same machine.", "",
-             f"| method | supervised epochs | minutes | n | accuracy ({test.split}) | macro-F1 |",
-             "|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['name']} | {r['epochs']} | {r['cpu_minutes']:.1f} | {r['n']} | {r['accuracy']:.4f} | "
-              f"{r['macro_f1']:.4f} |" for r in rows]
+    lines = [
+        f"# Denoising-autoencoder pre-training vs scratch ({ft.model.name}, {ft.data.dataset})",
+        "",
+        f"Produced by `python lab/tools/compare_pretraining.py {' '.join(argv)}` on {time.strftime('%Y-%m-%d')}. "
+        f"Autoencoder: {ae.epochs} epochs on {ae.dataset} {', '.join(ae.splits)} without labels "
+        f"({ae_seconds / 60:.1f} min). Minutes are training wall time on the same machine.",
+        "",
+        f"| method | supervised epochs | minutes | n | accuracy ({test.split}) | macro-F1 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['name']} | {r['epochs']} | {r['cpu_minutes']:.1f} | {r['n']} | {r['accuracy']:.4f} | "
+        f"{r['macro_f1']:.4f} |"
+        for r in rows
+    ]
     write_text(args.output, "\n".join(lines) + "\n")
     write_json(Path(args.output).with_suffix(".json"), {"argv": argv, "ae_seconds": ae_seconds, "rows": rows})
     print(f"table written to {args.output}")

@@ -14,6 +14,7 @@ stash, an ignored folder that stays on the machine between calls while it is hel
 part is there, joins them, verifies the SHA-256 and unpacks. A missing or damaged part is a one-line error naming
 it. The machine goes back when idle (about 30 s), which empties the stash: issue the calls back to back.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,12 +29,17 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MIB = 2 ** 20
-LIMIT_MIB = 64                 # the device tool's cap on what travels per call
-MARGIN_BYTES = 2 * MIB         # room for files that change between staging and the calls (logs, notes)
+MIB = 2**20
+LIMIT_MIB = 64  # the device tool's cap on what travels per call
+MARGIN_BYTES = 2 * MIB  # room for files that change between staging and the calls (logs, notes)
 # what the zoo reads: the compact FER2013 bundle (Training + PublicTest, lossless) and the FERPlus votes
-FILES = ["fer2013/compact/pixels.med.xz", "fer2013/compact/emotion.npy", "fer2013/compact/usage.npy",
-         "fer2013/compact/unpack.py", "ferplus/fer2013new.csv"]
+FILES = [
+    "fer2013/compact/pixels.med.xz",
+    "fer2013/compact/emotion.npy",
+    "fer2013/compact/usage.npy",
+    "fer2013/compact/unpack.py",
+    "ferplus/fer2013new.csv",
+]
 
 
 class BundleError(RuntimeError):
@@ -42,8 +48,11 @@ class BundleError(RuntimeError):
 
 def tree_bytes(root: Path = ROOT) -> int:
     """Bytes of what the device tool sends besides the carried paths: tracked + untracked-not-ignored files."""
-    out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                         check=True, capture_output=True).stdout
+    out = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+    ).stdout
     total = 0
     for name in set(filter(None, out.decode().split("\0"))):
         path = root / name
@@ -58,10 +67,12 @@ def stage(data: Path, out: Path, part_bytes: int) -> dict:
     if missing:
         raise BundleError(f"{data}: missing {', '.join(missing)} (is it the shared data folder?)")
     if part_bytes < MIB:
-        raise BundleError(f"only {part_bytes / MIB:.1f} MiB per call are left beside the working tree: shrink the "
-                          "tree (untracked files?) or raise --budget-mib")
+        raise BundleError(
+            f"only {part_bytes / MIB:.1f} MiB per call are left beside the working tree: shrink the "
+            "tree (untracked files?) or raise --budget-mib"
+        )
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:       # the big file is xz already: no second compression
+    with tarfile.open(fileobj=buf, mode="w") as tar:  # the big file is xz already: no second compression
         for name in FILES:
             tar.add(data / name, arcname=name)
     blob = buf.getvalue()
@@ -71,7 +82,7 @@ def stage(data: Path, out: Path, part_bytes: int) -> dict:
     parts = []
     for k, start in enumerate(range(0, len(blob), part_bytes)):
         name = f"part{k:02d}"
-        (out / name).write_bytes(blob[start:start + part_bytes])
+        (out / name).write_bytes(blob[start : start + part_bytes])
         parts.append(name)
     manifest = {"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob), "parts": parts, "files": FILES}
     (out / "MANIFEST").write_text(json.dumps(manifest, indent=1) + "\n")
@@ -84,13 +95,17 @@ def receive(out: Path, stash: Path) -> tuple[list[str], list[str]]:
     stash.mkdir(parents=True, exist_ok=True)
     if manifest_path.is_file():
         carried = json.loads(manifest_path.read_text())
-        if (stash / "MANIFEST").is_file() and json.loads((stash / "MANIFEST").read_text())["sha256"] != carried["sha256"]:
-            for stale in stash.glob("part*"):       # parts of an earlier staging: never joined with the new ones
+        if (stash / "MANIFEST").is_file() and json.loads((stash / "MANIFEST").read_text())["sha256"] != carried[
+            "sha256"
+        ]:
+            for stale in stash.glob("part*"):  # parts of an earlier staging: never joined with the new ones
                 stale.unlink()
         shutil.copyfile(manifest_path, stash / "MANIFEST")
     if not (stash / "MANIFEST").is_file():
-        raise BundleError(f"no MANIFEST in {out} or {stash}: carry it with every part "
-                          "(lab/tools/device_bundle.py stage prints the calls)")
+        raise BundleError(
+            f"no MANIFEST in {out} or {stash}: carry it with every part "
+            "(lab/tools/device_bundle.py stage prints the calls)"
+        )
     manifest = json.loads((stash / "MANIFEST").read_text())
     for name in manifest["parts"]:
         if (out / name).is_file():
@@ -106,12 +121,16 @@ def assemble(stash: Path, dest: Path) -> dict:
     manifest = json.loads((stash / "MANIFEST").read_text())
     missing = [n for n in manifest["parts"] if not (stash / n).is_file()]
     if missing:
-        raise BundleError(f"{stash}: parts {', '.join(missing)} of {len(manifest['parts'])} have not arrived "
-                          "(carry each in its own call; the machine may have gone back and emptied the stash)")
+        raise BundleError(
+            f"{stash}: parts {', '.join(missing)} of {len(manifest['parts'])} have not arrived "
+            "(carry each in its own call; the machine may have gone back and emptied the stash)"
+        )
     blob = b"".join((stash / n).read_bytes() for n in manifest["parts"])
     if len(blob) != manifest["bytes"] or hashlib.sha256(blob).hexdigest() != manifest["sha256"]:
-        raise BundleError(f"{stash}: the joined parts do not match the manifest's SHA-256 (a damaged or stale part: "
-                          "stage again and resend every part)")
+        raise BundleError(
+            f"{stash}: the joined parts do not match the manifest's SHA-256 (a damaged or stale part: "
+            "stage again and resend every part)"
+        )
     tmp = dest.with_name(dest.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -146,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
             tree = tree_bytes()
             part = int(args.budget_mib * MIB) - tree - MARGIN_BYTES
             m = stage(Path(args.data), out, part)
-            print(f"working tree {tree / MIB:.1f} MiB; data {m['bytes'] / MIB:.1f} MiB in {len(m['parts'])} "
-                  f"part(s) of <= {part / MIB:.1f} MiB under {out}/ (SHA-256 {m['sha256'][:16]}...)")
+            print(
+                f"working tree {tree / MIB:.1f} MiB; data {m['bytes'] / MIB:.1f} MiB in {len(m['parts'])} "
+                f"part(s) of <= {part / MIB:.1f} MiB under {out}/ (SHA-256 {m['sha256'][:16]}...)"
+            )
             print("device calls, back to back (the machine goes back after about 30 s idle):")
             for k, name in enumerate(m["parts"]):
                 last = k == len(m["parts"]) - 1
@@ -155,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f'  carry [".zoo_data/{name}", ".zoo_data/MANIFEST"]: {cmd}')
         elif args.command == "receive":
             present, missing = receive(Path(args.out), Path(args.stash))
-            print(f"device_bundle: {len(present)} part(s) here ({' '.join(present) or 'none'}); "
-                  f"missing: {' '.join(missing) or 'none'}")
+            print(
+                f"device_bundle: {len(present)} part(s) here ({' '.join(present) or 'none'}); "
+                f"missing: {' '.join(missing) or 'none'}"
+            )
         else:
             m = assemble(Path(args.stash), Path(args.dest))
             print(f"device_bundle: {len(m['parts'])} part(s) joined, SHA-256 verified, unpacked into {args.dest}")

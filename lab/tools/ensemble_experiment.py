@@ -9,6 +9,7 @@ held out and used to fit the weighted average and the feature-level head, never 
 each member, majority vote, simple average, weighted average, a hierarchical committee (members split into
 two committees in config order) and the feature-level ensemble; all on ``--eval-split``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,27 +73,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.eval_subset:
         test = test.subset(stratified_subset(test.hard_labels, args.eval_subset, 0))
     half = (len(members) + 1) // 2
-    variants = [("vote", "decision", "vote", None), ("mean", "decision", "mean", None),
-                ("weighted", "decision", "weighted", None),
-                ("hierarchical", "decision", "hierarchical", [list(range(half)), list(range(half, len(members)))]),
-                ("feature", "feature", "mean", None)]
+    variants = [
+        ("vote", "decision", "vote", None),
+        ("mean", "decision", "mean", None),
+        ("weighted", "decision", "weighted", None),
+        ("hierarchical", "decision", "hierarchical", [list(range(half)), list(range(half, len(members)))]),
+        ("feature", "feature", "mean", None),
+    ]
     rows = [{"name": f"member `{Path(c).stem}`", **_score(m, test)} for c, m in zip(args.configs, members)]
     out_dir = Path(args.out_root) / "ensembles"
     for name, mode, method, groups in variants:
         ens = build_ensemble(members, mode=mode, method=method, groups=groups)
         report = fit_ensemble(ens, fit) if (mode == "feature" or method == "weighted") else {}
-        path = save_model(out_dir / f"{name}.pt", ens, ens.labels, ens.preprocess, arch_kwargs=ens.arch_kwargs(),
-                          ensemble=report)
+        path = save_model(
+            out_dir / f"{name}.pt", ens, ens.labels, ens.preprocess, arch_kwargs=ens.arch_kwargs(), ensemble=report
+        )
         row = {"name": f"ensemble: {name}", "file": str(path), **_score(load_model(path), test)}
         if "weights" in report:
             row["weights"] = report["weights"]
         rows.append(row)
         print(f"{row['name']}: accuracy {row['accuracy']:.4f}", flush=True)
-    lines = [f"# {args.title}", "", f"Produced by `python lab/tools/ensemble_experiment.py {' '.join(argv)}` on "
-             f"{time.strftime('%Y-%m-%d')}. Weights and the feature head were fitted on {len(fit)} held-out "
-             f"{cfgs[0].data.dataset} {cfgs[0].data.train_split} images no member trained on; every row is scored "
-             f"on {test.name} {test.split} (n={len(test)}).", "",
-             "| model | accuracy | macro-F1 | fitted weights |", "|---|---:|---:|---|"]
+    lines = [
+        f"# {args.title}",
+        "",
+        f"Produced by `python lab/tools/ensemble_experiment.py {' '.join(argv)}` on "
+        f"{time.strftime('%Y-%m-%d')}. Weights and the feature head were fitted on {len(fit)} held-out "
+        f"{cfgs[0].data.dataset} {cfgs[0].data.train_split} images no member trained on; every row is scored "
+        f"on {test.name} {test.split} (n={len(test)}).",
+        "",
+        "| model | accuracy | macro-F1 | fitted weights |",
+        "|---|---:|---:|---|",
+    ]
     for r in rows:
         w = ", ".join(f"{v:.2f}" for v in r.get("weights", [])) or "-"
         lines.append(f"| {r['name']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | {w} |")

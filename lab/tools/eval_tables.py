@@ -5,6 +5,7 @@ cross-dataset summary.
         --output lab/results/robustness.md
     python lab/tools/eval_tables.py cross lab/results/cross_*.json --output lab/results/cross_dataset.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,12 +35,15 @@ def robustness(results: list[dict]) -> list[str]:
     if missing:
         raise SystemExit(f"no 'perturbations' in {', '.join(missing)}: run ferkit evaluate with --perturb")
     names = [row["name"] for row in results[0]["perturbations"]["results"]]
-    lines = ["Accuracy on the perturbed test crops (change from clean in brackets). Perturbations act on the "
-             "48x48 crops before the model's own preprocessing; regions follow the FER2013 face template "
-             "(`ferkit.evaluation.perturb`).", "",
-             "| perturbation | family | " + " | ".join(_what(r) for r in results) + " |",
-             "|---|---|" + "---:|" * len(results),
-             "| clean | - | " + " | ".join(f"{r['perturbations']['clean']['accuracy']:.4f}" for r in results) + " |"]
+    lines = [
+        "Accuracy on the perturbed test crops (change from clean in brackets). Perturbations act on the "
+        "48x48 crops before the model's own preprocessing; regions follow the FER2013 face template "
+        "(`ferkit.evaluation.perturb`).",
+        "",
+        "| perturbation | family | " + " | ".join(_what(r) for r in results) + " |",
+        "|---|---|" + "---:|" * len(results),
+        "| clean | - | " + " | ".join(f"{r['perturbations']['clean']['accuracy']:.4f}" for r in results) + " |",
+    ]
     by_name = [{row["name"]: row for row in r["perturbations"]["results"]} for r in results]
     for name in names:
         family = by_name[0][name]["family"]
@@ -52,14 +56,20 @@ def robustness(results: list[dict]) -> list[str]:
 
 
 def cross(results: list[dict]) -> list[str]:
-    lines = ["Each model is scored on the classes it shares with the target dataset (labels matched by name); "
-             "images of the target's other classes are dropped and counted.", "",
-             "| model | target dataset | split | shared labels | n scored | n dropped | accuracy | macro-F1 | "
-             "faces not detected |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "Each model is scored on the classes it shares with the target dataset (labels matched by name); "
+        "images of the target's other classes are dropped and counted.",
+        "",
+        "| model | target dataset | split | shared labels | n scored | n dropped | accuracy | macro-F1 | "
+        "faces not detected |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
-        lines.append(f"| `{r.get('model', '?')}` | {r['dataset']} | {r['split']} | {len(r['labels'])} | {r['n']} | "
-                     f"{r.get('n_dropped', 0)} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
-                     f"{r.get('faces_not_detected', 'n/a (crops)')} |")
+        lines.append(
+            f"| `{r.get('model', '?')}` | {r['dataset']} | {r['split']} | {len(r['labels'])} | {r['n']} | "
+            f"{r.get('n_dropped', 0)} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} | "
+            f"{r.get('faces_not_detected', 'n/a (crops)')} |"
+        )
     return lines
 
 
@@ -72,12 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--title")
     args = p.parse_args(argv)
     results = _load(args.files)
-    title = args.title or {"robustness": "Robustness to synthetic perturbations",
-                           "cross": "Cross-dataset evaluation"}[args.kind]
+    title = (
+        args.title
+        or {"robustness": "Robustness to synthetic perturbations", "cross": "Cross-dataset evaluation"}[args.kind]
+    )
     body = robustness(results) if args.kind == "robustness" else cross(results)
-    lines = [f"# {title}", "", f"Tabulated by `python lab/tools/eval_tables.py {' '.join(argv)}` on "
-             f"{time.strftime('%Y-%m-%d')} from `ferkit evaluate --json` files (commands in `docs/methods.md`).",
-             "", *body]
+    lines = [
+        f"# {title}",
+        "",
+        f"Tabulated by `python lab/tools/eval_tables.py {' '.join(argv)}` on "
+        f"{time.strftime('%Y-%m-%d')} from `ferkit evaluate --json` files (commands in `docs/methods.md`).",
+        "",
+        *body,
+    ]
     write_text(args.output, "\n".join(lines) + "\n")
     print(f"table written to {args.output}")
     return 0

@@ -9,6 +9,7 @@ as a fraction of the crop side).
 
     FERKIT_DATA=/path/to/data python lab/tools/measure_framing.py --n 1000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ from ferkit.data import load_dataset
 from ferkit.faces import create_detector
 from ferkit.faces.alignment import FER_TEMPLATE, umeyama_similarity
 
-PAD, UP = 24, 4     # as tools/estimate_face_template.py: grey border, then upscale for BlazeFace
+PAD, UP = 24, 4  # as tools/estimate_face_template.py: grey border, then upscale for BlazeFace
 
 
 def framing(n: int) -> dict[str, np.ndarray]:
@@ -34,16 +35,21 @@ def framing(n: int) -> dict[str, np.ndarray]:
         found = detector(np.repeat(big[:, :, None], 3, axis=2))
         if not found or found[0].landmarks is None:
             continue
-        points = (found[0].landmarks[:4] / UP - PAD) / 48.0           # in units of the FER2013 crop side
-        m = umeyama_similarity(points, FER_TEMPLATE)                   # FER2013 crop -> template framing
+        points = (found[0].landmarks[:4] / UP - PAD) / 48.0  # in units of the FER2013 crop side
+        m = umeyama_similarity(points, FER_TEMPLATE)  # FER2013 crop -> template framing
         s = math.hypot(m[0, 0], m[1, 0])
         scale.append(s)
         angle.append(math.degrees(math.atan2(m[1, 0], m[0, 0])))
-        centre = m[:, :2] @ np.array([0.5, 0.5]) + m[:, 2]             # where the crop centre lands
+        centre = m[:, :2] @ np.array([0.5, 0.5]) + m[:, 2]  # where the crop centre lands
         dx.append(centre[0] - 0.5)
         dy.append(centre[1] - 0.5)
-    return {"scale": np.array(scale), "rotation_deg": np.array(angle), "shift_x": np.array(dx),
-            "shift_y": np.array(dy), "n": len(images)}
+    return {
+        "scale": np.array(scale),
+        "rotation_deg": np.array(angle),
+        "shift_x": np.array(dx),
+        "shift_y": np.array(dy),
+        "n": len(images),
+    }
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ prediction, ``lab/tools/measure_candidate.sh``), for paired intervals against th
 ``robust`` -> multitask_robust, others -> multitask_robust_<tag>). ``--decision`` is a Markdown file with the
 shipping decision, appended as it is. Also writes the numbers as JSON next to the page.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,8 @@ import json
 from pathlib import Path
 
 MODELS = ("ferplus", "fer2013")
-STAGES: tuple[str, ...] = ("before",)      # set from --candidates in main()
-RUN_DIRS: dict[str, str] = {}              # --run-dir TAG=DIR: a candidate's training folder, if not the default
+STAGES: tuple[str, ...] = ("before",)  # set from --candidates in main()
+RUN_DIRS: dict[str, str] = {}  # --run-dir TAG=DIR: a candidate's training folder, if not the default
 # the "is it clearly better" rule of the issue: PublicTest may drop at most this much (accuracy, points)
 MAX_DROP_POINTS = 0.3
 
@@ -35,8 +36,11 @@ def run_dir(runs: Path, tag: str) -> Path:
 def load(runs: Path) -> dict:
     evals = {(m, s): json.loads((runs / f"eval_{s}_{m}.json").read_text()) for m in MODELS for s in STAGES}
     bench = {s: json.loads((runs / f"bench_{s}.json").read_text())["results"] for s in STAGES}
-    history = {s: list(csv.DictReader((run_dir(runs, s) / "metrics.csv").open())) for s in STAGES[1:]
-               if (run_dir(runs, s) / "metrics.csv").is_file()}    # a packaged model (e.g. "shipped") has no curve
+    history = {
+        s: list(csv.DictReader((run_dir(runs, s) / "metrics.csv").open()))
+        for s in STAGES[1:]
+        if (run_dir(runs, s) / "metrics.csv").is_file()
+    }  # a packaged model (e.g. "shipped") has no curve
     framing = (runs / "framing.md").read_text().strip() if (runs / "framing.md").is_file() else None
     return {"evals": evals, "bench": bench, "history": history, "framing": framing}
 
@@ -44,7 +48,10 @@ def load(runs: Path) -> dict:
 def teachers_table(runs: Path) -> str:
     """The teacher ensembles of a distillation candidate, when measured: eval_teachers_<model>_<none|flip>.json
     (``ferkit evaluate --model ENSEMBLE.pt --dataset <model> [--tta flip] --json``)."""
-    lines = ["| head | teacher ensemble | n | accuracy | accuracy, flip TTA | macro-F1 |", "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| head | teacher ensemble | n | accuracy | accuracy, flip TTA | macro-F1 |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for m in MODELS:
         single, flip = runs / f"eval_teachers_{m}_none.json", runs / f"eval_teachers_{m}_flip.json"
         if not single.is_file():
@@ -52,8 +59,10 @@ def teachers_table(runs: Path) -> str:
         r = json.loads(single.read_text())
         f = json.loads(flip.read_text()) if flip.is_file() else None
         flip_text = "-" if f is None else f"{100 * f['accuracy']:.2f}%"
-        lines.append(f"| {m} | `{Path(r['model']).name}` | {r['n']} | {100 * r['accuracy']:.2f}% | {flip_text} | "
-                     f"{r['macro_f1']:.4f} |")
+        lines.append(
+            f"| {m} | `{Path(r['model']).name}` | {r['n']} | {100 * r['accuracy']:.2f}% | {flip_text} | "
+            f"{r['macro_f1']:.4f} |"
+        )
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -66,7 +75,7 @@ def setup(runs: Path, tag: str) -> str:
     import yaml
 
     cfg = yaml.safe_load(path.read_text()) or {}
-    threads, precision = cfg.get("threads"), cfg.get("precision") or "auto"   # the trainer's defaults
+    threads, precision = cfg.get("threads"), cfg.get("precision") or "auto"  # the trainer's defaults
     threads_text = "torch's default threads" if threads is None else f"{threads} thread{'s' if threads != 1 else ''}"
     return f" ({threads_text}, {precision})"
 
@@ -84,8 +93,10 @@ def clean_table(evals: dict) -> tuple[str, dict]:
         for s in STAGES:
             r = evals[(m, s)]
             change = 100 * (r["accuracy"] - evals[(m, "before")]["accuracy"])
-            lines.append(f"| {m} | {s} | {r['n']} | {100 * r['accuracy']:.2f}% "
-                         f"{'' if s == 'before' else f'({change:+.2f})'} | {r['macro_f1']:.4f} |")
+            lines.append(
+                f"| {m} | {s} | {r['n']} | {100 * r['accuracy']:.2f}% "
+                f"{'' if s == 'before' else f'({change:+.2f})'} | {r['macro_f1']:.4f} |"
+            )
             if s != "before":
                 deltas.setdefault(s, {})[m] = change
     return "\n".join(lines), deltas
@@ -93,8 +104,10 @@ def clean_table(evals: dict) -> tuple[str, dict]:
 
 def perturb_table(evals: dict) -> tuple[str, dict]:
     names = [r["name"] for r in evals[(MODELS[0], "before")]["perturbations"]["results"]]
-    lines = ["| perturbation | " + " | ".join(f"{m} {s}" for m in MODELS for s in STAGES) + " |",
-             "|---|" + "---:|" * (len(MODELS) * len(STAGES))]
+    lines = [
+        "| perturbation | " + " | ".join(f"{m} {s}" for m in MODELS for s in STAGES) + " |",
+        "|---|" + "---:|" * (len(MODELS) * len(STAGES)),
+    ]
     gains: dict = {}
     rows: dict = {}
     for name in ["clean", *names]:
@@ -103,8 +116,11 @@ def perturb_table(evals: dict) -> tuple[str, dict]:
             acc = {}
             for s in STAGES:
                 p = evals[(m, s)]["perturbations"]
-                acc[s] = p["clean"]["accuracy"] if name == "clean" else \
-                    next(r["accuracy"] for r in p["results"] if r["name"] == name)
+                acc[s] = (
+                    p["clean"]["accuracy"]
+                    if name == "clean"
+                    else next(r["accuracy"] for r in p["results"] if r["name"] == name)
+                )
                 change = 100 * (acc[s] - acc["before"])
                 if name != "clean" and s != "before":
                     gains.setdefault(s, {}).setdefault(m, []).append(change)
@@ -112,14 +128,19 @@ def perturb_table(evals: dict) -> tuple[str, dict]:
             rows.setdefault(name, {})[m] = acc
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     mean_gain = {s: {m: sum(v) / len(v) for m, v in g.items()} for s, g in gains.items()}
-    lines.append("| mean change, degraded rows (points) | " + " | ".join(
-        "-" if s == "before" else f"{mean_gain[s][m]:+.2f}" for m in MODELS for s in STAGES) + " |")
+    lines.append(
+        "| mean change, degraded rows (points) | "
+        + " | ".join("-" if s == "before" else f"{mean_gain[s][m]:+.2f}" for m in MODELS for s in STAGES)
+        + " |"
+    )
     return "\n".join(lines), {"rows": rows, "mean_gain_points": mean_gain}
 
 
 def bench_tables(bench: dict) -> tuple[str, str, dict]:
-    lines = ["| photos | model | stage | n | faces found | accuracy | macro recall | said neutral | labelled neutral |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| photos | model | stage | n | faces found | accuracy | macro recall | said neutral | labelled neutral |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     classes = sorted({c for s in STAGES for r in bench[s] for c in r["recall"]})
     recall = ["| photos | model | stage | " + " | ".join(classes) + " |", "|---|---|---|" + "---:|" * len(classes)]
     summary: dict = {}
@@ -128,23 +149,33 @@ def bench_tables(bench: dict) -> tuple[str, str, dict]:
             for s in STAGES:
                 r = next(r for r in bench[s] if r["set"] == set_name and model_of(r) == m)
                 summary.setdefault(set_name, {}).setdefault(m, {})[s] = {
-                    k: r[k] for k in ("accuracy", "macro_recall", "said_neutral_pct", "labelled_neutral_pct")}
-                lines.append(f"| {set_name} | {m} | {s} | {r['photos']} | {r['found']} | {r['accuracy']:.1f}% "
-                             f"| {r['macro_recall']:.1f}% | {r['said_neutral_pct']:.1f}% "
-                             f"| {r['labelled_neutral_pct']:.1f}% |")
-                recall.append(f"| {set_name} | {m} | {s} | " + " | ".join(
-                    f"{r['recall'][c]:.1f}" if c in r["recall"] else "-" for c in classes) + " |")
+                    k: r[k] for k in ("accuracy", "macro_recall", "said_neutral_pct", "labelled_neutral_pct")
+                }
+                lines.append(
+                    f"| {set_name} | {m} | {s} | {r['photos']} | {r['found']} | {r['accuracy']:.1f}% "
+                    f"| {r['macro_recall']:.1f}% | {r['said_neutral_pct']:.1f}% "
+                    f"| {r['labelled_neutral_pct']:.1f}% |"
+                )
+                recall.append(
+                    f"| {set_name} | {m} | {s} | "
+                    + " | ".join(f"{r['recall'][c]:.1f}" if c in r["recall"] else "-" for c in classes)
+                    + " |"
+                )
     return "\n".join(lines), "\n".join(recall), summary
 
 
 def history_table(history: dict[str, list[dict]]) -> str:
-    lines = ["| run | epoch | train loss | val acc (ferplus head) | val acc (fer2013 head) | img/s | seconds |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| run | epoch | train loss | val acc (ferplus head) | val acc (fer2013 head) | img/s | seconds |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for tag, rows in history.items():
         for h in rows:
-            lines.append(f"| {tag} | {h['epoch']} | {float(h['train_loss']):.3f} | {float(h['val_acc']):.4f} | "
-                         f"{float(h['val_fer2013_acc']):.4f} | {float(h['train_img_per_s']):.0f} | "
-                         f"{float(h['epoch_seconds']):.0f} |")
+            lines.append(
+                f"| {tag} | {h['epoch']} | {float(h['train_loss']):.3f} | {float(h['val_acc']):.4f} | "
+                f"{float(h['val_fer2013_acc']):.4f} | {float(h['train_img_per_s']):.0f} | "
+                f"{float(h['epoch_seconds']):.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -157,22 +188,30 @@ def paired(runs: Path, bench: dict) -> dict:
 
     def ck_file(tag: str, m: str) -> Path | None:
         row = next((r for r in bench[tag] if r["set"].startswith("CK+") and model_of(r) == m), None)
-        return None if row is None else runs / f"pred_{tag}" / photo_set_file_name(row["set"], row["model"],
-                                                                                 row.get("detector", "auto"))
+        return (
+            None
+            if row is None
+            else runs / f"pred_{tag}" / photo_set_file_name(row["set"], row["model"], row.get("detector", "auto"))
+        )
 
     out: dict = {}
     for s in STAGES[1:]:
         for m in MODELS:
-            for kind, a, b in (("publictest", runs / "pred_before" / f"publictest_{m}.csv",
-                                runs / f"pred_{s}" / f"publictest_{m}.csv"),
-                               ("ck_sequences", ck_file("before", m), ck_file(s, m))):
+            for kind, a, b in (
+                (
+                    "publictest",
+                    runs / "pred_before" / f"publictest_{m}.csv",
+                    runs / f"pred_{s}" / f"publictest_{m}.csv",
+                ),
+                ("ck_sequences", ck_file("before", m), ck_file(s, m)),
+            ):
                 if a is None or b is None or not (a.is_file() and b.is_file()):
                     continue
                 ca, cb, groups = pair(read_predictions(a), read_predictions(b), a, b)
                 r = paired_comparison(ca, cb, groups)
                 out.setdefault(s, {}).setdefault(m, {})[kind] = {
-                    k: round(r[k], 4) for k in ("difference_points", "ci_low", "ci_high", "sign_test_p")} | {
-                    k: r[k] for k in ("n_items", "n_groups", "groups_b_better", "groups_a_better")}
+                    k: round(r[k], 4) for k in ("difference_points", "ci_low", "ci_high", "sign_test_p")
+                } | {k: r[k] for k in ("n_items", "n_groups", "groups_b_better", "groups_a_better")}
     return out
 
 
@@ -180,11 +219,16 @@ def paired_table(comparisons: dict) -> str:
     def cell(r: dict | None) -> str:
         if r is None:
             return "- | -"
-        return (f"{r['difference_points']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] | "
-                f"{r['groups_b_better']} / {r['groups_a_better']}, p = {r['sign_test_p']:.2f}")
+        return (
+            f"{r['difference_points']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}] | "
+            f"{r['groups_b_better']} / {r['groups_a_better']}, p = {r['sign_test_p']:.2f}"
+        )
 
-    lines = ["| candidate | model | PublicTest change [95% CI] | items better / worse, sign test | CK+48 change, per "
-             "sequence [95% CI] | sequences better / worse, sign test |", "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| candidate | model | PublicTest change [95% CI] | items better / worse, sign test | CK+48 change, per "
+        "sequence [95% CI] | sequences better / worse, sign test |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for tag, per_model in comparisons.items():
         for m, r in per_model.items():
             lines.append(f"| {tag} | {m} | {cell(r.get('publictest'))} | {cell(r.get('ck_sequences'))} |")
@@ -192,14 +236,19 @@ def paired_table(comparisons: dict) -> str:
 
 
 def rule_table(rule: dict) -> str:
-    lines = ["| candidate | model | PublicTest change (points) | within -0.3 | CK+48 accuracy change | "
-             "CK+48 95% CI, per sequence | degraded rows, mean change |", "|---|---|---:|---|---:|---:|---:|"]
+    lines = [
+        "| candidate | model | PublicTest change (points) | within -0.3 | CK+48 accuracy change | "
+        "CK+48 95% CI, per sequence | degraded rows, mean change |",
+        "|---|---|---:|---|---:|---:|---:|",
+    ]
     for tag, per_model in rule.items():
         for m, r in per_model.items():
             ci = "-" if "ck_ci_points" not in r else f"[{r['ck_ci_points'][0]:+.2f}, {r['ck_ci_points'][1]:+.2f}]"
-            lines.append(f"| {tag} | {m} | {r['publictest_change_points']:+.2f} | "
-                         f"{'yes' if r['publictest_within_limit'] else 'no'} | {r['ck_accuracy_change_points']:+.1f} | "
-                         f"{ci} | {r['degraded_rows_mean_change_points']:+.2f} |")
+            lines.append(
+                f"| {tag} | {m} | {r['publictest_change_points']:+.2f} | "
+                f"{'yes' if r['publictest_within_limit'] else 'no'} | {r['ck_accuracy_change_points']:+.1f} | "
+                f"{ci} | {r['degraded_rows_mean_change_points']:+.2f} |"
+            )
     return "\n".join(lines)
 
 
@@ -212,8 +261,13 @@ def main() -> None:
     p.add_argument("--decision", help="Markdown file with the shipping decision")
     p.add_argument("--preamble", help="Markdown file with the recipe description (placed after the title)")
     p.add_argument("--title", default="Robust fine-tune of the shipped models (blur, low resolution, JPEG, framing)")
-    p.add_argument("--run-dir", nargs="*", default=[], metavar="TAG=DIR",
-                   help="a candidate's training folder (metrics.csv), when not RUNS/multitask_robust_TAG")
+    p.add_argument(
+        "--run-dir",
+        nargs="*",
+        default=[],
+        metavar="TAG=DIR",
+        help="a candidate's training folder (metrics.csv), when not RUNS/multitask_robust_TAG",
+    )
     p.add_argument("--rule", help="Markdown file stating the shipping rule (default: the robust fine-tune's)")
     p.add_argument("--command", help="the command line to print as this page's generator (default: none)")
     args = p.parse_args()
@@ -224,11 +278,18 @@ def main() -> None:
     perturbed, robust = perturb_table(data["evals"])
     bench, recall, real = bench_tables(data["bench"])
     ck = next(k for k in real if k.startswith("CK+"))
-    rule = {s: {m: {"publictest_change_points": round(deltas[s][m], 2),
-                    "publictest_within_limit": deltas[s][m] >= -MAX_DROP_POINTS,
-                    "ck_accuracy_change_points": round(real[ck][m][s]["accuracy"] - real[ck][m]["before"]["accuracy"], 2),
-                    "degraded_rows_mean_change_points": round(robust["mean_gain_points"][s][m], 2)} for m in MODELS}
-            for s in STAGES[1:]}
+    rule = {
+        s: {
+            m: {
+                "publictest_change_points": round(deltas[s][m], 2),
+                "publictest_within_limit": deltas[s][m] >= -MAX_DROP_POINTS,
+                "ck_accuracy_change_points": round(real[ck][m][s]["accuracy"] - real[ck][m]["before"]["accuracy"], 2),
+                "degraded_rows_mean_change_points": round(robust["mean_gain_points"][s][m], 2),
+            }
+            for m in MODELS
+        }
+        for s in STAGES[1:]
+    }
     comparisons = paired(Path(args.runs), data["bench"])
     for s, per_model in comparisons.items():
         for m, r in per_model.items():
@@ -239,7 +300,10 @@ def main() -> None:
     preamble = Path(args.preamble).read_text().strip() if args.preamble else ""
     decision = Path(args.decision).read_text().strip() if args.decision else "(decision pending)"
     minutes = {s: sum(float(h["epoch_seconds"]) for h in rows) / 60 for s, rows in data["history"].items()}
-    framing = "" if data["framing"] is None else f"""## Framing: where the aligner's crops sit in FER2013's
+    framing = (
+        ""
+        if data["framing"] is None
+        else f"""## Framing: where the aligner's crops sit in FER2013's
 
 `python lab/tools/measure_framing.py --n 1000`: the similarity transform mapping each FER2013 PublicTest face's
 BlazeFace landmarks onto the alignment template (zoom factor, roll in degrees, shift of the crop centre as a
@@ -247,16 +311,25 @@ fraction of the side). The pipeline's crops are the template (zoom 1, roll 0, sh
 the centre of FER2013's spread, so the original scale/rotate/translate jitter already covers the pipeline's
 framing.
 
-{data['framing']}
+{data["framing"]}
 
 """
-    rule_text = Path(args.rule).read_text().strip() if args.rule else (
-        f"Ship only if PublicTest accuracy drops by at most {MAX_DROP_POINTS} points AND the real-photo (CK+48 "
-        "pipeline)\naccuracy or the degraded-input rows clearly improve.")
+    )
+    rule_text = (
+        Path(args.rule).read_text().strip()
+        if args.rule
+        else (
+            f"Ship only if PublicTest accuracy drops by at most {MAX_DROP_POINTS} points AND the real-photo (CK+48 "
+            "pipeline)\naccuracy or the degraded-input rows clearly improve."
+        )
+    )
     generated = f"`{args.command}`" if args.command else "`lab/tools/robust_report.py`"
     teachers = teachers_table(Path(args.runs))
     teachers = f"## Teacher ensembles, PublicTest\n\n{teachers}\n\n" if teachers else ""
-    paired_section = "" if not comparisons else f"""## Real difference or noise? Paired comparisons with the shipped pair
+    paired_section = (
+        ""
+        if not comparisons
+        else f"""## Real difference or noise? Paired comparisons with the shipped pair
 
     ferkit compare RUNS/pred_before/FILE RUNS/pred_TAG/FILE      # files written by lab/tools/measure_candidate.sh
 
@@ -268,6 +341,7 @@ wrong. An interval that contains 0 is a difference these test sets cannot tell f
 {paired_table(comparisons)}
 
 """
+    )
     text = f"""# {args.title}
 
 Generated by {generated} from the measurement files of the runs (`{args.runs}/`); every number
@@ -310,7 +384,7 @@ Per-class recall (%):
 
 ## Training curves (trainer's validation = PublicTest with the training label mode)
 
-{history_table(data['history'])}
+{history_table(data["history"])}
 
 ## Decision
 
@@ -318,9 +392,19 @@ Per-class recall (%):
 """
     out = Path(args.out)
     out.write_text(text)
-    out.with_suffix(".json").write_text(json.dumps({"rule": rule, "robustness": robust, "real_photos": real,
-                                                    "publictest_change_points": deltas, "paired": comparisons},
-                                                   indent=2) + "\n")
+    out.with_suffix(".json").write_text(
+        json.dumps(
+            {
+                "rule": rule,
+                "robustness": robust,
+                "real_photos": real,
+                "publictest_change_points": deltas,
+                "paired": comparisons,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(json.dumps(rule, indent=2))
 
 

@@ -12,6 +12,7 @@ and every auxiliary head (multitask configs); ``--perturb`` adds the mean accura
 ``--sweep`` turns one base recipe into several rows: each argument is one override list (``"loss.name=center
 loss.params.lambda_center=0.01"``), applied to every config after ``--set``; the row names its overrides.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,13 @@ def rare_recall(result: dict, k: int = 2) -> dict[str, float]:
 def evaluate_row(model_file: Path, dataset, perturb: list[str] | None) -> dict:
     loaded = load_model(model_file)
     result = evaluate_model(loaded, dataset)
-    row = {"n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"],
-           "params": sum(p.numel() for p in loaded.model.parameters()), "rare_recall": rare_recall(result)}
+    row = {
+        "n": result["n"],
+        "accuracy": result["accuracy"],
+        "macro_f1": result["macro_f1"],
+        "params": sum(p.numel() for p in loaded.model.parameters()),
+        "rare_recall": rare_recall(result),
+    }
     if perturb:
         from ferkit.evaluation.robustness import evaluate_perturbations, family_means
 
@@ -84,12 +90,24 @@ def run_config(path: Path, overrides: list[str], args, variant: str = "") -> lis
     rows = []
     for head, dataset_name, model_file in heads:
         dataset = eval_dataset(dataset_name, args.eval_split, args.eval_subset, cfg.data.data_root)
-        row = {"config": f"{path} [{variant}]" if variant else str(path), "run": cfg.out_dir, "head": head, "dataset": dataset_name, "model": model,
-               "loss": loss, "epochs": cfg.epochs, "seed": cfg.seed, "train_minutes": minutes,
-               **evaluate_row(model_file, dataset, args.perturb)}
+        row = {
+            "config": f"{path} [{variant}]" if variant else str(path),
+            "run": cfg.out_dir,
+            "head": head,
+            "dataset": dataset_name,
+            "model": model,
+            "loss": loss,
+            "epochs": cfg.epochs,
+            "seed": cfg.seed,
+            "train_minutes": minutes,
+            **evaluate_row(model_file, dataset, args.perturb),
+        }
         rows.append(row)
-        print(f"{path.name} [{head}] {dataset_name} {args.eval_split}: accuracy {row['accuracy']:.4f} "
-              f"macro-F1 {row['macro_f1']:.4f}", flush=True)
+        print(
+            f"{path.name} [{head}] {dataset_name} {args.eval_split}: accuracy {row['accuracy']:.4f} "
+            f"macro-F1 {row['macro_f1']:.4f}",
+            flush=True,
+        )
     return rows
 
 
@@ -111,28 +129,63 @@ def _mean_std(values: list[float]) -> str:
 
 def markdown(rows: list[dict], args, argv: list[str]) -> str:
     families = list(dict.fromkeys(f for r in rows for f in r.get("families", {})))
-    lines = [f"# {args.title}", "",
-             f"Produced by `python lab/tools/run_experiments.py {' '.join(argv)}` on {time.strftime('%Y-%m-%d')}.",
-             f"Each row: the final-epoch weights (EMA when the config sets it) of one training run, evaluated on "
-             f"{args.eval_split}{f' (stratified subset of {args.eval_subset})' if args.eval_subset else ''}. "
-             "The resolved config of each run is `<run>/config.yaml`.", ""]
-    head = ["config", "head", "dataset", "model", "loss", "epochs", "seed", "train min", "params", "n", "accuracy",
-            "macro-F1", "rarest-class recall"]
+    lines = [
+        f"# {args.title}",
+        "",
+        f"Produced by `python lab/tools/run_experiments.py {' '.join(argv)}` on {time.strftime('%Y-%m-%d')}.",
+        f"Each row: the final-epoch weights (EMA when the config sets it) of one training run, evaluated on "
+        f"{args.eval_split}{f' (stratified subset of {args.eval_subset})' if args.eval_subset else ''}. "
+        "The resolved config of each run is `<run>/config.yaml`.",
+        "",
+    ]
+    head = [
+        "config",
+        "head",
+        "dataset",
+        "model",
+        "loss",
+        "epochs",
+        "seed",
+        "train min",
+        "params",
+        "n",
+        "accuracy",
+        "macro-F1",
+        "rarest-class recall",
+    ]
     head += [f"{f} acc" for f in families]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [f"`{r['config']}`", r["head"], r["dataset"], f"`{r['model']}`", f"`{r['loss']}`", str(r["epochs"]),
-                 str(r["seed"]), f"{r['train_minutes']:.1f}", f"{r['params']:,}", str(r["n"]), f"{r['accuracy']:.4f}",
-                 f"{r['macro_f1']:.4f}", ", ".join(f"{k} {v:.3f}" for k, v in r.get("rare_recall", {}).items())] + [f"{r['families'][f]:.4f}" if f in r.get("families", {}) else "-"
-                                            for f in families]
+        cells = [
+            f"`{r['config']}`",
+            r["head"],
+            r["dataset"],
+            f"`{r['model']}`",
+            f"`{r['loss']}`",
+            str(r["epochs"]),
+            str(r["seed"]),
+            f"{r['train_minutes']:.1f}",
+            f"{r['params']:,}",
+            str(r["n"]),
+            f"{r['accuracy']:.4f}",
+            f"{r['macro_f1']:.4f}",
+            ", ".join(f"{k} {v:.3f}" for k, v in r.get("rare_recall", {}).items()),
+        ] + [f"{r['families'][f]:.4f}" if f in r.get("families", {}) else "-" for f in families]
         lines.append("| " + " | ".join(cells) + " |")
     groups = seed_summary(rows)
     if any(len(g["accuracy"]) > 1 for g in groups.values()):
-        lines += ["", "Over seeds (mean ± sample std):", "", "| config | head | seeds | accuracy | macro-F1 |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Over seeds (mean ± sample std):",
+            "",
+            "| config | head | seeds | accuracy | macro-F1 |",
+            "|---|---|---|---|---|",
+        ]
         for (config, head), g in groups.items():
-            lines.append(f"| `{config}` | {head} | {', '.join(map(str, g['seeds']))} | "
-                         f"{_mean_std(g['accuracy'])} | {_mean_std(g['macro_f1'])} |")
+            lines.append(
+                f"| `{config}` | {head} | {', '.join(map(str, g['seeds']))} | "
+                f"{_mean_std(g['accuracy'])} | {_mean_std(g['macro_f1'])} |"
+            )
     if args.overrides:
         lines += ["", f"Overrides applied to every config: `{' '.join(args.overrides)}`."]
     for name, *kvs in args.model_overrides:
@@ -152,17 +205,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--perturb", nargs="+", help="perturbation families/names for robustness columns")
     p.add_argument("--retrain", action="store_true", help="train again even if a finished run exists")
     p.add_argument("--progress", action="store_true")
-    p.add_argument("--set", dest="overrides", nargs="+", default=[], metavar="KEY=VALUE",
-                   help="training-config overrides for every config")
-    p.add_argument("--seeds", nargs="+", type=int,
-                   help="train every config once per seed (rows per seed plus mean ± std); default: the config's")
-    p.add_argument("--sweep", nargs="+", metavar="'KEY=VALUE ...'",
-                   help="one row per argument: each is a space-separated override list laid on every config "
-                        "(a sweep over one base recipe), e.g. --sweep 'optim.lr=0.1' 'optim.lr=0.05'")
-    p.add_argument("--set-for", dest="model_overrides", nargs="+", action="append", default=[],
-                   metavar="MODEL KEY=VALUE",
-                   help="overrides only for configs whose model.name is MODEL (repeatable), e.g. "
-                        "--set-for ran model.kwargs.crop_size=24")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="training-config overrides for every config",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        help="train every config once per seed (rows per seed plus mean ± std); default: the config's",
+    )
+    p.add_argument(
+        "--sweep",
+        nargs="+",
+        metavar="'KEY=VALUE ...'",
+        help="one row per argument: each is a space-separated override list laid on every config "
+        "(a sweep over one base recipe), e.g. --sweep 'optim.lr=0.1' 'optim.lr=0.05'",
+    )
+    p.add_argument(
+        "--set-for",
+        dest="model_overrides",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="MODEL KEY=VALUE",
+        help="overrides only for configs whose model.name is MODEL (repeatable), e.g. "
+        "--set-for ran model.kwargs.crop_size=24",
+    )
     args = p.parse_args(argv)
     if args.perturb:
         from ferkit.evaluation.perturb import resolve

@@ -10,6 +10,7 @@ After re-shipping, run ``bash lab/tools/shipped_results.sh`` (with KEEP= for mod
 pages about the shipped models (robustness, cross-dataset, face subsets) are measured on their files, and a test
 checks that they are.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,13 +51,19 @@ def training_data_text(config: dict) -> str:
     aux = data.get("aux_heads") or []
     split = f"FER2013 `{data.get('train_split', 'Training')}` split (28,709 images)"
     if dataset == "ferplus" and "fer2013" in aux:
-        return (f"{split}: FERPlus vote distributions for the `ferplus` head ({mode} mode) and the original "
-                "FER2013 labels for the `fer2013` head, jointly")
+        return (
+            f"{split}: FERPlus vote distributions for the `ferplus` head ({mode} mode) and the original "
+            "FER2013 labels for the `fer2013` head, jointly"
+        )
     if dataset == "ferplus":
-        what = {"majority": "the FERPlus majority-vote label (images without a clear majority left out)",
-                "probability": "the FERPlus vote distributions"}.get(mode, f"FERPlus votes ({mode} mode)")
+        what = {
+            "majority": "the FERPlus majority-vote label (images without a clear majority left out)",
+            "probability": "the FERPlus vote distributions",
+        }.get(mode, f"FERPlus votes ({mode} mode)")
         return f"{split}: {what}"
-    return f"{dataset} `{data.get('train_split', 'Training')}` split" + (f", jointly with {', '.join(aux)}" if aux else "")
+    return f"{dataset} `{data.get('train_split', 'Training')}` split" + (
+        f", jointly with {', '.join(aux)}" if aux else ""
+    )
 
 
 def curve_table(history: list[dict], config: dict) -> str:
@@ -65,69 +72,86 @@ def curve_table(history: list[dict], config: dict) -> str:
     mode = (config or {}).get("data", {}).get("mode", "majority")
     head = "| epoch | train loss | trainer's PublicTest acc* |" + (" PublicTest acc, fer2013 head |" if aux else "")
     head += " seconds |\n|---|---|---|" + ("---|" if aux else "") + "---|"
-    rows = [f"| {h['epoch']:.0f} | {h['train_loss']:.3f} | {h.get('val_acc', float('nan')):.4f} |"
-            + (f" {h.get('val_fer2013_acc', float('nan')):.4f} |" if aux else "") + f" {h['epoch_seconds']:.0f} |"
-            for h in history]
+    rows = [
+        f"| {h['epoch']:.0f} | {h['train_loss']:.3f} | {h.get('val_acc', float('nan')):.4f} |"
+        + (f" {h.get('val_fer2013_acc', float('nan')):.4f} |" if aux else "")
+        + f" {h['epoch_seconds']:.0f} |"
+        for h in history
+    ]
     if mode == "probability":
-        note = ("\\* As tracked by the trainer: the ferplus head is scored on the probability-mode PublicTest (3,553 "
-                "images; truth = majority vote, else the top vote), a harder set than the majority-vote protocol above "
-                "(3,199 images with a clear majority), hence the lower numbers.")
+        note = (
+            "\\* As tracked by the trainer: the ferplus head is scored on the probability-mode PublicTest (3,553 "
+            "images; truth = majority vote, else the top vote), a harder set than the majority-vote protocol above "
+            "(3,199 images with a clear majority), hence the lower numbers."
+        )
     else:
         note = "\\* As tracked by the trainer, on the same PublicTest protocol as the results above."
-    note += (" \"seconds\" is the training time of each epoch on a 2-core machine that was also used for "
-             "development work, so the times vary.")
+    note += (
+        ' "seconds" is the training time of each epoch on a 2-core machine that was also used for '
+        "development work, so the times vary."
+    )
     return head + "\n" + "\n".join(rows) + "\n\n" + note
 
 
-def write_card(path: Path, summary: dict, results: dict, history: list[dict], args, notes: str,
-               train_counts: dict[str, int], config: dict | None = None) -> None:
+def write_card(
+    path: Path,
+    summary: dict,
+    results: dict,
+    history: list[dict],
+    args,
+    notes: str,
+    train_counts: dict[str, int],
+    config: dict | None = None,
+) -> None:
     r = results["none"]
     pre = summary["input"]
-    rows = "\n".join(f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
-                     for k, v in r["per_class"].items())
+    rows = "\n".join(
+        f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |"
+        for k, v in r["per_class"].items()
+    )
     ema = float((config or {}).get("ema_decay", 0.0) or 0.0) > 0
     selection = ("EMA of weights, " if ema else "") + "best PublicTest accuracy of this head"
     weak = sorted(r["per_class"].items(), key=lambda kv: kv[1]["recall"])[:3]
-    text = f"""# Model card: `{summary['name']}`
+    text = f"""# Model card: `{summary["name"]}`
 
-{summary['description']}
+{summary["description"]}
 
 | field | value |
 |---|---|
-| architecture | `{summary['architecture']}` (ferkit.models), {summary['params'] / 1e6:.2f}M parameters |
-| labels (output order) | {', '.join(summary['labels'])} |
-| input | aligned grey face crop {pre['source_size']}x{pre['source_size']}, centre crop {pre['input_size']}x{pre['input_size']}, \
-(x/255 - {pre['mean'][0]}) / {pre['std'][0]}, illumination `{pre['illumination']}` |
+| architecture | `{summary["architecture"]}` (ferkit.models), {summary["params"] / 1e6:.2f}M parameters |
+| labels (output order) | {", ".join(summary["labels"])} |
+| input | aligned grey face crop {pre["source_size"]}x{pre["source_size"]}, centre crop {pre["input_size"]}x{pre["input_size"]}, \
+(x/255 - {pre["mean"][0]}) / {pre["std"][0]}, illumination `{pre["illumination"]}` |
 | training data | {training_data_text(config)} |
 | selection data | FER2013 `PublicTest` (= FERPlus `FER2013Valid`); the PrivateTest split was never used |
-| config | `{summary['config']}` (`ferkit train --config {summary['config']}`) |
-| epochs | {summary['epochs_run']} run, weights of epoch {summary['epoch_selected']} ({selection}) |
-| training wall time | {summary['train_seconds'] / 60:.0f} min on a shared 2-core x86-64 CPU (no GPU), PyTorch 2.13 |
-| file | `{summary['name']}.pt`, weights stored in fp16, labels and preprocessing inside |
+| config | `{summary["config"]}` (`ferkit train --config {summary["config"]}`) |
+| epochs | {summary["epochs_run"]} run, weights of epoch {summary["epoch_selected"]} ({selection}) |
+| training wall time | {summary["train_seconds"] / 60:.0f} min on a shared 2-core x86-64 CPU (no GPU), PyTorch 2.13 |
+| file | `{summary["name"]}.pt`, weights stored in fp16, labels and preprocessing inside |
 
 ## PublicTest results (measured on the shipped file)
 
-Command: `ferkit evaluate --model {summary['name']} --dataset {args.dataset} --split PublicTest --json out.json --plot cm.png`
+Command: `ferkit evaluate --model {summary["name"]} --dataset {args.dataset} --split PublicTest --json out.json --plot cm.png`
 
 | metric | value |
 |---|---|
-| n | {r['n']} |
-| accuracy | {r['accuracy']:.4f} |
-| accuracy with flip TTA (`--tta flip`) | {results['flip']['accuracy']:.4f} |
-| top-2 accuracy | {r['top2_accuracy']:.4f} |
-| macro-F1 | {r['macro_f1']:.4f} |
+| n | {r["n"]} |
+| accuracy | {r["accuracy"]:.4f} |
+| accuracy with flip TTA (`--tta flip`) | {results["flip"]["accuracy"]:.4f} |
+| top-2 accuracy | {r["top2_accuracy"]:.4f} |
+| macro-F1 | {r["macro_f1"]:.4f} |
 
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
 {rows}
 
-![confusion matrix]({summary['name']}_confusion.png)
+![confusion matrix]({summary["name"]}_confusion.png)
 
 ## Known weaknesses
-- Lowest recall: {', '.join(f"{k} ({v['recall']:.1%}, {v['support']} test images)" for k, v in weak)}.
+- Lowest recall: {", ".join(f"{k} ({v['recall']:.1%}, {v['support']} test images)" for k, v in weak)}.
   Training images of these classes ({args.dataset} `Training`, hard labels): \
-{', '.join(f"{k} {train_counts[k]:,}" for k, _ in weak)} of {sum(train_counts.values()):,}.
-- Most frequent confusions: {'; '.join(_confusions(r))}.
+{", ".join(f"{k} {train_counts[k]:,}" for k, _ in weak)} of {sum(train_counts.values()):,}.
+- Most frequent confusions: {"; ".join(_confusions(r))}.
 - Trained on 48x48 grey, mostly frontal web faces; strong pose, occlusion, low light and children are weaker.
   The face pipeline's alignment mimics FER2013 framing; other crops (tight or loose) lower accuracy.
 - Trained for a CPU budget, far below the 200+ GPU epochs of the literature numbers it is compared with.
@@ -136,12 +160,12 @@ Command: `ferkit evaluate --model {summary['name']} --dataset {args.dataset} --s
 
 {curve_table(history, config)}
 
-![learning curve]({summary['name']}_curve.png)
+![learning curve]({summary["name"]}_curve.png)
 {notes}
 ## Provenance and licence
 - FER2013 (ICML 2013 Challenges in Representation Learning, Kaggle) images; FERPlus labels (Microsoft, MIT
   licence). The weights are derived from these data; use them under those terms (research use of FER2013).
-- Packaged from commit `{summary['commit_at_packaging']}` on {summary['packaged']} by `lab/tools/ship_model.py`.
+- Packaged from commit `{summary["commit_at_packaging"]}` on {summary["packaged"]} by `lab/tools/ship_model.py`.
 """
 
     write_text(path, text)
@@ -155,21 +179,26 @@ def calibration_section(name: str, dataset: str, record: dict, flip_accuracy: fl
     b, a, c = record["before"], record["after"], record["cross_fitted_2fold"]
     return f"""{CALIBRATION_HEADING}
 
-Probabilities are softmax(logits / T) with T = {record['temperature']:.4f}, fitted by minimising the NLL on
-{record['dataset']} {record['split']} (n={record['n']}, centre view) and stored in `{name}.pt` (and in the ONNX
+Probabilities are softmax(logits / T) with T = {record["temperature"]:.4f}, fitted by minimising the NLL on
+{record["dataset"]} {record["split"]} (n={record["n"]}, centre view) and stored in `{name}.pt` (and in the ONNX
 metadata on export); `EmotionRecognizer`, `ferkit evaluate` and the web service apply it. Dividing the logits by
-T > 0 keeps the argmax, so the accuracy above is unchanged{'' if flip_accuracy is None else
-f" (flip TTA averages calibrated probabilities: {flip_accuracy:.4f})"}.
+T > 0 keeps the argmax, so the accuracy above is unchanged{
+        "" if flip_accuracy is None else f" (flip TTA averages calibrated probabilities: {flip_accuracy:.4f})"
+    }.
 Command: `ferkit calibrate --model {name} --dataset {dataset}` (or `python lab/tools/calibrate_shipped.py`).
 
 | probabilities | ECE (15 equal-width bins, top label) | NLL |
 |---|---|---|
-| raw softmax (T = 1) | {b['ece']:.4f} | {b['nll']:.4f} |
-| calibrated (T = {record['temperature']:.3f}), fitted and measured on the same split | {a['ece']:.4f} | {a['nll']:.4f} |
-| calibrated, 2-fold cross-fitted (T fitted on the other half) | {c['ece']:.4f} | {c['nll']:.4f} |
+| raw softmax (T = 1) | {b["ece"]:.4f} | {b["nll"]:.4f} |
+| calibrated (T = {record["temperature"]:.3f}), fitted and measured on the same split | {a["ece"]:.4f} | {
+        a["nll"]:.4f} |
+| calibrated, 2-fold cross-fitted (T fitted on the other half) | {c["ece"]:.4f} | {c["nll"]:.4f} |
 
-{'T < 1: the raw softmax was under-confident; calibration sharpens it.' if record['temperature'] < 1 else
- 'T > 1: the raw softmax was over-confident; calibration softens it.'} The cross-fitted row is the honest estimate
+{
+        "T < 1: the raw softmax was under-confident; calibration sharpens it."
+        if record["temperature"] < 1
+        else "T > 1: the raw softmax was over-confident; calibration softens it."
+    } The cross-fitted row is the honest estimate
 for unseen data of this distribution; real photos through the face pipeline are another distribution.
 
 ![reliability diagram]({name}_reliability.png)
@@ -200,22 +229,34 @@ def apply_calibration(out: Path, name: str, dataset: str, data_root: str | None 
     assert loaded.temperature == record["temperature"]
     flip = evaluate_model(loaded, ds, tta="flip")["accuracy"]
     b, a = record["before"], record["after"]
-    plot_reliability({f"raw (T = 1): ECE {b['ece']:.3f}": record["reliability"]["before"],
-                      f"calibrated (T = {record['temperature']:.2f}): ECE {a['ece']:.3f}": record["reliability"]["after"]},
-                     out / f"{name}_reliability.png", f"{name} on {dataset} PublicTest (n={record['n']})")
+    plot_reliability(
+        {
+            f"raw (T = 1): ECE {b['ece']:.3f}": record["reliability"]["before"],
+            f"calibrated (T = {record['temperature']:.2f}): ECE {a['ece']:.3f}": record["reliability"]["after"],
+        },
+        out / f"{name}_reliability.png",
+        f"{name} on {dataset} PublicTest (n={record['n']})",
+    )
     summary_path = out / f"{name}.json"
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
-        summary.update({"temperature": record["temperature"],
-                        "publictest_ece_uncalibrated": round(b["ece"], 4), "publictest_nll_uncalibrated": round(b["nll"], 4),
-                        "publictest_ece": round(a["ece"], 4), "publictest_nll": round(a["nll"], 4),
-                        "publictest_ece_cross_fitted": round(record["cross_fitted_2fold"]["ece"], 4),
-                        "publictest_accuracy_flip_tta_calibrated": round(flip, 4)})
+        summary.update(
+            {
+                "temperature": record["temperature"],
+                "publictest_ece_uncalibrated": round(b["ece"], 4),
+                "publictest_nll_uncalibrated": round(b["nll"], 4),
+                "publictest_ece": round(a["ece"], 4),
+                "publictest_nll": round(a["nll"], 4),
+                "publictest_ece_cross_fitted": round(record["cross_fitted_2fold"]["ece"], 4),
+                "publictest_accuracy_flip_tta_calibrated": round(flip, 4),
+            }
+        )
         write_json(summary_path, summary)
     card = out / f"{name}.md"
     if card.is_file():
-        write_text(card, put_section(card.read_text(), calibration_section(name, dataset, record, flip),
-                                     CALIBRATION_HEADING))
+        write_text(
+            card, put_section(card.read_text(), calibration_section(name, dataset, record, flip), CALIBRATION_HEADING)
+        )
     return record
 
 
@@ -247,35 +288,49 @@ def main(argv: list[str] | None = None) -> None:
     loaded = load_model(out / f"{args.name}.pt")  # numbers are measured on the file that ships
     ds = load_dataset(args.dataset, "PublicTest", args.data_root)
     results = {tta: evaluate_model(loaded, ds, tta=tta) for tta in ("none", "flip")}
-    with open(Path(args.run_dir) / "metrics.csv", newline="") as f:   # one row per epoch, numbers only
+    with open(Path(args.run_dir) / "metrics.csv", newline="") as f:  # one row per epoch, numbers only
         history = [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(f)]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     params = sum(v.numel() for k, v in payload["model"].items() if "running" not in k and "num_batches" not in k)
     best = results["flip"] if results["flip"]["accuracy"] > results["none"]["accuracy"] else results["none"]
     summary = {
-        "name": args.name, "description": args.description, "architecture": payload["arch"],
-        "params": params, "labels": payload["labels"], "input": payload["preprocess"],
+        "name": args.name,
+        "description": args.description,
+        "architecture": payload["arch"],
+        "params": params,
+        "labels": payload["labels"],
+        "input": payload["preprocess"],
         "publictest_accuracy": round(results["none"]["accuracy"], 4),
         "publictest_macro_f1": round(results["none"]["macro_f1"], 4),
         "publictest_accuracy_flip_tta": round(results["flip"]["accuracy"], 4),
-        "publictest_n": results["none"]["n"], "epoch_selected": payload.get("epoch"),
-        "epochs_run": len(history), "train_seconds": round(sum(r["epoch_seconds"] for r in history)),
-        "config": args.config, "commit_at_packaging": commit, "packaged": time.strftime("%Y-%m-%d"),
+        "publictest_n": results["none"]["n"],
+        "epoch_selected": payload.get("epoch"),
+        "epochs_run": len(history),
+        "train_seconds": round(sum(r["epoch_seconds"] for r in history)),
+        "config": args.config,
+        "commit_at_packaging": commit,
+        "packaged": time.strftime("%Y-%m-%d"),
         "per_class_recall": {k: round(v["recall"], 4) for k, v in results["none"]["per_class"].items()},
     }
     write_json(out / f"{args.name}.json", summary)
     train = load_dataset(args.dataset, "Training", args.data_root)
     train_counts = dict(zip(train.labels, map(int, train.class_counts())))
     write_card(out / f"{args.name}.md", summary, results, history, args, notes, train_counts, payload.get("config"))
-    apply_calibration(out, args.name, args.dataset, args.data_root)   # temperature, diagram, card section
+    apply_calibration(out, args.name, args.dataset, args.data_root)  # temperature, diagram, card section
     plot_history(history, out / f"{args.name}_curve.png")
     write_json(Path(args.run_dir) / f"publictest_{args.name}.json", results)
-    plot_confusion(results["none"]["confusion_matrix"], results["none"]["labels"], out / f"{args.name}_confusion.png",
-                   f"{args.name} on {args.dataset} PublicTest (acc {results['none']['accuracy']:.3f})")
+    plot_confusion(
+        results["none"]["confusion_matrix"],
+        results["none"]["labels"],
+        out / f"{args.name}_confusion.png",
+        f"{args.name} on {args.dataset} PublicTest (acc {results['none']['accuracy']:.3f})",
+    )
     print(json.dumps(summary, indent=2))
     print("best-TTA accuracy:", best["accuracy"])
-    print(f"next: KEEP=... bash lab/tools/shipped_results.sh (the results pages about the shipped {args.name} are "
-          "measured on its previous file until then)")
+    print(
+        f"next: KEEP=... bash lab/tools/shipped_results.sh (the results pages about the shipped {args.name} are "
+        "measured on its previous file until then)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ their modification times (the table's "still training" check compares them), and
 and MMACs of each head's fp16 weights), which stands in for the weights the archive leaves out. About 0.1-0.3 MB per
 run. ``lab/tools/zoo_table.py`` reads a run from the archive when its run folder is missing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT / "lab" / "results" / "zoo_runs"
-RECORDS = ("config.yaml", "metrics.csv", "zoo_run.json", "curves.png")   # in this order: metrics before evals
+RECORDS = ("config.yaml", "metrics.csv", "zoo_run.json", "curves.png")  # in this order: metrics before evals
 PATTERNS = ("eval_*_none.json", "eval_*_flip.json", "scores_*_none.npz", "scores_*_flip.npz")
 
 
@@ -30,7 +31,7 @@ def head_costs(run: Path) -> dict[str, dict]:
 
     costs = {}
     for weights in sorted(run.glob("best*_fp16.pt")):
-        head = weights.name[len("best_"):-len("_fp16.pt")] if weights.name != "best_fp16.pt" else "main"
+        head = weights.name[len("best_") : -len("_fp16.pt")] if weights.name != "best_fp16.pt" else "main"
         costs[head] = model_cost(weights)
     return costs
 
@@ -39,8 +40,10 @@ def archive_run(run: Path, dest_root: Path = ARCHIVE) -> Path:
     """Copy one scored run's records to ``dest_root/<run name>/``; refuses a run that was never scored."""
     run = Path(run)
     if not (run / "zoo_run.json").is_file() or not (run / "eval_main_none.json").is_file():
-        raise SystemExit(f"zoo_archive: {run} is not a scored zoo run (needs zoo_run.json and eval_main_none.json; "
-                         "lab/tools/zoo_run.py or lab/tools/zoo_score.py write them)")
+        raise SystemExit(
+            f"zoo_archive: {run} is not a scored zoo run (needs zoo_run.json and eval_main_none.json; "
+            "lab/tools/zoo_run.py or lab/tools/zoo_score.py write them)"
+        )
     from ferkit.io_utils import write_json
 
     dest = Path(dest_root) / run.name
@@ -49,7 +52,7 @@ def archive_run(run: Path, dest_root: Path = ARCHIVE) -> Path:
     for src in files:
         if src.is_file():
             tmp = dest / f".{src.name}.tmp"
-            shutil.copy2(src, tmp)          # with its modification time
+            shutil.copy2(src, tmp)  # with its modification time
             tmp.replace(dest / src.name)
     costs = head_costs(run)
     if costs:

@@ -17,6 +17,7 @@ A manifest row may add ``set`` (overrides for its runs; ``{runs}`` is the runs f
 must end first, e.g. the teachers a distilled student learns from) and ``budget_share`` (the fraction of the whole
 budget its runs may take, leaving the rest to rows after it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "lab" / "configs" / "zoo" / "zoo.yaml"
-PART_BYTES = 16 * 2**20 - 64 * 1024      # under the 16 MiB per-file limit, with room for tar padding
+PART_BYTES = 16 * 2**20 - 64 * 1024  # under the 16 MiB per-file limit, with room for tar padding
 MAX_PARTS = 8
 
 
@@ -77,10 +78,20 @@ def ready(job: Job, waiting: list[Job], running: list[Job]) -> bool:
 
 def start(job: Job, minutes_left: float, overrides: list[str], threads: int, device: str) -> None:
     job.out.mkdir(parents=True, exist_ok=True)
-    job.command = _cli("train", "--config", str(ROOT / job.row["config"]), "--out-dir", str(job.out),
-                       "--no-progress", f"seed={job.seed}", f"max_minutes={max(0.1, minutes_left):.2f}",
-                       f"threads={threads}", f"device={device}", *row_overrides(job.row, job.out.parent),
-                       *overrides)
+    job.command = _cli(
+        "train",
+        "--config",
+        str(ROOT / job.row["config"]),
+        "--out-dir",
+        str(job.out),
+        "--no-progress",
+        f"seed={job.seed}",
+        f"max_minutes={max(0.1, minutes_left):.2f}",
+        f"threads={threads}",
+        f"device={device}",
+        *row_overrides(job.row, job.out.parent),
+        *overrides,
+    )
     if (job.out / "last.pt").is_file():
         job.command.append("--resume")
     job.started = time.time()
@@ -93,9 +104,26 @@ def finish(job: Job, hw: str, device: str, eval_subset: int | None) -> subproces
     code = job.proc.returncode
     wall = time.time() - job.started
     shown = " ".join(job.command).replace(sys.executable, "python").replace(f"{ROOT}/", "")
-    cmd = [sys.executable, str(ROOT / "lab" / "tools" / "zoo_score.py"), str(job.out), "--row", job.row["name"],
-           "--seed", str(job.seed), "--exit-code", str(code), "--wall-seconds", f"{wall:.1f}", "--command", shown,
-           "--hardware", hw, "--device", device, "--no-onnx"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "lab" / "tools" / "zoo_score.py"),
+        str(job.out),
+        "--row",
+        job.row["name"],
+        "--seed",
+        str(job.seed),
+        "--exit-code",
+        str(code),
+        "--wall-seconds",
+        f"{wall:.1f}",
+        "--command",
+        shown,
+        "--hardware",
+        hw,
+        "--device",
+        device,
+        "--no-onnx",
+    ]
     if eval_subset:
         cmd += ["--eval-subset", str(eval_subset)]
     print(f"zoo_run: {job.name} exit {code} after {wall / 60:.1f} min; scoring", flush=True)
@@ -109,18 +137,34 @@ def finished_and_scored(out: Path) -> bool:
     from zoo_table import epochs
 
     scored = out / "eval_main_none.json"
-    return scored.is_file() and epochs(out).get("finished", False) and \
-        scored.stat().st_mtime >= (out / "metrics.csv").stat().st_mtime
+    return (
+        scored.is_file()
+        and epochs(out).get("finished", False)
+        and scored.stat().st_mtime >= (out / "metrics.csv").stat().st_mtime
+    )
 
 
-def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: int, overrides: list[str],
-            threads: int, device: str, eval_subset: int | None = None, seeds: list[int] | None = None,
-            archive: Path | None = None) -> list[Job]:
+def run_all(
+    rows: list[dict],
+    runs_root: Path,
+    budget_minutes: float,
+    parallel: int,
+    overrides: list[str],
+    threads: int,
+    device: str,
+    eval_subset: int | None = None,
+    seeds: list[int] | None = None,
+    archive: Path | None = None,
+) -> list[Job]:
     """Train every (row, seed) by priority, ``parallel`` at a time, within the budget; score each as it ends.
     ``seeds``: only these seeds of each row. Runs that finished and were scored before are not started again.
     ``archive``: copy each scored run's records there (lab/tools/zoo_archive.py), so the table outlives the folder."""
-    queue = [Job(r, s, runs_root / f"{r['name']}_s{s}") for r in rows for s in r.get("seeds", [0])
-             if seeds is None or s in seeds]
+    queue = [
+        Job(r, s, runs_root / f"{r['name']}_s{s}")
+        for r in rows
+        for s in r.get("seeds", [0])
+        if seeds is None or s in seeds
+    ]
     for job in [j for j in queue if finished_and_scored(j.out)]:
         print(f"zoo_run: {job.name} finished and scored before; not started again", flush=True)
         queue.remove(job)
@@ -140,18 +184,21 @@ def run_all(rows: list[dict], runs_root: Path, budget_minutes: float, parallel: 
         while len(running) < parallel and time.time() < deadline - 30:
             job = next((j for j in queue if ready(j, queue, running)), None)
             if job is None:
-                break                               # the rest waits for rows it learns from
+                break  # the rest waits for rows it learns from
             queue.remove(job)
             left = (deadline - time.time()) / 60 - 0.5
             # budget_share: this row's runs stop after that fraction of the whole budget (teachers leave the
             # rest to the rows that wait for them)
-            cap = job.row["budget_share"] * budget_minutes if "budget_share" in job.row else \
-                per_share * job.row.get("share", 1.0)
+            cap = (
+                job.row["budget_share"] * budget_minutes
+                if "budget_share" in job.row
+                else per_share * job.row.get("share", 1.0)
+            )
             start(job, min(left, cap), overrides, threads, device)
             running.append(job)
             print(f"zoo_run: started {job.name}", flush=True)
         if not running:
-            break                                   # budget spent: the rest of the queue is not started
+            break  # budget spent: the rest of the queue is not started
         time.sleep(1.0)
         for job in [j for j in running if j.proc.poll() is not None]:
             running.remove(job)
@@ -228,20 +275,37 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--runs-root", default="runs/zoo")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides for every run (smoke tests)")
     ap.add_argument("--eval-subset", type=int, help="score on a stratified PublicTest subset (smoke tests only)")
-    ap.add_argument("--archive", metavar="DIR", help="copy each scored run's small records here (the repository's "
-                    "lab/results/zoo_runs keeps the zoo table reproducible after runs/ is gone)")
+    ap.add_argument(
+        "--archive",
+        metavar="DIR",
+        help="copy each scored run's small records here (the repository's "
+        "lab/results/zoo_runs keeps the zoo table reproducible after runs/ is gone)",
+    )
     ap.add_argument("--pack", metavar="DIR", help="write the split archive of --runs-root here (after any training)")
     ap.add_argument("--max-parts", type=int, default=MAX_PARTS)
     args = ap.parse_args(argv)
     rows = load_rows(Path(args.manifest), args.rows)
     runs_root = Path(args.runs_root)
     if args.budget_minutes > 0:
-        done = run_all(rows, runs_root, args.budget_minutes, args.parallel, args.set, args.threads, args.device,
-                       args.eval_subset, args.seeds, Path(args.archive) if args.archive else None)
+        done = run_all(
+            rows,
+            runs_root,
+            args.budget_minutes,
+            args.parallel,
+            args.set,
+            args.threads,
+            args.device,
+            args.eval_subset,
+            args.seeds,
+            Path(args.archive) if args.archive else None,
+        )
         print("zoo_run: finished " + ", ".join(f"{j.name} (exit {j.proc.returncode})" for j in done), flush=True)
     if args.pack:
-        prio = {f"{r['name']}_s{s}": r.get("priority", 9) for r in load_rows(Path(args.manifest))
-                for s in r.get("seeds", [0])}
+        prio = {
+            f"{r['name']}_s{s}": r.get("priority", 9)
+            for r in load_rows(Path(args.manifest))
+            for s in r.get("seeds", [0])
+        }
         for part in pack(runs_root, Path(args.pack), prio, args.max_parts):
             print(f"zoo_run: wrote {part} ({part.stat().st_size / 2**20:.1f} MiB)")
 

@@ -9,6 +9,7 @@ lab/tools/zoo_run.py starts one of these per finished run, so scoring overlaps t
 last.pt for --resume), ``eval_<head>_{none,flip}.json``, ``scores_<head>_{none,flip}.npz`` (per-image probabilities)
 and ``zoo_run.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,11 @@ def slim_fp16(src: Path, dst: Path) -> None:
     from ferkit.io_utils import atomic_write
 
     payload = torch.load(src, map_location="cpu", weights_only=True)
-    keep = {k: payload[k] for k in ("format", "arch", "arch_kwargs", "labels", "preprocess", "model", "config",
-                                    "epoch", "calibration") if k in payload}
+    keep = {
+        k: payload[k]
+        for k in ("format", "arch", "arch_kwargs", "labels", "preprocess", "model", "config", "epoch", "calibration")
+        if k in payload
+    }
     keep["model"] = {k: v.half() if v.is_floating_point() else v for k, v in keep["model"].items()}
     atomic_write(dst, lambda tmp: torch.save(keep, tmp))
 
@@ -66,8 +70,14 @@ def save_scores(path: Path, scores, model_labels, ds) -> None:
 
     def write(tmp):
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, scores=np.asarray(scores, np.float32), labels=np.array(list(model_labels)),
-                                dataset_labels=np.array(list(ds.labels)), hard=np.asarray(ds.hard_labels))
+            np.savez_compressed(
+                f,
+                scores=np.asarray(scores, np.float32),
+                labels=np.array(list(model_labels)),
+                dataset_labels=np.array(list(ds.labels)),
+                hard=np.asarray(ds.hard_labels),
+            )
+
     atomic_write(path, write)
 
 
@@ -109,8 +119,9 @@ def add_onnx_timing(run: Path) -> None:
         write_json(path, record)
 
 
-def score(run: Path, row: dict, record: dict, device: str = "cpu", subset: int | None = None,
-          onnx: bool = True) -> dict:
+def score(
+    run: Path, row: dict, record: dict, device: str = "cpu", subset: int | None = None, onnx: bool = True
+) -> dict:
     best = run / "best.pt"
     if record.get("exit_code") == 0 and best.is_file():
         slim_fp16(best, run / "best_fp16.pt")
@@ -139,9 +150,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--eval-subset", type=int)
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX timing (zoo_run times them afterwards)")
-    ap.add_argument("--rescore", action="store_true",
-                    help="re-run the evaluations of an already scored run from its best_fp16.pt (e.g. to add the "
-                         "per-image probabilities of an older run); zoo_run.json and the ONNX timing stay as they are")
+    ap.add_argument(
+        "--rescore",
+        action="store_true",
+        help="re-run the evaluations of an already scored run from its best_fp16.pt (e.g. to add the "
+        "per-image probabilities of an older run); zoo_run.json and the ONNX timing stay as they are",
+    )
     args = ap.parse_args(argv)
     row = next(r for r in yaml.safe_load(Path(args.manifest).read_text())["rows"] if r["name"] == args.row)
     if args.rescore:
@@ -149,10 +163,16 @@ def main(argv: list[str] | None = None) -> None:
         return
     from ferkit.training.hardware import describe_hardware
 
-    record = {"row": args.row, "seed": args.seed, "config": row["config"], "command": args.command,
-              "exit_code": args.exit_code, "wall_seconds": round(args.wall_seconds, 1),
-              "hardware": args.hardware or describe_hardware(args.device),
-              "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    record = {
+        "row": args.row,
+        "seed": args.seed,
+        "config": row["config"],
+        "command": args.command,
+        "exit_code": args.exit_code,
+        "wall_seconds": round(args.wall_seconds, 1),
+        "hardware": args.hardware or describe_hardware(args.device),
+        "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     record = with_slices(Path(args.run_dir) / "zoo_run.json", record)
     score(Path(args.run_dir), row, record, args.device, args.eval_subset, onnx=not args.no_onnx)
 

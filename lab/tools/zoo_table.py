@@ -15,6 +15,7 @@ A row, note or section that neither a run folder nor an archived record can prod
 the earlier table (``--earlier``, lab/results/zoo_earlier.md: the last page generated from run folders that
 were lost before archiving existed), marked with a dagger, instead of being replaced by "no finished run".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,11 +31,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-DEFAULT_ARCHIVE = ROOT / "lab" / "results" / "zoo_runs"   # lab/tools/zoo_archive.py: runs whose folders are gone
-ARCHIVE = DEFAULT_ARCHIVE                                   # what run_folder() reads; main() sets it from --archive
+DEFAULT_ARCHIVE = ROOT / "lab" / "results" / "zoo_runs"  # lab/tools/zoo_archive.py: runs whose folders are gone
+ARCHIVE = DEFAULT_ARCHIVE  # what run_folder() reads; main() sets it from --archive
 DEFAULT_EARLIER = ROOT / "lab" / "results" / "zoo_earlier.md"  # the last table generated from now-lost run folders
-EARLIER = DEFAULT_EARLIER                                   # what earlier_records() reads; main() sets it from --earlier
-CARRIED = "\u2020"                                          # marks what is carried from EARLIER, not recomputed
+EARLIER = DEFAULT_EARLIER  # what earlier_records() reads; main() sets it from --earlier
+CARRIED = "\u2020"  # marks what is carried from EARLIER, not recomputed
 
 
 def run_folder(runs_root: Path, name: str) -> Path:
@@ -60,10 +61,10 @@ def earlier_records() -> dict:
         elif section is not None:
             section.append(line)
         elif line.startswith("| ") and not line.startswith("| row |") and "no finished run" not in line:
-            label = re.sub(r" \(\d+/\d+ seeds\)$", "", line.split("|")[1].strip())   # row_lines' label
+            label = re.sub(r" \(\d+/\d+ seeds\)$", "", line.split("|")[1].strip())  # row_lines' label
             records["rows"][label] = line
         elif line.startswith("- **") and "**:" in line:
-            records["notes"][line[4:line.index("**:")]] = line
+            records["notes"][line[4 : line.index("**:")]] = line
     for lines in records["sections"].values():
         while lines and not lines[-1].strip():
             lines.pop()
@@ -107,22 +108,32 @@ def epochs(run: Path, key: str = "val_acc") -> dict:
     patience, last = saved.get("early_stop_patience"), int(rows[-1]["epoch"])
     main_best = int(max((r for r in rows if "val_acc" in r), key=lambda r: r["val_acc"], default=best)["epoch"])
     stopped_early = bool(patience) and last - main_best >= patience
-    return {"selected_epoch": int(best["epoch"]), "selected_val_acc": best[key], "last_epoch": last,
-            "last_val_acc": rows[-1][key], "epochs_run": len(rows), "epochs_planned": saved.get("epochs"),
-            "early_stop_patience": patience, "stopped_early": stopped_early,
-            "finished": not saved.get("epochs") or last >= saved["epochs"] or stopped_early}
+    return {
+        "selected_epoch": int(best["epoch"]),
+        "selected_val_acc": best[key],
+        "last_epoch": last,
+        "last_val_acc": rows[-1][key],
+        "epochs_run": len(rows),
+        "epochs_planned": saved.get("epochs"),
+        "early_stop_patience": patience,
+        "stopped_early": stopped_early,
+        "finished": not saved.get("epochs") or last >= saved["epochs"] or stopped_early,
+    }
 
 
 def epoch_text(r: dict) -> str:
-    """"selected/last", with "of N, partial" while a run has not reached its planned epochs (a budget stop) and
+    """ "selected/last", with "of N, partial" while a run has not reached its planned epochs (a budget stop) and
     "of N, early stop" when it finished by its early-stopping patience (the main head's selection)."""
     text = f"{r.get('selected_epoch', '-')}/{r.get('last_epoch', '-')}"
     planned, last = r.get("epochs_planned"), r.get("last_epoch")
     if r.get("stale"):
         return f"{text}, still training; scores are of an earlier slice"
     if planned and last and last < planned:
-        text += f" of {planned}, early stop (patience {r['early_stop_patience']})" if r.get("stopped_early") else \
-            f" of {planned}, partial"
+        text += (
+            f" of {planned}, early stop (patience {r['early_stop_patience']})"
+            if r.get("stopped_early")
+            else f" of {planned}, partial"
+        )
     return text
 
 
@@ -136,8 +147,10 @@ def model_cost(weights: Path) -> dict:
 
     loaded = load_model(weights)
     pre = loaded.preprocess
-    return {"params": sum(p.numel() for p in loaded.model.parameters()),
-            "mmacs": count_macs(loaded.model, pre.input_size, pre.in_chans) / 1e6}
+    return {
+        "params": sum(p.numel() for p in loaded.model.parameters()),
+        "mmacs": count_macs(loaded.model, pre.input_size, pre.in_chans) / 1e6,
+    }
 
 
 def run_numbers(run: Path, head: str = "main") -> dict | None:
@@ -148,16 +161,26 @@ def run_numbers(run: Path, head: str = "main") -> dict | None:
         return None
     rarest = min(single["per_class"].items(), key=lambda kv: kv[1]["support"])
     weights = run / ("best_fp16.pt" if head == "main" else f"best_{head}_fp16.pt")
-    cost = model_cost(weights) or (_json(run / "cost.json") or {}).get(head, {})   # an archived run: no weights
-    return {"acc": single["accuracy"], "acc_flip": flip["accuracy"] if flip else None, "macro_f1": single["macro_f1"],
-            "n": single["n"], "ece": single.get("ece"), "rarest": rarest[0], "rarest_recall": rarest[1]["recall"],
-            "onnx_ms": meta.get("onnx_ms_per_face"), "hardware": meta.get("hardware"),
-            "wall_min": meta.get("wall_seconds", 0) / 60, "command": meta.get("command"),
-            "slices": len(meta.get("slices") or [meta]),
-            # trained further since it was scored (a slice still running): the scores are of an earlier best
-            "stale": (run / "metrics.csv").is_file() and
-            (run / "metrics.csv").stat().st_mtime > (run / f"eval_{head}_none.json").stat().st_mtime + 1,
-            **epochs(run, "val_acc" if head == "main" else f"val_{head}_acc"), **cost}
+    cost = model_cost(weights) or (_json(run / "cost.json") or {}).get(head, {})  # an archived run: no weights
+    return {
+        "acc": single["accuracy"],
+        "acc_flip": flip["accuracy"] if flip else None,
+        "macro_f1": single["macro_f1"],
+        "n": single["n"],
+        "ece": single.get("ece"),
+        "rarest": rarest[0],
+        "rarest_recall": rarest[1]["recall"],
+        "onnx_ms": meta.get("onnx_ms_per_face"),
+        "hardware": meta.get("hardware"),
+        "wall_min": meta.get("wall_seconds", 0) / 60,
+        "command": meta.get("command"),
+        "slices": len(meta.get("slices") or [meta]),
+        # trained further since it was scored (a slice still running): the scores are of an earlier best
+        "stale": (run / "metrics.csv").is_file()
+        and (run / "metrics.csv").stat().st_mtime > (run / f"eval_{head}_none.json").stat().st_mtime + 1,
+        **epochs(run, "val_acc" if head == "main" else f"val_{head}_acc"),
+        **cost,
+    }
 
 
 def _pct(values: list[float]) -> str:
@@ -185,9 +208,9 @@ def copy_curves(row: dict, runs_root: Path, curves_dir: Path | None) -> list[str
         if (run / "curves.png").is_file() and (run / "zoo_run.json").is_file():
             page_dir = curves_dir.parent
             archived = run.parent.resolve() == Path(ARCHIVE).resolve()
-            if archived and run.resolve().is_relative_to(page_dir.resolve()):   # an archived record beside the page:
+            if archived and run.resolve().is_relative_to(page_dir.resolve()):  # an archived record beside the page:
                 links.append(f"[seed {seed}]({(run / 'curves.png').resolve().relative_to(page_dir.resolve())})")
-                continue                                           # linked, a copy would store it twice
+                continue  # linked, a copy would store it twice
             curves_dir.mkdir(parents=True, exist_ok=True)
             target = curves_dir / f"{run.name}.png"
             target.write_bytes((run / "curves.png").read_bytes())
@@ -195,8 +218,9 @@ def copy_curves(row: dict, runs_root: Path, curves_dir: Path | None) -> list[str
     return links
 
 
-def row_lines(row: dict, runs_root: Path, curves_dir: Path | None = None,
-              earlier: dict | None = None) -> tuple[list[str], list[str]]:
+def row_lines(
+    row: dict, runs_root: Path, curves_dir: Path | None = None, earlier: dict | None = None
+) -> tuple[list[str], list[str]]:
     """Table lines for a zoo row (main head, then every auxiliary head) and its notes; a head with no run folder
     and no archived record keeps its line (and the row its note) from the ``earlier`` table, marked."""
     earlier = earlier or {"rows": {}, "notes": {}}
@@ -224,19 +248,22 @@ def row_lines(row: dict, runs_root: Path, curves_dir: Path | None = None,
             f"{_num([r.get('params', 0) / 1e6 if r.get('params') else None for r in done], '.3f')} | "
             f"{_num([r.get('mmacs') for r in done], '.1f')} | {_num([r['onnx_ms'] for r in done], '.2f')} | "
             f"{'; '.join(epoch_text(r) for r in done)} | "
-            f"{_pct([r.get('last_val_acc') for r in done])} | {ref_text} |")
+            f"{_pct([r.get('last_val_acc') for r in done])} | {ref_text} |"
+        )
         if head == "main":
             r0 = done[0]
             slices = max(r["slices"] for r in done)
             in_slices = f" (in {slices} resumed slices; the command is the last one)" if slices > 1 else ""
             curves = copy_curves(row, runs_root, curves_dir)
-            notes.append(f"- **{row['name']}**: {r0['hardware']}, {_num([r['wall_min'] for r in done], '.1f')} min "
-                         f"wall per run{in_slices}; `{r0['command']}`. Reference: {ref.get('metric', '')}; "
-                         f"{ref.get('source', '')}." + (f" Training curves: {', '.join(curves)}." if curves else ""))
+            notes.append(
+                f"- **{row['name']}**: {r0['hardware']}, {_num([r['wall_min'] for r in done], '.1f')} min "
+                f"wall per run{in_slices}; `{r0['command']}`. Reference: {ref.get('metric', '')}; "
+                f"{ref.get('source', '')}." + (f" Training curves: {', '.join(curves)}." if curves else "")
+            )
     return lines, notes
 
 
-RANK_P = 0.05   # Welch's t-test level at which a comparison ranks two rows
+RANK_P = 0.05  # Welch's t-test level at which a comparison ranks two rows
 
 
 def rank_verdict(a: list[float], b: list[float]) -> tuple[float, float | None, str]:
@@ -251,22 +278,29 @@ def rank_verdict(a: list[float], b: list[float]) -> tuple[float, float | None, s
     else:
         from scipy.stats import ttest_ind
 
-        with warnings.catch_warnings():   # one row's seeds may agree exactly (the same 9 of 13 contempt faces):
-            warnings.simplefilter("ignore", RuntimeWarning)   # scipy then warns, yet Welch's test is well defined
+        with warnings.catch_warnings():  # one row's seeds may agree exactly (the same 9 of 13 contempt faces):
+            warnings.simplefilter("ignore", RuntimeWarning)  # scipy then warns, yet Welch's test is well defined
             p = float(ttest_ind(a, b, equal_var=False).pvalue)
     if p < RANK_P:
         return diff, p, "higher" if diff > 0 else "lower"
     return diff, p, "cannot rank: the difference is within seed-to-seed noise"
 
 
-COMPARED = (("acc", "PublicTest accuracy", 100, "points"), ("macro_f1", "macro-F1", 1, ""),
-            ("rarest_recall", "rarest-class recall", 100, "points"))
+COMPARED = (
+    ("acc", "PublicTest accuracy", 100, "points"),
+    ("macro_f1", "macro-F1", 1, ""),
+    ("rarest_recall", "rarest-class recall", 100, "points"),
+)
 
 
 def per_seed(seeded: list[tuple[int, dict]]) -> str:
     """Each finished seed's accuracy / macro-F1 / rarest-class recall: with 2-3 seeds the spread is the story."""
-    return "; ".join(f"s{s}: {100 * r['acc']:.2f} / {r['macro_f1']:.3f} / {100 * r['rarest_recall']:.1f}"
-                     for s, r in seeded) or "-"
+    return (
+        "; ".join(
+            f"s{s}: {100 * r['acc']:.2f} / {r['macro_f1']:.3f} / {100 * r['rarest_recall']:.1f}" for s, r in seeded
+        )
+        or "-"
+    )
 
 
 def carried_section(title: str, earlier: dict | None) -> list[str] | None:
@@ -274,9 +308,14 @@ def carried_section(title: str, earlier: dict | None) -> list[str] | None:
     body = (earlier or {}).get("sections", {}).get(title)
     if not body:
         return None
-    return [f"### {title}", "", f"{CARRIED} Carried unchanged from the earlier table (`{earlier_name()}`): "
-            "the records of these runs were lost before archiving, so this section cannot be recomputed.",
-            *body, ""]
+    return [
+        f"### {title}",
+        "",
+        f"{CARRIED} Carried unchanged from the earlier table (`{earlier_name()}`): "
+        "the records of these runs were lost before archiving, so this section cannot be recomputed.",
+        *body,
+        "",
+    ]
 
 
 def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier: dict | None = None) -> list[str]:
@@ -284,22 +323,34 @@ def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier
     then each metric's pairwise verdict, first row against every other. With no run of any of its rows, the
     ``earlier`` table's section of the same title, if there is one."""
     names = spec["rows"]
-    seeded = {n: [(s, r) for s, r in ((s, run_numbers(run_folder(runs_root, f"{n}_s{s}"))) for s in rows[n].get("seeds", [0]))
-                  if r and r.get("finished", True)] for n in names}   # budget-stopped runs are not compared
+    seeded = {
+        n: [
+            (s, r)
+            for s, r in ((s, run_numbers(run_folder(runs_root, f"{n}_s{s}"))) for s in rows[n].get("seeds", [0]))
+            if r and r.get("finished", True)
+        ]
+        for n in names
+    }  # budget-stopped runs are not compared
     done = {n: [r for _, r in seeded[n]] for n in names}
     if not any(done.values()) and (carried := carried_section(spec["title"], earlier)):
         return carried
-    out = [f"### {spec['title']}", "",
-           "| row | finished seeds | PublicTest acc % | macro-F1 | rarest-class recall % | per seed: acc % / F1 / rarest % |",
-           "|---|---|---|---|---|---|"]
+    out = [
+        f"### {spec['title']}",
+        "",
+        "| row | finished seeds | PublicTest acc % | macro-F1 | rarest-class recall % | per seed: acc % / F1 / rarest % |",
+        "|---|---|---|---|---|---|",
+    ]
     for n in names:
         runs = done[n]
         rarest = f" ({runs[0]['rarest']})" if runs else ""
         f1 = [r["macro_f1"] for r in runs]
-        f1_text = "-" if not f1 else f"{statistics.mean(f1):.3f}" + (
-            f" +- {statistics.stdev(f1):.3f}" if len(f1) > 1 else "")
-        out.append(f"| {n} | {len(runs)}/{len(rows[n].get('seeds', [0]))} | {_pct([r['acc'] for r in runs])} | "
-                   f"{f1_text} | {_pct([r['rarest_recall'] for r in runs])}{rarest} | {per_seed(seeded[n])} |")
+        f1_text = (
+            "-" if not f1 else f"{statistics.mean(f1):.3f}" + (f" +- {statistics.stdev(f1):.3f}" if len(f1) > 1 else "")
+        )
+        out.append(
+            f"| {n} | {len(runs)}/{len(rows[n].get('seeds', [0]))} | {_pct([r['acc'] for r in runs])} | "
+            f"{f1_text} | {_pct([r['rarest_recall'] for r in runs])}{rarest} | {per_seed(seeded[n])} |"
+        )
     out.append("")
     first = names[0]
     for other in names[1:]:
@@ -310,11 +361,16 @@ def comparison_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier
         for key, what, scale, unit in COMPARED:
             diff, p, verdict = rank_verdict([r[key] for r in done[first]], [r[key] for r in done[other]])
             p_text = f", p = {p:.3f}" if p is not None else ""
-            parts.append(f"{what} {scale * diff:+.{2 if scale == 100 else 3}f}{(' ' + unit) if unit else ''}"
-                         f"{p_text}: {verdict}")
+            parts.append(
+                f"{what} {scale * diff:+.{2 if scale == 100 else 3}f}{(' ' + unit) if unit else ''}{p_text}: {verdict}"
+            )
         out.append(f"- {first} vs {other}: " + "; ".join(parts) + ".")
-    out += ["", f"Verdicts: Welch's t-test over the seeds of each row, ranked at p < {RANK_P}. With 3 seeds only "
-            "large, consistent differences rank; \"cannot rank\" is a result, not a missing one.", ""]
+    out += [
+        "",
+        f"Verdicts: Welch's t-test over the seeds of each row, ranked at p < {RANK_P}. With 3 seeds only "
+        'large, consistent differences rank; "cannot rank" is a result, not a missing one.',
+        "",
+    ]
     return out
 
 
@@ -346,7 +402,7 @@ def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier: 
     tta = spec.get("tta", "flip")
     members = {}
     for member in spec["rows"]:
-        name, _, head = member.partition(":")      # "row:head": an auxiliary head of a multi-task row
+        name, _, head = member.partition(":")  # "row:head": an auxiliary head of a multi-task row
         head = head or "main"
         for seed in rows[name].get("seeds", [0]):
             run = run_folder(runs_root, f"{name}_s{seed}")
@@ -367,12 +423,16 @@ def ensemble_lines(spec: dict, runs_root: Path, rows: dict[str, dict], earlier: 
 
     def score(names: list[str]) -> tuple[float, float]:
         p = np.mean([members[n][0][0] for n in names], axis=0)[keep]
-        cm = confusion_matrix(hard[keep], p.argmax(1), p.shape[1])   # the metrics `ferkit evaluate` reports
+        cm = confusion_matrix(hard[keep], p.argmax(1), p.shape[1])  # the metrics `ferkit evaluate` reports
         return accuracy(cm), macro_f1(cm)
 
-    out += [f"Mean of the members' {tta}-TTA probabilities on PublicTest (n={int(keep.sum())}); a member still "
-            "training is scored with its best weights so far (see its row above).", "",
-            "| members | accuracy % | macro-F1 |", "|---|---|---|"]
+    out += [
+        f"Mean of the members' {tta}-TTA probabilities on PublicTest (n={int(keep.sum())}); a member still "
+        "training is scored with its best weights so far (see its row above).",
+        "",
+        "| members | accuracy % | macro-F1 |",
+        "|---|---|---|",
+    ]
     names = list(members)
     for n in names:
         acc, f1 = score([n])
@@ -398,38 +458,47 @@ def render(manifest: Path, runs_root: Path, curves_dir: Path | None = None) -> s
         table += t
         notes += n
     by_name = {r["name"]: r for r in rows}
-    compared = [line for spec in data.get("comparisons") or [] for line in comparison_lines(spec, runs_root, by_name, earlier)]
-    ensembled = [line for spec in data.get("ensembles") or [] for line in ensemble_lines(spec, runs_root, by_name, earlier)]
-    return "\n".join([
-        "# Model zoo: reproductions of the seed systems and papers",
-        "",
-        f"Generated by `python lab/tools/zoo_table.py --runs-root {runs_root}` from the run folders of "
-        "`lab/tools/zoo_run.py` (configs in `lab/configs/zoo/`, rows and references in `lab/configs/zoo/zoo.yaml`), or, where a "
-        "run folder is gone, from its record in `lab/results/zoo_runs/` (`lab/tools/zoo_archive.py`). "
-        "Accuracy is on FER2013 PublicTest (FERPlus: majority-vote protocol); PrivateTest is withheld. "
-        "\"selected/last epoch\" is the epoch whose weights are scored (best PublicTest accuracy during training) "
-        "and the last epoch run (\"of N, partial\": the run stopped at its time budget before its N epochs and "
-        "continues with `--resume`; \"of N, early stop\": the run finished by its recipe's early-stopping "
-        "patience); \"last-epoch acc\" is the trainer's PublicTest accuracy at that last epoch. "
-        "ONNX ms/face: ONNX Runtime, one thread, batch 1, on the machine that ran the row. The reference is what "
-        "the cited work reports on its own protocol, printed beside ours, not re-measured." + (
-            f" {CARRIED}: a row, note or section carried unchanged from the earlier table "
-            f"(`{earlier_name()}`, the last page generated from run folders that a fresh checkout lost "
-            "before `lab/tools/zoo_archive.py` existed); its numbers were measured then and cannot be recomputed now."
-            if CARRIED in "\n".join(table + notes + compared + ensembled) else ""),
-        "",
-        "| row | data | PublicTest acc % | flip TTA % | macro-F1 | rarest-class recall % | params (M) | MMACs | "
-        "ONNX ms/face | selected/last epoch | last-epoch acc % | published |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        *table,
-        "",
-        *(["## Comparisons", "", *compared] if compared else []),
-        *(["## Ensembles of zoo rows", "", *ensembled] if ensembled else []),
-        "## Runs and sources",
-        "",
-        *notes,
-        "",
-    ])
+    compared = [
+        line for spec in data.get("comparisons") or [] for line in comparison_lines(spec, runs_root, by_name, earlier)
+    ]
+    ensembled = [
+        line for spec in data.get("ensembles") or [] for line in ensemble_lines(spec, runs_root, by_name, earlier)
+    ]
+    return "\n".join(
+        [
+            "# Model zoo: reproductions of the seed systems and papers",
+            "",
+            f"Generated by `python lab/tools/zoo_table.py --runs-root {runs_root}` from the run folders of "
+            "`lab/tools/zoo_run.py` (configs in `lab/configs/zoo/`, rows and references in `lab/configs/zoo/zoo.yaml`), or, where a "
+            "run folder is gone, from its record in `lab/results/zoo_runs/` (`lab/tools/zoo_archive.py`). "
+            "Accuracy is on FER2013 PublicTest (FERPlus: majority-vote protocol); PrivateTest is withheld. "
+            '"selected/last epoch" is the epoch whose weights are scored (best PublicTest accuracy during training) '
+            'and the last epoch run ("of N, partial": the run stopped at its time budget before its N epochs and '
+            'continues with `--resume`; "of N, early stop": the run finished by its recipe\'s early-stopping '
+            'patience); "last-epoch acc" is the trainer\'s PublicTest accuracy at that last epoch. '
+            "ONNX ms/face: ONNX Runtime, one thread, batch 1, on the machine that ran the row. The reference is what "
+            "the cited work reports on its own protocol, printed beside ours, not re-measured."
+            + (
+                f" {CARRIED}: a row, note or section carried unchanged from the earlier table "
+                f"(`{earlier_name()}`, the last page generated from run folders that a fresh checkout lost "
+                "before `lab/tools/zoo_archive.py` existed); its numbers were measured then and cannot be recomputed now."
+                if CARRIED in "\n".join(table + notes + compared + ensembled)
+                else ""
+            ),
+            "",
+            "| row | data | PublicTest acc % | flip TTA % | macro-F1 | rarest-class recall % | params (M) | MMACs | "
+            "ONNX ms/face | selected/last epoch | last-epoch acc % | published |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *table,
+            "",
+            *(["## Comparisons", "", *compared] if compared else []),
+            *(["## Ensembles of zoo rows", "", *ensembled] if ensembled else []),
+            "## Runs and sources",
+            "",
+            *notes,
+            "",
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -437,12 +506,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--manifest", default=str(ROOT / "lab" / "configs" / "zoo" / "zoo.yaml"))
     ap.add_argument("--runs-root", default="runs/zoo")
     ap.add_argument("--output", default=str(ROOT / "lab" / "results" / "zoo.md"))
-    ap.add_argument("--archive", default=str(DEFAULT_ARCHIVE), help="archived run records (lab/tools/zoo_archive.py), read "
-                    "for runs whose folder is missing under --runs-root")
-    ap.add_argument("--earlier", default=str(DEFAULT_EARLIER), help="a table generated earlier from run folders that "
-                    "are now lost: rows, notes and sections nothing else can produce are carried from it, marked")
+    ap.add_argument(
+        "--archive",
+        default=str(DEFAULT_ARCHIVE),
+        help="archived run records (lab/tools/zoo_archive.py), read for runs whose folder is missing under --runs-root",
+    )
+    ap.add_argument(
+        "--earlier",
+        default=str(DEFAULT_EARLIER),
+        help="a table generated earlier from run folders that "
+        "are now lost: rows, notes and sections nothing else can produce are carried from it, marked",
+    )
     args = ap.parse_args(argv)
-    global ARCHIVE, EARLIER      # the lookups of this invocation
+    global ARCHIVE, EARLIER  # the lookups of this invocation
     ARCHIVE, EARLIER = Path(args.archive), Path(args.earlier)
     from ferkit.io_utils import write_text
 

@@ -2,6 +2,7 @@
 
 Importing ferkit has no side effects; heavy submodules load on first use.
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
 """Exception types. Every user-facing failure is a FerkitError with a message naming the culprit."""
+
 from __future__ import annotations
 
 

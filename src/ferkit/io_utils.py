@@ -1,5 +1,6 @@
 """Atomic file writes: a finished result is never half-written, never replaces a link or a device with a
 regular file, and ``-`` means standard output."""
+
 from __future__ import annotations
 
 import contextlib
@@ -17,8 +18,13 @@ from ferkit.errors import OutputError
 
 log = logging.getLogger(__name__)
 STDOUT = "-"
-_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 def is_stdout(path: str | os.PathLike | None) -> bool:

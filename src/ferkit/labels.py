@@ -4,6 +4,7 @@ Every dataset reader returns labels as indices into its own label list (a tuple 
 names); models carry their label list with the weights; anything combining two label sets
 aligns them by name with :func:`align`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,7 +12,15 @@ from collections.abc import Sequence
 # Canonical names. FER2013 uses "happy"/"sad"/"angry"; FERPlus uses "happiness"/"sadness"/"anger".
 # We keep one spelling per concept and map dataset spellings on to it.
 NEUTRAL, HAPPY, SURPRISE, SAD, ANGRY, DISGUST, FEAR, CONTEMPT = (
-    "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt")
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+)
 
 CANONICAL = (NEUTRAL, HAPPY, SURPRISE, SAD, ANGRY, DISGUST, FEAR, CONTEMPT)
 
@@ -29,14 +38,31 @@ RAFDB_LABELS = (SURPRISE, FEAR, DISGUST, HAPPY, SAD, ANGRY, NEUTRAL)
 AFFECTNET_LABELS = (NEUTRAL, HAPPY, SAD, SURPRISE, FEAR, DISGUST, ANGRY, CONTEMPT)
 
 SYNONYMS = {
-    "angry": ANGRY, "anger": ANGRY, "an": ANGRY,
-    "disgust": DISGUST, "disgusted": DISGUST, "di": DISGUST,
-    "fear": FEAR, "fearful": FEAR, "afraid": FEAR, "fe": FEAR, "scared": FEAR,
-    "happy": HAPPY, "happiness": HAPPY, "joy": HAPPY, "ha": HAPPY,
-    "sad": SAD, "sadness": SAD, "sa": SAD,
-    "surprise": SURPRISE, "surprised": SURPRISE, "su": SURPRISE,
-    "neutral": NEUTRAL, "ne": NEUTRAL,
-    "contempt": CONTEMPT, "co": CONTEMPT,
+    "angry": ANGRY,
+    "anger": ANGRY,
+    "an": ANGRY,
+    "disgust": DISGUST,
+    "disgusted": DISGUST,
+    "di": DISGUST,
+    "fear": FEAR,
+    "fearful": FEAR,
+    "afraid": FEAR,
+    "fe": FEAR,
+    "scared": FEAR,
+    "happy": HAPPY,
+    "happiness": HAPPY,
+    "joy": HAPPY,
+    "ha": HAPPY,
+    "sad": SAD,
+    "sadness": SAD,
+    "sa": SAD,
+    "surprise": SURPRISE,
+    "surprised": SURPRISE,
+    "su": SURPRISE,
+    "neutral": NEUTRAL,
+    "ne": NEUTRAL,
+    "contempt": CONTEMPT,
+    "co": CONTEMPT,
 }
 
 

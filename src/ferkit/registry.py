@@ -3,6 +3,7 @@
 A ``Registry`` maps names to builders. It imports nothing: each family's package imports its plug-in modules,
 which register themselves, so a broken plug-in fails loudly at import instead of vanishing from the list.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -21,6 +22,7 @@ class Registry(Generic[T]):
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
         """Decorator registering a builder under ``name`` (default: its ``__name__``); duplicates raise."""
+
         def decorate(fn: T) -> T:
             key = name or fn.__name__
             if key in self._entries:

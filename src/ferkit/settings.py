@@ -1,4 +1,5 @@
 """Where things live: the data root comes from a flag or FERKIT_DATA, never from a hard-coded path."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """The detection benchmark's scenes: faces land where the ground truth says, backgrounds hold no face, and the
 matching rule counts hits and false boxes as documented."""
+
 from __future__ import annotations
 
 import sys
@@ -23,9 +24,11 @@ def faces(data_root):
 
 def test_match_counts_hits_and_false_boxes():
     truth = np.array([[100, 100, 140, 140], [300, 300, 330, 330]], np.float64)
-    found = [Detection(np.array([104, 98, 146, 142], np.float32), 0.9),      # on face 0
-             Detection(np.array([500, 500, 540, 540], np.float32), 0.8),      # on nothing
-             Detection(np.array([290, 290, 390, 390], np.float32), 0.7)]      # face 1's place, 3x too large
+    found = [
+        Detection(np.array([104, 98, 146, 142], np.float32), 0.9),  # on face 0
+        Detection(np.array([500, 500, 540, 540], np.float32), 0.8),  # on nothing
+        Detection(np.array([290, 290, 390, 390], np.float32), 0.7),
+    ]  # face 1's place, 3x too large
     hit, false = scenes.match(truth, found)
     assert hit.tolist() == [True, False] and false == 2
 

@@ -1,4 +1,5 @@
 """Writers for tiny FER2013 / FERPlus files in the exact published formats (used by the FER tests)."""
+
 from __future__ import annotations
 
 import gzip

@@ -1,4 +1,5 @@
 """CK+48 on the real data: counts from the data README and subject-independent folds."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,6 +17,7 @@ COUNTS = {"anger": 135, "contempt": 54, "disgust": 177, "fear": 75, "happiness":
 def ck(data_root, cache_dir):
     def load(split="all", **options):
         return load_dataset("ckplus", split, data_root, cache=cache_dir, progress=False, **options)
+
     return load
 
 
@@ -58,10 +60,16 @@ def test_size_option(ck):
     assert ds.images.shape[1:] == (32, 32) and ds.images.dtype == np.uint8
 
 
-@pytest.mark.parametrize("split, options, message", [
-    ("fold10", {}, "folds=10"), ("validation", {}, "unknown split"), ("all", {"folds": 1}, "between 2"),
-    ("all", {"colour": True}, "unknown option"), ("all", {"size": 0}, "size must be"),
-])
+@pytest.mark.parametrize(
+    "split, options, message",
+    [
+        ("fold10", {}, "folds=10"),
+        ("validation", {}, "unknown split"),
+        ("all", {"folds": 1}, "between 2"),
+        ("all", {"colour": True}, "unknown option"),
+        ("all", {"size": 0}, "size must be"),
+    ],
+)
 def test_bad_splits_and_options(ck, split, options, message):
     with pytest.raises(DatasetError, match=message):
         ck(split, **options)

@@ -1,4 +1,5 @@
 """Dataset statistics (pure functions), subject folds, and the `ferkit stats` / `ferkit prepare` commands."""
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,24 @@ from ferkit.errors import DatasetError
 
 
 def _ds(images, targets, split):
-    return ArrayDataset(images=np.asarray(images, np.uint8), targets=np.asarray(targets), labels=("a", "b", "c"),
-                        name="toy", split=split, extra={"row": np.arange(len(targets)) + (100 if split == "test" else 0)})
+    return ArrayDataset(
+        images=np.asarray(images, np.uint8),
+        targets=np.asarray(targets),
+        labels=("a", "b", "c"),
+        name="toy",
+        split=split,
+        extra={"row": np.arange(len(targets)) + (100 if split == "test" else 0)},
+    )
 
 
 def _images(values):
     """Image v is the same random image in every call (seeded by v); -1 is all black."""
-    return np.stack([np.zeros((4, 4), np.uint8) if v < 0 else
-                     np.random.default_rng(v).integers(1, 256, (4, 4), dtype=np.uint8) for v in values])
+    return np.stack(
+        [
+            np.zeros((4, 4), np.uint8) if v < 0 else np.random.default_rng(v).integers(1, 256, (4, 4), dtype=np.uint8)
+            for v in values
+        ]
+    )
 
 
 def test_class_distribution_counts_unlabelled():
@@ -39,17 +50,29 @@ def test_class_distribution_counts_unlabelled():
 
 def test_duplicates_within_and_across_splits():
     train = _images([1, 2, 1, 3, -1, -1])  # 1 twice, two black images
-    test = _images([2, 4, 5])              # 2 also in train
+    test = _images([2, 4, 5])  # 2 also in train
     hashes = {"train": pixel_hashes(train), "test": pixel_hashes(test)}
     groups = duplicate_groups(hashes)
     members = sorted(sorted(g.members) for g in groups)
     assert members == [[("test", 0), ("train", 1)], [("train", 0), ("train", 2)], [("train", 4), ("train", 5)]]
     summary = summarise_duplicates(groups, {"train": np.array([0, 1, 0, 2, 1, 1]), "test": np.array([2, 0, 0])})
-    assert summary == {"groups": 3, "images": 6, "redundant_copies": 3, "within_split_groups": {"train": 2},
-                       "cross_split_groups": 1, "label_conflict_groups": 1}
+    assert summary == {
+        "groups": 3,
+        "images": 6,
+        "redundant_copies": 3,
+        "within_split_groups": {"train": 2},
+        "cross_split_groups": 1,
+        "label_conflict_groups": 1,
+    }
     # same bytes but a different shape is not a duplicate
-    assert len(duplicate_groups({"x": pixel_hashes(np.zeros((1, 2, 8), np.uint8)),
-                                 "y": pixel_hashes(np.zeros((1, 4, 4), np.uint8))})) == 0
+    assert (
+        len(
+            duplicate_groups(
+                {"x": pixel_hashes(np.zeros((1, 2, 8), np.uint8)), "y": pixel_hashes(np.zeros((1, 4, 4), np.uint8))}
+            )
+        )
+        == 0
+    )
 
 
 def test_constant_and_black_images():
@@ -89,8 +112,22 @@ def test_assign_folds_keeps_subjects_together():
 @pytest.mark.realdata
 def test_stats_command_on_ckplus(data_root, cache_dir, tmp_path, capsys):
     out = tmp_path / "stats.json"
-    assert main(["stats", "--dataset", "ckplus", "--data-root", str(data_root), "--cache", str(cache_dir),
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "stats",
+                "--dataset",
+                "ckplus",
+                "--data-root",
+                str(data_root),
+                "--cache",
+                str(cache_dir),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "class distribution" in text and "fold9" in text
     stats = json.loads(out.read_text())
@@ -101,8 +138,22 @@ def test_stats_command_on_ckplus(data_root, cache_dir, tmp_path, capsys):
 @pytest.mark.realdata
 def test_stats_on_fer2013_finds_known_defects(data_root, cache_dir, tmp_path, capsys):
     out = tmp_path / "fer.json"
-    assert main(["stats", "--dataset", "fer2013", "--data-root", str(data_root), "--cache", str(cache_dir),
-                 "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "stats",
+                "--dataset",
+                "fer2013",
+                "--data-root",
+                str(data_root),
+                "--cache",
+                str(cache_dir),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     stats = json.loads(out.read_text())
     assert sum(s["all_black"] for s in stats["splits"].values()) == 12  # data README: 12 all-black images
     d = stats["duplicates"]
@@ -111,13 +162,21 @@ def test_stats_on_fer2013_finds_known_defects(data_root, cache_dir, tmp_path, ca
 
 def test_prepare_command_on_image_folder(tmp_path, capsys):
     from PIL import Image
+
     for split in ("train", "test"):
         for label in ("happy", "sad"):
             d = tmp_path / "data" / split / label
             d.mkdir(parents=True)
             Image.fromarray(np.full((10, 10), 50, np.uint8)).save(d / "a.png")
-    args = ["prepare", "--dataset", "imagefolder", "--data-root", str(tmp_path / "data"),
-            "--cache", str(tmp_path / "cache")]
+    args = [
+        "prepare",
+        "--dataset",
+        "imagefolder",
+        "--data-root",
+        str(tmp_path / "data"),
+        "--cache",
+        str(tmp_path / "cache"),
+    ]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert f"cache {tmp_path / 'cache'}" in text and "train" in text and "total" in text

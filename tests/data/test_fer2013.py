@@ -1,4 +1,5 @@
 """FER2013 reader: the real CSV (counts from the data README) and tiny hand-written CSVs for the edge cases."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,15 @@ from ferkit.data import fer2013, load_dataset
 from ferkit.errors import DatasetError
 from ferkit.labels import FER2013_LABELS
 
-TRAIN_COUNTS = {"anger": 3995, "disgust": 436, "fear": 4097, "happiness": 7215, "sadness": 4830,
-                "surprise": 3171, "neutral": 4965}
+TRAIN_COUNTS = {
+    "anger": 3995,
+    "disgust": 436,
+    "fear": 4097,
+    "happiness": 7215,
+    "sadness": 4830,
+    "surprise": 3171,
+    "neutral": 4965,
+}
 PUBLIC_COUNTS = dict(zip(FER2013_LABELS, (467, 56, 496, 895, 653, 415, 607)))
 
 
@@ -63,14 +71,17 @@ def _garbled(tmp_path, bad_line: str, header: str = "emotion,pixels,Usage"):
     return path
 
 
-@pytest.mark.parametrize("bad_line, message", [
-    (f"3,{pixel_row(5, 2303)},Training", "2303 pixel values"),
-    (f"3,{pixel_row(5)} x,Training", "non-integer"),
-    (f"happy,{pixel_row(5)},Training", "not an integer"),
-    (f"7,{pixel_row(5)},Training", "outside 0..6"),
-    (f"3,{pixel_row(300)},Training", "outside 0..255"),
-    ("3", "expected 3 columns"),
-])
+@pytest.mark.parametrize(
+    "bad_line, message",
+    [
+        (f"3,{pixel_row(5, 2303)},Training", "2303 pixel values"),
+        (f"3,{pixel_row(5)} x,Training", "non-integer"),
+        (f"happy,{pixel_row(5)},Training", "not an integer"),
+        (f"7,{pixel_row(5)},Training", "outside 0..6"),
+        (f"3,{pixel_row(300)},Training", "outside 0..255"),
+        ("3", "expected 3 columns"),
+    ],
+)
 def test_garbled_rows_name_file_and_line(tmp_path, bad_line, message):
     path = _garbled(tmp_path, bad_line)
     with pytest.raises(DatasetError, match=message) as err:

@@ -1,4 +1,5 @@
 """FERPlus votes: the label modes on hand-made vote rows, the join by row position, and the real file."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,16 +11,19 @@ from ferkit.errors import DatasetError
 from ferkit.labels import FER2013_LABELS, FERPLUS_LABELS, remap_indices
 
 # columns: neutral happiness surprise sadness anger disgust fear contempt unknown NF
-VOTES = np.array([
-    [6, 2, 0, 0, 1, 0, 0, 0, 1, 0],   # 0 clear neutral; the single anger/unknown votes are noise
-    [4, 4, 1, 0, 0, 0, 0, 0, 1, 0],   # 1 neutral/happiness tie: no majority
-    [0, 0, 0, 0, 0, 0, 0, 0, 2, 8],   # 2 not a face -> dropped everywhere
-    [3, 0, 0, 0, 0, 0, 0, 0, 7, 0],   # 3 mostly unknown -> dropped everywhere
-    [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],   # 4 only single votes: nothing survives -> dropped
-    [3, 3, 2, 2, 0, 0, 0, 0, 0, 0],   # 5 spread: no majority; multi-label keeps the top 3
-    [2, 2, 2, 2, 2, 2, 2, 0, 0, 0],   # 6 top 3 hold <= half the votes -> multi-label drops it
-    [0, 0, 0, 0, 0, 0, 2, 8, 0, 0],   # 7 contempt majority
-], dtype=np.float32)
+VOTES = np.array(
+    [
+        [6, 2, 0, 0, 1, 0, 0, 0, 1, 0],  # 0 clear neutral; the single anger/unknown votes are noise
+        [4, 4, 1, 0, 0, 0, 0, 0, 1, 0],  # 1 neutral/happiness tie: no majority
+        [0, 0, 0, 0, 0, 0, 0, 0, 2, 8],  # 2 not a face -> dropped everywhere
+        [3, 0, 0, 0, 0, 0, 0, 0, 7, 0],  # 3 mostly unknown -> dropped everywhere
+        [1, 1, 1, 1, 1, 1, 1, 1, 1, 1],  # 4 only single votes: nothing survives -> dropped
+        [3, 3, 2, 2, 0, 0, 0, 0, 0, 0],  # 5 spread: no majority; multi-label keeps the top 3
+        [2, 2, 2, 2, 2, 2, 2, 0, 0, 0],  # 6 top 3 hold <= half the votes -> multi-label drops it
+        [0, 0, 0, 0, 0, 0, 2, 8, 0, 0],  # 7 contempt majority
+    ],
+    dtype=np.float32,
+)
 N, H, S, SAD, A, D, F, C = range(8)
 
 
@@ -54,9 +58,9 @@ def test_probability_mode():
 def test_crossentropy_mode():
     targets, keep, hard = ferplus.process_votes(VOTES, "crossentropy")
     assert keep.tolist() == [True, True, False, False, False, False, False, True]
-    np.testing.assert_allclose(targets[0], np.eye(8)[N])                     # 6 of 8 votes reach 75% alone
+    np.testing.assert_allclose(targets[0], np.eye(8)[N])  # 6 of 8 votes reach 75% alone
     np.testing.assert_allclose(targets[1], [0.5, 0.5, 0, 0, 0, 0, 0, 0])
-    np.testing.assert_allclose(targets[7], np.eye(8)[C])                     # 8 of 10 votes reach 75% alone
+    np.testing.assert_allclose(targets[7], np.eye(8)[C])  # 8 of 10 votes reach 75% alone
     # the code release takes every category tied at the maximum at once: row 5 reaches 4 categories (3, 3, then
     # the 2-2 tie) and row 6 seven, more than 3 -> both dropped (tests/data/test_vote_modes.py has the rest)
     assert hard[6] == -1 and hard[5] == -1
@@ -79,10 +83,12 @@ def _tiny_root(tmp_path, ferplus_usages=None):
     """FER2013 rows whose pixel value identifies the row, and FERPlus votes row-aligned with them."""
     usages = ["Training", "Training", "Training", "PublicTest"]
     write_fer_csv(tmp_path / "fer2013" / "fer2013.csv", [(3, 10 * i, u) for i, u in enumerate(usages)])
-    votes = [[0, 10, 0, 0, 0, 0, 0, 0, 0, 0],   # happiness
-             [0, 0, 0, 0, 0, 0, 0, 0, 0, 10],   # NF: dropped
-             [0, 0, 0, 0, 9, 1, 0, 0, 0, 0],    # anger
-             [8, 2, 0, 0, 0, 0, 0, 0, 0, 0]]    # neutral
+    votes = [
+        [0, 10, 0, 0, 0, 0, 0, 0, 0, 0],  # happiness
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 10],  # NF: dropped
+        [0, 0, 0, 0, 9, 1, 0, 0, 0, 0],  # anger
+        [8, 2, 0, 0, 0, 0, 0, 0, 0, 0],
+    ]  # neutral
     write_ferplus_csv(tmp_path / "ferplus" / "fer2013new.csv", list(zip(ferplus_usages or usages, votes)))
     return tmp_path
 
@@ -113,13 +119,22 @@ def test_row_count_mismatch_is_reported(tmp_path):
         load_dataset("ferplus", "train", root, cache=tmp_path / "cache", progress=False)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("Usage,Image name\n", "expected header"),
-    ("Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
-     "Training,fer0.png,1,2\n", r":2: expected 12 columns"),
-    ("Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
-     "Training,fer0.png,1,x,0,0,0,0,0,0,0,0\n", r":2: vote columns must be numbers"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("Usage,Image name\n", "expected header"),
+        (
+            "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
+            "Training,fer0.png,1,2\n",
+            r":2: expected 12 columns",
+        ),
+        (
+            "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
+            "Training,fer0.png,1,x,0,0,0,0,0,0,0,0\n",
+            r":2: vote columns must be numbers",
+        ),
+    ],
+)
 def test_garbled_vote_file(tmp_path, text, message):
     path = tmp_path / "fer2013new.csv"
     path.write_text(text)
@@ -131,7 +146,7 @@ def test_garbled_vote_file(tmp_path, text, message):
 def test_vote_file_reading_details(tmp_path):
     header = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
     path = tmp_path / "fer2013new.csv"
-    path.write_text(header + "Training,fer0.png,1,2,3,4,0,0,0,0,0,0,\n")   # a trailing comma: an empty 13th field
+    path.write_text(header + "Training,fer0.png,1,2,3,4,0,0,0,0,0,0,\n")  # a trailing comma: an empty 13th field
     votes, usage = ferplus.read_votes(path)
     assert votes.dtype == np.float32 and votes.tolist() == [[1, 2, 3, 4, 0, 0, 0, 0, 0, 0]]
     assert usage.tolist() == ["Training"]
@@ -144,15 +159,16 @@ def test_vote_file_reading_details(tmp_path):
     with pytest.raises(DatasetError, match="expected header .* got None"):
         ferplus.read_votes(path)
     with pytest.raises(DatasetError, match="cannot read") as err:
-        ferplus.read_votes(tmp_path)                                         # a folder, not a file
+        ferplus.read_votes(tmp_path)  # a folder, not a file
     assert str(tmp_path) in str(err.value)
 
 
 def test_find_csv_names_both_places(tmp_path):
     with pytest.raises(DatasetError) as err:
         ferplus.find_csv(tmp_path)
-    assert str(err.value) == (f"FERPlus votes not found under {str(tmp_path)!r}: expected ferplus/fer2013new.csv or "
-                              "fer2013new.csv")
+    assert str(err.value) == (
+        f"FERPlus votes not found under {str(tmp_path)!r}: expected ferplus/fer2013new.csv or fer2013new.csv"
+    )
     (tmp_path / "fer2013new.csv").write_text("")
     assert ferplus.find_csv(tmp_path) == tmp_path / "fer2013new.csv"
 

@@ -1,4 +1,5 @@
 """JAFFE, RAF-DB, AffectNet and generic image folders on tiny fixtures written in each exact format."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -117,8 +118,15 @@ def test_rafdb_splits_and_labels(tmp_path):
     assert abs(int(test.images[0, 24, 24]) - 100) <= 3  # decoded to grey, resized from 100x100
 
 
-@pytest.mark.parametrize("line, message", [("train_00001.jpg 8", "outside 1..7"), ("train_00001.jpg x", "integer"),
-                                           ("train_00001.jpg", "expected"), ("val_1.jpg 3", "train_ or test_")])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("train_00001.jpg 8", "outside 1..7"),
+        ("train_00001.jpg x", "integer"),
+        ("train_00001.jpg", "expected"),
+        ("val_1.jpg 3", "train_ or test_"),
+    ],
+)
 def test_rafdb_bad_label_lines(tmp_path, line, message):
     root = _rafdb(tmp_path, ["train_00002.jpg 3", line], ["train_00001.jpg", "train_00002.jpg"])
     with pytest.raises(DatasetError, match=f"list_patition_label.txt:2: .*{message}"):
@@ -149,7 +157,7 @@ def _affectnet(tmp_path, rows: dict[str, list[tuple]]):
             if make:
                 arr = np.zeros((150, 200), np.uint8)
                 x, y, w, h = box
-                arr[max(y, 0):y + h, max(x, 0):x + w] = 230  # the face box is bright, the rest black
+                arr[max(y, 0) : y + h, max(x, 0) : x + w] = 230  # the face box is bright, the rest black
                 Image.fromarray(np.stack([arr] * 3, -1)).save(img_dir / name, quality=95)
             lines.append(f'7/{name},{",".join(map(str, box))},"1.0;2.0;3.0;4.0",{expr},0.25,-0.5')
         (base / split_file).write_text("\n".join(lines) + "\n")
@@ -157,10 +165,18 @@ def _affectnet(tmp_path, rows: dict[str, list[tuple]]):
 
 
 def test_affectnet_crops_face_box_and_keeps_emotions(tmp_path):
-    root = _affectnet(tmp_path, {
-        "training.csv": [("a.jpg", (40, 30, 64, 64), 1, True), ("b.jpg", (100, 50, 80, 90), 7, True),
-                         ("c.jpg", (10, 10, 50, 50), 9, True), ("d.jpg", (10, 10, 50, 50), 10, False)],
-        "validation.csv": [("e.jpg", (0, 0, 60, 60), 0, True)]})
+    root = _affectnet(
+        tmp_path,
+        {
+            "training.csv": [
+                ("a.jpg", (40, 30, 64, 64), 1, True),
+                ("b.jpg", (100, 50, 80, 90), 7, True),
+                ("c.jpg", (10, 10, 50, 50), 9, True),
+                ("d.jpg", (10, 10, 50, 50), 10, False),
+            ],
+            "validation.csv": [("e.jpg", (0, 0, 60, 60), 0, True)],
+        },
+    )
     train = load_dataset("affectnet", "train", root, cache=tmp_path / "cache", progress=False)
     assert train.labels == AFFECTNET_LABELS and len(train) == 2  # expression 9 / 10 skipped
     assert [AFFECTNET_LABELS[t] for t in train.targets] == ["happiness", "contempt"]
@@ -174,8 +190,9 @@ def test_affectnet_crops_face_box_and_keeps_emotions(tmp_path):
 
 
 def test_affectnet_errors(tmp_path):
-    root = _affectnet(tmp_path, {"training.csv": [("a.jpg", (40, 30, 64, 64), 1, True),
-                                                  ("missing.jpg", (1, 1, 5, 5), 2, False)]})
+    root = _affectnet(
+        tmp_path, {"training.csv": [("a.jpg", (40, 30, 64, 64), 1, True), ("missing.jpg", (1, 1, 5, 5), 2, False)]}
+    )
     with pytest.raises(DatasetError, match=r"training.csv:3: image .*missing.jpg not found"):
         load_dataset("affectnet", "train", root, cache=False)
     with pytest.raises(DatasetError, match="validation.csv not found"):
@@ -205,8 +222,9 @@ def _folder(root, layout: dict[str, int], ext: str = ".png"):
 
 
 def test_imagefolder_split_layout(tmp_path):
-    root = _folder(tmp_path / "faces", {"train/happy": 3, "train/Sad": 2, "train/other": 1, "test/happy": 1,
-                                        "test/angry": 2})
+    root = _folder(
+        tmp_path / "faces", {"train/happy": 3, "train/Sad": 2, "train/other": 1, "test/happy": 1, "test/angry": 2}
+    )
     (root / "train" / "happy" / "notes.txt").write_text("ignored")
     train = load_dataset("imagefolder", "train", path=root, cache=tmp_path / "cache", progress=False)
     test = load_dataset("imagefolder", "TEST", path=root, cache=tmp_path / "cache", progress=False)

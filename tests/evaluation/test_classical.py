@@ -1,4 +1,5 @@
 """Classical heads on synthetic features: every head learns a separable problem; scores fill absent classes."""
+
 from __future__ import annotations
 
 import numpy as np

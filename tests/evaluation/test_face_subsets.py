@@ -1,4 +1,5 @@
 """Pose / occlusion-proxy subsets chosen by the face pipeline's keypoints."""
+
 from __future__ import annotations
 
 import json
@@ -43,10 +44,12 @@ def test_yaw_follows_tan_model_of_a_round_head():
 
 
 def test_select_partitions_by_pose_and_confidence():
-    g = FaceGeometry(detected=np.array([True, True, True, False, True]),
-                     score=np.array([0.9, 0.9, 0.9, 0.0, 0.4], np.float32),
-                     roll=np.array([2, 35, 1, np.nan, 0], np.float32),
-                     yaw=np.array([5, 0, -40, np.nan, 3], np.float32))
+    g = FaceGeometry(
+        detected=np.array([True, True, True, False, True]),
+        score=np.array([0.9, 0.9, 0.9, 0.0, 0.4], np.float32),
+        roll=np.array([2, 35, 1, np.nan, 0], np.float32),
+        yaw=np.array([5, 0, -40, np.nan, 3], np.float32),
+    )
     assert select(g, "pose").tolist() == [1, 2]
     assert select(g, "occlusion").tolist() == [3, 4]
     assert select(g, "frontal").tolist() == [0]
@@ -63,7 +66,7 @@ def test_detector_finds_most_fer2013_crops(data_root):
     g = estimate_geometry(ds.images[:60], progress=False)
     assert g.detected.mean() > 0.85
     assert np.isfinite(g.yaw[g.detected]).all() and np.isfinite(g.roll[g.detected]).all()
-    assert np.nanmedian(np.abs(g.roll)) < 15      # most FER2013 faces are roughly upright
+    assert np.nanmedian(np.abs(g.roll)) < 15  # most FER2013 faces are roughly upright
     assert (g.score[~g.detected] == 0).all()
 
 
@@ -73,8 +76,26 @@ def test_evaluate_face_subset_cli(data_root, untrained_fer2013_model, tmp_path):
 
     model = untrained_fer2013_model
     out = tmp_path / "r.json"
-    assert cli(["evaluate", "--model", str(model), "--dataset", "fer2013", "--data-root", str(data_root),
-                "--subset", "80", "--face-subset", "frontal", "--json", str(out)]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--model",
+                str(model),
+                "--dataset",
+                "fer2013",
+                "--data-root",
+                str(data_root),
+                "--subset",
+                "80",
+                "--face-subset",
+                "frontal",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     info = result["face_subset"]
     assert info["name"] == "frontal" and info["of"] == 80 and 0 < info["n"] < 80 and result["n"] == info["n"]
@@ -85,7 +106,22 @@ def test_empty_face_subset_is_a_clear_error(data_root, untrained_fer2013_model, 
     from ferkit.cli.main import main as cli
 
     # |yaw| from the ear keypoints is at most 45 degrees and these faces are upright, so nothing qualifies
-    code = cli(["evaluate", "--model", str(untrained_fer2013_model), "--dataset", "fer2013", "--data-root",
-                str(data_root), "--subset", "20", "--face-subset", "pose", "--pose-deg", "170"])
+    code = cli(
+        [
+            "evaluate",
+            "--model",
+            str(untrained_fer2013_model),
+            "--dataset",
+            "fer2013",
+            "--data-root",
+            str(data_root),
+            "--subset",
+            "20",
+            "--face-subset",
+            "pose",
+            "--pose-deg",
+            "170",
+        ]
+    )
     assert code == 2
     assert "no image of fer2013 PublicTest qualifies" in capsys.readouterr().err

@@ -44,8 +44,11 @@ def test_invalid_labels_are_ignored():
 
 def test_class_boundaries_and_number_types():
     # labels equal to num_classes are out of range on either side
-    assert metrics.confusion_matrix(np.array([0, 3, 1]), np.array([0, 1, 3]), 3).tolist() == [[1, 0, 0], [0] * 3,
-                                                                                              [0] * 3]
+    assert metrics.confusion_matrix(np.array([0, 3, 1]), np.array([0, 1, 3]), 3).tolist() == [
+        [1, 0, 0],
+        [0] * 3,
+        [0] * 3,
+    ]
     floats = metrics.confusion_matrix(np.array([0.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.0]), 2)
     assert floats.tolist() == [[0, 1], [1, 1]]
     assert metrics.per_class(floats)[3].dtype == np.int64
@@ -60,13 +63,13 @@ def test_a_class_predicted_once_and_right_has_precision_one():
 
 def test_undefined_ratios_are_zero_whatever_memory_held_before():
     dense = np.array([[3, 1, 2], [1, 4, 1], [2, 2, 5]])
-    sparse = np.array([[2, 0, 0], [0, 0, 0], [0, 0, 0]])       # class 1 and 2: never true, never predicted
+    sparse = np.array([[2, 0, 0], [0, 0, 0], [0, 0, 0]])  # class 1 and 2: never true, never predicted
     for _ in range(20):
-        metrics.per_class(dense)                                # leaves freed non-zero buffers behind
+        metrics.per_class(dense)  # leaves freed non-zero buffers behind
         precision, recall, f1, support = metrics.per_class(sparse)
         assert precision.tolist() == [1.0, 0.0, 0.0] and recall.tolist() == [1.0, 0.0, 0.0]
         assert f1.tolist() == [1.0, 0.0, 0.0] and support.tolist() == [2, 0, 0]
-    wrong = np.array([[0, 2], [0, 0]])                          # class 0 never right, class 1 never true
+    wrong = np.array([[0, 2], [0, 0]])  # class 0 never right, class 1 never true
     precision, recall, f1, _ = metrics.per_class(wrong)
     assert precision.tolist() == [0.0, 0.0] and recall.tolist() == [0.0, 0.0] and f1.tolist() == [0.0, 0.0]
 
@@ -85,8 +88,12 @@ def test_summary_values_by_hand():
     y = np.array([0, 1, 2, 2])
     s = metrics.summary(y, scores, ["a", "b", "c", "d"])
     assert s["accuracy"] == 0.25 and s["top2_accuracy"] == 0.75
-    assert s["per_class"]["a"] == {"precision": pytest.approx(1 / 3), "recall": 1.0, "f1": pytest.approx(0.5),
-                                   "support": 1}
+    assert s["per_class"]["a"] == {
+        "precision": pytest.approx(1 / 3),
+        "recall": 1.0,
+        "f1": pytest.approx(0.5),
+        "support": 1,
+    }
     assert s["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 2}
     assert s["confusion_matrix"] == [[1, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0]]
     assert s["labels"] == ["a", "b", "c", "d"] and s["macro_f1"] == pytest.approx(0.5 / 3)

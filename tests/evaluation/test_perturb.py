@@ -1,4 +1,5 @@
 """Perturbations: each changes exactly what it claims, is reproducible and leaves its input untouched."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,7 @@ def faces() -> np.ndarray:
 def test_occlusion_changes_exactly_its_region(faces, region):
     before = faces.copy()
     out = P.occlude_region(faces, region, fill=0)
-    np.testing.assert_array_equal(faces, before)                      # input untouched
+    np.testing.assert_array_equal(faces, before)  # input untouched
     top, bottom, left, right = P.box_pixels(P.REGIONS[region], 48, 48)
     inside = np.zeros((48, 48), bool)
     inside[top:bottom, left:right] = True
@@ -29,7 +30,7 @@ def test_halves_and_eye_band_sit_where_the_face_template_says():
     assert P.box_pixels(P.REGIONS["upper"], 48, 48) == (0, 24, 0, 48)
     assert P.box_pixels(P.REGIONS["left"], 48, 48) == (0, 48, 0, 24)
     top, bottom, _, _ = P.box_pixels(P.REGIONS["eyes"], 48, 48)
-    assert top <= 0.3816 * 48 <= bottom                               # FER_TEMPLATE eye height
+    assert top <= 0.3816 * 48 <= bottom  # FER_TEMPLATE eye height
     top, bottom, _, _ = P.box_pixels(P.REGIONS["mouth"], 48, 48)
     assert top <= 0.7552 * 48 <= bottom
 
@@ -46,14 +47,14 @@ def test_geometric_perturbations(faces):
     np.testing.assert_array_equal(P.squeeze(faces, 1.0), faces)
     assert not np.array_equal(P.rotate(faces, 15), faces)
     # a 90-degree turn of a symmetric frame maps the top row onto the left column
-    ramp = np.tile(np.arange(48, dtype=np.uint8)[:, None], (1, 1, 48))   # value = row index
+    ramp = np.tile(np.arange(48, dtype=np.uint8)[:, None], (1, 1, 48))  # value = row index
     turned = P.rotate(ramp, 90)[0]
-    assert turned[24, 0] < turned[24, 47]                             # counter-clockwise: top row -> left column
+    assert turned[24, 0] < turned[24, 47]  # counter-clockwise: top row -> left column
     columns = np.tile(np.arange(48, dtype=np.uint8)[None, :], (1, 48, 1))  # value = column index
-    squeezed = P.squeeze(columns, 0.5)[0, 10].astype(float)          # column x shows cx + (x - cx) / 0.5
+    squeezed = P.squeeze(columns, 0.5)[0, 10].astype(float)  # column x shows cx + (x - cx) / 0.5
     assert abs(squeezed[30] - 36.5) <= 0.5 and squeezed[40] == 47
     yawed = P.yaw(faces, 0.3)
-    np.testing.assert_array_equal(yawed[:, :, 0], faces[:, :, 0])     # the near edge stays put
+    np.testing.assert_array_equal(yawed[:, :, 0], faces[:, :, 0])  # the near edge stays put
     assert not np.array_equal(yawed[:, :, -1], faces[:, :, -1])
     np.testing.assert_array_equal(P.yaw(faces, -0.3), P.yaw(faces[:, :, ::-1], 0.3)[:, :, ::-1])
 
@@ -88,18 +89,18 @@ def test_non_uint8_input_is_rejected():
 
 def test_jpeg_is_a_real_round_trip_and_lower_quality_loses_more(faces):
     smooth = np.stack([np.tile(np.linspace(40, 200, 48, dtype=np.float32), (48, 1))] * 2).astype(np.uint8)
-    assert np.abs(P.jpeg(smooth, 95).astype(float) - smooth).mean() < 2      # a smooth ramp survives
+    assert np.abs(P.jpeg(smooth, 95).astype(float) - smooth).mean() < 2  # a smooth ramp survives
     before = faces.copy()
     errors = [np.abs(P.jpeg(faces, q).astype(float) - faces).mean() for q in (90, 50, 10)]
     np.testing.assert_array_equal(faces, before)
     assert errors[0] < errors[1] < errors[2]
-    np.testing.assert_array_equal(P.jpeg(faces, 50), P.jpeg(faces, 50))      # deterministic
+    np.testing.assert_array_equal(P.jpeg(faces, 50), P.jpeg(faces, 50))  # deterministic
 
 
 def test_lowres_keeps_the_size_and_removes_detail(faces):
     out = P.lowres(faces, 12)
     assert out.shape == faces.shape and out.dtype == np.uint8
-    np.testing.assert_array_equal(P.lowres(faces, 48), faces)               # full size: identity
+    np.testing.assert_array_equal(P.lowres(faces, 48), faces)  # full size: identity
     detail = [np.abs(np.diff(P.lowres(faces, s).astype(float), axis=2)).mean() for s in (24, 16, 12)]
     assert detail[0] > detail[1] > detail[2]
     flat = np.full((1, 48, 48), 77, np.uint8)

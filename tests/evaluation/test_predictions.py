@@ -1,5 +1,6 @@
 """Per-item prediction files (``ferkit evaluate --predictions``, ``bench_realphotos.py --predictions``) and
 ``ferkit compare`` over them."""
+
 from __future__ import annotations
 
 import csv
@@ -29,7 +30,7 @@ def test_round_trip_and_pairing_by_id(tmp_path):
     a = _write(tmp_path / "a.csv", ["x", "y", "z"], ["happy", "sad", "fear"], ["happy", "", "anger"])
     b = _write(tmp_path / "b.csv", ["z", "x", "y"], ["fear", "happy", "sad"], ["fear", "sad", "sad"])
     pa = read_predictions(a)
-    assert pa.ids == ["x", "y", "z"] and pa.correct.tolist() == [True, False, False]   # "" (no face) is wrong
+    assert pa.ids == ["x", "y", "z"] and pa.correct.tolist() == [True, False, False]  # "" (no face) is wrong
     ca, cb, groups = pair(pa, read_predictions(b))
     assert ca.tolist() == [True, False, False] and cb.tolist() == [False, True, True] and groups == ["x", "y", "z"]
 
@@ -59,12 +60,13 @@ def test_compare_cli_reports_and_writes_json(tmp_path, capsys):
     a = _write(tmp_path / "a.csv", ids, labels, ["happy"] * 30 + ["sad"] * 30)
     b = _write(tmp_path / "b.csv", ids, labels, ["happy"] * 50 + ["sad"] * 10)
     out = tmp_path / "cmp.json"
-    assert cli(["compare", str(a), str(b), "--name-a", "old", "--name-b", "new", "--boot", "500",
-                "--json", str(out)]) == 0
+    assert (
+        cli(["compare", str(a), str(b), "--name-a", "old", "--name-b", "new", "--boot", "500", "--json", str(out)]) == 0
+    )
     text = capsys.readouterr().out
     assert "new - old: +33.33 points" in text and "new better on 20, old better on 0" in text
     r = json.loads(out.read_text())
-    assert r["n_items"] == n and r["ci_low"] > 0 and r["sign_test_p"] == pytest.approx(2 / 2 ** 20)
+    assert r["n_items"] == n and r["ci_low"] > 0 and r["sign_test_p"] == pytest.approx(2 / 2**20)
     assert cli(["compare", str(a), str(tmp_path / "nope.csv")]) == 2
     assert "not found" in capsys.readouterr().err
     assert cli(["compare", str(a), str(b), "--boot", "5"]) == 2
@@ -73,13 +75,31 @@ def test_compare_cli_reports_and_writes_json(tmp_path, capsys):
 @pytest.mark.realdata
 def test_evaluate_predictions_match_the_reported_accuracy(untrained_fer2013_model, data_root, tmp_path):
     res, pred = tmp_path / "r.json", tmp_path / "p.csv"
-    assert cli(["evaluate", "--model", str(untrained_fer2013_model), "--dataset", "fer2013", "--data-root",
-                str(data_root), "--subset", "60", "--json", str(res), "--predictions", str(pred)]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--model",
+                str(untrained_fer2013_model),
+                "--dataset",
+                "fer2013",
+                "--data-root",
+                str(data_root),
+                "--subset",
+                "60",
+                "--json",
+                str(res),
+                "--predictions",
+                str(pred),
+            ]
+        )
+        == 0
+    )
     result = json.loads(res.read_text())
     p = read_predictions(pred)
     assert len(p.ids) == result["n"] == 60
     assert p.correct.mean() == pytest.approx(result["accuracy"])
-    assert all(i.isdigit() and int(i) >= 28709 for i in p.ids)      # PublicTest rows of the FER2013 CSV
+    assert all(i.isdigit() and int(i) >= 28709 for i in p.ids)  # PublicTest rows of the FER2013 CSV
     # compared with itself: no difference, whatever the data
     assert cli(["compare", str(pred), str(pred), "--boot", "200"]) == 0
 
@@ -87,14 +107,30 @@ def test_evaluate_predictions_match_the_reported_accuracy(untrained_fer2013_mode
 @pytest.mark.realdata
 def test_ckplus_predictions_are_grouped_by_sequence(untrained_fer2013_model, data_root, tmp_path):
     pred = tmp_path / "ck.csv"
-    assert cli(["evaluate", "--model", str(untrained_fer2013_model), "--dataset", "ckplus", "--split", "fold0",
-                "--data-root", str(data_root), "--predictions", str(pred)]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--model",
+                str(untrained_fer2013_model),
+                "--dataset",
+                "ckplus",
+                "--split",
+                "fold0",
+                "--data-root",
+                str(data_root),
+                "--predictions",
+                str(pred),
+            ]
+        )
+        == 0
+    )
     with open(pred, newline="") as f:
         rows = list(csv.DictReader(f))
     assert rows and not any(r["label"] == "contempt" for r in rows)  # the 7-class model cannot say contempt
     for r in rows:
-        assert Path(r["id"]).name.startswith(r["group"] + "_")     # anger/S010_004_00000017.png -> S010_004
-    assert len({r["group"] for r in rows}) * 3 == len(rows)         # CK+48: the last three frames of a sequence
+        assert Path(r["id"]).name.startswith(r["group"] + "_")  # anger/S010_004_00000017.png -> S010_004
+    assert len({r["group"] for r in rows}) * 3 == len(rows)  # CK+48: the last three frames of a sequence
 
 
 @pytest.mark.realdata
@@ -107,8 +143,16 @@ def test_bench_realphotos_writes_pairable_predictions(untrained_fer2013_model, d
             shutil.copy(f, folder / f.name)
     other = tmp_path / "other.pt"
     shutil.copy(untrained_fer2013_model, other)
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_realphotos.py"), "--models",
-           f"{untrained_fer2013_model},{other}", "--detectors", "none", "--predictions", str(tmp_path / "pred")]
+    cmd = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "bench_realphotos.py"),
+        "--models",
+        f"{untrained_fer2013_model},{other}",
+        "--detectors",
+        "none",
+        "--predictions",
+        str(tmp_path / "pred"),
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "FERKIT_DATA": str(data)})
     assert res.returncode == 0, res.stderr[-2000:]
     files = sorted((tmp_path / "pred").glob("CK_48*.csv"))
@@ -117,4 +161,4 @@ def test_bench_realphotos_writes_pairable_predictions(untrained_fer2013_model, d
     assert len(p.ids) == 12 and set(p.labels) == {"happiness", "surprise"}
     assert len(set(p.groups)) == 4 and all(i.startswith("ckplus/CK+48/") for i in p.ids)
     ca, cb, _ = pair(p, read_predictions(files[1]))
-    assert np.array_equal(ca, cb)                                   # the same weights give the same answers
+    assert np.array_equal(ca, cb)  # the same weights give the same answers

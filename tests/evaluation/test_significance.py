@@ -1,4 +1,5 @@
 """Paired comparison of two models on the same items: bootstrap interval and exact sign test."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ from ferkit.evaluation.significance import format_comparison, paired_comparison,
 
 
 def test_sign_test_exact_values():
-    assert sign_test_p(0, 5) == pytest.approx(2 / 32)             # 2 * P(X <= 0), X ~ Bin(5, 1/2)
+    assert sign_test_p(0, 5) == pytest.approx(2 / 32)  # 2 * P(X <= 0), X ~ Bin(5, 1/2)
     assert sign_test_p(1, 9) == pytest.approx(2 * 11 / 1024)
     assert sign_test_p(3, 3) == 1.0 and sign_test_p(0, 0) == 1.0
     assert sign_test_p(7, 2) == sign_test_p(2, 7)
@@ -19,7 +20,7 @@ def test_sign_test_on_many_discordant_items():
     # past 1023 discordant items 2.0 ** n overflows a float; the p-value must still come out
     assert sign_test_p(1000, 1000) == 1.0
     assert sign_test_p(900, 1100) < 1e-5 and sign_test_p(1100, 900) == sign_test_p(900, 1100)
-    assert sign_test_p(0, 3000) == 0.0                            # 2 / 2**3000 underflows to zero, not an error
+    assert sign_test_p(0, 3000) == 0.0  # 2 / 2**3000 underflows to zero, not an error
 
 
 def test_identical_models_differ_by_nothing():
@@ -34,7 +35,7 @@ def test_interval_matches_the_normal_approximation_of_a_paired_difference():
     n = 4000
     a = rng.random(n) < 0.7
     b = a.copy()
-    flip = rng.random(n) < 0.08                   # 8% discordant items, most of them in B's favour
+    flip = rng.random(n) < 0.08  # 8% discordant items, most of them in B's favour
     b[flip] = rng.random(flip.sum()) < 0.5 + 0.5 * (~a[flip])
     r = paired_comparison(a, b, n_boot=4000, seed=3)
     d = b.astype(float) - a.astype(float)
@@ -92,8 +93,8 @@ def test_accuracies_ties_and_defaults_by_hand():
     default = paired_comparison(many_a, many_b, n_boot=500, groups=np.arange(300) // 7)
     assert default == paired_comparison(many_a, many_b, n_boot=500, groups=np.arange(300) // 7, seed=0)
     other = paired_comparison(many_a, many_b, n_boot=500, groups=np.arange(300) // 7, seed=1)
-    assert (default["ci_low"], default["ci_high"]) != (other["ci_low"], other["ci_high"])   # the seed matters
-    truthy = paired_comparison([2, 0, 0, 5, 1], [0, 3, 0, 0, 0], n_boot=10)   # any non-zero means correct
+    assert (default["ci_low"], default["ci_high"]) != (other["ci_low"], other["ci_high"])  # the seed matters
+    truthy = paired_comparison([2, 0, 0, 5, 1], [0, 3, 0, 0, 0], n_boot=10)  # any non-zero means correct
     assert truthy["accuracy_a"] == pytest.approx(60.0) and truthy["accuracy_b"] == pytest.approx(20.0)
 
 

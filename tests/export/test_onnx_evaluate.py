@@ -1,4 +1,5 @@
 """`ferkit evaluate --model m.onnx` scores the exported file with its own labels and preprocessing."""
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,28 @@ def test_evaluate_onnx_matches_pytorch(data_root, tmp_path):
     results = {}
     for name, model in (("pt", "fer2013"), ("onnx", str(onnx_path))):
         out = tmp_path / f"{name}.json"
-        assert cli(["evaluate", "--model", model, "--dataset", "fer2013", "--subset", "400",
-                    "--data-root", str(data_root), "--json", str(out)]) == 0
+        assert (
+            cli(
+                [
+                    "evaluate",
+                    "--model",
+                    model,
+                    "--dataset",
+                    "fer2013",
+                    "--subset",
+                    "400",
+                    "--data-root",
+                    str(data_root),
+                    "--json",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         results[name] = json.loads(out.read_text())
     assert results["onnx"]["labels"] == results["pt"]["labels"]
     assert results["onnx"]["accuracy"] == pytest.approx(results["pt"]["accuracy"], abs=1 / 400)
-    assert results["onnx"]["nll"] == pytest.approx(results["pt"]["nll"], abs=1e-3)   # same temperature applied
+    assert results["onnx"]["nll"] == pytest.approx(results["pt"]["nll"], abs=1e-3)  # same temperature applied
     assert results["onnx"]["temperature"] == results["pt"]["temperature"]
 
 

@@ -35,7 +35,7 @@ def test_onnx_classifier_matches_torch_on_crops(model_ref, tmp_path):
     onnx_cls = OnnxClassifier(path, threads=1)
     o_logits, o_feat = onnx_cls.forward(crops)
     assert np.abs(t_logits - o_logits).max() < 1e-4 and np.abs(t_feat - o_feat).max() < 1e-4
-    assert np.abs(onnx_cls.head(o_feat) - o_logits).max() < 1e-4   # head read back from the graph
+    assert np.abs(onnx_cls.head(o_feat) - o_logits).max() < 1e-4  # head read back from the graph
 
 
 def test_export_cli(model_ref, tmp_path, capsys):

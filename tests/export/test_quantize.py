@@ -1,4 +1,5 @@
 """int8 quantisation of the exported classifier: `ferkit export --quantize int8`, used by the recogniser."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,12 @@ def test_int8_export_runs_as_the_recognizer_classifier(data_root, samples_dir, t
     if "ferplus" not in pretrained.available():
         pytest.skip("the shipped ferplus model is not installed")
     path = tmp_path / "ferplus_int8.onnx"
-    assert main(["export", "--model", "ferplus", "--quantize", "int8", "--calibration-images", "128",
-                 "--output", str(path)]) == 0
+    assert (
+        main(
+            ["export", "--model", "ferplus", "--quantize", "int8", "--calibration-images", "128", "--output", str(path)]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "int8" in out and "agree on" in out
     float_cls, int8_cls = load_classifier("ferplus", runtime="onnx", threads=1), load_classifier(path, threads=1)

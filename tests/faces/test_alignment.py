@@ -30,7 +30,7 @@ def _umeyama_svd(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     u, sig, vt = np.linalg.svd(d.T @ s / len(src))
     sign = np.array([1.0, -1.0 if np.linalg.det(u) * np.linalg.det(vt) < 0 else 1.0])
     rot = u @ np.diag(sign) @ vt
-    scale = (sig * sign).sum() / ((s ** 2).sum() / len(src))
+    scale = (sig * sign).sum() / ((s**2).sum() / len(src))
     return np.hstack([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]])
 
 
@@ -84,11 +84,11 @@ def test_alignment_matrices_of_a_frame_match_one_face_at_a_time():
     rng = np.random.default_rng(3)
     dets = []
     for i in range(5):
-        lm = (FER_TEMPLATE * rng.uniform(40, 200) + rng.uniform(0, 300, 2) + rng.normal(0, 2, (4, 2)))
+        lm = FER_TEMPLATE * rng.uniform(40, 200) + rng.uniform(0, 300, 2) + rng.normal(0, 2, (4, 2))
         lm = np.concatenate([lm, rng.uniform(0, 300, (2, 2))])
         box = np.array([*lm[:4].min(0) - 10, *lm[:4].max(0) + 10], np.float32)
         if i == 2:
-            lm[1] = np.nan                          # a landmark lost: box crop
+            lm[1] = np.nan  # a landmark lost: box crop
         dets.append(Detection(box=box, score=0.9, landmarks=lm.astype(np.float32)))
     batch = alignment_matrices(dets, 48, 1.2)
     for i, d in enumerate(dets):

@@ -8,9 +8,19 @@ from ferkit.faces.blazeface import BlazeFace
 from ferkit.faces.whole import WholeImageDetector
 
 DETECTORS = ["auto", "blazeface", "blazeface_short", "yunet", "haar"]
-SINGLE = ["angry.jpg", "neutral.jpeg", "surprised.jpeg", "happy-baby.jpeg", "sad-baby.jpeg", "astronaut.png",
-          "meds-aa-S001-01.jpg", "meds-aa-S001-01-exif-rotation.jpg", "meds-aa-S029-01.jpg", "meds-af-S419-01.jpg",
-          "person_cropped_2.png"]
+SINGLE = [
+    "angry.jpg",
+    "neutral.jpeg",
+    "surprised.jpeg",
+    "happy-baby.jpeg",
+    "sad-baby.jpeg",
+    "astronaut.png",
+    "meds-aa-S001-01.jpg",
+    "meds-aa-S001-01-exif-rotation.jpg",
+    "meds-aa-S029-01.jpg",
+    "meds-af-S419-01.jpg",
+    "person_cropped_2.png",
+]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +116,7 @@ def test_auto_finds_close_ups_the_full_range_model_misses(detectors, images):
         x1, y1, x2, y2 = detectors["blazeface"].detect(images[name])[0].box
         half = max(x2 - x1, y2 - y1) / 2
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        crop = images[name][max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)]
+        crop = images[name][max(0, int(cy - half)) : int(cy + half), max(0, int(cx - half)) : int(cx + half)]
         auto = detectors["auto"].detect(crop)
         assert len(auto) == 1 and auto[0].width > 0.5 * crop.shape[1], name
         missed_by_full += detectors["blazeface"].detect(crop) == []
@@ -137,7 +147,7 @@ def test_auto_photos_find_small_faces_beside_a_close_up(detectors, images):
     in_close = [d for d in both if d.box[2] <= 1200 and d.width > 150]
     assert len(alone) == 5 and len(in_group) == len(alone) and len(in_close) == 1
     streamed = detectors["auto"].detect_with_candidates(canvas, detectors["auto"].min_score)
-    assert len(streamed) < len(both)   # what the photo design is for
+    assert len(streamed) < len(both)  # what the photo design is for
 
 
 def test_one_box_per_face_where_two_candidate_clusters_barely_overlap():

@@ -9,6 +9,7 @@ least 40 px of face), so small photos and 48 px CK+ faces are upscaled. CK+48 fr
 surroundings, so they enter at fractions >= 0.2 (a crop shown in a larger canvas); below that a grey 48 px
 crop on a flat background looks like no face in a scene, and such frames are not what the sweep measures.
 """
+
 from __future__ import annotations
 
 import io
@@ -23,15 +24,21 @@ from ferkit.media.images import pil_to_rgb
 
 SCALES = (0.05, 0.08, 0.12, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0)
 CK_MIN_SCALE = 0.2
-VARIANTS = 3          # frames per photo and scale (sizes, positions and paddings differ)
-CK_SUBJECTS = 20      # one CK+48 frame from each of the first subjects
+VARIANTS = 3  # frames per photo and scale (sizes, positions and paddings differ)
+CK_SUBJECTS = 20  # one CK+48 frame from each of the first subjects
 MIN_RECALL = 0.95
 # Face boxes (x1, y1, x2, y2) of the single-face sample photos, checked by eye.
-BOXES = {"angry.jpg": (113, 545, 1085, 1518), "astronaut.png": (172, 69, 279, 176),
-         "happy-baby.jpeg": (478, 189, 725, 437), "meds-aa-S001-01.jpg": (88, 228, 358, 498),
-         "meds-aa-S029-01.jpg": (86, 141, 307, 362), "meds-af-S419-01.jpg": (80, 166, 411, 497),
-         "neutral.jpeg": (255, 386, 742, 872), "sad-baby.jpeg": (371, 134, 1109, 873),
-         "surprised.jpeg": (651, 311, 1007, 668)}
+BOXES = {
+    "angry.jpg": (113, 545, 1085, 1518),
+    "astronaut.png": (172, 69, 279, 176),
+    "happy-baby.jpeg": (478, 189, 725, 437),
+    "meds-aa-S001-01.jpg": (88, 228, 358, 498),
+    "meds-aa-S029-01.jpg": (86, 141, 307, 362),
+    "meds-af-S419-01.jpg": (80, 166, 411, 497),
+    "neutral.jpeg": (255, 386, 742, 872),
+    "sad-baby.jpeg": (371, 134, 1109, 873),
+    "surprised.jpeg": (651, 311, 1007, 668),
+}
 CLOSE_UPS = ("surprised.jpeg", "angry.jpg", "neutral.jpeg", "sad-baby.jpeg", "happy-baby.jpeg")
 
 
@@ -55,19 +62,23 @@ def ck_faces(data_root) -> dict[str, np.ndarray]:
     return {f.stem: load_image(f) for f in chosen}
 
 
-def frame_around(image: np.ndarray, box: np.ndarray, fraction: float, side: int, rng: np.random.Generator,
-                 padding: str) -> tuple[np.ndarray, np.ndarray]:
+def frame_around(
+    image: np.ndarray, box: np.ndarray, fraction: float, side: int, rng: np.random.Generator, padding: str
+) -> tuple[np.ndarray, np.ndarray]:
     """A side x side frame in which ``box`` (its longer side) covers ``fraction`` of the frame side, placed at a
     random position where there is room. Returns the frame and the box in frame pixels."""
     f = fraction * side / max(box[2] - box[0], box[3] - box[1])
-    small = cv2.resize(image, (max(1, round(image.shape[1] * f)), max(1, round(image.shape[0] * f))),
-                       interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC)
+    small = cv2.resize(
+        image,
+        (max(1, round(image.shape[1] * f)), max(1, round(image.shape[0] * f))),
+        interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC,
+    )
     b = box * f
     room = (1 - fraction) / 2 * 0.8 * side
     centre = side / 2 + rng.uniform(-room, room, 2)
     ox, oy = np.round(centre - [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2]).astype(int)
     # the part of `small` inside the frame, padded to the frame where the picture ends
-    part = small[max(0, -oy):max(0, side - oy), max(0, -ox):max(0, side - ox)]
+    part = small[max(0, -oy) : max(0, side - oy), max(0, -ox) : max(0, side - ox)]
     top, left = max(0, oy), max(0, ox)
     bottom, right = side - top - part.shape[0], side - left - part.shape[1]
     if padding == "replicate":
@@ -76,7 +87,7 @@ def frame_around(image: np.ndarray, box: np.ndarray, fraction: float, side: int,
         colour = rng.integers(0, 256, 3) if padding == "colour" else image.reshape(-1, 3).mean(0)
         frame = np.empty((side, side, 3), np.uint8)
         frame[:] = np.asarray(colour, np.uint8)
-        frame[top:top + part.shape[0], left:left + part.shape[1]] = part
+        frame[top : top + part.shape[0], left : left + part.shape[1]] = part
     return frame, b + [ox, oy, ox, oy]
 
 
@@ -92,8 +103,9 @@ def sweep_frames(photos, ck_faces, fraction: float, seed: int):
     rng = np.random.default_rng(seed)
     sources = [(name, img, box) for name, (img, box) in photos.items() for _ in range(VARIANTS)]
     if fraction >= CK_MIN_SCALE:
-        sources += [(name, img, np.array([0, 0, img.shape[1], img.shape[0]], np.float64))
-                    for name, img in ck_faces.items()]
+        sources += [
+            (name, img, np.array([0, 0, img.shape[1], img.shape[0]], np.float64)) for name, img in ck_faces.items()
+        ]
     for name, img, box in sources:
         side = int(min(1600, max(rng.choice([256, 350, 480, 640, 960]), np.ceil(40 / fraction))))
         padding = ("colour", "mean", "replicate")[rng.integers(3)]
@@ -106,8 +118,10 @@ def sweep(auto, photos, ck_faces) -> dict[float, list[tuple[str, int]]]:
     """Per fraction: (source, detections on its face) for every frame."""
     out = {}
     for k, fraction in enumerate(SCALES):
-        out[fraction] = [(name, sum(same_face(d.box, truth) for d in auto.detect(frame)))
-                         for name, frame, truth in sweep_frames(photos, ck_faces, fraction, seed=k)]
+        out[fraction] = [
+            (name, sum(same_face(d.box, truth) for d in auto.detect(frame)))
+            for name, frame, truth in sweep_frames(photos, ck_faces, fraction, seed=k)
+        ]
     return out
 
 
@@ -126,8 +140,10 @@ def test_the_old_default_misses_faces_filling_the_frame(photos):
     """Why "auto" is more than full-range BlazeFace: this part of the sweep is where it fails (so the sweep can
     tell the detectors apart)."""
     full = create_detector("blazeface", threads=1)
-    hits = [any(same_face(d.box, truth) for d in full.detect(frame))
-            for _, frame, truth in sweep_frames(photos, {}, 1.0, seed=len(SCALES) - 1)]
+    hits = [
+        any(same_face(d.box, truth) for d in full.detect(frame))
+        for _, frame, truth in sweep_frames(photos, {}, 1.0, seed=len(SCALES) - 1)
+    ]
     assert np.mean(hits) < 0.5
 
 
@@ -135,10 +151,11 @@ def _encodings(rgb: np.ndarray) -> dict[str, bytes]:
     """The same picture as RGBA PNG, 16-bit grey PNG, 16-bit colour PNG and GIF (256-colour palette)."""
     out = {}
     im = Image.fromarray(rgb)
-    for name, make, fmt in (("rgba", lambda: im.convert("RGBA"), "PNG"),
-                            ("grey16", lambda: Image.fromarray(np.asarray(im.convert("L"), np.uint16) * 257),
-                             "PNG"),
-                            ("gif", lambda: im.convert("P", palette=Image.Palette.ADAPTIVE), "GIF")):
+    for name, make, fmt in (
+        ("rgba", lambda: im.convert("RGBA"), "PNG"),
+        ("grey16", lambda: Image.fromarray(np.asarray(im.convert("L"), np.uint16) * 257), "PNG"),
+        ("gif", lambda: im.convert("P", palette=Image.Palette.ADAPTIVE), "GIF"),
+    ):
         buf = io.BytesIO()
         make().save(buf, format=fmt)
         out[name] = buf.getvalue()
@@ -176,7 +193,7 @@ def _pairs_on_one_face(found) -> int:
     """Pairs of boxes where one box's centre lies inside the other: two boxes on one face."""
     n = 0
     for i, a in enumerate(found):
-        for b in found[i + 1:]:
+        for b in found[i + 1 :]:
             for p, q in ((a.box, b.box), (b.box, a.box)):
                 cx, cy = (p[0] + p[2]) / 2, (p[1] + p[3]) / 2
                 if q[0] <= cx <= q[2] and q[1] <= cy <= q[3]:

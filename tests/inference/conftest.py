@@ -1,5 +1,6 @@
 """Inference test fixtures: the classifier (the shipped default when installed, else a tiny model made here), a
 short real clip, and a local MJPEG server for live-source tests."""
+
 from __future__ import annotations
 
 import threading
@@ -35,7 +36,6 @@ def short_clip(samples_dir, tmp_path_factory):
     return path
 
 
-
 class MjpegServer:
     """Serves ``frames`` (JPEG bytes), looping, at ``fps`` on http://127.0.0.1:PORT/stream.mjpg until stopped."""
 
@@ -56,8 +56,12 @@ class MjpegServer:
                 try:
                     while not outer.stop.is_set():
                         data = outer.frames[i % len(outer.frames)]
-                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n"
-                                         + f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\n"
+                            + f"Content-Length: {len(data)}\r\n\r\n".encode()
+                            + data
+                            + b"\r\n"
+                        )
                         i += 1
                         time.sleep(1.0 / outer.fps)
                 except (BrokenPipeError, ConnectionResetError):

@@ -10,8 +10,22 @@ from ferkit.cli.main import main
 def test_predict_image_outputs(model_ref, samples_dir, tmp_path, capsys):
     src = samples_dir / "images" / "group.jpeg"
     out = tmp_path / "out"
-    rc = main(["predict", str(src), "--model", model_ref, "--output", str(out), "--json", str(tmp_path / "r.json"),
-               "--csv", str(tmp_path / "r.csv"), "--threads", "1"])
+    rc = main(
+        [
+            "predict",
+            str(src),
+            "--model",
+            model_ref,
+            "--output",
+            str(out),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--csv",
+            str(tmp_path / "r.csv"),
+            "--threads",
+            "1",
+        ]
+    )
     assert rc == 0
     assert "group.jpeg" in capsys.readouterr().out
     doc = json.loads((tmp_path / "r.json").read_text())
@@ -25,7 +39,7 @@ def test_predict_image_outputs(model_ref, samples_dir, tmp_path, capsys):
     diff = np.abs(annotated.astype(int) - original.astype(int)).sum(axis=2) > 40
     for f in faces:  # drawing happened at every face (box outline)
         x1, y1, x2, y2 = (int(v) for v in f["box"])
-        assert diff[max(0, y1 - 3):y2 + 3, max(0, x1 - 3):x2 + 3].mean() > 0.02
+        assert diff[max(0, y1 - 3) : y2 + 3, max(0, x1 - 3) : x2 + 3].mean() > 0.02
     assert diff.mean() < 0.5  # ... and not all over the picture
 
 
@@ -38,19 +52,32 @@ def test_predict_folder_with_bad_files(model_ref, samples_dir, tmp_path):
     (folder / "fake.png").write_text("hello")
     (folder / "readme.txt").write_text("not media")
     rc = main(["predict", str(folder), "--model", model_ref, "--json", str(tmp_path / "r.json"), "-q"])
-    assert rc == 1   # some inputs failed
+    assert rc == 1  # some inputs failed
     doc = json.loads((tmp_path / "r.json").read_text())
     assert sorted(p["path"].split("/")[-1] for p in doc["images"]) == ["a.png", "b.jpg"]
     failed = {e["path"].split("/")[-1] for e in doc["errors"]}
     assert failed == {"empty.jpg", "fake.png"}
-    assert [s["path"].split("/")[-1] for s in doc["skipped"]] == ["readme.txt"]   # skipped, not failed
+    assert [s["path"].split("/")[-1] for s in doc["skipped"]] == ["readme.txt"]  # skipped, not failed
     assert all(len(p["faces"]) == 1 for p in doc["images"])
 
 
 def test_predict_video_outputs(model_ref, short_clip, tmp_path):
     out = tmp_path / "out"
-    rc = main(["predict", str(short_clip), "--model", model_ref, "--output", str(out), "--json",
-               str(tmp_path / "v.json"), "--every-n-frames", "2", "-q"])
+    rc = main(
+        [
+            "predict",
+            str(short_clip),
+            "--model",
+            model_ref,
+            "--output",
+            str(out),
+            "--json",
+            str(tmp_path / "v.json"),
+            "--every-n-frames",
+            "2",
+            "-q",
+        ]
+    )
     assert rc == 0
     doc = json.loads((tmp_path / "v.json").read_text())
     video = doc["videos"][0]

@@ -19,29 +19,19 @@ def test_flip_is_the_mean_of_the_face_and_its_mirror(recognizer, samples_dir):
     dets = recognizer.detect(rgb)
     crops, _ = recognizer.align(rgb, dets)
     plain = recognizer.classifier.probabilities(recognizer.classify_crops(crops)[0])
-    mirrored = recognizer.classifier.probabilities(
-        recognizer.classify_crops(crops[:, :, ::-1].copy())[0]
-    )
-    assert not np.allclose(
-        plain, mirrored, atol=1e-4
-    )  # the mirror really is another view
+    mirrored = recognizer.classifier.probabilities(recognizer.classify_crops(crops[:, :, ::-1].copy())[0])
+    assert not np.allclose(plain, mirrored, atol=1e-4)  # the mirror really is another view
     flip = _probs(recognizer.predict(rgb, tta="flip"))
     assert np.allclose(flip, (plain + mirrored) / 2, atol=1e-5)
     assert np.allclose(_probs(recognizer.predict(rgb, tta="none")), plain, atol=1e-5)
 
 
-def test_flip_is_the_default_for_photos_and_can_be_turned_off(
-    model_ref, recognizer, samples_dir
-):
+def test_flip_is_the_default_for_photos_and_can_be_turned_off(model_ref, recognizer, samples_dir):
     path = samples_dir / "images" / "group.jpeg"
     assert recognizer.tta == "flip"
-    assert np.allclose(
-        _probs(recognizer.predict(path)), _probs(recognizer.predict(path, tta="flip"))
-    )
+    assert np.allclose(_probs(recognizer.predict(path)), _probs(recognizer.predict(path, tta="flip")))
     off = EmotionRecognizer(model=model_ref, threads=1, tta="none")
-    assert np.allclose(
-        _probs(off.predict(path)), _probs(recognizer.predict(path, tta="none"))
-    )
+    assert np.allclose(_probs(off.predict(path)), _probs(recognizer.predict(path, tta="none")))
 
 
 def test_streams_do_not_flip(recognizer, samples_dir):
@@ -109,10 +99,7 @@ def test_cli_predict_tta_flag(model_ref, samples_dir, tmp_path):
     )
     assert json.loads(default.read_text())["images"][0]["faces"] == docs["flip"]
     assert len(docs["flip"]) == len(docs["none"])
-    assert any(
-        a["probabilities"] != b["probabilities"]
-        for a, b in zip(docs["flip"], docs["none"])
-    )
+    assert any(a["probabilities"] != b["probabilities"] for a, b in zip(docs["flip"], docs["none"]))
 
 
 def test_serve_has_the_tta_option():

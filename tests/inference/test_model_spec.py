@@ -103,9 +103,7 @@ BOX_SPEC = {
 
 
 def test_rgb_box_model_known_outputs(tmp_path):
-    path = write_spec(
-        export(ChannelMeans(), (1, 3, 112, 112), tmp_path / "box.onnx"), BOX_SPEC
-    )
+    path = write_spec(export(ChannelMeans(), (1, 3, 112, 112), tmp_path / "box.onnx"), BOX_SPEC)
     rec = EmotionRecognizer(model=path, detector="none", tta="none")
     assert rec.labels == (
         "anger",
@@ -139,18 +137,10 @@ def test_bgr_probabilities_output_and_temperature(tmp_path):
         "mean": 0.0,
         "std": 1.0,
     }
-    path = write_spec(
-        export(Softmaxed(), (1, 3, 112, 112), tmp_path / "bgr.onnx"), spec
-    )
+    path = write_spec(export(Softmaxed(), (1, 3, 112, 112), tmp_path / "bgr.onnx"), spec)
     rec = EmotionRecognizer(model=path, detector="none", tta="none")
     colour = np.array([200, 100, 40], np.float64)
-    probs = np.array(
-        list(
-            rec.predict(np.tile(colour.astype(np.uint8), (64, 64, 1)))[
-                0
-            ].probabilities.values()
-        )
-    )
+    probs = np.array(list(rec.predict(np.tile(colour.astype(np.uint8), (64, 64, 1)))[0].probabilities.values()))
     logits = np.append(colour[::-1] / 255, 0.0)  # blue first
     expected = np.exp(logits / 2.0) / np.exp(logits / 2.0).sum()
     assert np.allclose(probs, expected, atol=1e-3)
@@ -170,41 +160,27 @@ def test_nhwc_template_model_puts_the_landmarks_where_the_template_says(tmp_path
             "mouth": [56.0, 92.0],
         },
     }
-    path = write_spec(
-        export(QuadrantMeans(), (1, 112, 112, 3), tmp_path / "nhwc.onnx"), spec
-    )
+    path = write_spec(export(QuadrantMeans(), (1, 112, 112, 3), tmp_path / "nhwc.onnx"), spec)
     # a face whose landmarks sit at the template's positions scaled x2 and shifted by (100, 50): the crop is
     # that region shrunk by 2; a white square painted where the crop's top-left quadrant lands
     lm = np.array([[38, 51], [74, 51], [56, 71], [56, 92]], np.float32) * 2 + [100, 50]
     image = np.zeros((400, 400, 3), np.uint8)
     image[50 : 50 + 112, 100 : 100 + 112] = 255  # crop pixels [0, 56) x [0, 56)
-    det = Detection(
-        box=np.array([100, 50, 324, 274], np.float32), score=1.0, landmarks=lm
-    )
+    det = Detection(box=np.array([100, 50, 324, 274], np.float32), score=1.0, landmarks=lm)
     rec = EmotionRecognizer(model=path, detector=FixedDetector([det]), tta="none")
     probs = np.array(list(rec.predict(image)[0].probabilities.values()))
-    expected = (
-        np.exp([1.0, 0.0, 0.0, 0.0]) / np.exp([1.0, 0.0, 0.0, 0.0]).sum()
-    )  # white top-left quadrant
+    expected = np.exp([1.0, 0.0, 0.0, 0.0]) / np.exp([1.0, 0.0, 0.0, 0.0]).sum()  # white top-left quadrant
     assert np.allclose(probs, expected, atol=0.01)
-    mirrored = EmotionRecognizer(
-        model=path, detector=FixedDetector([det]), tta="flip"
-    ).predict(image)[0]
-    seen_mirrored = (
-        np.exp([0.0, 1.0, 0.0, 0.0]) / np.exp([0.0, 1.0, 0.0, 0.0]).sum()
-    )  # white top-right
+    mirrored = EmotionRecognizer(model=path, detector=FixedDetector([det]), tta="flip").predict(image)[0]
+    seen_mirrored = np.exp([0.0, 1.0, 0.0, 0.0]) / np.exp([0.0, 1.0, 0.0, 0.0]).sum()  # white top-right
     expected = (expected + seen_mirrored) / 2  # the mean of both views' probabilities
     assert np.allclose(list(mirrored.probabilities.values()), expected, atol=0.01)
 
 
 def test_fixed_batch_model_runs_faces_one_at_a_time(tmp_path):
-    free = write_spec(
-        export(ChannelMeans(), (1, 3, 112, 112), tmp_path / "free.onnx"), BOX_SPEC
-    )
+    free = write_spec(export(ChannelMeans(), (1, 3, 112, 112), tmp_path / "free.onnx"), BOX_SPEC)
     fixed = write_spec(
-        export(
-            ChannelMeans(), (1, 3, 112, 112), tmp_path / "fixed.onnx", batch_fixed=True
-        ),
+        export(ChannelMeans(), (1, 3, 112, 112), tmp_path / "fixed.onnx", batch_fixed=True),
         BOX_SPEC,
     )
     rng = np.random.default_rng(0)
@@ -217,37 +193,26 @@ def test_fixed_batch_model_runs_faces_one_at_a_time(tmp_path):
     b = EmotionRecognizer(model=fixed, detector=FixedDetector(dets)).predict(image)
     assert len(a) == len(b) == 3
     for x, y in zip(a, b):
-        assert np.allclose(
-            list(x.probabilities.values()), list(y.probabilities.values()), atol=1e-5
-        )
+        assert np.allclose(list(x.probabilities.values()), list(y.probabilities.values()), atol=1e-5)
 
 
-def test_ferkit_export_carries_a_spec_that_reproduces_it(
-    model_ref, samples_dir, tmp_path
-):
+def test_ferkit_export_carries_a_spec_that_reproduces_it(model_ref, samples_dir, tmp_path):
     from ferkit.export import export_onnx
 
     native = export_onnx(model_ref, tmp_path / "native.onnx")
     import onnx
 
-    spec = json.loads(
-        {p.key: p.value for p in onnx.load(str(native)).metadata_props}["model_spec"]
-    )
+    spec = json.loads({p.key: p.value for p in onnx.load(str(native)).metadata_props}["model_spec"])
     by_spec = tmp_path / "by_spec.onnx"
     shutil.copy(native, by_spec)
     write_spec(by_spec, spec)  # the JSON beside wins over ferkit's own metadata
     image = samples_dir / "images" / "group.jpeg"
     a = EmotionRecognizer(model=str(native), threads=1).predict(image)
     b = EmotionRecognizer(model=str(by_spec), threads=1).predict(image)
-    assert (
-        type(EmotionRecognizer(model=str(by_spec)).classifier).__name__
-        == "SpecClassifier"
-    )
+    assert type(EmotionRecognizer(model=str(by_spec)).classifier).__name__ == "SpecClassifier"
     assert len(a) == len(b) >= 5
     for x, y in zip(a, b):
-        assert np.allclose(
-            list(x.probabilities.values()), list(y.probabilities.values()), atol=1e-4
-        )
+        assert np.allclose(list(x.probabilities.values()), list(y.probabilities.values()), atol=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -268,13 +233,9 @@ def test_ferkit_export_carries_a_spec_that_reproduces_it(
 )
 def test_bad_spec_is_one_line_naming_the_key(tmp_path, change, key):
     spec = {k: v for k, v in {**BOX_SPEC, **change}.items() if v is not None}
-    path = write_spec(
-        export(ChannelMeans(), (1, 3, 112, 112), tmp_path / "m.onnx"), spec
-    )
+    path = write_spec(export(ChannelMeans(), (1, 3, 112, 112), tmp_path / "m.onnx"), spec)
     with pytest.raises(ModelError, match=repr(key)) as info:
-        EmotionRecognizer(model=path, detector="none").predict(
-            np.zeros((64, 64, 3), np.uint8)
-        )
+        EmotionRecognizer(model=path, detector="none").predict(np.zeros((64, 64, 3), np.uint8))
     assert "\n" not in str(info.value)
 
 
@@ -298,12 +259,5 @@ def test_spec_in_metadata(tmp_path):
 
 
 def test_parse_spec_defaults():
-    spec = parse_spec(
-        {"labels": ["fearful", "x"], "input_size": 64, "color": "grey", "crop": "box"}
-    )
-    assert (
-        spec.labels == ("fear", "x")
-        and spec.input_size == (64, 64)
-        and spec.mean == [0.0]
-        and spec.std == [1.0]
-    )
+    spec = parse_spec({"labels": ["fearful", "x"], "input_size": 64, "color": "grey", "crop": "box"})
+    assert spec.labels == ("fear", "x") and spec.input_size == (64, 64) and spec.mean == [0.0] and spec.std == [1.0]

@@ -21,9 +21,7 @@ def spec_model(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("spec")
     native = export_onnx("fer2013", folder / "native.onnx")
-    spec = json.loads(
-        {p.key: p.value for p in onnx.load(str(native)).metadata_props}["model_spec"]
-    )
+    spec = json.loads({p.key: p.value for p in onnx.load(str(native)).metadata_props}["model_spec"])
     spec["labels"] = [
         {
             "anger": "Angry",
@@ -61,9 +59,7 @@ def test_predict_cli_runs_a_spec_model(spec_model, samples_dir, tmp_path):
             == 0
         )
         docs[name] = json.loads(out.read_text())
-    assert (
-        docs["spec"]["labels"] == docs["native"]["labels"]
-    )  # spellings mapped to ferkit's vocabulary
+    assert docs["spec"]["labels"] == docs["native"]["labels"]  # spellings mapped to ferkit's vocabulary
     a, b = docs["native"]["images"][0]["faces"], docs["spec"]["images"][0]["faces"]
     assert len(a) == len(b) >= 5
     for x, y in zip(a, b):
@@ -101,9 +97,7 @@ def test_evaluate_runs_a_spec_model(spec_model, data_root, tmp_path):
         )
         results[name] = json.loads(out.read_text())
     assert results["spec"]["n"] == results["native"]["n"] == 300
-    assert results["spec"]["accuracy"] == pytest.approx(
-        results["native"]["accuracy"], abs=1 / 300
-    )
+    assert results["spec"]["accuracy"] == pytest.approx(results["native"]["accuracy"], abs=1 / 300)
     assert results["spec"]["nll"] == pytest.approx(results["native"]["nll"], abs=1e-3)
 
 
@@ -117,9 +111,7 @@ def test_web_service_runs_a_spec_model(spec_model, samples_dir):
     app = create_app(str(model), allowed_hosts=("testserver",), threads=1)
     with TestClient(app) as client:
         data = (samples_dir / "images" / "group.jpeg").read_bytes()
-        body = client.post(
-            "/v1/predict", files={"file": ("g.jpeg", data, "image/jpeg")}
-        ).json()
+        body = client.post("/v1/predict", files={"file": ("g.jpeg", data, "image/jpeg")}).json()
         assert len(body["faces"]) >= 5 and body["labels"][0] == "anger"
         assert client.get("/v1/models").json()["loaded"]["name"] == "third_party"
 
@@ -143,8 +135,4 @@ def test_bad_spec_is_one_cli_line(spec_model, samples_dir, tmp_path, capsys):
         == 2
     )
     err = capsys.readouterr().err
-    assert (
-        "'layout'" in err
-        and "Traceback" not in err
-        and len(err.strip().splitlines()) == 1
-    )
+    assert "'layout'" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
 """Pre-cropped faces (detector "none") and the hint given when no face is found in a face-sized image."""
+
 import json
 
 import numpy as np
@@ -22,7 +23,7 @@ def wall(samples_dir):
 
 
 def test_none_classifies_the_whole_image_like_training(model_ref, ck_frame):
-    rec = EmotionRecognizer(model=model_ref, detector="none", threads=1, tta="none")   # one view, as training
+    rec = EmotionRecognizer(model=model_ref, detector="none", threads=1, tta="none")  # one view, as training
     faces = rec.predict(ck_frame)
     assert len(faces) == 1 and faces[0].box.tolist() == [0, 0, 48, 48] and faces[0].score == 1.0
     assert faces.hint is None
@@ -51,7 +52,7 @@ def test_hint_when_a_face_sized_image_has_no_face(recognizer, wall):
     faces = recognizer.predict(wall)
     assert isinstance(faces, ImageFaces) and faces == [] and "detector 'none'" in faces.hint
     big = np.full((900, 1200, 3), 90, np.uint8)
-    assert recognizer.predict(big).hint is None      # a scene, not a face crop
+    assert recognizer.predict(big).hint is None  # a scene, not a face crop
     assert recognizer.predict_batch([wall, big])[0].hint == faces.hint
     assert no_face_hint((48, 48, 3)) and no_face_hint((100, 400, 3)) is None  # elongated: a banner, not a face
 

@@ -17,7 +17,7 @@ def test_predict_contract(recognizer, samples_dir):
     assert len(faces) >= 5
     for f in faces:
         assert isinstance(f, FaceResult)
-        assert tuple(f.probabilities) == recognizer.labels            # labels come from the model
+        assert tuple(f.probabilities) == recognizer.labels  # labels come from the model
         assert abs(sum(f.probabilities.values()) - 1) < 1e-5
         assert f.label == max(f.probabilities, key=f.probabilities.get)
         assert f.matrix.shape == (2, 3) and f.landmarks.shape[1] == 2 and 4 <= len(f.landmarks) <= 6
@@ -67,8 +67,8 @@ def test_video_tracks_and_timeline(recognizer, short_clip):
     assert [f.frame for f in frames] == list(range(12))
     assert all(isinstance(f, FrameResult) and f.analysed for f in frames)
     assert frames[1].time == pytest.approx(1 / 30, abs=1e-3)
-    ids = [{face.track_id for face in f.faces} - {None} for f in frames]   # None: never-confirmed detections
-    assert len(set.intersection(*ids)) >= 4            # the same people keep their ids from the first frame
+    ids = [{face.track_id for face in f.faces} - {None} for f in frames]  # None: never-confirmed detections
+    assert len(set.intersection(*ids)) >= 4  # the same people keep their ids from the first frame
     d = frames[0].to_dict()
     assert {"frame", "time", "faces"} <= set(d) and JSON_KEYS <= set(d["faces"][0])
     summary = summarise_tracks(frames)
@@ -82,7 +82,7 @@ def test_every_n_frames_and_return_frames(recognizer, short_clip):
     assert len(items) == 12
     analysed = [r.frame for r, _ in items if r.analysed]
     assert analysed == [0, 4, 8]
-    assert items[1][0].faces == items[0][0].faces       # skipped frames carry the last faces
+    assert items[1][0].faces == items[0][0].faces  # skipped frames carry the last faces
     assert items[0][1].shape == (480, 640, 3)
 
 

@@ -1,4 +1,5 @@
 """EmotionRecognizer.stream(): the one per-frame door that predict_video, the CLI and the live socket share."""
+
 from __future__ import annotations
 
 import cv2
@@ -31,10 +32,10 @@ def test_reset_starts_afresh_and_streams_are_independent(recognizer, clip_frames
     for rgb in clip_frames[:4]:
         a.step(rgb)
     ids_a = {f.track_id for f in a.step(clip_frames[4]).faces} - {None}
-    assert ids_a and b.step(clip_frames[0]).frame == 0     # b has its own tracks and frame count
+    assert ids_a and b.step(clip_frames[0]).frame == 0  # b has its own tracks and frame count
     a.reset()
     first = a.step(clip_frames[0])
-    assert first.frame == 0 and {f.track_id for f in first.faces} == {None}   # tentative again
+    assert first.frame == 0 and {f.track_id for f in first.faces} == {None}  # tentative again
     a.step(clip_frames[1])
     third = a.step(clip_frames[2])
     assert min(f.track_id for f in third.faces if f.track_id) == 1
@@ -46,8 +47,8 @@ def test_detect_every_carries_faces_between_detections(recognizer, clip_frames):
     stream = recognizer.stream(detect_every=3)
     results = [stream.step(rgb) for rgb in clip_frames]
     every = [r.faces for r in results]
-    assert all(every)                                       # carried frames still have their faces
-    carried = results[4].faces                              # frame 4: no detection, moved by the motion model
+    assert all(every)  # carried frames still have their faces
+    carried = results[4].faces  # frame 4: no detection, moved by the motion model
     assert carried[0].matrix is not None and carried[0].landmarks is not None
     with pytest.raises(ValueError):
         recognizer.stream(detect_every=0)
@@ -68,7 +69,7 @@ def test_empty_scene_runs_the_costly_passes_only_now_and_then(recognizer, sample
         x1, y1, x2, y2 = full.detect(photo)[0].box
         half = max(x2 - x1, y2 - y1) / 2
         cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        crop = photo[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)]
+        crop = photo[max(0, int(cy - half)) : int(cy + half), max(0, int(cx - half)) : int(cx + half)]
         crop = cv2.resize(crop, (480, 480))
         if not full.detect(crop) and auto.detect(crop):
             selfie = crop

@@ -1,4 +1,5 @@
 """Decoding that survives damage, and videos known by content (real clip: video_01.mp4)."""
+
 from __future__ import annotations
 
 import json
@@ -22,7 +23,7 @@ def corrupted(samples_dir, tmp_path_factory):
     rng = np.random.default_rng(0)
     for _ in range(200):
         at = int(rng.integers(4096, len(data) - 64))
-        data[at:at + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
+        data[at : at + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
     path = tmp_path_factory.mktemp("damaged") / "corrupted.mp4"
     path.write_bytes(bytes(data))
     return path
@@ -32,7 +33,7 @@ def test_reading_goes_on_past_undecodable_frames(corrupted):
     source = VideoSource(corrupted)
     indices = [i for i, _, _ in source]
     assert source.info.frame_count == 90
-    assert len(indices) >= 80 and source.skipped_frames > 0     # before: decoding stopped at the first bad frame
+    assert len(indices) >= 80 and source.skipped_frames > 0  # before: decoding stopped at the first bad frame
     assert len(indices) + source.skipped_frames == 90 and not source.truncated
     assert indices == sorted(set(indices)) and indices[-1] == 89  # frame numbers keep counting the skipped ones
 
@@ -51,9 +52,27 @@ def test_cli_reports_damage_in_one_line_without_ffmpeg_noise(model_ref, corrupte
     skipped frames; stderr has one summary line and none of FFmpeg's per-frame decoder errors."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     env.pop("OPENCV_FFMPEG_LOGLEVEL", None)
-    out = subprocess.run([sys.executable, "-m", "ferkit.cli.main", "predict", str(corrupted), "--model", model_ref,
-                          "--every-n-frames", "5", "--json", str(tmp_path / "r.json"), "--csv", str(tmp_path / "r.csv")],
-                         capture_output=True, text=True, env=env, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ferkit.cli.main",
+            "predict",
+            str(corrupted),
+            "--model",
+            model_ref,
+            "--every-n-frames",
+            "5",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--csv",
+            str(tmp_path / "r.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert "undecodable frames skipped" in out.stdout
     lines = [x for x in out.stderr.splitlines() if x.strip()]
@@ -94,8 +113,17 @@ def few_frames(samples_dir):
     return frames
 
 
-@pytest.mark.parametrize("name,fourcc", [("clip.webm", "VP80"), ("clip.mkv", "MJPG"), ("clip.mov", "mp4v"),
-                                         ("clip.avi", "MJPG"), ("clip.bin", "MJPG"), ("clip", "mp4v")])
+@pytest.mark.parametrize(
+    "name,fourcc",
+    [
+        ("clip.webm", "VP80"),
+        ("clip.mkv", "MJPG"),
+        ("clip.mov", "mp4v"),
+        ("clip.avi", "MJPG"),
+        ("clip.bin", "MJPG"),
+        ("clip", "mp4v"),
+    ],
+)
 def test_containers_are_videos_by_content(few_frames, tmp_path, name, fourcc):
     # "clip.bin" / "clip": made as .mkv / .mp4, then renamed, so only the content says it is a video
     made = tmp_path / (name if "." in name and name != "clip.bin" else name + (".mkv" if fourcc == "MJPG" else ".mp4"))

@@ -3,6 +3,7 @@
 WHO_IS_WHERE was checked by eye on the frames (saved as PNG with a pixel grid): the centre of each person's
 face at 11 frames. People, left to right: A woman with long hair, B young man, C blonde woman, D man with a
 turban and mask, E man holding up a phone (his face partly hidden by it)."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,18 +32,23 @@ def tracking_errors(frames) -> dict:
     seen: dict[int, list] = {p: [] for p in range(5)}
     for index, centres in WHO_IS_WHERE.items():
         for person, (x, y) in enumerate(centres):
-            ids = [f.track_id for f in by_frame[index].faces
-                   if f.box[0] <= x <= f.box[2] and f.box[1] <= y <= f.box[3]]
+            ids = [f.track_id for f in by_frame[index].faces if f.box[0] <= x <= f.box[2] and f.box[1] <= y <= f.box[3]]
             seen[person].append(ids[0] if ids else None)
-    switches = sum(sum(1 for a, b in zip(ids, ids[1:]) if a and b and a != b)
-                   for ids in ({p: [i for i in s if i] for p, s in seen.items()}.values()))
+    switches = sum(
+        sum(1 for a, b in zip(ids, ids[1:]) if a and b and a != b)
+        for ids in ({p: [i for i in s if i] for p, s in seen.items()}.values())
+    )
     owners: dict[int, set] = {}
     for person, ids in seen.items():
         for i in ids:
             if i is not None:
                 owners.setdefault(i, set()).add(person)
-    return {"switches": switches, "merges": sum(len(o) > 1 for o in owners.values()),
-            "misses": sum(i is None for ids in seen.values() for i in ids), "seen": seen}
+    return {
+        "switches": switches,
+        "merges": sum(len(o) > 1 for o in owners.values()),
+        "misses": sum(i is None for ids in seen.values() for i in ids),
+        "seen": seen,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +62,7 @@ def test_video_01_keeps_five_identities(recognizer, video_01, detect_every):
     frames = list(recognizer.predict_video(video_01, detect_every=detect_every))
     assert len(frames) == 90
     tracks = summarise_tracks(frames)
-    assert len(tracks) <= 7, [t.to_dict() for t in tracks]       # was 16 with the greedy IoU tracker
+    assert len(tracks) <= 7, [t.to_dict() for t in tracks]  # was 16 with the greedy IoU tracker
     assert all(t.frames >= 3 for t in tracks)
     errors = tracking_errors(frames)
     assert errors["switches"] == 0 and errors["merges"] == 0, errors

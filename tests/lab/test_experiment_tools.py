@@ -1,4 +1,5 @@
 """The results-table scripts run end to end on tiny subsets (one epoch, a few dozen images)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -20,19 +21,41 @@ def _tool(name: str):
 
 
 def _tiny(data_root, cache_dir):
-    return ["--set", "epochs=1", "data.train_subset=64", "data.val_subset=32", "optim.batch_size=32", "threads=1",
-            f"data.data_root={data_root}", f"data.cache={cache_dir}"]
+    return [
+        "--set",
+        "epochs=1",
+        "data.train_subset=64",
+        "data.val_subset=32",
+        "optim.batch_size=32",
+        "threads=1",
+        f"data.data_root={data_root}",
+        f"data.cache={cache_dir}",
+    ]
 
 
 def test_run_experiments_writes_a_table_and_shares_identical_runs(data_root, cache_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FERKIT_DATA", str(data_root))
-    configs = [str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml"),
-               str(ROOT / "lab/configs/experiments/two_branch/fer2013_image_only.yaml"),   # same training as the first
-               str(ROOT / "lab/configs/experiments/losses/fer2013_island.yaml")]
+    configs = [
+        str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml"),
+        str(ROOT / "lab/configs/experiments/two_branch/fer2013_image_only.yaml"),  # same training as the first
+        str(ROOT / "lab/configs/experiments/losses/fer2013_island.yaml"),
+    ]
     out = tmp_path / "t.md"
-    code = _tool("run_experiments").main(["--configs", *configs, "--output", str(out), "--out-root",
-                                          str(tmp_path / "runs"), "--eval-subset", "32", "--perturb",
-                                          "occlude_mouth", *_tiny(data_root, cache_dir)])
+    code = _tool("run_experiments").main(
+        [
+            "--configs",
+            *configs,
+            "--output",
+            str(out),
+            "--out-root",
+            str(tmp_path / "runs"),
+            "--eval-subset",
+            "32",
+            "--perturb",
+            "occlude_mouth",
+            *_tiny(data_root, cache_dir),
+        ]
+    )
     assert code == 0
     text = out.read_text()
     assert len([line for line in text.splitlines() if line.startswith("| `")]) == 3
@@ -46,15 +69,27 @@ def test_a_sweep_is_one_base_recipe_and_a_list_of_overrides(data_root, cache_dir
     monkeypatch.setenv("FERKIT_DATA", str(data_root))
     base = str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml")
     out = tmp_path / "s.md"
-    code = _tool("run_experiments").main(["--configs", base, "--output", str(out), "--out-root",
-                                          str(tmp_path / "runs"), "--eval-subset", "32",
-                                          "--sweep", "optim.lr=0.1", "optim.lr=0.05 seed=1",
-                                          *_tiny(data_root, cache_dir)])
+    code = _tool("run_experiments").main(
+        [
+            "--configs",
+            base,
+            "--output",
+            str(out),
+            "--out-root",
+            str(tmp_path / "runs"),
+            "--eval-subset",
+            "32",
+            "--sweep",
+            "optim.lr=0.1",
+            "optim.lr=0.05 seed=1",
+            *_tiny(data_root, cache_dir),
+        ]
+    )
     assert code == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| `")]
     assert len(rows) == 2 and "fer2013_ce.yaml [optim.lr=0.05 seed=1]`" in rows[1] and "| 1 |" in rows[1]
     runs = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
-    assert len(runs) == 2   # two trainings, never one run reused for other settings
+    assert len(runs) == 2  # two trainings, never one run reused for other settings
     table = _tool("results_table").collect_rows(tmp_path)
     assert [r["row"] for r in table] == ["fer2013_ce [optim.lr=0.1]", "fer2013_ce [optim.lr=0.05 seed=1]"]
     assert all(r["config"] == base for r in table)
@@ -62,13 +97,27 @@ def test_a_sweep_is_one_base_recipe_and_a_list_of_overrides(data_root, cache_dir
 
 def test_ensemble_experiment_fits_on_held_out_training_images(data_root, cache_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("FERKIT_DATA", str(data_root))
-    configs = [str(ROOT / "lab/configs/experiments/ensemble/member_ce.yaml"),
-               str(ROOT / "lab/configs/experiments/ensemble/member_island.yaml")]
+    configs = [
+        str(ROOT / "lab/configs/experiments/ensemble/member_ce.yaml"),
+        str(ROOT / "lab/configs/experiments/ensemble/member_island.yaml"),
+    ]
     out = tmp_path / "e.md"
     # members train on 64 Training images; weights and the feature head are fitted on 64 of the other 28,645
-    code = _tool("ensemble_experiment").main(["--configs", *configs, "--output", str(out), "--out-root",
-                                              str(tmp_path / "runs"), "--eval-subset", "32", "--fit-subset", "64",
-                                              *_tiny(data_root, cache_dir)])
+    code = _tool("ensemble_experiment").main(
+        [
+            "--configs",
+            *configs,
+            "--output",
+            str(out),
+            "--out-root",
+            str(tmp_path / "runs"),
+            "--eval-subset",
+            "32",
+            "--fit-subset",
+            "64",
+            *_tiny(data_root, cache_dir),
+        ]
+    )
     assert code == 0
     text = out.read_text()
     for name in ("vote", "mean", "weighted", "hierarchical", "feature"):
@@ -92,12 +141,27 @@ def test_set_for_overrides_only_the_named_model(data_root, cache_dir, tmp_path, 
     import yaml
 
     monkeypatch.setenv("FERKIT_DATA", str(data_root))
-    configs = [str(ROOT / "lab/configs/experiments/ran/ferplus_baseline.yaml"),
-               str(ROOT / "lab/configs/experiments/ran/ferplus_ran_ce.yaml")]
+    configs = [
+        str(ROOT / "lab/configs/experiments/ran/ferplus_baseline.yaml"),
+        str(ROOT / "lab/configs/experiments/ran/ferplus_ran_ce.yaml"),
+    ]
     out = tmp_path / "r.md"
-    code = _tool("run_experiments").main(["--configs", *configs, "--output", str(out), "--out-root",
-                                          str(tmp_path / "runs"), "--eval-subset", "32", *_tiny(data_root, cache_dir),
-                                          "--set-for", "ran", "model.kwargs.crop_size=16"])
+    code = _tool("run_experiments").main(
+        [
+            "--configs",
+            *configs,
+            "--output",
+            str(out),
+            "--out-root",
+            str(tmp_path / "runs"),
+            "--eval-subset",
+            "32",
+            *_tiny(data_root, cache_dir),
+            "--set-for",
+            "ran",
+            "model.kwargs.crop_size=16",
+        ]
+    )
     assert code == 0
     base = yaml.safe_load((tmp_path / "runs/ran_ferplus_baseline/config.yaml").read_text())
     ran = yaml.safe_load((tmp_path / "runs/ran_ferplus_ran_ce/config.yaml").read_text())
@@ -126,12 +190,42 @@ def test_classical_heads_table_compares_with_the_softmax_head(data_root, untrain
 
     model = untrained_fer2013_model
     for split, n in (("Training", 120), ("PublicTest", 40)):
-        assert cli(["features", "--model", str(model), "--dataset", "fer2013", "--split", split, "--data-root",
-                    str(data_root), "--subset", str(n), "--output", str(tmp_path / f"{split}.npz")]) == 0
+        assert (
+            cli(
+                [
+                    "features",
+                    "--model",
+                    str(model),
+                    "--dataset",
+                    "fer2013",
+                    "--split",
+                    split,
+                    "--data-root",
+                    str(data_root),
+                    "--subset",
+                    str(n),
+                    "--output",
+                    str(tmp_path / f"{split}.npz"),
+                ]
+            )
+            == 0
+        )
     out = tmp_path / "c.md"
-    code = _tool("classical_heads").main(["--train", str(tmp_path / "Training.npz"), "--test",
-                                          str(tmp_path / "PublicTest.npz"), "--heads", "logistic_regression", "svm",
-                                          "--svm-subset", "60", "--output", str(out)])
+    code = _tool("classical_heads").main(
+        [
+            "--train",
+            str(tmp_path / "Training.npz"),
+            "--test",
+            str(tmp_path / "PublicTest.npz"),
+            "--heads",
+            "logistic_regression",
+            "svm",
+            "--svm-subset",
+            "60",
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert [r["head"].split(" ")[0] for r in rows] == ["network", "logistic_regression", "svm"]
@@ -144,10 +238,45 @@ def test_eval_tables_and_results_index(data_root, untrained_fer2013_model, tmp_p
 
     model = untrained_fer2013_model
     robust, ck = tmp_path / "r.json", tmp_path / "ck.json"
-    assert cli(["evaluate", "--model", str(model), "--dataset", "fer2013", "--data-root", str(data_root),
-                "--subset", "30", "--perturb", "occlude_mouth", "blur", "--json", str(robust)]) == 0
-    assert cli(["evaluate", "--model", str(model), "--dataset", "ckplus", "--split", "fold0", "--data-root",
-                str(data_root), "--json", str(ck)]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--model",
+                str(model),
+                "--dataset",
+                "fer2013",
+                "--data-root",
+                str(data_root),
+                "--subset",
+                "30",
+                "--perturb",
+                "occlude_mouth",
+                "blur",
+                "--json",
+                str(robust),
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--model",
+                str(model),
+                "--dataset",
+                "ckplus",
+                "--split",
+                "fold0",
+                "--data-root",
+                str(data_root),
+                "--json",
+                str(ck),
+            ]
+        )
+        == 0
+    )
     results = tmp_path / "results"
     tables = _tool("eval_tables")
     assert tables.main(["robustness", str(robust), "--output", str(results / "robustness.md")]) == 0
@@ -159,7 +288,7 @@ def test_eval_tables_and_results_index(data_root, untrained_fer2013_model, tmp_p
     with pytest.raises(SystemExit, match="no 'perturbations'"):
         tables.main(["robustness", str(ck), "--output", str(tmp_path / "x.md")])
     assert _tool("collect_results").main(["--dir", str(results)]) == 0
-    index = (results / "README.md").read_text()   # one line per page, the missing ones with their command
+    index = (results / "README.md").read_text()  # one line per page, the missing ones with their command
     assert "| [Robustness of the shipped models to synthetic perturbations](robustness.md) | 0 |" in index
     assert "- Speed benchmarks: not produced yet (`benchmarks/*.py`)" in index
     assert (results / "runs.csv").read_text().startswith("experiment,row,model,")
@@ -170,9 +299,22 @@ def test_seeds_give_one_row_each_and_a_mean_std_summary(data_root, cache_dir, tm
 
     monkeypatch.setenv("FERKIT_DATA", str(data_root))
     out = tmp_path / "s.md"
-    code = _tool("run_experiments").main(["--configs", str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml"),
-                                          "--seeds", "0", "1", "--output", str(out), "--out-root",
-                                          str(tmp_path / "runs"), "--eval-subset", "32", *_tiny(data_root, cache_dir)])
+    code = _tool("run_experiments").main(
+        [
+            "--configs",
+            str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml"),
+            "--seeds",
+            "0",
+            "1",
+            "--output",
+            str(out),
+            "--out-root",
+            str(tmp_path / "runs"),
+            "--eval-subset",
+            "32",
+            *_tiny(data_root, cache_dir),
+        ]
+    )
     assert code == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert [r["seed"] for r in rows] == [0, 1] and rows[0]["run"] != rows[1]["run"]
@@ -192,14 +334,33 @@ def test_ship_model_writes_weights_summary_card_and_figures(data_root, untrained
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    (run_dir / "metrics.csv").write_text("epoch,train_loss,train_acc,lr,epoch_seconds,val_acc,val_fer2013_acc\n"
-                                         "1,2.0,0.3,0.1,60,0.4,0.3\n2,1.8,0.4,0.05,61,0.5,0.35\n")
+    (run_dir / "metrics.csv").write_text(
+        "epoch,train_loss,train_acc,lr,epoch_seconds,val_acc,val_fer2013_acc\n"
+        "1,2.0,0.3,0.1,60,0.4,0.3\n2,1.8,0.4,0.05,61,0.5,0.35\n"
+    )
     notes = tmp_path / "notes.md"
     notes.write_text("Resumed once after epoch 1.")
     out = tmp_path / "pretrained"
-    _tool("ship_model").main(["--checkpoint", str(untrained_fer2013_model), "--name", "tiny", "--dataset", "fer2013",
-                              "--config", "configs/fer2013.yaml", "--run-dir", str(run_dir), "--data-root",
-                              str(data_root), "--out-dir", str(out), "--notes", str(notes)])
+    _tool("ship_model").main(
+        [
+            "--checkpoint",
+            str(untrained_fer2013_model),
+            "--name",
+            "tiny",
+            "--dataset",
+            "fer2013",
+            "--config",
+            "configs/fer2013.yaml",
+            "--run-dir",
+            str(run_dir),
+            "--data-root",
+            str(data_root),
+            "--out-dir",
+            str(out),
+            "--notes",
+            str(notes),
+        ]
+    )
     for suffix in (".pt", ".json", ".md", "_confusion.png", "_curve.png"):
         assert (out / f"tiny{suffix}").stat().st_size > 0, suffix
     summary = json.loads((out / "tiny.json").read_text())

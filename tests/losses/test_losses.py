@@ -1,4 +1,5 @@
 """Losses: call signature, gradients, and the property that defines each one."""
+
 from __future__ import annotations
 
 import pytest
@@ -115,8 +116,9 @@ def test_island_loss_is_centre_loss_plus_weighted_island_term():
     island.centres.data.copy_(centre.centres.data)
     logits, features, labels = _batch()
     extra = 0.1 * 2.0 * island.island_term(island.centres.detach())
-    torch.testing.assert_close(island(logits, labels, features=features),
-                               centre(logits, labels, features=features) + extra)
+    torch.testing.assert_close(
+        island(logits, labels, features=features), centre(logits, labels, features=features) + extra
+    )
 
 
 def test_weighted_cluster_weights_follow_inverse_class_share():

@@ -1,4 +1,5 @@
 """One image decoder for paths, bytes and PIL images; the dataset readers and the web wrap its errors."""
+
 from __future__ import annotations
 
 import io
@@ -21,15 +22,15 @@ def _png(image: Image.Image) -> bytes:
 def test_path_bytes_and_pil_decode_identically(tmp_path):
     rgba = np.zeros((6, 8, 4), np.uint8)
     rgba[..., 0] = 200
-    rgba[:, :4, 3] = 255                                  # left half opaque red, right half transparent
+    rgba[:, :4, 3] = 255  # left half opaque red, right half transparent
     im = Image.fromarray(rgba, "RGBA")
     path = tmp_path / "a.png"
     im.save(path)
     a, b, c = decode_image(path), decode_image(_png(im)), decode_image(im)
     assert a.shape == (6, 8, 3) and a.dtype == np.uint8
     assert np.array_equal(a, b) and np.array_equal(a, c)
-    assert tuple(a[0, 0]) == (200, 0, 0) and tuple(a[0, 7]) == (255, 255, 255)   # alpha composited on white
-    grey = read_image(path, "L")                                              # the dataset readers agree
+    assert tuple(a[0, 0]) == (200, 0, 0) and tuple(a[0, 7]) == (255, 255, 255)  # alpha composited on white
+    grey = read_image(path, "L")  # the dataset readers agree
     assert grey.shape == (6, 8) and grey[0, 7] == 255
 
 
@@ -55,5 +56,5 @@ def test_errors_are_one_type_with_a_reason(tmp_path):
     assert e.value.reason == "corrupt" and isinstance(e.value, InputError)
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
-    with pytest.raises(DatasetError, match="bad.png: cannot decode image"):   # data wraps the decoder's error
+    with pytest.raises(DatasetError, match="bad.png: cannot decode image"):  # data wraps the decoder's error
         read_image(bad)

@@ -1,5 +1,6 @@
 """The Python API names what is wrong with a bad input: a folder or FIFO (not "no such file"), an image over
 ferkit's pixel limit (ferkit's limit, not Pillow's), NaN or wrongly typed arrays (not a silent 0 faces)."""
+
 import os
 import struct
 import zlib
@@ -14,11 +15,16 @@ from ferkit.media.video import VideoSource
 
 def huge_png(width: int, height: int) -> bytes:
     """A PNG whose header announces width x height pixels (the pixel data is a few bytes: never decoded)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_folder_and_fifo_paths_say_what_they_are(tmp_path):
@@ -40,7 +46,7 @@ def test_folder_and_fifo_paths_say_what_they_are(tmp_path):
         load_image(tmp_path / "missing.jpg")
 
 
-@pytest.mark.parametrize("pixels", [100_000_000, 200_000_000])   # Pillow's warning and its error
+@pytest.mark.parametrize("pixels", [100_000_000, 200_000_000])  # Pillow's warning and its error
 def test_decompression_bomb_quotes_ferkits_limit(tmp_path, pixels):
     path = tmp_path / "bomb.png"
     path.write_bytes(huge_png(10_000, pixels // 10_000))
@@ -58,7 +64,7 @@ def test_bad_arrays_are_clear_errors():
     with pytest.raises(InputError, match="NaN or infinite"):
         as_rgb(np.full((8, 8), np.inf))
     with pytest.raises(InputError, match=r"\[0, 1\]"):
-        as_rgb(np.full((8, 8, 3), 200.0))   # 0-255 floats would otherwise all saturate to white
+        as_rgb(np.full((8, 8, 3), 200.0))  # 0-255 floats would otherwise all saturate to white
     with pytest.raises(InputError, match="0..255"):
         as_rgb(np.full((8, 8, 3), 300, np.int32))
     with pytest.raises(InputError, match="unsupported image dtype bool"):

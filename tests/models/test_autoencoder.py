@@ -1,4 +1,5 @@
 """Denoising autoencoder: reconstruction shape, corruption, and that its encoder loads into the backbone."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Ensembles: alignment by label name, fusion rules, preprocessing adaptation, one-file save/load, ONNX export."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,9 @@ def _member(labels, seed: int, preprocess: Preprocess | None = None, arch: str =
             m.weight.data.uniform_(0.5, 1.5)
     with torch.no_grad():
         model.head.weight.mul_(20)  # confident members, so votes and averages differ
-    return LoadedModel(model=model, labels=tuple(labels), preprocess=preprocess or Preprocess(), arch=arch,
-                       meta={"arch_kwargs": {}})
+    return LoadedModel(
+        model=model, labels=tuple(labels), preprocess=preprocess or Preprocess(), arch=arch, meta={"arch_kwargs": {}}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +147,7 @@ def test_feature_mode_normalises_each_member_and_trains_its_head(members):
         torch.testing.assert_close(part.norm(dim=1), torch.ones(4))
     rng = np.random.default_rng(0)
     y = rng.integers(0, 7, 60)
-    signal = np.eye(7)[y].repeat(sum(dims) // 7 + 1, 1)[:, :sum(dims)] * 3
+    signal = np.eye(7)[y].repeat(sum(dims) // 7 + 1, 1)[:, : sum(dims)] * 3
     feats = (rng.normal(size=(60, sum(dims))) + signal).astype(np.float32)
     fit_feature_head(ens, feats, y, epochs=100, lr=0.05)
     with torch.no_grad():

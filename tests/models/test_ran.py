@@ -1,4 +1,5 @@
 """Region Attention Network: region crops, attention shapes and ranges, the P_RAN formula, any backbone."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,10 +34,10 @@ def test_region_crops_cut_the_intended_boxes():
     x = torch.arange(40.0).view(1, 1, 1, 40).expand(1, 1, 40, 40).contiguous()  # value = column index
     crops = RegionCrops(FIXED5)(x)
     assert crops.shape == (1, 6, 1, 40, 40)
-    torch.testing.assert_close(crops[:, 0], x)                                    # region 0: the whole face
+    torch.testing.assert_close(crops[:, 0], x)  # region 0: the whole face
     expected = F.interpolate(x[..., 0:30, 0:30], size=(40, 40), mode="bilinear", align_corners=False)
-    torch.testing.assert_close(crops[:, 1], expected)                             # top-left 0.75
-    assert crops[:, 2].min() >= 10 - 1e-4                                         # top-right starts at column 10
+    torch.testing.assert_close(crops[:, 1], expected)  # top-left 0.75
+    assert crops[:, 2].min() >= 10 - 1e-4  # top-right starts at column 10
     small = RegionCrops(FIXED5, crop_size=24)(x)
     assert small.shape == (1, 6, 1, 24, 24)
 
@@ -46,7 +47,7 @@ def test_representation_is_the_attention_weighted_mean():
     model = create_model("ran", num_classes=3).eval()
     x = _x(1)
     with torch.no_grad():
-        f = model.region_features(x)[0]                                          # (K, D)
+        f = model.region_features(x)[0]  # (K, D)
         mu = torch.sigmoid(model.self_attention(f)).squeeze(-1)
         f_m = (mu[:, None] * f).sum(0) / mu.sum()
         joint = torch.cat([f, f_m.expand_as(f)], 1)

@@ -1,4 +1,5 @@
 """Seed architectures against their published parameter counts: seed 002's VGG variants and mini-Xception."""
+
 from __future__ import annotations
 
 import torch
@@ -12,8 +13,8 @@ def _params(model: nn.Module) -> int:
 
 
 def test_vgg_fer_rt_has_the_reports_exact_parameter_count():
-    assert _params(create_model("vgg_fer_rt", num_classes=7)) == 784_263      # report, Table 3
-    assert _params(create_model("vgg_fer", num_classes=7)) == 6_791_495       # 8.7x: the VGG-width variant
+    assert _params(create_model("vgg_fer_rt", num_classes=7)) == 784_263  # report, Table 3
+    assert _params(create_model("vgg_fer", num_classes=7)) == 6_791_495  # 8.7x: the VGG-width variant
 
 
 def test_vgg_fer_rt_layout_is_conv_relu_bn_with_dropout_per_block_and_one_hidden_layer():
@@ -29,7 +30,7 @@ def test_vgg_fer_rt_layout_is_conv_relu_bn_with_dropout_per_block_and_one_hidden
 def test_mini_xception_matches_the_original_up_to_its_classifier():
     model = create_model("mini_xception", num_classes=7)
     bn_channels = sum(m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d))
-    original_classifier = 3 * 3 * 128 * 7 + 7                   # Keras: Conv2D(7, (3, 3)) on the 128-channel map
+    original_classifier = 3 * 3 * 128 * 7 + 7  # Keras: Conv2D(7, (3, 3)) on the 128-channel map
     ours_classifier = 128 * 7 + 7
     # the Keras summary's total counts BN moving mean/variance too
     assert _params(model) - ours_classifier + original_classifier + 2 * bn_channels == 58_423

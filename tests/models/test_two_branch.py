@@ -1,4 +1,5 @@
 """Two-branch (CNN + LBP) model and the torch LBP descriptor."""
+
 from __future__ import annotations
 
 import numpy as np

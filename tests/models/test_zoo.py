@@ -1,4 +1,5 @@
 """Every registered architecture honours the Classifier contract at 40x40 and 48x48, grey and RGB."""
+
 from __future__ import annotations
 
 import copy
@@ -117,12 +118,12 @@ def test_mobilenet_v1_matches_the_seed_keras_model():
 def test_mobilenet_width_multiplier():
     half = create_model("mobilenet_v1", alpha=0.5)
     assert half.num_features == 512
-    assert sum(p.numel() for p in half.parameters()) == sum(
-        p.numel() for p in _built("mobilenet_v1_050").parameters())
+    assert sum(p.numel() for p in half.parameters()) == sum(p.numel() for p in _built("mobilenet_v1_050").parameters())
 
 
 def test_duplicate_registration_raises():
     with pytest.raises(ValueError, match="registered twice"):
+
         @register_model
         def resnet18(num_classes: int = 7, in_chans: int = 1, **kw):  # noqa: F811
             raise AssertionError("never built")

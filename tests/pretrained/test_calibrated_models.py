@@ -1,4 +1,5 @@
 """Shipped models carry a fitted temperature and every runtime applies exactly that temperature."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ def test_shipped_model_carries_its_card_temperature(name):
     assert "## Calibrated probabilities" in card and f"{name}_reliability.png" in card
     assert (shipped.weights.parent / f"{name}_reliability.png").is_file()
     after, before = payload["calibration"]["after"], payload["calibration"]["before"]
-    assert after["nll"] < before["nll"]       # the fit lowered the NLL it minimised
+    assert after["nll"] < before["nll"]  # the fit lowered the NLL it minimised
 
 
 @pytest.mark.parametrize("runtime", ["torch", "onnx"])
@@ -38,7 +39,7 @@ def test_recognizer_probabilities_are_softmax_of_logits_over_t(runtime, samples_
     t = pretrained.load("ferplus").temperature
     assert rec.classifier.temperature == pytest.approx(t)
     rgb = samples_dir / "images" / "happy-baby.jpeg"
-    faces = rec.predict(rgb, tta="none")   # one view: the probabilities are the softmax of its logits
+    faces = rec.predict(rgb, tta="none")  # one view: the probabilities are the softmax of its logits
     assert faces
     from ferkit.media.images import as_rgb
 
@@ -63,11 +64,11 @@ def test_onnx_export_carries_temperature(tmp_path):
 def test_write_calibration_round_trip_and_validation(untrained_fer2013_model, tmp_path):
     path = tmp_path / "m.pt"
     path.write_bytes(untrained_fer2013_model.read_bytes())
-    assert load_model(path).temperature == 1.0                 # a file without calibration: raw softmax
+    assert load_model(path).temperature == 1.0  # a file without calibration: raw softmax
     before = read_file(path)["model"]
     write_calibration(path, {"temperature": 2.5, "split": "PublicTest"})
     assert load_model(path).temperature == 2.5
-    for k, v in read_file(path)["model"].items():              # weights untouched
+    for k, v in read_file(path)["model"].items():  # weights untouched
         assert torch.equal(v, before[k])
     with pytest.raises(ModelError, match="positive"):
         write_calibration(path, {"temperature": -1.0})
@@ -78,8 +79,26 @@ def test_write_calibration_round_trip_and_validation(untrained_fer2013_model, tm
 @pytest.mark.realdata
 def test_evaluate_json_reports_ece_nll_and_draws_reliability(data_root, tmp_path):
     out, png = tmp_path / "m.json", tmp_path / "rel.png"
-    assert cli(["evaluate", "--model", "fer2013", "--dataset", "fer2013", "--subset", "300", "--data-root",
-                str(data_root), "--json", str(out), "--plot-reliability", str(png)]) == 0
+    assert (
+        cli(
+            [
+                "evaluate",
+                "--model",
+                "fer2013",
+                "--dataset",
+                "fer2013",
+                "--subset",
+                "300",
+                "--data-root",
+                str(data_root),
+                "--json",
+                str(out),
+                "--plot-reliability",
+                str(png),
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())
     assert 0 <= result["ece"] <= 1 and result["nll"] > 0
     assert result["temperature"] == pretrained.load("fer2013").temperature
@@ -90,8 +109,26 @@ def test_evaluate_json_reports_ece_nll_and_draws_reliability(data_root, tmp_path
 @pytest.mark.realdata
 def test_calibrate_command_fits_and_writes_a_copy(data_root, tmp_path):
     out = tmp_path / "cal.pt"
-    assert cli(["calibrate", "--model", "fer2013", "--dataset", "fer2013", "--split", "PublicTest",
-                "--data-root", str(data_root), "--output", str(out), "--json", str(tmp_path / "c.json")]) == 0
+    assert (
+        cli(
+            [
+                "calibrate",
+                "--model",
+                "fer2013",
+                "--dataset",
+                "fer2013",
+                "--split",
+                "PublicTest",
+                "--data-root",
+                str(data_root),
+                "--output",
+                str(out),
+                "--json",
+                str(tmp_path / "c.json"),
+            ]
+        )
+        == 0
+    )
     record = json.loads((tmp_path / "c.json").read_text())
     assert load_model(out).temperature == record["temperature"]
     # refitting the shipped file from raw logits reproduces the stored temperature

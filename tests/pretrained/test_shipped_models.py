@@ -1,4 +1,5 @@
 """The shipped models reproduce their model cards on PublicTest (CI guards against regressions)."""
+
 from __future__ import annotations
 
 import json
@@ -10,10 +11,13 @@ from ferkit import pretrained
 from ferkit.cli.main import main as cli
 from ferkit.models.weights import file_sha256
 
-SHIPPED = {"ferplus": "ferplus", "fer2013": "fer2013",     # model name -> dataset it is evaluated on
-           "ferplus_large": "ferplus"}
+SHIPPED = {
+    "ferplus": "ferplus",
+    "fer2013": "fer2013",  # model name -> dataset it is evaluated on
+    "ferplus_large": "ferplus",
+}
 ROOT = Path(__file__).resolve().parents[2]
-FLOOR_MARGIN = 0.02                                       # a regression of more than 2 points fails
+FLOOR_MARGIN = 0.02  # a regression of more than 2 points fails
 
 
 def test_both_models_ship_with_card_summary_and_confusion_png():
@@ -25,7 +29,7 @@ def test_both_models_ship_with_card_summary_and_confusion_png():
         assert m.card.is_file() and "PublicTest" in m.card.read_text()
         assert (m.weights.parent / f"{name}_confusion.png").is_file()
         assert (m.weights.parent / f"{name}_curve.png").is_file() and f"{name}_curve.png" in m.card.read_text()
-        assert (ROOT / m.summary["config"]).is_file(), m.summary["config"]   # the recipe that reproduces it
+        assert (ROOT / m.summary["config"]).is_file(), m.summary["config"]  # the recipe that reproduces it
         for key in ("architecture", "labels", "publictest_accuracy", "publictest_macro_f1", "config"):
             assert key in m.summary, key
     assert pretrained.DEFAULT_MODEL == "ferplus"
@@ -40,8 +44,21 @@ def test_both_models_ship_with_card_summary_and_confusion_png():
 def test_evaluate_reproduces_card(name, data_root, tmp_path, capsys):
     card = pretrained.available()[name].summary
     out = tmp_path / "metrics.json"
-    code = cli(["evaluate", "--model", name, "--dataset", SHIPPED[name], "--split", "PublicTest",
-                "--data-root", str(data_root), "--json", str(out)])
+    code = cli(
+        [
+            "evaluate",
+            "--model",
+            name,
+            "--dataset",
+            SHIPPED[name],
+            "--split",
+            "PublicTest",
+            "--data-root",
+            str(data_root),
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads(out.read_text())
     assert result["n"] == card["publictest_n"]
@@ -69,7 +86,7 @@ def test_results_pages_about_the_shipped_models_were_measured_on_the_shipped_fil
     assert measured["n"] == card["publictest_n"]
     stale = f"lab/results/robustness_{name}.json is not of the shipped {name}: run lab/tools/shipped_results.sh"
     assert round(measured["accuracy"], 4) == pytest.approx(card["publictest_accuracy"], abs=1e-4), stale
-    if "model_sha256" in measured:                  # `ferkit evaluate --json` names its file since 2026-11-30
+    if "model_sha256" in measured:  # `ferkit evaluate --json` names its file since 2026-11-30
         assert measured["model_sha256"] == file_sha256(pretrained.resolve(name)), stale
 
 

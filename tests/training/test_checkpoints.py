@@ -1,4 +1,5 @@
 """Safe resume: last.pt is read with weights_only=True; broken or foreign files get one-line errors naming them."""
+
 from __future__ import annotations
 
 import pickle
@@ -15,9 +16,21 @@ pytestmark = pytest.mark.realdata
 
 
 def _config(data_root, cache_dir, out, *extra):
-    return load_config(None, [f"data.data_root={data_root}", f"data.cache={cache_dir}", f"out_dir={out}",
-                              "model.name=ferresnet_s", "data.train_subset=64", "data.val_subset=32",
-                              "optim.batch_size=32", "epochs=1", "threads=1", *extra])
+    return load_config(
+        None,
+        [
+            f"data.data_root={data_root}",
+            f"data.cache={cache_dir}",
+            f"out_dir={out}",
+            "model.name=ferresnet_s",
+            "data.train_subset=64",
+            "data.val_subset=32",
+            "optim.batch_size=32",
+            "epochs=1",
+            "threads=1",
+            *extra,
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +59,19 @@ def test_broken_last_pt_is_a_one_line_error(finished_run, data_root, cache_dir, 
         last.write_bytes(pickle.dumps({"model": Boom()}))
     elif kind == "not_a_dict":
         torch.save([1, 2, 3], last)
-    else:                                             # a model file (best.pt) has no training state
+    else:  # a model file (best.pt) has no training state
         last.write_bytes((finished_run / "best.pt").read_bytes())
     with pytest.raises(ModelError) as e:
         Trainer(_config(data_root, cache_dir, out), resume=True, progress=False)
     message = str(e.value)
     assert str(last) in message and "\n" not in message
-    expected = {"empty": "empty", "truncated": "unreadable", "pickled_code": "unreadable", "not_a_dict": "not a",
-                "model_file": "missing"}[kind]
+    expected = {
+        "empty": "empty",
+        "truncated": "unreadable",
+        "pickled_code": "unreadable",
+        "not_a_dict": "not a",
+        "model_file": "missing",
+    }[kind]
     assert expected in message
     assert "code ran" not in capsys.readouterr().out  # weights_only: the crafted object was never built
 
@@ -66,8 +84,19 @@ def test_mismatched_checkpoint_names_what_differs(finished_run, data_root, cache
         Trainer(_config(data_root, cache_dir, out, "model.name=ferresnet_m"), resume=True, progress=False)
     with pytest.raises(ModelError, match="input_size"):
         Trainer(_config(data_root, cache_dir, out, "data.input_size=44"), resume=True, progress=False)
-    code = cli(["train", f"out_dir={out}", "--resume", f"data.data_root={data_root}", f"data.cache={cache_dir}",
-                "model.name=ferresnet_m", "data.train_subset=64", "data.val_subset=32", "--no-progress"])
+    code = cli(
+        [
+            "train",
+            f"out_dir={out}",
+            "--resume",
+            f"data.data_root={data_root}",
+            f"data.cache={cache_dir}",
+            "model.name=ferresnet_m",
+            "data.train_subset=64",
+            "data.val_subset=32",
+            "--no-progress",
+        ]
+    )
     assert code == 2
 
 

@@ -51,26 +51,54 @@ def test_override_syntax():
 
 
 def test_values_are_converted_to_the_declared_types():
-    cfg = load_config(None, ["optim.lr=1e-3", "optim.batch_size=128", "data.val_subset=null", "threads=2.0",
-                             "augment.rotate=5", "precision=bf16", "data.in_chans=3"])
-    assert cfg.optim.lr == 0.001 and isinstance(cfg.optim.lr, float)      # YAML 1.1 reads 1e-3 as a string
+    cfg = load_config(
+        None,
+        [
+            "optim.lr=1e-3",
+            "optim.batch_size=128",
+            "data.val_subset=null",
+            "threads=2.0",
+            "augment.rotate=5",
+            "precision=bf16",
+            "data.in_chans=3",
+        ],
+    )
+    assert cfg.optim.lr == 0.001 and isinstance(cfg.optim.lr, float)  # YAML 1.1 reads 1e-3 as a string
     assert cfg.optim.batch_size == 128 and cfg.threads == 2 and isinstance(cfg.threads, int)
     assert isinstance(cfg.augment.rotate, float) and cfg.data.val_subset is None and cfg.data.in_chans == 3
 
 
-@pytest.mark.parametrize("override, key", [
-    ("epochs=three", "epochs"), ("optim.batch_size=64.5", "optim.batch_size"), ("optim.lr=-0.1", "optim.lr"),
-    ("optim.batch_size=0", "optim.batch_size"), ("optim.lr=fast", "optim.lr"), ("optim.nesterov=maybe", "optim.nesterov"),
-    ("data.aux_heads=fer2013", "data.aux_heads"), ("data.in_chans=2", "data.in_chans"), ("precision=fp16", "precision"),
-    ("augment.erase_area=[0.1]", "augment.erase_area"), ("model.kwargs=[1]", "model.kwargs"), ("ema_decay=1.5", "ema_decay"),
-    ("augment.blur=1.5", "augment.blur"), ("augment.jpeg=-0.1", "augment.jpeg"), ("augment.downscale=yes", "augment.downscale"),
-    ("augment.blur_sigma=[2, 1]", "augment.blur_sigma"), ("augment.blur_sigma=[0, 1]", "augment.blur_sigma"),
-    ("augment.jpeg_quality=[0, 50]", "augment.jpeg_quality"), ("augment.jpeg_quality=[90, 20]", "augment.jpeg_quality"),
-    ("augment.jpeg_quality=[30.5, 90]", "augment.jpeg_quality"), ("augment.jpeg_quality=[30, 101]", "augment.jpeg_quality"),
-    ("augment.downscale_min=0", "augment.downscale_min"), ("augment.downscale_min=1.2", "augment.downscale_min"),
-    ("augment.flip=2", "augment.flip"), ("model.pretrained_head=true", "model.pretrained"),
-    ("model.aux_pretrained=[fer2013]", "model.aux_pretrained"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("epochs=three", "epochs"),
+        ("optim.batch_size=64.5", "optim.batch_size"),
+        ("optim.lr=-0.1", "optim.lr"),
+        ("optim.batch_size=0", "optim.batch_size"),
+        ("optim.lr=fast", "optim.lr"),
+        ("optim.nesterov=maybe", "optim.nesterov"),
+        ("data.aux_heads=fer2013", "data.aux_heads"),
+        ("data.in_chans=2", "data.in_chans"),
+        ("precision=fp16", "precision"),
+        ("augment.erase_area=[0.1]", "augment.erase_area"),
+        ("model.kwargs=[1]", "model.kwargs"),
+        ("ema_decay=1.5", "ema_decay"),
+        ("augment.blur=1.5", "augment.blur"),
+        ("augment.jpeg=-0.1", "augment.jpeg"),
+        ("augment.downscale=yes", "augment.downscale"),
+        ("augment.blur_sigma=[2, 1]", "augment.blur_sigma"),
+        ("augment.blur_sigma=[0, 1]", "augment.blur_sigma"),
+        ("augment.jpeg_quality=[0, 50]", "augment.jpeg_quality"),
+        ("augment.jpeg_quality=[90, 20]", "augment.jpeg_quality"),
+        ("augment.jpeg_quality=[30.5, 90]", "augment.jpeg_quality"),
+        ("augment.jpeg_quality=[30, 101]", "augment.jpeg_quality"),
+        ("augment.downscale_min=0", "augment.downscale_min"),
+        ("augment.downscale_min=1.2", "augment.downscale_min"),
+        ("augment.flip=2", "augment.flip"),
+        ("model.pretrained_head=true", "model.pretrained"),
+        ("model.aux_pretrained=[fer2013]", "model.aux_pretrained"),
+    ],
+)
 def test_bad_values_are_one_line_errors_naming_the_key(override, key):
     with pytest.raises(ConfigError) as e:
         load_config(None, [override])
@@ -80,10 +108,20 @@ def test_bad_values_are_one_line_errors_naming_the_key(override, key):
 
 def test_degradation_keys_are_typed_and_off_by_default():
     assert load_config(None, []).augment.blur == 0 == load_config(None, []).augment.jpeg
-    cfg = load_config(None, ["augment.blur=0.3", "augment.blur_sigma=[0.5, 2]", "augment.downscale=0.2",
-                             "augment.downscale_min=0.4", "augment.jpeg=0.25", "augment.jpeg_quality=[20, 90]",
-                             "model.pretrained=ferplus", "model.pretrained_head=true",
-                             "model.aux_pretrained={fer2013: fer2013}"])
+    cfg = load_config(
+        None,
+        [
+            "augment.blur=0.3",
+            "augment.blur_sigma=[0.5, 2]",
+            "augment.downscale=0.2",
+            "augment.downscale_min=0.4",
+            "augment.jpeg=0.25",
+            "augment.jpeg_quality=[20, 90]",
+            "model.pretrained=ferplus",
+            "model.pretrained_head=true",
+            "model.aux_pretrained={fer2013: fer2013}",
+        ],
+    )
     assert cfg.augment.blur_sigma == (0.5, 2.0) and cfg.augment.jpeg_quality == (20, 90)
     assert isinstance(cfg.augment.jpeg_quality[0], int) and cfg.model.aux_pretrained == {"fer2013": "fer2013"}
 
@@ -150,8 +188,19 @@ def test_overrides_may_stand_anywhere_among_the_flags(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer_module, "train", fake_train)
     path = tmp_path / "c.yaml"
     path.write_text("epochs: 1\n")
-    code = cli(["train", "--config", str(path), "--out-dir", str(tmp_path / "d"), "epochs=3", "--no-progress",
-                "model.name=resnet18", "optim.lr=1e-3"])
+    code = cli(
+        [
+            "train",
+            "--config",
+            str(path),
+            "--out-dir",
+            str(tmp_path / "d"),
+            "epochs=3",
+            "--no-progress",
+            "model.name=resnet18",
+            "optim.lr=1e-3",
+        ]
+    )
     assert code == 0
     cfg = seen["cfg"]
     assert cfg.epochs == 3 and cfg.model.name == "resnet18" and cfg.optim.lr == 0.001
@@ -181,7 +230,7 @@ def test_every_pinned_starting_point_in_the_repository_has_its_pinned_digest():
             digest = hashlib.sha256(weights.read_bytes()).hexdigest()
             assert digest.startswith(model["pretrained_sha256"]), f"{path.relative_to(root)}: {model['pretrained']}"
             pinned.append(path)
-    assert len(pinned) >= 5        # the seed-003 rows, the zoo RAN and ferplus_large's recipe
+    assert len(pinned) >= 5  # the seed-003 rows, the zoo RAN and ferplus_large's recipe
 
 
 def test_each_shipped_model_has_one_recipe_with_pinned_teachers_and_its_card():
@@ -210,8 +259,10 @@ def test_a_teacher_pin_that_does_not_match_is_refused(tmp_path, untrained_fer201
 
     digest = file_sha256(untrained_fer2013_model)
     path = tmp_path / "r.yaml"
-    path.write_text(f"loss:\n  distill:\n    teachers: ['{untrained_fer2013_model}']\n"
-                    f"    sha256: {{'{untrained_fer2013_model}': {digest}}}\n")
+    path.write_text(
+        f"loss:\n  distill:\n    teachers: ['{untrained_fer2013_model}']\n"
+        f"    sha256: {{'{untrained_fer2013_model}': {digest}}}\n"
+    )
     assert load_config(path).loss.distill.sha256 == {str(untrained_fer2013_model): digest}
     path.write_text(path.read_text().replace(digest, "'" + "0" * 64 + "'"))
     with pytest.raises(ConfigError, match="loss.distill.sha256: teacher .* has SHA-256"):
@@ -219,8 +270,10 @@ def test_a_teacher_pin_that_does_not_match_is_refused(tmp_path, untrained_fer201
     path.write_text(f"loss:\n  distill:\n    teachers: []\n    sha256: {{ferplus: {digest}}}\n")
     with pytest.raises(ConfigError, match="not one of the recipe's teachers"):
         load_config(path)
-    path.write_text(f"loss:\n  distill:\n    teachers: ['{untrained_fer2013_model}']\n"
-                    f"    sha256: {{'{untrained_fer2013_model}': abc}}\n")
+    path.write_text(
+        f"loss:\n  distill:\n    teachers: ['{untrained_fer2013_model}']\n"
+        f"    sha256: {{'{untrained_fer2013_model}': abc}}\n"
+    )
     with pytest.raises(ConfigError, match="is not a SHA-256"):
         load_config(path)
 

@@ -1,6 +1,7 @@
 """Knowledge distillation (`loss.distill`): the soft-target loss, the teachers' label mapping and input checks,
 and a real FER2013 run where the labels are shuffled: only a student that learns from the teacher can beat
 chance on PublicTest."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,9 +33,21 @@ needs_shipped = pytest.mark.skipif("fer2013" not in pretrained.available(), reas
 
 
 def config(data_root, cache_dir, out, *extra):
-    return load_config(None, [f"data.data_root={data_root}", f"data.cache={cache_dir}", f"out_dir={out}",
-                              "model.name=ferresnet_s", "optim.batch_size=32", "optim.lr=0.05", "threads=1",
-                              "augment.erase=0", "augment.rotate=0", *extra])
+    return load_config(
+        None,
+        [
+            f"data.data_root={data_root}",
+            f"data.cache={cache_dir}",
+            f"out_dir={out}",
+            "model.name=ferresnet_s",
+            "optim.batch_size=32",
+            "optim.lr=0.05",
+            "threads=1",
+            "augment.erase=0",
+            "augment.rotate=0",
+            *extra,
+        ],
+    )
 
 
 def test_distillation_loss_is_zero_only_when_the_student_matches():
@@ -82,7 +95,7 @@ def test_offline_targets_are_the_mean_over_the_clean_crop_and_its_mirror(tmp_pat
     expected = (teachers.soft_targets(x) + teachers.soft_targets(x.flip(-1))) / 2
     got = clean_view_targets(teachers, images, pre, torch.device("cpu"), batch_size=2)
     assert torch.allclose(got, expected, atol=1e-5)
-    assert not torch.allclose(got, teachers.soft_targets(x), atol=1e-3)   # the mirror image counts
+    assert not torch.allclose(got, teachers.soft_targets(x), atol=1e-3)  # the mirror image counts
 
     path = tmp_path / "teacher_targets.pt"
     labels = {"main": loaded.labels}
@@ -90,20 +103,21 @@ def test_offline_targets_are_the_mean_over_the_clean_crop_and_its_mirror(tmp_pat
     assert torch.allclose(first["main"], expected, atol=1e-5)
     marked = torch.load(path, weights_only=True)
     assert marked["key"]["heads"]["main"]["sha256"] == [file_sha256(pretrained.resolve("fer2013"))]
-    marked["targets"]["main"] = torch.zeros_like(expected)          # a stored file is used as it is ...
+    marked["targets"]["main"] = torch.zeros_like(expected)  # a stored file is used as it is ...
     torch.save(marked, path)
     assert offline_targets(path, {"main": teachers}, labels, images, pre, torch.device("cpu"))["main"].sum() == 0
-    pinned = tmp_path / "pinned_fer2013.pt"                          # ... also when the same weights go by
-    pinned.write_bytes(pretrained.resolve("fer2013").read_bytes())   # another name
+    pinned = tmp_path / "pinned_fer2013.pt"  # ... also when the same weights go by
+    pinned.write_bytes(pretrained.resolve("fer2013").read_bytes())  # another name
     renamed = Teachers([str(pinned)], loaded.labels, pre, 2.0, torch.device("cpu"), channels_last=False)
     assert offline_targets(path, {"main": renamed}, labels, images, pre, torch.device("cpu"))["main"].sum() == 0
     other = images.clone()
-    other[0] = 255 - other[0]                                         # ... but not for other images
+    other[0] = 255 - other[0]  # ... but not for other images
     again = offline_targets(path, {"main": teachers}, labels, other, pre, torch.device("cpu"))
     assert torch.allclose(again["main"][1:], expected[1:], atol=1e-5)
-    path.write_bytes(b"truncated")                                   # a damaged file is scored again
-    assert torch.allclose(offline_targets(path, {"main": teachers}, labels, images, pre,
-                                          torch.device("cpu"))["main"], expected, atol=1e-5)
+    path.write_bytes(b"truncated")  # a damaged file is scored again
+    assert torch.allclose(
+        offline_targets(path, {"main": teachers}, labels, images, pre, torch.device("cpu"))["main"], expected, atol=1e-5
+    )
 
 
 @needs_shipped
@@ -121,7 +135,7 @@ def test_stored_views_give_each_epoch_its_augmented_crops_and_their_own_targets(
     views = draw(5)
     assert views.shape == (3, 6, 1, pre.input_size, pre.input_size) and views.dtype == torch.uint8
     assert torch.equal(views, draw(5)) and not torch.equal(views, draw(6))
-    assert not torch.equal(views[0], views[1])                      # K different augmentations
+    assert not torch.equal(views[0], views[1])  # K different augmentations
     teachers = Teachers(["fer2013"], loaded.labels, pre, 2.0, cpu, channels_last=False)
     targets = view_targets(teachers, views, pre, cpu, batch_size=4)
     assert targets.shape == (3, 6, len(loaded.labels))
@@ -131,13 +145,13 @@ def test_stored_views_give_each_epoch_its_augmented_crops_and_their_own_targets(
     stored = offline_targets(path, {"main": teachers}, labels, images, pre, cpu, views=views)["main"]
     assert torch.allclose(stored, targets, atol=1e-5)
     assert torch.load(path, weights_only=True)["key"]["views"] == 3
-    clean = offline_targets(path, {"main": teachers}, labels, images, pre, cpu)["main"]   # not the views' file
+    clean = offline_targets(path, {"main": teachers}, labels, images, pre, cpu)["main"]  # not the views' file
     assert clean.shape == (6, len(loaded.labels))
 
-    never = lambda x: pytest.fail("stored views are not augmented again")   # noqa: E731
+    never = lambda x: pytest.fail("stored views are not augmented again")  # noqa: E731
     fed = DeviceFeed(images.squeeze(1).numpy(), np.arange(6) % 7, cpu, never, pre.normalise)
     with pytest.raises(ValueError, match="views"):
-        fed.set_soft_targets({"main": targets})                     # per-view targets need the views
+        fed.set_soft_targets({"main": targets})  # per-view targets need the views
     fed.set_views(views)
     fed.set_soft_targets({"main": targets})
     idx = torch.tensor([1, 4])
@@ -182,16 +196,32 @@ def test_student_learns_the_teachers_function_when_the_labels_say_nothing(data_r
     agreement = {}
     taught = ["loss.distill.teachers=[fer2013]", "loss.distill.weight=1.0", "loss.distill.temperature=2.0"]
     offline = [*taught, "loss.distill.offline=true"]
-    for name, extra in (("labels", []), ("teacher", taught), ("offline", offline),
-                        ("views", [*offline, "loss.distill.views=3"])):
-        cfg = config(data_root, cache_dir, tmp_path / name, "epochs=15", "optim.lr=0.1", "model.drop_rate=0",
-                     "augment.flip=0", "augment.scale=0", "augment.translate=0", "augment.brightness=0",
-                     "augment.contrast=0", *extra)
+    for name, extra in (
+        ("labels", []),
+        ("teacher", taught),
+        ("offline", offline),
+        ("views", [*offline, "loss.distill.views=3"]),
+    ):
+        cfg = config(
+            data_root,
+            cache_dir,
+            tmp_path / name,
+            "epochs=15",
+            "optim.lr=0.1",
+            "model.drop_rate=0",
+            "augment.flip=0",
+            "augment.scale=0",
+            "augment.translate=0",
+            "augment.brightness=0",
+            "augment.contrast=0",
+            *extra,
+        )
         train_set = load_split(cfg, "fer2013", "Training", 256, progress=False)
         shuffled = np.random.default_rng(0).permutation(train_set.targets)
         val = load_split(cfg, "fer2013", "PublicTest", 200, progress=False)
-        trainer = Trainer(cfg, progress=False, datasets=(dataclasses.replace(train_set, targets=shuffled),
-                                                         {"main": val}))
+        trainer = Trainer(
+            cfg, progress=False, datasets=(dataclasses.replace(train_set, targets=shuffled), {"main": val})
+        )
         trainer.fit()
         x = preprocess_of(cfg).tensors(np.asarray(train_set.images))
         model = trainer.model.eval().float().to(memory_format=torch.contiguous_format)
@@ -201,8 +231,8 @@ def test_student_learns_the_teachers_function_when_the_labels_say_nothing(data_r
         assert len(saved["model"]) == len(trainer.model.state_dict())
     assert agreement["labels"] < 0.35, agreement
     assert agreement["teacher"] > agreement["labels"] + 0.2, agreement
-    assert agreement["offline"] > agreement["labels"] + 0.2, agreement      # scored once, before training
-    assert agreement["views"] > agreement["labels"] + 0.2, agreement        # 3 augmented views, each scored once
+    assert agreement["offline"] > agreement["labels"] + 0.2, agreement  # scored once, before training
+    assert agreement["views"] > agreement["labels"] + 0.2, agreement  # 3 augmented views, each scored once
     assert (tmp_path / "offline" / "teacher_targets.pt").is_file()
     assert not (tmp_path / "teacher" / "teacher_targets.pt").exists()
 
@@ -213,18 +243,43 @@ def test_auxiliary_heads_get_their_own_teachers(data_root, cache_dir, tmp_path):
     """A multitask FERPlus run whose fer2013 head learns from the shipped fer2013 model too; naming a head the
     run does not have is a one-line error."""
     with pytest.raises(ConfigError, match="fer2013 is not an auxiliary head"):
-        Trainer(config(data_root, cache_dir, tmp_path / "bad", "epochs=1", "data.train_subset=64",
-                       "data.val_subset=64", "loss.distill.aux_teachers={fer2013: [fer2013]}"), progress=False)
-    cfg = config(data_root, cache_dir, tmp_path / "mt", "epochs=1", "data.dataset=ferplus", "data.mode=probability",
-                 "data.aux_heads=[fer2013]", "data.train_subset=256", "data.val_subset=64",
-                 "loss.distill.aux_teachers={fer2013: [fer2013]}", "loss.distill.weight=0.7")
+        Trainer(
+            config(
+                data_root,
+                cache_dir,
+                tmp_path / "bad",
+                "epochs=1",
+                "data.train_subset=64",
+                "data.val_subset=64",
+                "loss.distill.aux_teachers={fer2013: [fer2013]}",
+            ),
+            progress=False,
+        )
+    cfg = config(
+        data_root,
+        cache_dir,
+        tmp_path / "mt",
+        "epochs=1",
+        "data.dataset=ferplus",
+        "data.mode=probability",
+        "data.aux_heads=[fer2013]",
+        "data.train_subset=256",
+        "data.val_subset=64",
+        "loss.distill.aux_teachers={fer2013: [fer2013]}",
+        "loss.distill.weight=0.7",
+    )
     trainer = Trainer(cfg, progress=False)
     assert set(trainer.step_module.aux_teachers) == {"fer2013"} and trainer.step_module.teachers is None
     state = trainer.fit()
     assert np.isfinite(state.history[-1]["train_loss"])
-    offline = Trainer(dataclasses.replace(cfg, out_dir=str(tmp_path / "offline"),
-                                          loss=dataclasses.replace(cfg.loss, distill=dataclasses.replace(
-                                              cfg.loss.distill, offline=True))), progress=False)
+    offline = Trainer(
+        dataclasses.replace(
+            cfg,
+            out_dir=str(tmp_path / "offline"),
+            loss=dataclasses.replace(cfg.loss, distill=dataclasses.replace(cfg.loss.distill, offline=True)),
+        ),
+        progress=False,
+    )
     assert not offline.step_module.aux_teachers and set(offline.feed.soft) == {"fer2013"}
     assert offline.feed.soft["fer2013"].shape == (len(offline.feed), len(offline.aux_labels["fer2013"]))
     assert np.isfinite(offline.fit().history[-1]["train_loss"])
@@ -258,30 +313,33 @@ def test_view_scoring_stopped_midway_resumes_at_the_first_unscored_view(tmp_path
     assert whole["main"].shape == (4, 6, 3)
 
     path = tmp_path / "teacher_targets.pt"
-    stopped = _CountingTeachers(fail_at=3)                      # one batch per view: views 0 and 1 finish
+    stopped = _CountingTeachers(fail_at=3)  # one batch per view: views 0 and 1 finish
     with pytest.raises(KeyboardInterrupt):
         offline_targets(path, {"main": stopped}, labels, images, pre, cpu, views=views)
     partial = tmp_path / "teacher_targets.partial.pt"
     assert not path.exists() and torch.load(partial, weights_only=True)["targets"]["main"].shape == (2, 6, 3)
     resumed = _CountingTeachers()
     got = offline_targets(path, {"main": resumed}, labels, images, pre, cpu, views=views)
-    assert resumed.calls == 2                                    # only views 2 and 3 were scored again
+    assert resumed.calls == 2  # only views 2 and 3 were scored again
     assert torch.allclose(got["main"], whole["main"]) and not partial.exists()
     written = path.stat().st_mtime_ns
-    again = _CountingTeachers()                                 # a complete file: read, neither scored nor rewritten
-    assert torch.allclose(offline_targets(path, {"main": again}, labels, images, pre, cpu, views=views)["main"],
-                          whole["main"])
+    again = _CountingTeachers()  # a complete file: read, neither scored nor rewritten
+    assert torch.allclose(
+        offline_targets(path, {"main": again}, labels, images, pre, cpu, views=views)["main"], whole["main"]
+    )
     assert again.calls == 0 and path.stat().st_mtime_ns == written
-    path.rename(partial)                                        # stopped after the last view, before the final write
+    path.rename(partial)  # stopped after the last view, before the final write
     last = _CountingTeachers()
-    assert torch.allclose(offline_targets(path, {"main": last}, labels, images, pre, cpu, views=views)["main"],
-                          whole["main"])
+    assert torch.allclose(
+        offline_targets(path, {"main": last}, labels, images, pre, cpu, views=views)["main"], whole["main"]
+    )
     assert last.calls == 0 and path.is_file() and not partial.exists()
     other = views.clone()
-    other[0, 0] = 255 - other[0, 0]                             # a partial file of other views is not used
+    other[0, 0] = 255 - other[0, 0]  # a partial file of other views is not used
     with pytest.raises(KeyboardInterrupt):
-        offline_targets(tmp_path / "o.pt", {"main": _CountingTeachers(fail_at=2)}, labels, images, pre, cpu,
-                        views=views)
+        offline_targets(
+            tmp_path / "o.pt", {"main": _CountingTeachers(fail_at=2)}, labels, images, pre, cpu, views=views
+        )
     fresh = _CountingTeachers()
     offline_targets(tmp_path / "o.pt", {"main": fresh}, labels, other[0], pre, cpu, views=other)
     assert fresh.calls == 4
@@ -292,21 +350,31 @@ def test_a_stored_file_of_fewer_views_provides_the_leading_views(tmp_path):
     copied into the 4-view run's folder, they are read, and only views 2 and 3 are scored."""
     views = torch.from_numpy(np.random.default_rng(1).integers(0, 256, (4, 5, 1, 40, 40), dtype=np.uint8))
     pre, cpu, labels = Preprocess(), torch.device("cpu"), {"main": ("a", "b", "c")}
-    whole = offline_targets(tmp_path / "ref.pt", {"main": _CountingTeachers()}, labels, views[0], pre, cpu,
-                            views=views)["main"]
+    whole = offline_targets(
+        tmp_path / "ref.pt", {"main": _CountingTeachers()}, labels, views[0], pre, cpu, views=views
+    )["main"]
     (tmp_path / "two").mkdir()
-    offline_targets(tmp_path / "two" / "teacher_targets.pt", {"main": _CountingTeachers()}, labels, views[0], pre,
-                    cpu, views=views[:2])
+    offline_targets(
+        tmp_path / "two" / "teacher_targets.pt",
+        {"main": _CountingTeachers()},
+        labels,
+        views[0],
+        pre,
+        cpu,
+        views=views[:2],
+    )
     (tmp_path / "four").mkdir()
     (tmp_path / "four" / "teacher_targets.pt").write_bytes((tmp_path / "two" / "teacher_targets.pt").read_bytes())
     counting = _CountingTeachers()
-    got = offline_targets(tmp_path / "four" / "teacher_targets.pt", {"main": counting}, labels, views[0], pre, cpu,
-                          views=views)["main"]
+    got = offline_targets(
+        tmp_path / "four" / "teacher_targets.pt", {"main": counting}, labels, views[0], pre, cpu, views=views
+    )["main"]
     assert counting.calls == 2 and torch.allclose(got, whole)
-    shuffled = views[[1, 0, 2, 3]]                              # other leading views: nothing is reused
+    shuffled = views[[1, 0, 2, 3]]  # other leading views: nothing is reused
     counting = _CountingTeachers()
-    offline_targets(tmp_path / "two" / "teacher_targets.pt", {"main": counting}, labels, views[0], pre, cpu,
-                    views=shuffled)
+    offline_targets(
+        tmp_path / "two" / "teacher_targets.pt", {"main": counting}, labels, views[0], pre, cpu, views=shuffled
+    )
     assert counting.calls == 4
 
 
@@ -317,32 +385,33 @@ def test_a_stored_file_of_fewer_teachers_is_extended_by_scoring_only_the_added_o
     loaded = pretrained.load("fer2013")
     pre, cpu, labels = loaded.preprocess, torch.device("cpu"), {"main": loaded.labels}
     added = str(Path(__file__).resolve().parents[2] / "lab" / "weights" / "fer2013_e0c6218.pt")
-    views = torch.from_numpy(np.random.default_rng(2).integers(0, 256, (2, 4, 1, pre.input_size, pre.input_size),
-                                                               dtype=np.uint8))
+    views = torch.from_numpy(
+        np.random.default_rng(2).integers(0, 256, (2, 4, 1, pre.input_size, pre.input_size), dtype=np.uint8)
+    )
     one = Teachers(["fer2013"], loaded.labels, pre, 2.0, cpu, channels_last=False)
     both = Teachers(["fer2013", added], loaded.labels, pre, 2.0, cpu, channels_last=False)
     whole = view_targets(both, views, pre, cpu)
     path = tmp_path / "teacher_targets.pt"
     offline_targets(path, {"main": one}, labels, views[0], pre, cpu, views=views)
-    stale = tmp_path / "teacher_targets.partial.pt"                 # a partial file of the old teachers
+    stale = tmp_path / "teacher_targets.partial.pt"  # a partial file of the old teachers
     torch.save({"key": {"views": 1}, "targets": {}}, stale)
     got = offline_targets(path, {"main": both}, labels, views[0], pre, cpu, views=views)["main"]
     assert torch.allclose(got, whole, atol=1e-5) and not stale.exists()
     assert torch.load(path, weights_only=True)["key"]["heads"]["main"]["sources"] == ["fer2013", added]
 
-    offline_targets(path, {"main": one}, labels, views[0], pre, cpu, views=views)   # fewer teachers: scored anew
+    offline_targets(path, {"main": one}, labels, views[0], pre, cpu, views=views)  # fewer teachers: scored anew
     marked = torch.load(path, weights_only=True)
-    marked["targets"]["main"] = torch.zeros_like(whole)            # the stored teacher is read, not scored again:
+    marked["targets"]["main"] = torch.zeros_like(whole)  # the stored teacher is read, not scored again:
     torch.save(marked, path)
     got = offline_targets(path, {"main": both}, labels, views[0], pre, cpu, views=views)["main"]
     assert torch.allclose(got, view_targets(both.subset([1]), views, pre, cpu) / 2, atol=1e-5)
 
-    images = views[0]                                               # clean-crop targets extend the same way
+    images = views[0]  # clean-crop targets extend the same way
     clean = tmp_path / "clean.pt"
     offline_targets(clean, {"main": one}, labels, images, pre, cpu)
     got = offline_targets(clean, {"main": both}, labels, images, pre, cpu)["main"]
     assert torch.allclose(got, clean_view_targets(both, images, pre, cpu), atol=1e-5)
     hotter = Teachers(["fer2013", added], loaded.labels, pre, 3.0, cpu, channels_last=False)
     offline_targets(clean, {"main": one}, labels, images, pre, cpu)
-    got = offline_targets(clean, {"main": hotter}, labels, images, pre, cpu)["main"]   # another temperature: anew
+    got = offline_targets(clean, {"main": hotter}, labels, images, pre, cpu)["main"]  # another temperature: anew
     assert torch.allclose(got, clean_view_targets(hotter, images, pre, cpu), atol=1e-5)

@@ -1,4 +1,5 @@
 """Multi-stage fine-tuning with subject-independent CV on CK+ (one fold, one-epoch stages)."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,10 @@ def test_transfer_head_copies_rows_by_label_name():
 
 def test_config_order_and_validation(tmp_path):
     path = tmp_path / "ft.yaml"
-    path.write_text("dataset: ckplus\nfolds: 10\noverrides: [epochs=3]\n"
-                    "stages:\n  - {name: a, overrides: [epochs=4, optim.lr=0.5]}\n  - {name: b}\n")
+    path.write_text(
+        "dataset: ckplus\nfolds: 10\noverrides: [epochs=3]\n"
+        "stages:\n  - {name: a, overrides: [epochs=4, optim.lr=0.5]}\n  - {name: b}\n"
+    )
     ft = load_finetune_config(path, ["optim.lr=0.01"])
     cfg = stage_config(ft, 3, 0)
     assert (cfg.epochs, cfg.optim.lr, cfg.data.train_split, cfg.data.val_split) == (4, 0.01, "train3", "fold3")
@@ -46,10 +49,12 @@ def test_two_stage_fold_runs_and_reports(data_root, cache_dir, tmp_path):
     torch.manual_seed(0)
     pre = save_model(tmp_path / "fer.pt", create_model("ferresnet_s", num_classes=7), FER2013_LABELS, Preprocess())
     path = tmp_path / "ft.yaml"
-    path.write_text(f"dataset: ckplus\npretrained: {pre}\nreinit_head: false\nout_dir: {tmp_path / 'runs'}\n"
-                    "overrides: [model.name=ferresnet_s, data.train_subset=48, optim.batch_size=16, threads=1]\n"
-                    "stages:\n  - {name: head, overrides: ['model.freeze=[stem, stages]']}\n"
-                    "  - {name: all, overrides: [optim.backbone_lr_mult=0.1]}\n")
+    path.write_text(
+        f"dataset: ckplus\npretrained: {pre}\nreinit_head: false\nout_dir: {tmp_path / 'runs'}\n"
+        "overrides: [model.name=ferresnet_s, data.train_subset=48, optim.batch_size=16, threads=1]\n"
+        "stages:\n  - {name: head, overrides: ['model.freeze=[stem, stages]']}\n"
+        "  - {name: all, overrides: [optim.backbone_lr_mult=0.1]}\n"
+    )
     ft = load_finetune_config(path, ["epochs=1", f"data.data_root={data_root}", f"data.cache={cache_dir}"])
     result = run_cv(ft, folds=[2])
     row = result["per_fold"][0]

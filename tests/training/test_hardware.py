@@ -1,4 +1,5 @@
 """The machine description that run records carry (the zoo's hardware column)."""
+
 import os
 
 from ferkit.training.hardware import cpu_name, describe_hardware

@@ -1,5 +1,6 @@
 """Fine-tuning a shipped model with its heads: `model.pretrained_head` and `model.aux_pretrained` start the
 main and auxiliary heads from model files (or shipped names) whose labels match, and refuse ones that do not."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,15 +26,26 @@ def test_load_head_copies_rows_only_when_the_labels_match(tmp_path):
     torch.testing.assert_close(target.head.weight, source.head.weight)
     torch.testing.assert_close(target.head.bias, source.head.bias)
     with pytest.raises(ModelError, match="labels"):
-        load_head(target.head, path, ("b", "a", "c"))                  # same names, other order: other rows
+        load_head(target.head, path, ("b", "a", "c"))  # same names, other order: other rows
 
 
 @pytest.mark.realdata
 def test_trainer_starts_both_heads_from_the_shipped_models(data_root, cache_dir, tmp_path):
-    recipe = Path(__file__).resolve().parents[2] / "lab" / "configs" / "experiments" / "robust" / "multitask_robust.yaml"
-    cfg = load_config(recipe, [
-        f"data.data_root={data_root}", f"data.cache={cache_dir}", f"out_dir={tmp_path}", "data.train_subset=64",
-        "data.val_subset=64", "epochs=1", "threads=1"])
+    recipe = (
+        Path(__file__).resolve().parents[2] / "lab" / "configs" / "experiments" / "robust" / "multitask_robust.yaml"
+    )
+    cfg = load_config(
+        recipe,
+        [
+            f"data.data_root={data_root}",
+            f"data.cache={cache_dir}",
+            f"out_dir={tmp_path}",
+            "data.train_subset=64",
+            "data.val_subset=64",
+            "epochs=1",
+            "threads=1",
+        ],
+    )
     t = Trainer(cfg, progress=False)
     plus, fer = (read_file(pretrained.resolve(n))["model"] for n in ("ferplus", "fer2013"))
     torch.testing.assert_close(t.model.head.weight.detach().float(), plus["head.weight"].float())

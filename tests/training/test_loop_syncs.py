@@ -1,4 +1,5 @@
 """The step loop reads nothing back from the device: host reads per epoch do not grow with the step count."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,10 +30,24 @@ def _reads_during_epoch(trainer: Trainer, steps: int, monkeypatch) -> int:
 
 def test_host_reads_do_not_grow_with_steps(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
-    ds = ArrayDataset(images=rng.integers(0, 256, (96, 48, 48), dtype=np.uint8),
-                      targets=rng.integers(0, 7, 96).astype(np.int64), labels=FER2013_LABELS, name="s", split="t")
-    cfg = load_config(None, ["model.name=ferresnet_s", "optim.batch_size=8", "ema_decay=0.9", "threads=1",
-                             f"out_dir={tmp_path}", "loss.name=center"])
+    ds = ArrayDataset(
+        images=rng.integers(0, 256, (96, 48, 48), dtype=np.uint8),
+        targets=rng.integers(0, 7, 96).astype(np.int64),
+        labels=FER2013_LABELS,
+        name="s",
+        split="t",
+    )
+    cfg = load_config(
+        None,
+        [
+            "model.name=ferresnet_s",
+            "optim.batch_size=8",
+            "ema_decay=0.9",
+            "threads=1",
+            f"out_dir={tmp_path}",
+            "loss.name=center",
+        ],
+    )
     trainer = Trainer(cfg, progress=False, datasets=(ds, {"main": ds}))
     few, many = _reads_during_epoch(trainer, 2, monkeypatch), _reads_during_epoch(trainer, 10, monkeypatch)
-    assert many == few, (few, many)          # a per-step float(loss) / int(correct) would add 8 reads
+    assert many == few, (few, many)  # a per-step float(loss) / int(correct) would add 8 reads

@@ -1,5 +1,6 @@
 """Trainer extensions used by the research methods: attention handed to the loss (RAN + region-biased loss),
 the backbone LR multiplier, and denoising-autoencoder pre-training, each on a tiny real subset."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,14 +15,34 @@ pytestmark = pytest.mark.realdata
 
 
 def tiny(data_root, cache_dir, out, *extra):
-    return load_config(None, [f"data.data_root={data_root}", f"data.cache={cache_dir}", f"out_dir={out}",
-                              "model.name=ferresnet_s", "data.train_subset=64", "data.val_subset=32",
-                              "optim.batch_size=32", "epochs=1", "threads=1", *extra])
+    return load_config(
+        None,
+        [
+            f"data.data_root={data_root}",
+            f"data.cache={cache_dir}",
+            f"out_dir={out}",
+            "model.name=ferresnet_s",
+            "data.train_subset=64",
+            "data.val_subset=32",
+            "optim.batch_size=32",
+            "epochs=1",
+            "threads=1",
+            *extra,
+        ],
+    )
 
 
 def test_ran_trains_with_the_region_biased_loss(data_root, cache_dir, tmp_path):
-    cfg = tiny(data_root, cache_dir, tmp_path / "ran", "model.name=ran", "model.kwargs={crop_size: 24}",
-               "data.dataset=ferplus", "loss.name=region_biased", "loss.params={margin: 0.1}")
+    cfg = tiny(
+        data_root,
+        cache_dir,
+        tmp_path / "ran",
+        "model.name=ran",
+        "model.kwargs={crop_size: 24}",
+        "data.dataset=ferplus",
+        "loss.name=region_biased",
+        "loss.params={margin: 0.1}",
+    )
     trainer = Trainer(cfg, progress=False)
     assert trainer.net.with_attention
     seen = {}
@@ -44,16 +65,17 @@ def test_attention_loss_needs_an_attention_model(data_root, cache_dir, tmp_path)
 
 def test_backbone_lr_multiplier(data_root, cache_dir, tmp_path):
     plain = Trainer(tiny(data_root, cache_dir, tmp_path / "a"), progress=False)
-    assert len(plain.optimizer.param_groups) == 2          # unchanged grouping: old checkpoints still resume
-    trainer = Trainer(tiny(data_root, cache_dir, tmp_path / "b", "optim.backbone_lr_mult=0.1", "optim.lr=0.05"),
-                      progress=False)
-    trainer.set_lr(10_000)                                 # any step: the ratio must hold through the schedule
+    assert len(plain.optimizer.param_groups) == 2  # unchanged grouping: old checkpoints still resume
+    trainer = Trainer(
+        tiny(data_root, cache_dir, tmp_path / "b", "optim.backbone_lr_mult=0.1", "optim.lr=0.05"), progress=False
+    )
+    trainer.set_lr(10_000)  # any step: the ratio must hold through the schedule
     head_ids = {id(p) for p in trainer.model.head.parameters()}
     groups = trainer.optimizer.param_groups
     heads = [g for g in groups if {id(p) for p in g["params"]} <= head_ids]
     backbone = [g for g in groups if not {id(p) for p in g["params"]} & head_ids]
     assert len(heads) == 2 and len(backbone) == 2 and len(groups) == 4
-    assert sum(len(g["params"]) for g in heads) == 2                  # head.weight, head.bias
+    assert sum(len(g["params"]) for g in heads) == 2  # head.weight, head.bias
     for g in backbone:
         assert g["lr_mult"] == 0.1 and g["lr"] == pytest.approx(0.1 * heads[0]["lr"])
     with pytest.raises(ConfigError, match="backbone_lr_mult"):
@@ -69,17 +91,26 @@ def test_ran_fine_tunes_from_a_plain_classifier(data_root, cache_dir, tmp_path):
     from ferkit.transforms.preprocess import Preprocess
 
     torch.manual_seed(1)
-    pre = save_model(tmp_path / "plain.pt", create_model("ferresnet_s", num_classes=8), FERPLUS_LABELS,
-                     Preprocess())
-    cfg = tiny(data_root, cache_dir, tmp_path / "ran", "model.name=ran", "model.kwargs={crop_size: 24}",
-               "data.dataset=ferplus", "loss.name=region_biased", "loss.params={margin: 0.1}",
-               f"model.pretrained={pre}", "optim.backbone_lr_mult=0.1", "optim.lr=0.05")
+    pre = save_model(tmp_path / "plain.pt", create_model("ferresnet_s", num_classes=8), FERPLUS_LABELS, Preprocess())
+    cfg = tiny(
+        data_root,
+        cache_dir,
+        tmp_path / "ran",
+        "model.name=ran",
+        "model.kwargs={crop_size: 24}",
+        "data.dataset=ferplus",
+        "loss.name=region_biased",
+        "loss.params={margin: 0.1}",
+        f"model.pretrained={pre}",
+        "optim.backbone_lr_mult=0.1",
+        "optim.lr=0.05",
+    )
     trainer = Trainer(cfg, progress=False)
     source = read_file(pre)["model"]
     own = trainer.model.state_dict()
     torch.testing.assert_close(own["encoder.stem.0.weight"], source["stem.0.weight"])
     encoder_keys = [k for k in own if k.startswith("encoder.")]
-    assert encoder_keys and all(torch.equal(own[k], source[k[len("encoder."):]]) for k in encoder_keys)
+    assert encoder_keys and all(torch.equal(own[k], source[k[len("encoder.") :]]) for k in encoder_keys)
     trainer.set_lr(10_000)
     fresh = {id(p) for n, p in trainer.model.named_parameters() if not n.startswith("encoder.")}
     encoder = {id(p) for n, p in trainer.model.named_parameters() if n.startswith("encoder.")}
@@ -89,16 +120,27 @@ def test_ran_fine_tunes_from_a_plain_classifier(data_root, cache_dir, tmp_path):
             assert ids <= fresh and g["lr_mult"] == 1.0
         if ids & encoder:
             assert ids <= encoder and g["lr_mult"] == 0.1
-    assert sum(len(g["params"]) for g in trainer.optimizer.param_groups if {id(p) for p in g["params"]} <= fresh) \
-        == 6   # self_attention, relation_attention and head: weight + bias each
+    assert (
+        sum(len(g["params"]) for g in trainer.optimizer.param_groups if {id(p) for p in g["params"]} <= fresh) == 6
+    )  # self_attention, relation_attention and head: weight + bias each
 
 
 def test_autoencoder_pretraining_writes_a_loadable_encoder(data_root, cache_dir, tmp_path):
-    cfg = load_ae_config(None, [f"data_root={data_root}", f"cache={cache_dir}", "subset=64", "epochs=1",
-                                "batch_size=32", "threads=1", f"out={tmp_path / 'enc.pt'}"])
+    cfg = load_ae_config(
+        None,
+        [
+            f"data_root={data_root}",
+            f"cache={cache_dir}",
+            "subset=64",
+            "epochs=1",
+            "batch_size=32",
+            "threads=1",
+            f"out={tmp_path / 'enc.pt'}",
+        ],
+    )
     result = pretrain_autoencoder(cfg)
     assert len(result["history"]) == 1 and result["history"][0]["loss"] > 0
     train_cfg = tiny(data_root, cache_dir, tmp_path / "ft", f"model.pretrained={tmp_path / 'enc.pt'}")
-    trainer = Trainer(train_cfg, progress=False)            # loads the encoder into ferresnet_s
+    trainer = Trainer(train_cfg, progress=False)  # loads the encoder into ferresnet_s
     enc = torch.load(tmp_path / "enc.pt", weights_only=True)["model"]
     torch.testing.assert_close(trainer.model.state_dict()["stem.0.weight"], enc["stem.0.weight"])

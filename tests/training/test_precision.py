@@ -1,4 +1,5 @@
 """precision: auto | fp32 | bf16 and the device feed (no per-step host round trips, resumable generator)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,21 +40,29 @@ def _feed(seed: int, channels_last: bool = True, rgb: bool = False) -> DeviceFee
     aug = BatchAugment(AugmentConfig(noise=0.05), 40, 48, seed=seed)
     mask = np.ones(20, bool)
     mask[3] = False
-    return DeviceFeed(images, rng.integers(0, 7, 20), torch.device("cpu"), aug, pre.normalise, mask=mask,
-                      aux={"x": np.arange(20) % 3}, channels_last=channels_last)
+    return DeviceFeed(
+        images,
+        rng.integers(0, 7, 20),
+        torch.device("cpu"),
+        aug,
+        pre.normalise,
+        mask=mask,
+        aux={"x": np.arange(20) % 3},
+        channels_last=channels_last,
+    )
 
 
 def test_device_feed_batches_and_resumes_its_random_stream():
     feed = _feed(seed=1)
     rows = device_batches(np.random.default_rng(0).permutation(20), 8, torch.device("cpu"))
-    assert rows.shape == (2, 8) and bool((rows[:, 1:] >= rows[:, :-1]).all())   # sorted within each batch
+    assert rows.shape == (2, 8) and bool((rows[:, 1:] >= rows[:, :-1]).all())  # sorted within each batch
     x, y, mask, aux = feed.batch(rows[0])
     assert x.shape == (8, 1, 40, 40) and x.dtype == torch.float32 and y.shape == (8,)
     assert mask is not None and mask.dtype == torch.bool and aux["x"].shape == (8,)
     state = feed.augment.state_dict()
     second = feed.batch(rows[1])[0]
     again = _feed(seed=99)
-    again.augment.load_state_dict(state)                      # a resumed run continues the same random stream
+    again.augment.load_state_dict(state)  # a resumed run continues the same random stream
     assert torch.equal(again.batch(rows[1])[0], second)
 
 

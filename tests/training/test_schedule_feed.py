@@ -11,7 +11,7 @@ from ferkit.training.schedule import lr_factor
 def test_cosine_warmup_then_anneals_to_floor():
     cfg = ScheduleConfig(name="cosine", warmup_epochs=1, min_lr=0.001)
     f = [lr_factor(cfg, s, 10, 5, 0.1) for s in range(50)]
-    assert f[0] < f[5] < f[9] <= 1.0           # linear warm-up over the first epoch
+    assert f[0] < f[5] < f[9] <= 1.0  # linear warm-up over the first epoch
     assert abs(f[10] - 1.0) < 1e-6
     assert all(a >= b for a, b in zip(f[10:], f[11:]))  # monotone decay
     assert abs(lr_factor(cfg, 50, 10, 5, 0.1) - 0.01) < 1e-6  # ends at min_lr / lr
@@ -32,9 +32,9 @@ def test_cosine_values_after_warmup():
     assert lr_factor(cfg, 10, 10, 5, 0.1) == pytest.approx(1.0)
     assert lr_factor(cfg, 30, 10, 5, 0.1) == pytest.approx(floor + (1 - floor) * 0.5)
     assert lr_factor(cfg, 20, 10, 5, 0.1) == pytest.approx(floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi / 4)))
-    assert lr_factor(cfg, 80, 10, 5, 0.1) == pytest.approx(floor)        # past the end: stays at the floor
+    assert lr_factor(cfg, 80, 10, 5, 0.1) == pytest.approx(floor)  # past the end: stays at the floor
     none = ScheduleConfig(name="cosine", warmup_epochs=0, min_lr=0.0)
-    assert lr_factor(none, 0, 10, 1, 0.1) == pytest.approx(1.0)         # no warm-up: starts at the full rate
+    assert lr_factor(none, 0, 10, 1, 0.1) == pytest.approx(1.0)  # no warm-up: starts at the full rate
 
 
 def test_onecycle_warms_up_for_30_percent_then_anneals_to_the_floor():
@@ -51,7 +51,7 @@ def test_onecycle_warms_up_for_30_percent_then_anneals_to_the_floor():
 
 def test_one_step_runs_and_one_step_anneals_end_at_the_floor():
     cfg = ScheduleConfig(name="cosine", warmup_epochs=0, min_lr=0.01)
-    assert [lr_factor(cfg, s, 1, 1, 0.1) for s in (0, 1)] == pytest.approx([1.0, 0.1])   # a one-step run
+    assert [lr_factor(cfg, s, 1, 1, 0.1) for s in (0, 1)] == pytest.approx([1.0, 0.1])  # a one-step run
     warm = ScheduleConfig(name="cosine", warmup_epochs=1, min_lr=0.01)
     assert [lr_factor(warm, s, 1, 2, 0.1) for s in (0, 1, 2)] == pytest.approx([1.0, 1.0, 0.1])
 

@@ -1,4 +1,5 @@
 """Real-data training runs on small FER2013/FERPlus subsets (seconds each)."""
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,21 @@ pytestmark = pytest.mark.realdata
 
 
 def small_config(data_root, cache_dir, out, *extra):
-    return load_config(None, [f"data.data_root={data_root}", f"data.cache={cache_dir}", f"out_dir={out}",
-                              "model.name=ferresnet_s", "data.train_subset=640", "data.val_subset=320",
-                              "optim.batch_size=32", "optim.lr=0.05", "threads=2", *extra])
+    return load_config(
+        None,
+        [
+            f"data.data_root={data_root}",
+            f"data.cache={cache_dir}",
+            f"out_dir={out}",
+            "model.name=ferresnet_s",
+            "data.train_subset=640",
+            "data.val_subset=320",
+            "optim.batch_size=32",
+            "optim.lr=0.05",
+            "threads=2",
+            *extra,
+        ],
+    )
 
 
 def test_short_run_loss_falls_and_evaluate_agrees(data_root, cache_dir, tmp_path, capsys):
@@ -35,9 +48,25 @@ def test_short_run_loss_falls_and_evaluate_agrees(data_root, cache_dir, tmp_path
         assert (tmp_path / "run" / name).is_file(), name
     best = json.loads((tmp_path / "run" / "best_metrics.json").read_text())
     out_json = tmp_path / "eval.json"
-    code = cli(["evaluate", "--model", str(tmp_path / "run" / "best.pt"), "--dataset", "fer2013",
-                "--data-root", str(data_root), "--split", "PublicTest", "--subset", "320", "--json", str(out_json),
-                "--plot", str(tmp_path / "cm.png")])
+    code = cli(
+        [
+            "evaluate",
+            "--model",
+            str(tmp_path / "run" / "best.pt"),
+            "--dataset",
+            "fer2013",
+            "--data-root",
+            str(data_root),
+            "--split",
+            "PublicTest",
+            "--subset",
+            "320",
+            "--json",
+            str(out_json),
+            "--plot",
+            str(tmp_path / "cm.png"),
+        ]
+    )
     assert code == 0
     result = json.loads(out_json.read_text())
     assert result["n"] == 320 and len(result["labels"]) == 7
@@ -52,12 +81,14 @@ def test_resume_reproduces_uninterrupted_run(data_root, cache_dir, tmp_path):
     try:
         full = Trainer(small_config(data_root, cache_dir, tmp_path / "a", "epochs=2", "threads=1"), progress=False)
         full.fit()
-        first = Trainer(small_config(data_root, cache_dir, tmp_path / "b", "epochs=2", "threads=1", "max_minutes=0"),
-                        progress=False)
-        first.fit()                                    # stops after epoch 1 (max_minutes=0)
+        first = Trainer(
+            small_config(data_root, cache_dir, tmp_path / "b", "epochs=2", "threads=1", "max_minutes=0"), progress=False
+        )
+        first.fit()  # stops after epoch 1 (max_minutes=0)
         assert torch.load(tmp_path / "b" / "last.pt", weights_only=False)["epoch"] == 1
-        second = Trainer(small_config(data_root, cache_dir, tmp_path / "b", "epochs=2", "threads=1"), resume=True,
-                         progress=False)
+        second = Trainer(
+            small_config(data_root, cache_dir, tmp_path / "b", "epochs=2", "threads=1"), resume=True, progress=False
+        )
         assert second.state.epoch == 1
         second.fit()
     finally:
@@ -71,25 +102,53 @@ def test_resume_reproduces_uninterrupted_run(data_root, cache_dir, tmp_path):
 
 def test_kill_mid_epoch_loses_no_finished_epoch(data_root, cache_dir, tmp_path):
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "ferkit.cli.main", "train", "--no-progress", f"out_dir={out}",
-            f"data.data_root={data_root}", f"data.cache={cache_dir}", "model.name=ferresnet_s",
-            "data.train_subset=2400", "data.val_subset=100", "optim.batch_size=32", "epochs=5", "threads=1"]
+    args = [
+        sys.executable,
+        "-m",
+        "ferkit.cli.main",
+        "train",
+        "--no-progress",
+        f"out_dir={out}",
+        f"data.data_root={data_root}",
+        f"data.cache={cache_dir}",
+        "model.name=ferresnet_s",
+        "data.train_subset=2400",
+        "data.val_subset=100",
+        "optim.batch_size=32",
+        "epochs=5",
+        "threads=1",
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 240
     last = out / "last.pt"
     while not last.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     assert last.exists(), proc.stdout.read().decode()[-2000:] if proc.poll() is not None else "no checkpoint in time"
-    time.sleep(1.0)                                    # now inside epoch 2
+    time.sleep(1.0)  # now inside epoch 2
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    ck = load_model(last)                              # the checkpoint on disk is complete and loadable
+    ck = load_model(last)  # the checkpoint on disk is complete and loadable
     epoch_done = ck.meta["epoch"]
     assert epoch_done >= 1
-    resumed = Trainer(load_config(None, [f"out_dir={out}", f"data.data_root={data_root}", f"data.cache={cache_dir}",
-                                         "model.name=ferresnet_s", "data.train_subset=2400", "data.val_subset=100",
-                                         "optim.batch_size=32", "epochs=5", "threads=2",
-                                         "max_minutes=0"]), resume=True, progress=False)
+    resumed = Trainer(
+        load_config(
+            None,
+            [
+                f"out_dir={out}",
+                f"data.data_root={data_root}",
+                f"data.cache={cache_dir}",
+                "model.name=ferresnet_s",
+                "data.train_subset=2400",
+                "data.val_subset=100",
+                "optim.batch_size=32",
+                "epochs=5",
+                "threads=2",
+                "max_minutes=0",
+            ],
+        ),
+        resume=True,
+        progress=False,
+    )
     assert resumed.state.epoch == epoch_done
     resumed.fit()
     history = resumed.state.history
@@ -97,8 +156,16 @@ def test_kill_mid_epoch_loses_no_finished_epoch(data_root, cache_dir, tmp_path):
 
 
 def test_multitask_heads_and_standalone_aux_model(data_root, cache_dir, tmp_path):
-    cfg = small_config(data_root, cache_dir, tmp_path / "mt", "epochs=1", "data.dataset=ferplus",
-                       "data.mode=probability", "data.aux_heads=[fer2013]", "ema_decay=0.9")
+    cfg = small_config(
+        data_root,
+        cache_dir,
+        tmp_path / "mt",
+        "epochs=1",
+        "data.dataset=ferplus",
+        "data.mode=probability",
+        "data.aux_heads=[fer2013]",
+        "ema_decay=0.9",
+    )
     state = train(cfg, progress=False)
     assert set(state.best) == {"main", "fer2013"}
     main = load_model(tmp_path / "mt" / "best.pt")
@@ -114,10 +181,28 @@ def test_distributed_two_cpu_processes_stay_in_sync(data_root, cache_dir, tmp_pa
     same epoch metrics (reduced over ranks)."""
     worker = Path(__file__).with_name("ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    common = [f"data.data_root={data_root}", f"data.cache={cache_dir}", "model.name=ferresnet_s",
-              "data.train_subset=256", "data.val_subset=64", "loss.name=center", "loss.params={lambda_center: 0.1}"]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", str(worker),
-           str(tmp_path), *common, "optim.batch_size=32", "epochs=2", "threads=1"]
+    common = [
+        f"data.data_root={data_root}",
+        f"data.cache={cache_dir}",
+        "model.name=ferresnet_s",
+        "data.train_subset=256",
+        "data.val_subset=64",
+        "loss.name=center",
+        "loss.params={lambda_center: 0.1}",
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        str(worker),
+        str(tmp_path),
+        *common,
+        "optim.batch_size=32",
+        "epochs=2",
+        "threads=1",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     r0 = torch.load(tmp_path / "rank0.pt")
@@ -126,13 +211,13 @@ def test_distributed_two_cpu_processes_stay_in_sync(data_root, cache_dir, tmp_pa
     init_params = {k: v.detach() for k, v in init.model.named_parameters()}
     changed = False
     for k in r0["params"]:
-        assert torch.allclose(r0["params"][k].float(), r1["params"][k].float(), atol=1e-6), k   # replicas identical
+        assert torch.allclose(r0["params"][k].float(), r1["params"][k].float(), atol=1e-6), k  # replicas identical
         changed |= not torch.equal(r0["params"][k], init_params[k])
-    assert changed                                                                              # and they did train
+    assert changed  # and they did train
     centres0, centres1 = r0["loss"]["centres"], r1["loss"]["centres"]
     assert torch.allclose(centres0, centres1, atol=1e-6), (centres0 - centres1).abs().max()
-    assert not torch.equal(centres0, init.loss.centres.detach())                                # centres moved
-    assert r0["metrics"] == r1["metrics"]                                                       # reduced over ranks
+    assert not torch.equal(centres0, init.loss.centres.detach())  # centres moved
+    assert r0["metrics"] == r1["metrics"]  # reduced over ranks
 
 
 def test_no_progress_reaches_the_dataset_readers(data_root, tmp_path, monkeypatch):
@@ -147,27 +232,52 @@ def test_no_progress_reaches_the_dataset_readers(data_root, tmp_path, monkeypatc
         return real(name, split, data_root, **options)
 
     monkeypatch.setattr(train_data, "load_dataset", spy)
-    cfg = load_config(None, [f"data.data_root={data_root}", f"data.cache={tmp_path / 'cache'}",
-                             f"out_dir={tmp_path / 'run'}", "data.dataset=ferplus", "data.aux_heads=[fer2013]",
-                             "data.train_subset=64", "data.val_subset=32", "model.name=ferresnet_s"])
+    cfg = load_config(
+        None,
+        [
+            f"data.data_root={data_root}",
+            f"data.cache={tmp_path / 'cache'}",
+            f"out_dir={tmp_path / 'run'}",
+            "data.dataset=ferplus",
+            "data.aux_heads=[fer2013]",
+            "data.train_subset=64",
+            "data.val_subset=32",
+            "model.name=ferresnet_s",
+        ],
+    )
     Trainer(cfg, progress=False)
     assert [s[:2] for s in seen] == [("ferplus", "Training"), ("ferplus", "PublicTest"), ("fer2013", "PublicTest")]
     assert all(progress is False for *_, progress in seen)
 
 
-def test_early_stopping_finishes_the_run_and_stays_finished_on_resume(data_root, cache_dir, tmp_path, capsys,
-                                                                     monkeypatch):
+def test_early_stopping_finishes_the_run_and_stays_finished_on_resume(
+    data_root, cache_dir, tmp_path, capsys, monkeypatch
+):
     import ferkit.training.trainer as trainer_module
 
-    scripted = iter([0.30, 0.42, 0.40, 0.41, 0.45, 0.44])   # best at epoch 2, then 2 epochs without a better one
+    scripted = iter([0.30, 0.42, 0.40, 0.41, 0.45, 0.44])  # best at epoch 2, then 2 epochs without a better one
     real = trainer_module.evaluate_split
-    monkeypatch.setattr(trainer_module, "evaluate_split",
-                        lambda run, name, ema=False: {**real(run, name, ema), "accuracy": next(scripted)})
+    monkeypatch.setattr(
+        trainer_module,
+        "evaluate_split",
+        lambda run, name, ema=False: {**real(run, name, ema), "accuracy": next(scripted)},
+    )
 
     def fit(resume: bool) -> Trainer:
-        t = Trainer(small_config(data_root, cache_dir, tmp_path / "es", "epochs=10", "early_stop_patience=2",
-                                 "data.train_subset=64", "data.val_subset=64", "threads=1"),
-                    resume=resume, progress=False)
+        t = Trainer(
+            small_config(
+                data_root,
+                cache_dir,
+                tmp_path / "es",
+                "epochs=10",
+                "early_stop_patience=2",
+                "data.train_subset=64",
+                "data.val_subset=64",
+                "threads=1",
+            ),
+            resume=resume,
+            progress=False,
+        )
         t.fit()
         return t
 
@@ -175,7 +285,7 @@ def test_early_stopping_finishes_the_run_and_stays_finished_on_resume(data_root,
     assert [r["epoch"] for r in first.state.history] == [1, 2, 3, 4]
     assert first.state.best_epoch() == 2 and first.state.finished(first.cfg)
     assert "early stop" in capsys.readouterr().err
-    again = fit(resume=True)                     # a finished run trains no further epoch
+    again = fit(resume=True)  # a finished run trains no further epoch
     assert again.state.epoch == 4 and next(scripted) == 0.45
     with pytest.raises(Exception, match="early_stop_patience"):
         load_config(None, ["early_stop_patience=0"])
@@ -188,13 +298,23 @@ def test_pretrained_weights_are_checked_against_the_configured_sha256(data_root,
 
     weights = Path(__file__).resolve().parents[2] / "src" / "ferkit" / "pretrained" / "fer2013.pt"
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
-    extra = ("model.name=ferresnet_m", f"model.pretrained={weights}", "epochs=1", "data.train_subset=64",
-             "data.val_subset=64", "threads=1")
-    Trainer(small_config(data_root, cache_dir, tmp_path / "ok", *extra, f"model.pretrained_sha256={digest[:12]}"),
-            progress=False)
+    extra = (
+        "model.name=ferresnet_m",
+        f"model.pretrained={weights}",
+        "epochs=1",
+        "data.train_subset=64",
+        "data.val_subset=64",
+        "threads=1",
+    )
+    Trainer(
+        small_config(data_root, cache_dir, tmp_path / "ok", *extra, f"model.pretrained_sha256={digest[:12]}"),
+        progress=False,
+    )
     with pytest.raises(ModelError, match="other weights than the ones this config's runs started from"):
-        Trainer(small_config(data_root, cache_dir, tmp_path / "bad", *extra, "model.pretrained_sha256=abcdef012345"),
-                progress=False)
+        Trainer(
+            small_config(data_root, cache_dir, tmp_path / "bad", *extra, "model.pretrained_sha256=abcdef012345"),
+            progress=False,
+        )
     with pytest.raises(ConfigError, match="at least 12 hex digits"):
         small_config(data_root, cache_dir, tmp_path / "x", *extra, "model.pretrained_sha256=abc")
 
@@ -204,11 +324,28 @@ def test_distributed_ranks_take_plateau_and_early_stop_decisions_from_rank_0(dat
     rank alike (else the LRs drift apart, or one rank leaves the loop and the other waits forever)."""
     worker = Path(__file__).with_name("ddp_worker.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29519", str(worker),
-           str(tmp_path), "--fit", f"data.data_root={data_root}", f"data.cache={cache_dir}", "model.name=ferresnet_s",
-           "data.train_subset=128", "data.val_subset=64", "optim.batch_size=32", "epochs=6", "threads=1",
-           "schedule.name=plateau", "schedule.plateau_patience=0", "schedule.warmup_epochs=0",
-           "early_stop_patience=2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29519",
+        str(worker),
+        str(tmp_path),
+        "--fit",
+        f"data.data_root={data_root}",
+        f"data.cache={cache_dir}",
+        "model.name=ferresnet_s",
+        "data.train_subset=128",
+        "data.val_subset=64",
+        "optim.batch_size=32",
+        "epochs=6",
+        "threads=1",
+        "schedule.name=plateau",
+        "schedule.plateau_patience=0",
+        "schedule.warmup_epochs=0",
+        "early_stop_patience=2",
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
     r0, r1 = torch.load(tmp_path / "fit_rank0.pt"), torch.load(tmp_path / "fit_rank1.pt")

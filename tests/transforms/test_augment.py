@@ -1,4 +1,5 @@
 """Batched online augmentation: shapes, ranges, determinism, and that each transform does what it says."""
+
 from __future__ import annotations
 
 import pytest
@@ -61,7 +62,7 @@ def test_erase_changes_one_rectangle():
         changed = img != 0.5
         assert changed.any()
         rows, cols = changed.any(1).nonzero().flatten(), changed.any(0).nonzero().flatten()
-        box = changed[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+        box = changed[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
         assert box.float().mean() > 0.95  # the changed pixels fill a rectangle (noise rarely hits 0.5 exactly)
         assert 0.05 * 32 * 32 <= box.numel() <= 0.3 * 32 * 32
     assert torch.equal(random_erase(x, p=0.0, area=(0.1, 0.2), g=g), x)

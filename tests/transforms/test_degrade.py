@@ -1,5 +1,6 @@
 """Batched degradations (blur, low resolution, JPEG): each matches its reference implementation, and the
 augmentation that uses them leaves runs without them exactly as they were."""
+
 from __future__ import annotations
 
 import io
@@ -37,10 +38,10 @@ def test_dct_is_orthonormal_and_the_tables_follow_libjpeg():
     torch.testing.assert_close(d @ d.T, torch.eye(8), atol=1e-6, rtol=0)
     tables = D.jpeg_table(torch.tensor([50, 100, 10, 75]))
     base = torch.tensor(D.JPEG_LUMINANCE, dtype=torch.float32).view(8, 8)
-    torch.testing.assert_close(tables[0], base)                        # quality 50: the table itself
-    assert (tables[1] == 1).all()                                       # quality 100: all ones
-    assert tables[2, 0, 0] == 80 and tables[2, 7, 7] == 255           # 5000/10 = 500%: 16*5=80, 99*5 clamped
-    assert tables[3, 0, 0] == 8                                        # 200-150 = 50%: (16*50+50)//100
+    torch.testing.assert_close(tables[0], base)  # quality 50: the table itself
+    assert (tables[1] == 1).all()  # quality 100: all ones
+    assert tables[2, 0, 0] == 80 and tables[2, 7, 7] == 255  # 5000/10 = 500%: 16*5=80, 99*5 clamped
+    assert tables[3, 0, 0] == 8  # 200-150 = 50%: (16*50+50)//100
 
 
 def test_jpeg_matches_pillow_on_a_real_face(data_root):
@@ -51,7 +52,7 @@ def test_jpeg_matches_pillow_on_a_real_face(data_root):
         ours = np.stack([torch_jpeg(f, quality) for f in faces])
         theirs = np.stack([pil_jpeg(f, quality) for f in faces]).astype(float)
         changed = np.abs(theirs - faces).mean()
-        assert np.abs(ours - theirs).mean() < 1.0, quality           # within a grey level of libjpeg
+        assert np.abs(ours - theirs).mean() < 1.0, quality  # within a grey level of libjpeg
         assert changed > 5 * np.abs(ours - theirs).mean() or quality >= 95, quality
 
 
@@ -60,15 +61,16 @@ def test_jpeg_quality_100_is_near_identity_and_low_quality_is_blocky(batch):
     assert (D.jpeg(x, torch.full((6,), 100)) - x).abs().mean() * 255 < 0.6
     smooth = torch.linspace(0, 1, 48).repeat(1, 1, 48, 1)
     low = D.jpeg(smooth, torch.tensor([5]))
-    assert (low - smooth).abs().mean() * 255 > 1                     # artefacts at quality 5
-    odd = D.jpeg(torch.rand(2, 3, 37, 45), torch.tensor([50, 90]))    # any size, any channel count
+    assert (low - smooth).abs().mean() * 255 > 1  # artefacts at quality 5
+    odd = D.jpeg(torch.rand(2, 3, 37, 45), torch.tensor([50, 90]))  # any size, any channel count
     assert odd.shape == (2, 3, 37, 45) and 0 <= odd.min() and odd.max() <= 1
 
 
 def test_downscale_is_area_down_then_bilinear_up(batch):
     for fraction, side in ((0.5, 24), (1 / 3, 16)):
-        want = F.interpolate(F.interpolate(batch, size=side, mode="area"), size=48, mode="bilinear",
-                             align_corners=False)
+        want = F.interpolate(
+            F.interpolate(batch, size=side, mode="area"), size=48, mode="bilinear", align_corners=False
+        )
         torch.testing.assert_close(D.downscale(batch, torch.full((6,), fraction)), want, atol=1e-5, rtol=0)
     torch.testing.assert_close(D.downscale(batch, torch.ones(6)), batch, atol=1e-6, rtol=0)
     mixed = D.downscale(batch, torch.tensor([0.5, 1 / 3, 1.0, 0.5, 0.25, 0.75]))
@@ -93,10 +95,10 @@ def test_defaults_draw_nothing_and_leave_the_augmented_stream_bit_identical(batc
     g = torch.Generator().manual_seed(5)
     state = g.get_state()
     assert degrade_batch(batch, AugmentConfig(), g) is batch
-    assert torch.equal(g.get_state(), state)                            # no random number drawn
+    assert torch.equal(g.get_state(), state)  # no random number drawn
     with_ops = BatchAugment(AugmentConfig(), 40, 48, seed=3)
     first = torch.cat([with_ops(batch) for _ in range(3)])
-    monkeypatch.setattr(A, "degrade_batch", lambda x, cfg, g=None: x)    # the augmentation before the new ops
+    monkeypatch.setattr(A, "degrade_batch", lambda x, cfg, g=None: x)  # the augmentation before the new ops
     without = BatchAugment(AugmentConfig(), 40, 48, seed=3)
     assert torch.equal(first, torch.cat([without(batch) for _ in range(3)]))
 
@@ -116,7 +118,7 @@ def test_enabled_ops_touch_only_the_chosen_images_reproducibly(batch):
         again = degrade_batch(batch, cfg, torch.Generator().manual_seed(2))
         assert torch.equal(out, again), key
         changed = (out - batch).abs().flatten(1).amax(1) > 0
-        assert 0 < changed.sum() < 6 or key == "downscale", key          # a downscale near 1 may change little
+        assert 0 < changed.sum() < 6 or key == "downscale", key  # a downscale near 1 may change little
         every = degrade_batch(batch, AugmentConfig(**{key: 1.0}), torch.Generator().manual_seed(2))
         assert ((every - batch).abs().flatten(1).amax(1) > 0).all(), key
     full = BatchAugment(AugmentConfig(blur=0.5, downscale=0.5, jpeg=0.5), 40, 48, seed=1)(batch)

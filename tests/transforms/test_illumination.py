@@ -1,4 +1,5 @@
 """Histogram equalisation and CLAHE on grey uint8 faces."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The one preprocessing contract: uint8 crops (grey or RGB, any size) -> model tensors from Preprocess."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ def test_grey_crops_to_tensors():
 
 def test_any_size_and_colour_is_converted_to_the_models():
     rgb_pre = Preprocess(96, 80, 3, [0.5] * 3, [0.25] * 3)
-    assert rgb_pre(_crops(size=48)).shape == (3, 3, 80, 80)            # grey 48-px -> RGB 96-px
+    assert rgb_pre(_crops(size=48)).shape == (3, 3, 80, 80)  # grey 48-px -> RGB 96-px
     assert rgb_pre(_crops(size=120, rgb=True)).shape == (3, 3, 80, 80)
     grey_pre = Preprocess(48, 40, 1)
     colour = _crops(size=96, rgb=True)
@@ -39,7 +40,7 @@ def test_any_size_and_colour_is_converted_to_the_models():
 @pytest.mark.parametrize("rgb", [False, True])
 def test_illumination_is_part_of_the_contract(rgb):
     pre = Preprocess(48, 40, 3 if rgb else 1, [0.5] * (3 if rgb else 1), [0.25] * (3 if rgb else 1), "hist_eq")
-    crops = _crops(rgb=rgb) // 4                                    # dark crops: equalisation changes them
+    crops = _crops(rgb=rgb) // 4  # dark crops: equalisation changes them
     prepared = prepare_crops(crops, pre)
     assert np.array_equal(prepared, normalise_illumination(crops, "hist_eq"))
     assert not np.array_equal(prepared, crops)
@@ -50,6 +51,6 @@ def test_scores_use_the_same_contract():
     pre = Preprocess(48, 40, 1, [0.5], [0.25], "clahe")
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1600, 4))
-    crops = _crops(n=5, size=64)                                    # any size: resized by the contract
+    crops = _crops(n=5, size=64)  # any size: resized by the contract
     expected = net(pre(crops)).softmax(-1).detach().numpy()
     assert np.allclose(score_images(net, crops, pre, batch_size=2), expected, atol=1e-6)

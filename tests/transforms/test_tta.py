@@ -1,4 +1,5 @@
 """Test-time augmentation views and probability averaging."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Fixtures of the web tests: a model (the shipped default when installed, else a tiny one made here), an app
 with small limits in a TestClient, sample uploads, and a real `ferkit serve` process for browser and load tests."""
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ def web_recognizer(web_model):
     return EmotionRecognizer(model=web_model, threads=1)
 
 
-TEST_HOSTS = ("testserver",)   # the Host of FastAPI's TestClient; create_app serves loopback names by default
+TEST_HOSTS = ("testserver",)  # the Host of FastAPI's TestClient; create_app serves loopback names by default
 SMALL_LIMITS = dict(max_image_bytes=2 * 1024 * 1024, max_video_bytes=4 * 1024 * 1024, max_frame_bytes=512 * 1024)
 
 
@@ -43,8 +44,9 @@ SMALL_LIMITS = dict(max_image_bytes=2 * 1024 * 1024, max_video_bytes=4 * 1024 * 
 def app(web_recognizer):
     from ferkit.web import Limits, create_app
 
-    return create_app(recognizer=web_recognizer, model_name="test-model", limits=Limits(**SMALL_LIMITS),
-                      allowed_hosts=TEST_HOSTS)
+    return create_app(
+        recognizer=web_recognizer, model_name="test-model", limits=Limits(**SMALL_LIMITS), allowed_hosts=TEST_HOSTS
+    )
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +72,14 @@ def clip_mp4(samples_dir, tmp_path_factory) -> Path:
 def clip_webm(samples_dir, tmp_path_factory) -> Path:
     """24 frames of video_01.mp4 (every second one: 15 fps, 1.6 s) at 320x240 as VP8 WebM, a format every
     Chromium plays (the browser test draws the results over the playing video)."""
-    return _clip(samples_dir / "video" / "video_01.mp4", tmp_path_factory.mktemp("clip") / "clip.webm", 24,
-                 fourcc="VP80", fps=15.0, step=2)
+    return _clip(
+        samples_dir / "video" / "video_01.mp4",
+        tmp_path_factory.mktemp("clip") / "clip.webm",
+        24,
+        fourcc="VP80",
+        fps=15.0,
+        step=2,
+    )
 
 
 def _clip(src: Path, dst: Path, n: int, size=(320, 240), fourcc="mp4v", fps=30.0, step=1) -> Path:
@@ -126,8 +134,21 @@ def start_server(model: str, port: int, log_path: Path, *extra: str) -> subproce
     """`ferkit serve` in a child process; returns once /healthz answers."""
     import httpx
 
-    cmd = [sys.executable, "-m", "ferkit.cli.main", "serve", "--model", model, "--port", str(port),
-           "--threads", "1", "--log-level", "warning", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ferkit.cli.main",
+        "serve",
+        "--model",
+        model,
+        "--port",
+        str(port),
+        "--threads",
+        "1",
+        "--log-level",
+        "warning",
+        *extra,
+    ]
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 120

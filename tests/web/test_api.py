@@ -1,5 +1,6 @@
 """API tests through FastAPI's TestClient: every endpoint, and every bad input answered by a clear 4xx JSON
 error with the service still answering afterwards."""
+
 from __future__ import annotations
 
 import io
@@ -85,8 +86,9 @@ def test_file_name_and_content_type_are_not_trusted(client, group_jpeg):
     Image.open(group_jpeg).save(png, "PNG")
     r = post_image(client, png.getvalue(), name="photo.jpg", ctype="application/octet-stream")
     assert r.status_code == 200 and r.json()["image"]["format"] == "png"
-    body = assert_error(post_image(client, b"#!/bin/sh\necho hi\n" * 20, name="evil.jpg"), 415,
-                        "unsupported_media_type")
+    body = assert_error(
+        post_image(client, b"#!/bin/sh\necho hi\n" * 20, name="evil.jpg"), 415, "unsupported_media_type"
+    )
     assert "content" in body["detail"]
     assert_still_up(client)
 
@@ -98,8 +100,10 @@ def test_image_without_faces(client):
     assert r.status_code == 200 and r.json()["faces"] == []
 
 
-@pytest.mark.parametrize("case", ["non_image", "truncated_jpeg", "zero_bytes", "50_megapixels", "oversized",
-                                  "wrong_field", "no_body", "text_field"])
+@pytest.mark.parametrize(
+    "case",
+    ["non_image", "truncated_jpeg", "zero_bytes", "50_megapixels", "oversized", "wrong_field", "no_body", "text_field"],
+)
 def test_bad_image_inputs(client, group_jpeg, case):
     jpeg = group_jpeg.read_bytes()
     if case == "non_image":
@@ -111,15 +115,14 @@ def test_bad_image_inputs(client, group_jpeg, case):
         assert_error(post_image(client, b""), 422, "empty_file")
     elif case == "50_megapixels":
         big = io.BytesIO()
-        Image.new("L", (8000, 6250), 128).save(big, "JPEG", quality=20)   # 50 MP, a few hundred kB
+        Image.new("L", (8000, 6250), 128).save(big, "JPEG", quality=20)  # 50 MP, a few hundred kB
         assert len(big.getvalue()) < 2 * 1024 * 1024
         t = time.perf_counter()
         body = assert_error(post_image(client, big.getvalue(), "huge.jpg"), 413, "image_too_large")
         assert "8000x6250" in body["detail"]
-        assert time.perf_counter() - t < 5   # refused from the header, not decoded
+        assert time.perf_counter() - t < 5  # refused from the header, not decoded
     elif case == "oversized":
-        body = assert_error(post_image(client, b"\xff\xd8\xff" + os.urandom(3 * 1024 * 1024)), 413,
-                            "payload_too_large")
+        body = assert_error(post_image(client, b"\xff\xd8\xff" + os.urandom(3 * 1024 * 1024)), 413, "payload_too_large")
         assert "bytes" in body["detail"]
     elif case == "wrong_field":
         body = assert_error(post_image(client, jpeg, field="image"), 422, "invalid_request")
@@ -136,14 +139,17 @@ def test_chunked_upload_over_the_limit_is_cut_off(client):
     boundary = "ferkitboundary"
 
     def body():
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n"
-               f"Content-Type: image/jpeg\r\n\r\n").encode() + b"\xff\xd8\xff"
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode() + b"\xff\xd8\xff"
         for _ in range(40):
             yield b"\0" * (128 * 1024)
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    r = client.post("/v1/predict", content=body(),
-                    headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    r = client.post(
+        "/v1/predict", content=body(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert_error(r, 413, "payload_too_large")
     assert_still_up(client)
 
@@ -189,18 +195,21 @@ def test_video_job_reports_progress_timeline_and_summary(client, clip_mp4, web_r
     # the upload was deleted from the private temporary folder once analysed
     tmpdir = Path(app.state.server.tmpdir)
     assert tmpdir.is_relative_to(Path(tempfile.gettempdir()).resolve()) or tmpdir.is_relative_to(
-        Path(tempfile.gettempdir()))
+        Path(tempfile.gettempdir())
+    )
     assert list(tmpdir.iterdir()) == []
 
 
 def test_video_wait_returns_the_finished_job(client, clip_mp4):
     r = client.post("/v1/predict/video", params={"wait": "true"}, files={"file": ("c.mp4", clip_mp4.read_bytes())})
     assert r.status_code == 200 and r.json()["status"] == "done"
-    assert r.json()["result"]["video"]["every_n_frames"] == 3   # default: about 10 analysed frames per second
+    assert r.json()["result"]["video"]["every_n_frames"] == 3  # default: about 10 analysed frames per second
 
 
-@pytest.mark.parametrize("case", ["unsupported_codec", "not_a_video", "image_as_video", "zero_bytes",
-                                  "oversized", "wrong_field", "bad_every_n"])
+@pytest.mark.parametrize(
+    "case",
+    ["unsupported_codec", "not_a_video", "image_as_video", "zero_bytes", "oversized", "wrong_field", "bad_every_n"],
+)
 def test_bad_video_inputs(client, samples_dir, group_jpeg, case):
     mp4 = (samples_dir / "video" / "video_01.mp4").read_bytes()
 
@@ -236,7 +245,7 @@ def test_job_can_be_cancelled(client, samples_dir):
     r = client.post("/v1/predict/video", files={"file": ("v.mp4", mp4)}, params={"every_n_frames": "1"})
     job = client.delete(r.json()["status_url"]).json()
     job = wait_for_job(client, job["status_url"])
-    assert job["status"] in ("cancelled", "done")   # it may have finished before the cancel arrived
+    assert job["status"] in ("cancelled", "done")  # it may have finished before the cancel arrived
 
 
 # ----- live WebSocket ------------------------------------------------------------------------------------------
@@ -266,8 +275,11 @@ def test_live_websocket_tracks_faces_and_survives_bad_frames(client, samples_dir
             ids.append({f["track_id"] for f in r["faces"]} - {None})
         # new faces are tentative (track_id null) until the tracker confirms them, on their third frame
         assert not ids[0] and ids[2] and ids[2] & ids[3], "faces keep their track ids from frame to frame"
-        for bad, code in ((b"not an image", "unsupported_media_type"), (frames[0][:200], "invalid_image"),
-                          (b"", "empty_file")):
+        for bad, code in (
+            (b"not an image", "unsupported_media_type"),
+            (frames[0][:200], "invalid_image"),
+            (b"", "empty_file"),
+        ):
             ws.send_bytes(bad)
             r = ws.receive_json()
             assert r["type"] == "error" and r["error"] == code, r
@@ -279,7 +291,7 @@ def test_live_websocket_tracks_faces_and_survives_bad_frames(client, samples_dir
             ws.send_bytes(data)
             r = ws.receive_json()
         assert r["type"] == "result" and r["faces"] and min(f["track_id"] or 99 for f in r["faces"]) == 1
-        ws.send_bytes(b"\xff\xd8\xff" + b"\0" * (600 * 1024))   # over the frame limit: JSON error, then close
+        ws.send_bytes(b"\xff\xd8\xff" + b"\0" * (600 * 1024))  # over the frame limit: JSON error, then close
         assert ws.receive_json()["error"] == "payload_too_large"
         assert ws.receive()["code"] == 1009
     assert_still_up(client)
@@ -298,8 +310,9 @@ def test_page_and_assets_are_local(client):
 
 
 def test_cors_is_off_by_default(client):
-    r = client.options("/v1/predict", headers={"Origin": "http://example.test",
-                                               "Access-Control-Request-Method": "POST"})
+    r = client.options(
+        "/v1/predict", headers={"Origin": "http://example.test", "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in r.headers
     r = client.get("/healthz", headers={"Origin": "http://example.test"})
     assert "access-control-allow-origin" not in r.headers
@@ -331,7 +344,7 @@ def test_overload_is_a_clear_503(web_recognizer, group_jpeg):
     service = app.state.server.service
     original = service.recognizer
 
-    class Slow:   # holds the only inference slot until released
+    class Slow:  # holds the only inference slot until released
         labels = original.labels
 
         def predict(self, rgb):
@@ -350,7 +363,7 @@ def test_overload_is_a_clear_503(web_recognizer, group_jpeg):
         second = post_image(c, data)
         assert_error(second, 503, "busy")
         assert second.headers.get("retry-after") == "1"
-        assert c.get("/healthz").status_code == 200    # health answers while inference is busy
+        assert c.get("/healthz").status_code == 200  # health answers while inference is busy
         gate.set()
         t.join(10)
         assert results["first"].status_code == 200

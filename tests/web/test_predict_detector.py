@@ -1,4 +1,5 @@
 """POST /v1/predict?detector=...: the detector per request ("none" for face crops) and the no-face hint."""
+
 from __future__ import annotations
 
 import io
@@ -61,15 +62,19 @@ def crop_clip(data_root, tmp_path_factory) -> bytes:
 
 
 def test_video_job_takes_the_detector_per_request(client, crop_clip):
-    r = client.post("/v1/predict/video", params={"detector": "none", "every_n_frames": 1, "wait": "true"},
-                    files={"file": ("crops.mp4", crop_clip, "video/mp4")})
+    r = client.post(
+        "/v1/predict/video",
+        params={"detector": "none", "every_n_frames": 1, "wait": "true"},
+        files={"file": ("crops.mp4", crop_clip, "video/mp4")},
+    )
     assert r.status_code == 200 and r.json()["status"] == "done", r.text
     frames = r.json()["result"]["frames"]
     assert len(frames) == 6
     assert all(len(f["faces"]) == 1 and f["faces"][0]["box"] == [0, 0, 96, 96] for f in frames)
     assert r.json()["result"]["summary"]["tracks"] == 1
-    bad = client.post("/v1/predict/video", params={"detector": "mtcnn"},
-                      files={"file": ("crops.mp4", crop_clip, "video/mp4")})
+    bad = client.post(
+        "/v1/predict/video", params={"detector": "mtcnn"}, files={"file": ("crops.mp4", crop_clip, "video/mp4")}
+    )
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_detector"
 
 
@@ -93,4 +98,4 @@ def test_stream_takes_its_own_detector(web_recognizer, data_root):
     stream = web_recognizer.stream(detector="none")
     boxes = [[list(map(float, f.box)) for f in stream.step(crop).faces] for _ in range(3)]
     assert boxes == [[[0.0, 0.0, 48.0, 48.0]]] * 3
-    assert web_recognizer.stream().detector is web_recognizer.detector   # default: the recogniser's own
+    assert web_recognizer.stream().detector is web_recognizer.detector  # default: the recogniser's own

@@ -13,16 +13,12 @@ def _served_probabilities(app, path) -> np.ndarray:
     from fastapi.testclient import TestClient
 
     with TestClient(app) as c:
-        body = c.post(
-            "/v1/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")}
-        ).json()
+        body = c.post("/v1/predict", files={"file": (path.name, path.read_bytes(), "image/jpeg")}).json()
     return np.array([list(f["probabilities"].values()) for f in body["faces"]])
 
 
 @pytest.mark.parametrize("tta", ["flip", "none"])
-def test_served_predictions_follow_the_tta_setting(
-    web_model, web_recognizer, group_jpeg, tta
-):
+def test_served_predictions_follow_the_tta_setting(web_model, web_recognizer, group_jpeg, tta):
     from ferkit.web import Limits, create_app
 
     app = create_app(
@@ -34,10 +30,5 @@ def test_served_predictions_follow_the_tta_setting(
     )
     assert app.state.server.service.recognizer.tta == tta
     served = _served_probabilities(app, group_jpeg)
-    local = np.array(
-        [
-            list(f.probabilities.values())
-            for f in web_recognizer.predict(group_jpeg, tta=tta)
-        ]
-    )
+    local = np.array([list(f.probabilities.values()) for f in web_recognizer.predict(group_jpeg, tta=tta)])
     assert served.shape == local.shape and np.allclose(served, local, atol=1e-4)

@@ -1,4 +1,5 @@
 """Web video jobs on a damaged upload: read past bad frames and say so in the result."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,7 @@ def test_damaged_video_job_reports_skipped_frames(client, samples_dir):
     rng = np.random.default_rng(0)
     for _ in range(200):
         at = int(rng.integers(4096, len(data) - 64))
-        data[at:at + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
+        data[at : at + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
     r = client.post("/v1/predict/video", params={"every_n_frames": "10"}, files={"file": ("v.mp4", bytes(data))})
     assert r.status_code == 202, r.text
     job = _wait(client, r.json()["status_url"])

@@ -1,5 +1,6 @@
 """Videos and live sources for `ferkit predict`: one pass over the source, results written as they come
 (``--jsonl``: one JSON object per analysed frame, flushed, so a killed run keeps everything so far)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -60,8 +61,9 @@ def run_source(args, recognizer_factory) -> dict:
         from ferkit.media.video import is_stream_url
 
         if not is_stream_url(source):
-            raise FerkitError(f"--source {source}: not a camera index, stream URL (rtsp://, http://...) or "
-                              "existing video file")
+            raise FerkitError(
+                f"--source {source}: not a camera index, stream URL (rtsp://, http://...) or existing video file"
+            )
     recognizer = recognizer_factory(args)
     annotated = None
     if args.output:
@@ -74,5 +76,11 @@ def run_source(args, recognizer_factory) -> dict:
         raise FerkitError(str(e)) from None
     finally:
         jsonl.close()
-    return {"model": args.model or "ferplus", "detector": recognizer.detector.name,
-            "labels": list(recognizer.labels), "images": [], "videos": [entry], "errors": errors}
+    return {
+        "model": args.model or "ferplus",
+        "detector": recognizer.detector.name,
+        "labels": list(recognizer.labels),
+        "images": [],
+        "videos": [entry],
+        "errors": errors,
+    }

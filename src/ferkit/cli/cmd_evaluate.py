@@ -1,5 +1,6 @@
 """``ferkit evaluate --model NAME_OR_CHECKPOINT_OR_ONNX --dataset NAME --split SPLIT [--tta] [--json OUT]
 [--plot PNG] [--plot-reliability PNG] [--predictions CSV] [--perturb occlusion pose ...]``"""
+
 from __future__ import annotations
 
 import argparse
@@ -7,30 +8,52 @@ import argparse
 
 def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a model on a dataset split")
-    p.add_argument("--model", default="ferplus",
-                   help="shipped model name, model/checkpoint file, or an ONNX file exported by `ferkit export`")
+    p.add_argument(
+        "--model",
+        default="ferplus",
+        help="shipped model name, model/checkpoint file, or an ONNX file exported by `ferkit export`",
+    )
     p.add_argument("--dataset", required=True, help="dataset name (fer2013, ferplus, ckplus, ...)")
     p.add_argument("--split", default="PublicTest", help="split name (default PublicTest)")
     p.add_argument("--data-root", help="dataset root (else $FERKIT_DATA)")
     p.add_argument("--mode", help="FERPlus label mode for the ground truth (default majority)")
-    p.add_argument("--tta", nargs="?", const="flip", default="none", choices=["none", "flip", "tencrop"],
-                   help="test-time augmentation (bare --tta = flip)")
+    p.add_argument(
+        "--tta",
+        nargs="?",
+        const="flip",
+        default="none",
+        choices=["none", "flip", "tencrop"],
+        help="test-time augmentation (bare --tta = flip)",
+    )
     p.add_argument("--subset", type=int, help="evaluate on a stratified random subset of this size")
-    p.add_argument("--face-subset", choices=["pose", "occlusion", "frontal"],
-                   help="score only the hard cases the face pipeline finds: large head pose (|yaw| or |roll| >= "
-                        "--pose-deg), low detector confidence (an occlusion proxy), or the frontal complement")
+    p.add_argument(
+        "--face-subset",
+        choices=["pose", "occlusion", "frontal"],
+        help="score only the hard cases the face pipeline finds: large head pose (|yaw| or |roll| >= "
+        "--pose-deg), low detector confidence (an occlusion proxy), or the frontal complement",
+    )
     p.add_argument("--pose-deg", type=float, default=30.0, help="pose threshold in degrees for --face-subset pose")
     p.add_argument("--json", dest="json_out", help="write metrics JSON here")
     p.add_argument("--plot", help="save the confusion matrix PNG here")
-    p.add_argument("--plot-reliability", metavar="FILE",
-                   help="save the reliability diagram (top-label accuracy vs confidence, 15 bins) PNG here")
-    p.add_argument("--predictions", metavar="FILE",
-                   help="write each item's label, prediction and confidence as CSV (id, group, label, predicted, "
-                        "confidence, correct); two such files are compared with `ferkit compare`")
-    p.add_argument("--perturb", nargs="+", metavar="NAME",
-                   help="also report accuracy vs clean under synthetic perturbations: all, a family (occlusion, pose, "
-                        "brightness, contrast, blur, noise, jpeg, lowres) or single settings (occlude_eyes, "
-                        "rotate_+15, jpeg_25, lowres_16, ...)")
+    p.add_argument(
+        "--plot-reliability",
+        metavar="FILE",
+        help="save the reliability diagram (top-label accuracy vs confidence, 15 bins) PNG here",
+    )
+    p.add_argument(
+        "--predictions",
+        metavar="FILE",
+        help="write each item's label, prediction and confidence as CSV (id, group, label, predicted, "
+        "confidence, correct); two such files are compared with `ferkit compare`",
+    )
+    p.add_argument(
+        "--perturb",
+        nargs="+",
+        metavar="NAME",
+        help="also report accuracy vs clean under synthetic perturbations: all, a family (occlusion, pose, "
+        "brightness, contrast, blur, noise, jpeg, lowres) or single settings (occlude_eyes, "
+        "rotate_+15, jpeg_25, lowres_16, ...)",
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--batch-size", type=int, default=512)
     p.set_defaults(func=run)
@@ -43,11 +66,12 @@ def run(args: argparse.Namespace) -> int:
     from ferkit.evaluation.evaluate import evaluate_model, format_report
     from ferkit.io_utils import write_json
 
-    loaded = load_evaluated_model(args.model, args.device)   # a bad model file fails before the data is read
+    loaded = load_evaluated_model(args.model, args.device)  # a bad model file fails before the data is read
     options = {"mode": args.mode} if args.mode else {}
-    pre = loaded.preprocess   # read the crops at the model's own size and colour, as its training validation did
-    dataset = load_dataset(args.dataset, args.split, args.data_root, size=pre.source_size, in_chans=pre.in_chans,
-                           **options)
+    pre = loaded.preprocess  # read the crops at the model's own size and colour, as its training validation did
+    dataset = load_dataset(
+        args.dataset, args.split, args.data_root, size=pre.source_size, in_chans=pre.in_chans, **options
+    )
     index = stratified_subset(dataset.hard_labels, args.subset, 0)
     if index is not None:
         dataset = dataset.subset(index)
@@ -58,17 +82,22 @@ def run(args: argparse.Namespace) -> int:
 
         geometry = estimate_geometry(match_channels(dataset.images, 1))
         chosen = select(geometry, args.face_subset, pose_deg=args.pose_deg)
-        subset_info = {"name": args.face_subset, "pose_deg": args.pose_deg, "of": len(dataset), "n": len(chosen),
-                       **{f"geometry_{k}": v for k, v in describe(geometry).items()}}
+        subset_info = {
+            "name": args.face_subset,
+            "pose_deg": args.pose_deg,
+            "of": len(dataset),
+            "n": len(chosen),
+            **{f"geometry_{k}": v for k, v in describe(geometry).items()},
+        }
         print(f"face subset {args.face_subset!r}: {len(chosen)} of {len(dataset)} images")
         if len(chosen) == 0:
-            raise ConfigError(f"--face-subset {args.face_subset}: no image of {dataset.name} {dataset.split} "
-                              "qualifies")
+            raise ConfigError(f"--face-subset {args.face_subset}: no image of {dataset.name} {dataset.split} qualifies")
         dataset = dataset.subset(chosen)
-    result, scores = evaluate_model(loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size,
-                                    return_scores=True)
+    result, scores = evaluate_model(
+        loaded, dataset, tta=args.tta, device=args.device, batch_size=args.batch_size, return_scores=True
+    )
     result["model"] = str(args.model)
-    result["model_sha256"] = _model_sha256(args.model)   # which weights were measured, whatever they are called
+    result["model_sha256"] = _model_sha256(args.model)  # which weights were measured, whatever they are called
     if subset_info:
         result["face_subset"] = subset_info
     print(format_report(result))
@@ -76,8 +105,9 @@ def run(args: argparse.Namespace) -> int:
         from ferkit.evaluation.robustness import evaluate_perturbations, format_perturbations
 
         try:
-            result["perturbations"] = evaluate_perturbations(loaded, dataset, args.perturb, result, tta=args.tta,
-                                                             device=args.device, batch_size=args.batch_size)
+            result["perturbations"] = evaluate_perturbations(
+                loaded, dataset, args.perturb, result, tta=args.tta, device=args.device, batch_size=args.batch_size
+            )
         except ValueError as e:  # an unknown perturbation name
             raise ConfigError(f"--perturb: {e}") from None
         print("\naccuracy under perturbations:\n" + format_perturbations(result["perturbations"]))
@@ -99,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         from ferkit.evaluation.plots import plot_reliability
 
         name = f"T = {result['temperature']:.3f}" if result["temperature"] != 1.0 else "uncalibrated (T = 1)"
-        title = (f"{args.model} on {dataset.name} {dataset.split}: ECE {result['ece']:.3f}, NLL {result['nll']:.3f}")
+        title = f"{args.model} on {dataset.name} {dataset.split}: ECE {result['ece']:.3f}, NLL {result['nll']:.3f}"
         plot_reliability({name: result["reliability"]}, args.plot_reliability, title)
         print(f"reliability diagram saved to {args.plot_reliability}")
     return 0
@@ -119,7 +149,7 @@ def load_evaluated_model(model: str, device: str = "cpu"):
         from ferkit.export.onnx_model import load_onnx_model
         from ferkit.inference.classifier import load_classifier, onnx_model_spec
 
-        if onnx_model_spec(model) is not None:   # a third-party model described by its model spec
+        if onnx_model_spec(model) is not None:  # a third-party model described by its model spec
             from ferkit.inference.spec_classifier import spec_loaded_model
 
             return spec_loaded_model(load_classifier(model))

@@ -1,4 +1,5 @@
 """`ferkit export`: write a model as ONNX with its labels and preprocessing in the metadata."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,9 +14,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--format", default="onnx", choices=("onnx",), help="export format")
     p.add_argument("--output", "-o", required=True, help="output file (.onnx)")
     p.add_argument("--no-check", action="store_true", help="skip comparing ONNX Runtime with PyTorch outputs")
-    p.add_argument("--quantize", default=None, choices=("int8",),
-                   help="int8 static quantisation (ONNX Runtime), calibrated on FER2013 Training crops; the file "
-                        "runs as a recogniser classifier like any ferkit .onnx")
+    p.add_argument(
+        "--quantize",
+        default=None,
+        choices=("int8",),
+        help="int8 static quantisation (ONNX Runtime), calibrated on FER2013 Training crops; the file "
+        "runs as a recogniser classifier like any ferkit .onnx",
+    )
     p.add_argument("--calibration-images", type=int, default=512, metavar="N", help="crops used to calibrate")
     p.add_argument("--data-root", default=None, help="dataset root for calibration (default: $FERKIT_DATA)")
     p.set_defaults(func=run)
@@ -40,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
         x = torch.randn(4, pre.in_chans, pre.input_size, pre.input_size)
         with torch.inference_mode():
             expected = loaded.model(x).numpy()
-        got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["logits"], {"input": x.numpy()})[0]
+        got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(["logits"], {"input": x.numpy()})[
+            0
+        ]
         diff = float(np.abs(got - expected).max())
         print(f"check: max |ONNX Runtime - PyTorch| logit difference {diff:.2e}")
         if diff > 1e-4:
@@ -58,12 +65,14 @@ def _quantized(loaded, args) -> int:
     from ferkit.io_utils import atomic_write
 
     crops = calibration_crops(args.data_root, n=args.calibration_images + 256)
-    calib, held_out = crops[:args.calibration_images], crops[args.calibration_images:]
+    calib, held_out = crops[: args.calibration_images], crops[args.calibration_images :]
     fp32 = onnx_bytes(loaded)
     int8 = quantize_int8(fp32, loaded.preprocess(calib).numpy())
     path = atomic_write(Path(args.output), lambda tmp: Path(tmp).write_bytes(int8))
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, int8; float {len(fp32) / 1e6:.2f} MB): "
-          f"{loaded.arch}, labels {', '.join(loaded.labels)}")
+    print(
+        f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, int8; float {len(fp32) / 1e6:.2f} MB): "
+        f"{loaded.arch}, labels {', '.join(loaded.labels)}"
+    )
     if not args.no_check:
         a = OnnxClassifier(fp32, threads=1).forward(held_out)[0].argmax(1)
         b = OnnxClassifier(int8, threads=1).forward(held_out)[0].argmax(1)

@@ -1,5 +1,6 @@
 """``ferkit features --model M --dataset D --split S --output feats.npz`` (penultimate features for classical
 heads, see lab/tools/classical_heads.py)."""
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """``ferkit models [--architectures]``: shipped pretrained models with their card summary."""
+
 from __future__ import annotations
 
 import argparse

@@ -2,6 +2,7 @@
 
 Exit status: 0 every input processed, 1 some inputs failed (listed on stderr), 2 usage error (bad option, bad
 output path, nothing to process). Output paths are checked before any work starts."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,37 +18,71 @@ log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("predict", help="recognise facial expressions in images, folders and videos",
-                              description=__doc__)
+    p = subparsers.add_parser(
+        "predict", help="recognise facial expressions in images, folders and videos", description=__doc__
+    )
     p.add_argument("paths", nargs="*", metavar="PATH", help="image, video or folder (searched recursively)")
-    p.add_argument("--source", default=None, metavar="SRC",
-                   help="live or video source instead of PATHs: camera index (0), stream URL (rtsp://, http:// "
-                        "MJPEG) or video file; needs no display")
+    p.add_argument(
+        "--source",
+        default=None,
+        metavar="SRC",
+        help="live or video source instead of PATHs: camera index (0), stream URL (rtsp://, http:// "
+        "MJPEG) or video file; needs no display",
+    )
     p.add_argument("--output", "-o", default=None, help="folder for annotated images / videos")
     p.add_argument("--json", default=None, metavar="FILE", help="write all results as JSON (- : standard output)")
-    p.add_argument("--csv", default=None, metavar="FILE",
-                   help="write one row per face (per frame for videos; - : standard output)")
-    p.add_argument("--jsonl", default=None, metavar="FILE",
-                   help="write one JSON object per analysed video frame, as it goes (kept if the run is killed; "
-                        "- : standard output)")
-    p.add_argument("--parquet", default=None, metavar="DIR",
-                   help="write a Parquet dataset: DIR/faces/ (the --csv columns), DIR/tracks/ (the _tracks.csv "
-                        "columns), DIR/errors/ (path, error); parts are written as the work completes")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run whose finished work is in --parquet DIR (same command): inputs already "
-                        "done are not analysed again, and every report ends with exactly the rows of a whole run")
-    p.add_argument("--workers", type=_positive, default=None, metavar="N",
-                   help="worker processes, one single-threaded recogniser each (default: the usable cores; with "
-                        "--engine ray: Ray actors, default the cluster's CPUs)")
-    p.add_argument("--engine", default="local", choices=("local", "ray"),
-                   help="local: a process pool on this machine; ray: Ray Data on a Ray cluster (pip install "
-                        "'ferkit[ray]')")
-    p.add_argument("--address", default=None, metavar="ADDR",
-                   help="with --engine ray: the cluster to join (host:port, or auto for the one `ray start` "
-                        "runs here; default: start a local Ray)")
+    p.add_argument(
+        "--csv", default=None, metavar="FILE", help="write one row per face (per frame for videos; - : standard output)"
+    )
+    p.add_argument(
+        "--jsonl",
+        default=None,
+        metavar="FILE",
+        help="write one JSON object per analysed video frame, as it goes (kept if the run is killed; "
+        "- : standard output)",
+    )
+    p.add_argument(
+        "--parquet",
+        default=None,
+        metavar="DIR",
+        help="write a Parquet dataset: DIR/faces/ (the --csv columns), DIR/tracks/ (the _tracks.csv "
+        "columns), DIR/errors/ (path, error); parts are written as the work completes",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run whose finished work is in --parquet DIR (same command): inputs already "
+        "done are not analysed again, and every report ends with exactly the rows of a whole run",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes, one single-threaded recogniser each (default: the usable cores; with "
+        "--engine ray: Ray actors, default the cluster's CPUs)",
+    )
+    p.add_argument(
+        "--engine",
+        default="local",
+        choices=("local", "ray"),
+        help="local: a process pool on this machine; ray: Ray Data on a Ray cluster (pip install 'ferkit[ray]')",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="with --engine ray: the cluster to join (host:port, or auto for the one `ray start` "
+        "runs here; default: start a local Ray)",
+    )
     p.add_argument("--every-n-frames", type=int, default=1, help="analyse every n-th video frame")
-    p.add_argument("--detect-every", type=_positive, default=1, metavar="K",
-                   help="run the face detector on every K-th analysed frame; tracks carry faces in between")
+    p.add_argument(
+        "--detect-every",
+        type=_positive,
+        default=1,
+        metavar="K",
+        help="run the face detector on every K-th analysed frame; tracks carry faces in between",
+    )
     p.add_argument("--max-frames", type=_positive, default=None, metavar="N", help="stop each video after N frames")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop each video after S seconds")
     p.add_argument("--no-bars", action="store_true", help="annotate without probability bars")
@@ -73,9 +108,15 @@ def analysis_options(args):
     from ferkit.batch.options import AnalysisOptions
     from ferkit.cli._pipeline_args import recognizer_options
 
-    return AnalysisOptions(recognizer=recognizer_options(args), model_name=args.model or "ferplus",
-                           every_n_frames=args.every_n_frames, detect_every=args.detect_every,
-                           max_frames=args.max_frames, duration=args.duration, bars=not args.no_bars)
+    return AnalysisOptions(
+        recognizer=recognizer_options(args),
+        model_name=args.model or "ferplus",
+        every_n_frames=args.every_n_frames,
+        detect_every=args.detect_every,
+        max_frames=args.max_frames,
+        duration=args.duration,
+        bars=not args.no_bars,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         raise FerkitError(f"--duration must be > 0 seconds, not {args.duration}")
     targets = _targets(args)
-    outputs.check_targets(targets, args.output)   # before any work: a bad path must not cost the analysis
+    outputs.check_targets(targets, args.output)  # before any work: a bad path must not cost the analysis
     if args.parquet:
         outputs.check_folder_target(args.parquet, "--parquet")
     if args.resume and not args.parquet:
@@ -123,17 +164,20 @@ def run(args: argparse.Namespace) -> int:
         raise FerkitError("nothing to process")
     kinds = [is_video_file(f) for f, _ in files]
     out_dir = Path(args.output) if args.output else None
-    annotated = (outputs.annotated_targets(out_dir, [(f, rel, v) for (f, rel), v in zip(files, kinds)],
-                                           reserved=[t for t in targets.values() if t])
-                 if out_dir is not None else None)
+    annotated = (
+        outputs.annotated_targets(
+            out_dir, [(f, rel, v) for (f, rel), v in zip(files, kinds)], reserved=[t for t in targets.values() if t]
+        )
+        if out_dir is not None
+        else None
+    )
     options = analysis_options(args)
-    recognizer = options.build_recognizer()   # the options checked (a bad model fails here, once), labels known
+    recognizer = options.build_recognizer()  # the options checked (a bad model fails here, once), labels known
     head = {"model": options.model_name, "detector": recognizer.detector.name, "labels": list(recognizer.labels)}
     return _run_collection(args, files, kinds, annotated, options, head, errors, skipped, recognizer)
 
 
-def _run_collection(args, files, kinds, annotated, options, head: dict, errors: list, skipped: list,
-                    recognizer) -> int:
+def _run_collection(args, files, kinds, annotated, options, head: dict, errors: list, skipped: list, recognizer) -> int:
     """Analyse the collection on the chosen engine, writing every report as the results come."""
     from ferkit.batch.runner import run_tasks
     from ferkit.batch.tasks import make_tasks, tasks_digest
@@ -153,8 +197,15 @@ def _run_collection(args, files, kinds, annotated, options, head: dict, errors: 
     processed = 0
     jsonl = JsonlWriter(args.jsonl)
     try:
-        for result in run_tasks(tasks, options, engine=args.engine, workers=args.workers, address=args.address,
-                                folder=folder, recognizer=recognizer):
+        for result in run_tasks(
+            tasks,
+            options,
+            engine=args.engine,
+            workers=args.workers,
+            address=args.address,
+            folder=folder,
+            recognizer=recognizer,
+        ):
             processed += len(result["images"]) + len(result["videos"])
             errors.extend(result["errors"])
             for report in (csv_report, json_report):
@@ -171,8 +222,10 @@ def _run_collection(args, files, kinds, annotated, options, head: dict, errors: 
                 from ferkit.inference.report import table_text
 
                 tqdm.write(table_text({"images": result["images"], "videos": result["videos"]}))
-        tail = {"errors": errors, "skipped": [{"path": e["path"], "reason": "not an image or video file"}
-                                              for e in skipped]}
+        tail = {
+            "errors": errors,
+            "skipped": [{"path": e["path"], "reason": "not an image or video file"} for e in skipped],
+        }
         written_ok = _finish_reports(csv_report, json_report, tail)
     finally:
         jsonl.close()
@@ -219,8 +272,10 @@ def _write_reports(args, doc: dict, labels) -> bool:
     from ferkit.io_utils import write_failure
 
     ok = True
-    for target, write in ((args.json, lambda t: write_results_json(t, doc)),
-                          (args.csv, lambda t: write_results_csv(t, doc, labels))):
+    for target, write in (
+        (args.json, lambda t: write_results_json(t, doc)),
+        (args.csv, lambda t: write_results_csv(t, doc, labels)),
+    ):
         if not target:
             continue
         try:
@@ -237,9 +292,10 @@ def _finish(processed: int, errors: list, skipped: list, n_inputs: int, written_
     if skipped:
         print(f"ferkit predict: skipped {len(skipped)} file(s) that are not images or videos", file=sys.stderr)
     if errors:
-        print(f"ferkit predict: {len(errors)} failure(s), {processed} of {n_inputs} input(s) processed:",
-              file=sys.stderr)
-        for e in errors:   # messages usually start with the path already
+        print(
+            f"ferkit predict: {len(errors)} failure(s), {processed} of {n_inputs} input(s) processed:", file=sys.stderr
+        )
+        for e in errors:  # messages usually start with the path already
             text = e["error"] if e["error"].startswith(e["path"]) else f"{e['path']}: {e['error']}"
             print(f"  FAILED {text}", file=sys.stderr)
     return 0 if processed and not errors and written_ok else 1

@@ -1,4 +1,5 @@
 """``ferkit stats``: class distribution, exact duplicates and constant images of every split of a dataset."""
+
 from __future__ import annotations
 
 from ferkit.cli.options import parse_options
@@ -10,8 +11,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data-root", default=None, help="dataset root (default: $FERKIT_DATA)")
     p.add_argument("--cache", default=None, help="prepared-array cache folder (default: $FERKIT_CACHE)")
     p.add_argument("--json", default=None, metavar="OUT", help="also write the statistics (every group) as JSON")
-    p.add_argument("-o", "--option", action="append", metavar="KEY=VALUE",
-                   help="dataset option, e.g. mode=probability (ferplus) or folds=5 (ckplus); repeatable")
+    p.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="dataset option, e.g. mode=probability (ferplus) or folds=5 (ckplus); repeatable",
+    )
     p.add_argument("--examples", type=int, default=5, help="duplicate groups to print")
     p.set_defaults(func=run)
 

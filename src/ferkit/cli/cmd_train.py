@@ -1,12 +1,16 @@
 """``ferkit train --config configs/X.yaml [key=value ...] [--resume]``"""
+
 from __future__ import annotations
 
 import argparse
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("train", help="train a model from a YAML config",
-                       description="Train a model. Overrides are dotted keys, e.g. optim.lr=0.05 epochs=10.")
+    p = sub.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        description="Train a model. Overrides are dotted keys, e.g. optim.lr=0.05 epochs=10.",
+    )
     p.add_argument("--config", help="YAML config file (see configs/)")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
     p.add_argument("--data-root", help="dataset root (else $FERKIT_DATA)")

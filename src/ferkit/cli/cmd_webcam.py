@@ -1,6 +1,7 @@
 """`ferkit webcam`: live annotated video from a camera in a window (needs a display, a camera and an OpenCV
 with GUI support: `pip install ferkit[gui]`). Without them: `ferkit predict --source 0 --jsonl out.jsonl`
 (no window), or the live webcam of the web page (`ferkit serve`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,13 +12,14 @@ from ferkit.cli._pipeline_args import add_pipeline_options, build_recognizer
 from ferkit.errors import FerkitError, InputError
 
 WINDOW = "ferkit (press q or Esc to quit)"
-INSTEAD = ("use `ferkit predict --source 0 --jsonl results.jsonl [--output DIR]` (no window needed), or the live "
-           "webcam of the web page (`ferkit serve`)")
+INSTEAD = (
+    "use `ferkit predict --source 0 --jsonl results.jsonl [--output DIR]` (no window needed), or the live "
+    "webcam of the web page (`ferkit serve`)"
+)
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("webcam", help="live facial expression recognition from a camera",
-                              description=__doc__)
+    p = subparsers.add_parser("webcam", help="live facial expression recognition from a camera", description=__doc__)
     p.add_argument("--camera", type=int, default=0, help="camera index (default 0)")
     p.add_argument("--every-n-frames", type=int, default=1, help="analyse every n-th frame")
     p.add_argument("--no-bars", action="store_true", help="annotate without probability bars")
@@ -34,9 +36,11 @@ def check_display() -> None:
     try:
         cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
     except cv2.error:
-        raise FerkitError("this OpenCV build has no GUI support (opencv-python-headless): install the GUI build "
-                          "with `pip uninstall -y opencv-python-headless && pip install 'ferkit[gui]'`, or "
-                          f"{INSTEAD}") from None
+        raise FerkitError(
+            "this OpenCV build has no GUI support (opencv-python-headless): install the GUI build "
+            "with `pip uninstall -y opencv-python-headless && pip install 'ferkit[gui]'`, or "
+            f"{INSTEAD}"
+        ) from None
 
 
 def run_live(args: argparse.Namespace, camera: int = 0) -> int:
@@ -47,8 +51,7 @@ def run_live(args: argparse.Namespace, camera: int = 0) -> int:
     check_display()
     recognizer = build_recognizer(args)
     try:
-        stream = recognizer.predict_video(camera, every_n_frames=getattr(args, "every_n_frames", 1),
-                                          return_frames=True)
+        stream = recognizer.predict_video(camera, every_n_frames=getattr(args, "every_n_frames", 1), return_frames=True)
         for result, rgb in stream:
             frame = annotate(rgb, result.faces, bars=not getattr(args, "no_bars", False))
             cv2.imshow(WINDOW, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))

@@ -1,5 +1,6 @@
 """``ferkit`` entry point. Each sub-command lives in its own module ``ferkit.cli.<name>`` exposing
 ``add_parser(subparsers)`` (which sets ``func``) so commands stay small and independent."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,23 @@ import sys
 
 from ferkit.errors import FerkitError
 
-COMMANDS = ("predict", "webcam", "models", "train", "evaluate", "prepare", "stats", "export", "features", "serve",
-            "benchmark", "finetune", "ensemble", "calibrate", "compare")
+COMMANDS = (
+    "predict",
+    "webcam",
+    "models",
+    "train",
+    "evaluate",
+    "prepare",
+    "stats",
+    "export",
+    "features",
+    "serve",
+    "benchmark",
+    "finetune",
+    "ensemble",
+    "calibrate",
+    "compare",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:
         # KEY=VALUE overrides may stand anywhere among the flags (argparse only collects one run of them)
-        if isinstance(getattr(args, "overrides", None), list) and all("=" in e and not e.startswith("-")
-                                                                      for e in extra):
+        if isinstance(getattr(args, "overrides", None), list) and all(
+            "=" in e and not e.startswith("-") for e in extra
+        ):
             args.overrides += extra
         else:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

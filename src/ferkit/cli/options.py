@@ -1,4 +1,5 @@
 """Shared parsing of ``--option KEY=VALUE`` dataset options."""
+
 from __future__ import annotations
 
 from ferkit.errors import ConfigError

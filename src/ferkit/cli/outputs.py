@@ -1,5 +1,6 @@
 """Output targets of ``ferkit predict``: checked before any work starts (so a bad path costs no analysis),
 and one distinct annotated file per input (so no two inputs share an output, and no output replaces an input)."""
+
 from __future__ import annotations
 
 import logging
@@ -11,7 +12,7 @@ from ferkit.errors import OutputError
 from ferkit.io_utils import is_stdout, resolve_target
 
 log = logging.getLogger(__name__)
-IMAGE_OUTPUT_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")   # what cv2.imencode writes; others -> .png
+IMAGE_OUTPUT_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # what cv2.imencode writes; others -> .png
 
 
 def _key(path: Path) -> str:
@@ -96,8 +97,9 @@ def annotated_suffix(source: Path, video: bool) -> str:
     return suffix if suffix in IMAGE_OUTPUT_SUFFIXES else ".png"
 
 
-def annotated_targets(out_dir: Path, inputs: list[tuple[Path, Path, bool]],
-                      reserved: list[str | os.PathLike] = ()) -> list[Path]:
+def annotated_targets(
+    out_dir: Path, inputs: list[tuple[Path, Path, bool]], reserved: list[str | os.PathLike] = ()
+) -> list[Path]:
     """The annotated output of each (input file, path relative to its root, is video): ``out_dir/<rel
     folder>/<stem>_annotated<suffix>``, keeping the inputs' relative paths. Where two inputs would share a
     name (``a/x.jpg`` and ``b/x.jpg``, ``x.avi`` and ``x.mp4``, names differing only in case) or an output

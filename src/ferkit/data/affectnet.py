@@ -4,6 +4,7 @@ CSV columns: subDirectory_filePath, face_x, face_y, face_width, face_height, fac
 valence, arousal. Expressions 0..7 are emotions (AFFECTNET_LABELS); 8..10 (none, uncertain, non-face) are
 skipped. Each face is cut out with its annotated box (clipped to the image) and resized.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,17 @@ from ferkit.data.imageio import read_image, resize_square
 from ferkit.errors import DatasetError
 from ferkit.labels import AFFECTNET_LABELS
 
-COLUMNS = ("subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "facial_landmarks",
-           "expression", "valence", "arousal")
+COLUMNS = (
+    "subDirectory_filePath",
+    "face_x",
+    "face_y",
+    "face_width",
+    "face_height",
+    "facial_landmarks",
+    "expression",
+    "valence",
+    "arousal",
+)
 SPLIT_FILES = {"train": "training.csv", "val": "validation.csv"}
 _ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val"}
 _BASES = ("affectnet", "AffectNet", "affectnet/Manually_Annotated", "")
@@ -28,8 +38,9 @@ _IMAGE_DIRS = ("Manually_Annotated_Images", "Manually_Annotated/Manually_Annotat
 def split_name(split: str) -> str:
     key = split.strip().lower()
     if key not in _ALIASES:
-        raise DatasetError(f"affectnet: unknown split {split!r}; choose from train (training.csv) or val "
-                           "(validation.csv)")
+        raise DatasetError(
+            f"affectnet: unknown split {split!r}; choose from train (training.csv) or val (validation.csv)"
+        )
     return _ALIASES[key]
 
 
@@ -44,10 +55,13 @@ def find_files(root: Path, split: str) -> tuple[Path, Path]:
                 for img in _IMAGE_DIRS:
                     if (base / img).is_dir():
                         return csv_path, base / img
-                raise DatasetError(f"AffectNet: found {csv_path} but no image folder "
-                                   f"{' or '.join(str(base / d) for d in _IMAGE_DIRS)}")
-    raise DatasetError(f"AffectNet {name} not found under {str(root)!r}: expected e.g. {root / 'affectnet' / name} "
-                       f"and {root / 'affectnet' / _IMAGE_DIRS[0]}")
+                raise DatasetError(
+                    f"AffectNet: found {csv_path} but no image folder {' or '.join(str(base / d) for d in _IMAGE_DIRS)}"
+                )
+    raise DatasetError(
+        f"AffectNet {name} not found under {str(root)!r}: expected e.g. {root / 'affectnet' / name} "
+        f"and {root / 'affectnet' / _IMAGE_DIRS[0]}"
+    )
 
 
 def read_annotations(path: Path, classes: int = 8) -> dict[str, np.ndarray]:
@@ -57,7 +71,7 @@ def read_annotations(path: Path, classes: int = 8) -> dict[str, np.ndarray]:
         with open(path, newline="", encoding="utf-8") as f:
             reader = csv.reader(f)
             header = next(reader, None)
-            if header is None or [h.strip() for h in header[:len(COLUMNS)]] != list(COLUMNS):
+            if header is None or [h.strip() for h in header[: len(COLUMNS)]] != list(COLUMNS):
                 raise DatasetError(f"{path}: header must be {','.join(COLUMNS)}, got {header!r}")
             for line_no, row in enumerate(reader, start=2):
                 if not row:
@@ -69,8 +83,10 @@ def read_annotations(path: Path, classes: int = 8) -> dict[str, np.ndarray]:
                     box = [int(float(v)) for v in row[1:5]]
                     valence, arousal = float(row[7]), float(row[8])
                 except ValueError:
-                    raise DatasetError(f"{path}:{line_no}: face box, expression, valence and arousal must be "
-                                       f"numbers, got {row[1:5] + row[6:9]}") from None
+                    raise DatasetError(
+                        f"{path}:{line_no}: face box, expression, valence and arousal must be "
+                        f"numbers, got {row[1:5] + row[6:9]}"
+                    ) from None
                 if not 0 <= expression <= 10:
                     raise DatasetError(f"{path}:{line_no}: expression {expression} outside 0..10")
                 if expression >= classes:
@@ -87,8 +103,14 @@ def read_annotations(path: Path, classes: int = 8) -> dict[str, np.ndarray]:
     if not files:
         raise DatasetError(f"{path}: no rows with an emotion label (expression 0..{classes - 1})")
     va_arr = np.asarray(va, np.float32)
-    return {"file": np.asarray(files), "box": np.asarray(boxes, np.int64), "label": np.asarray(labels, np.int64),
-            "valence": va_arr[:, 0], "arousal": va_arr[:, 1], "line": np.asarray(lines, np.int64)}
+    return {
+        "file": np.asarray(files),
+        "box": np.asarray(boxes, np.int64),
+        "label": np.asarray(labels, np.int64),
+        "valence": va_arr[:, 0],
+        "arousal": va_arr[:, 1],
+        "line": np.asarray(lines, np.int64),
+    }
 
 
 def crop_box(image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
@@ -101,12 +123,14 @@ def crop_box(image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
     return image[y0:y1, x0:x1]
 
 
-def read_split(csv_path: Path, images: Path, size: int = 48, classes: int = 8,
-               progress: bool = True, in_chans: int = 1) -> dict[str, np.ndarray]:
+def read_split(
+    csv_path: Path, images: Path, size: int = 48, classes: int = 8, progress: bool = True, in_chans: int = 1
+) -> dict[str, np.ndarray]:
     ann = read_annotations(csv_path, classes)
     out = np.empty((len(ann["file"]), size, size) + ((3,) if in_chans == 3 else ()), np.uint8)
-    for i, (rel, box) in enumerate(tqdm(list(zip(ann["file"], ann["box"])), desc=f"reading {csv_path.name}",
-                                        unit="img", disable=not progress)):
+    for i, (rel, box) in enumerate(
+        tqdm(list(zip(ann["file"], ann["box"])), desc=f"reading {csv_path.name}", unit="img", disable=not progress)
+    ):
         path = images / rel
         if not path.is_file():
             raise DatasetError(f"{csv_path}:{ann['line'][i]}: image {path} not found")

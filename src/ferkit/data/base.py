@@ -1,4 +1,5 @@
 """The in-memory form every dataset reader produces."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,8 +51,14 @@ class ArrayDataset:
     def subset(self, index: np.ndarray) -> ArrayDataset:
         index = np.asarray(index)
         return ArrayDataset(
-            images=self.images[index], targets=self.targets[index], labels=self.labels, name=self.name,
-            split=self.split, extra={k: v[index] for k, v in self.extra.items()}, info=dict(self.info))
+            images=self.images[index],
+            targets=self.targets[index],
+            labels=self.labels,
+            name=self.name,
+            split=self.split,
+            extra={k: v[index] for k, v in self.extra.items()},
+            info=dict(self.info),
+        )
 
     def class_counts(self) -> np.ndarray:
         hard = self.hard_labels

@@ -1,4 +1,5 @@
 """Decode-once cache: slow parsing runs once, later loads memory-map the arrays."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,8 +31,9 @@ def cache_path(name: str, key: str, cache: str | os.PathLike | None = None) -> P
     return cache_dir(cache) / f"{name}-{key}"
 
 
-def cached_arrays(name: str, key: str, build: Callable[[], dict[str, np.ndarray]],
-                  cache: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
+def cached_arrays(
+    name: str, key: str, build: Callable[[], dict[str, np.ndarray]], cache: str | os.PathLike | None = None
+) -> dict[str, np.ndarray]:
     """Return arrays stored under cache/name-key/, building and saving them atomically if absent."""
     folder = cache_path(name, key, cache)
     manifest = folder / "manifest.json"

@@ -3,6 +3,7 @@
 ``ckplus/CK+48/<emotion>/S<subject>_<sequence>_<frame>.png`` with the seven folders below; the files are the
 last frames of each sequence, so several images share a subject and a sequence: split by subject only.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,9 @@ def find_folder(root: Path) -> Path:
         if all((folder / name).is_dir() for name in FOLDERS):
             return folder
     tried = ", ".join(str(root / rel) for rel in _CANDIDATES)
-    raise DatasetError(f"CK+48 not found under {str(root)!r}: expected the folders {', '.join(FOLDERS)} in one of "
-                       f"{tried}")
+    raise DatasetError(
+        f"CK+48 not found under {str(root)!r}: expected the folders {', '.join(FOLDERS)} in one of {tried}"
+    )
 
 
 def list_files(folder: Path) -> tuple[list[Path], np.ndarray]:
@@ -64,7 +66,8 @@ def read_folder(folder: Path, size: int = 48, progress: bool = True) -> dict[str
     for i, p in enumerate(tqdm(paths, desc="reading CK+48", unit="img", disable=not progress)):
         images[i] = resize_square(read_image(p, "L"), size)
     return {
-        "images": images, "label": labels,
+        "images": images,
+        "label": labels,
         "subject": np.asarray([s for s, _, _ in parsed]),
         "sequence": np.asarray([q for _, q, _ in parsed], np.int64),
         "frame": np.asarray([f for _, _, f in parsed], np.int64),

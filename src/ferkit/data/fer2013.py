@@ -1,4 +1,5 @@
 """FER2013 in the canonical Kaggle CSV format (emotion,pixels,Usage), plain or gzip-compressed."""
+
 from __future__ import annotations
 
 import csv
@@ -45,8 +46,9 @@ def read_csv(path: Path, progress: bool = True) -> tuple[np.ndarray, np.ndarray,
             header = next(reader, None)
             if header is None or [h.strip().lower() for h in header[:3]] != ["emotion", "pixels", "usage"]:
                 raise DatasetError(f"{path}: header must be 'emotion,pixels,Usage', got {header!r}")
-            for line_no, row in enumerate(tqdm(reader, desc=f"reading {path.name}", unit="rows",
-                                               disable=not progress), start=2):
+            for line_no, row in enumerate(
+                tqdm(reader, desc=f"reading {path.name}", unit="rows", disable=not progress), start=2
+            ):
                 if len(row) < 3:
                     raise DatasetError(f"{path}:{line_no}: expected 3 columns, got {len(row)}")
                 try:

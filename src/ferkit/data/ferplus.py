@@ -14,6 +14,7 @@ Label modes (the paper's four schemes follow its code release; rules in ``ferkit
 Single votes are treated as annotator noise and removed first, as in the paper's code release.
 Images whose strongest vote is unknown or not-a-face are dropped in every mode.
 """
+
 from __future__ import annotations
 
 import csv

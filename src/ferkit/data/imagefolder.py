@@ -3,6 +3,7 @@
 Folder names become labels, mapped to canonical emotion names where ferkit.labels knows them (``happy`` ->
 ``happiness``); other names are kept as they are. Every split gets the same label list (sorted union).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,13 +54,15 @@ def scan(root: Path) -> tuple[tuple[str, ...], list[tuple[str, Path, int]]]:
     for split, folder in splits.items():
         label_dirs = _subdirs(folder)
         if not label_dirs:
-            raise DatasetError(f"{folder}: no images and no label folders; expected root/<label>/*.png "
-                              "or root/<split>/<label>/*.png")
+            raise DatasetError(
+                f"{folder}: no images and no label folders; expected root/<label>/*.png or root/<split>/<label>/*.png"
+            )
         for d in label_dirs:
             label = label_name(d.name)
             if names.setdefault(label, d.name) != d.name:
-                raise DatasetError(f"{d}: folder {d.name!r} and folder {names[label]!r} both mean label {label!r}; "
-                                   "rename one")
+                raise DatasetError(
+                    f"{d}: folder {d.name!r} and folder {names[label]!r} both mean label {label!r}; rename one"
+                )
             folders.setdefault(split, []).append(d)
     labels = tuple(sorted(names))
     items = []
@@ -71,14 +74,18 @@ def scan(root: Path) -> tuple[tuple[str, ...], list[tuple[str, Path, int]]]:
     return labels, items
 
 
-def read_all(root: Path, size: int = 48, progress: bool = True,
-             in_chans: int = 1) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+def read_all(
+    root: Path, size: int = 48, progress: bool = True, in_chans: int = 1
+) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
     """Every image at (size, size) grey (in_chans 1) or (size, size, 3) RGB (in_chans 3)."""
     labels, items = scan(root)
     images = np.empty((len(items), size, size) + ((3,) if in_chans == 3 else ()), np.uint8)
     mode = "RGB" if in_chans == 3 else "L"
     for i, (_, p, _) in enumerate(tqdm(items, desc=f"reading {root.name}", unit="img", disable=not progress)):
         images[i] = resize_square(read_image(p, mode), size)
-    return labels, {"images": images, "label": np.asarray([c for _, _, c in items], np.int64),
-                    "split": np.asarray([s for s, _, _ in items]),
-                    "file": np.asarray([str(p.relative_to(root)) for _, p, _ in items])}
+    return labels, {
+        "images": images,
+        "label": np.asarray([c for _, _, c in items], np.int64),
+        "split": np.asarray([s for s, _, _ in items]),
+        "file": np.asarray([str(p.relative_to(root)) for _, p, _ in items]),
+    }

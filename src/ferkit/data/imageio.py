@@ -2,6 +2,7 @@
 
 Readers get RGB or grey ``uint8`` arrays; every failure is a DatasetError naming the file.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,7 +30,7 @@ def read_image(path: Path, mode: str = "L") -> np.ndarray:
         rgb = load_image(path)
     except MediaError as e:
         reason = str(e)
-        reason = reason[len(str(path)) + 2:] if reason.startswith(f"{path}: ") else reason
+        reason = reason[len(str(path)) + 2 :] if reason.startswith(f"{path}: ") else reason
         raise DatasetError(f"{path}: cannot decode image ({reason})") from None
     return to_grey(rgb) if mode == "L" else rgb
 
@@ -55,7 +56,7 @@ def centre_square(image: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     side = min(h, w)
     y0, x0 = (h - side) // 2, (w - side) // 2
-    return image[y0:y0 + side, x0:x0 + side]
+    return image[y0 : y0 + side, x0 : x0 + side]
 
 
 def listing_key(files: Iterable[Path], **params) -> str:

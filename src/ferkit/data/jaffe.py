@@ -4,6 +4,7 @@ Files are named ``XX.EEn.NNN.tiff``: XX the subject's initials, EE the expressio
 n the repetition, NNN the picture number. A *cropper* turns an RGB photo into grey face crops; when it
 finds no face the centre square is used instead and counted, so the caller can see how many.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,6 +58,7 @@ def default_cropper() -> tuple[Cropper | None, str]:
     """
     try:
         from ferkit import faces
+
         fn = getattr(faces, "crop_faces", None)
         if callable(fn):
             return fn, "ferkit.faces.crop_faces"
@@ -83,7 +85,7 @@ class DetectorCropper:
             x0, y0, n = int(round(cx - side / 2)), int(round(cy - side / 2)), max(int(round(side)), 1)
             pad = max(0, -x0, -y0, x0 + n - grey.shape[1], y0 + n - grey.shape[0])
             padded = np.pad(grey, pad, mode="edge") if pad else grey
-            out.append(padded[y0 + pad:y0 + pad + n, x0 + pad:x0 + pad + n])
+            out.append(padded[y0 + pad : y0 + pad + n, x0 + pad : x0 + pad + n])
         return out
 
 
@@ -98,8 +100,9 @@ def crop_face(rgb: np.ndarray, cropper: Cropper | None, size: int) -> tuple[np.n
     return resize_square(to_grey(crop), size), True, len(crops)
 
 
-def read_folder(folder: Path, size: int = 48, cropper: Cropper | None = None,
-                progress: bool = True) -> dict[str, np.ndarray]:
+def read_folder(
+    folder: Path, size: int = 48, cropper: Cropper | None = None, progress: bool = True
+) -> dict[str, np.ndarray]:
     """Decode and crop every photo: images, label, subject, file and ``faces`` (faces the cropper found;
     0 means the centre square was used)."""
     files = list_files(folder)
@@ -109,6 +112,10 @@ def read_folder(folder: Path, size: int = 48, cropper: Cropper | None = None,
     for i, p in enumerate(tqdm(files, desc="reading JAFFE", unit="img", disable=not progress)):
         images[i], _, faces[i] = crop_face(read_image(p, "RGB"), cropper, size)
     assert len(CODES) == len(JAFFE_LABELS)
-    return {"images": images, "label": np.asarray([c for _, c in parsed], np.int64),
-            "subject": np.asarray([s for s, _ in parsed]), "file": np.asarray([p.name for p in files]),
-            "faces": faces}
+    return {
+        "images": images,
+        "label": np.asarray([c for _, c in parsed], np.int64),
+        "subject": np.asarray([s for s, _ in parsed]),
+        "file": np.asarray([p.name for p in files]),
+        "faces": faces,
+    }

@@ -1,4 +1,5 @@
 """FER2013 and FERPlus loaders on top of the decode-once cache."""
+
 from __future__ import annotations
 
 import os
@@ -36,42 +37,63 @@ def _split_rows(usage: np.ndarray, split: str, source: str) -> np.ndarray:
 
 
 @register_dataset("fer2013")
-def load_fer2013(split: str, data_root: str | os.PathLike | None = None, cache=None, progress: bool = True,
-                 **unused) -> ArrayDataset:
+def load_fer2013(
+    split: str, data_root: str | os.PathLike | None = None, cache=None, progress: bool = True, **unused
+) -> ArrayDataset:
     _reject_unknown(unused, "fer2013")
     arrays = fer2013_arrays(data_root, cache, progress)
     rows = _split_rows(arrays["usage"], split, "fer2013")
-    return ArrayDataset(images=np.asarray(arrays["images"][rows]), targets=np.asarray(arrays["emotion"][rows]),
-                        labels=FER2013_LABELS, name="fer2013", split=fer_split(split),
-                        extra={"row": rows})
+    return ArrayDataset(
+        images=np.asarray(arrays["images"][rows]),
+        targets=np.asarray(arrays["emotion"][rows]),
+        labels=FER2013_LABELS,
+        name="fer2013",
+        split=fer_split(split),
+        extra={"row": rows},
+    )
 
 
 @register_dataset("ferplus")
-def load_ferplus(split: str, data_root: str | os.PathLike | None = None, mode: str = "majority", cache=None,
-                 progress: bool = True, keep_all: bool = False, **unused) -> ArrayDataset:
+def load_ferplus(
+    split: str,
+    data_root: str | os.PathLike | None = None,
+    mode: str = "majority",
+    cache=None,
+    progress: bool = True,
+    keep_all: bool = False,
+    **unused,
+) -> ArrayDataset:
     """FERPlus labels on FER2013 pixels. keep_all=True keeps dropped rows with hard label -1 (multitask)."""
     _reject_unknown(unused, "ferplus")
     root = resolve_root(data_root)
     arrays = fer2013_arrays(root, cache, progress)
     votes, usage = ferplus.read_votes(ferplus.find_csv(root))
     if len(votes) != len(arrays["usage"]):
-        raise DatasetError(f"FERPlus has {len(votes)} rows but FER2013 has {len(arrays['usage'])}; "
-                           "they are joined by row position and must match")
+        raise DatasetError(
+            f"FERPlus has {len(votes)} rows but FER2013 has {len(arrays['usage'])}; "
+            "they are joined by row position and must match"
+        )
     mismatch = np.flatnonzero(usage != np.asarray(arrays["usage"]))
     if mismatch.size:
         i = int(mismatch[0])  # str(): numpy 2 scalars would print as np.str_('...')
-        raise DatasetError(f"FERPlus row {i + 2} has Usage {str(usage[i])!r} but FER2013 row says "
-                           f"{str(arrays['usage'][i])!r}: the files are not aligned")
+        raise DatasetError(
+            f"FERPlus row {i + 2} has Usage {str(usage[i])!r} but FER2013 row says "
+            f"{str(arrays['usage'][i])!r}: the files are not aligned"
+        )
     targets, keep, hard = ferplus.process_votes(votes, mode)
     rows = _split_rows(usage, split, "ferplus")
     if not keep_all:
         rows = rows[keep[rows]]
     tgt = targets[rows] if mode != "majority" else hard[rows]
-    return ArrayDataset(images=np.asarray(arrays["images"][rows]), targets=tgt, labels=FERPLUS_LABELS,
-                        name="ferplus", split=fer_split(split),
-                        extra={"row": rows, "hard": hard[rows], "votes": votes[rows],
-                               "fer2013": np.asarray(arrays["emotion"][rows])},
-                        info={"mode": mode})
+    return ArrayDataset(
+        images=np.asarray(arrays["images"][rows]),
+        targets=tgt,
+        labels=FERPLUS_LABELS,
+        name="ferplus",
+        split=fer_split(split),
+        extra={"row": rows, "hard": hard[rows], "votes": votes[rows], "fer2013": np.asarray(arrays["emotion"][rows])},
+        info={"mode": mode},
+    )
 
 
 def _reject_unknown(options: dict, name: str) -> None:

@@ -5,6 +5,7 @@ Every loader returns ``uint8`` (N, size, size) grey images (or (N, size, size, 3
 prepared-array cache (``cache``: a folder, None for the default, False to skip caching) and rejects
 unknown options. The format details live in one module per dataset.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,9 @@ def _check_options(name: str, unused: dict, size) -> int:
     return size
 
 
-def _arrays(name: str, key: str, build: Callable[[], dict[str, np.ndarray]], cache,
-            info: dict) -> dict[str, np.ndarray]:
+def _arrays(
+    name: str, key: str, build: Callable[[], dict[str, np.ndarray]], cache, info: dict
+) -> dict[str, np.ndarray]:
     """Cached unless cache is False; records where the cache lives in ``info['cache']``."""
     if cache is False:
         return build()
@@ -49,14 +51,29 @@ def _arrays(name: str, key: str, build: Callable[[], dict[str, np.ndarray]], cac
     return cached_arrays(name, key, build, cache)
 
 
-def _dataset(arrays: dict[str, np.ndarray], rows: np.ndarray, labels: tuple[str, ...], name: str, split: str,
-             extra: tuple[str, ...], info: dict, **more_extra: np.ndarray) -> ArrayDataset:
+def _dataset(
+    arrays: dict[str, np.ndarray],
+    rows: np.ndarray,
+    labels: tuple[str, ...],
+    name: str,
+    split: str,
+    extra: tuple[str, ...],
+    info: dict,
+    **more_extra: np.ndarray,
+) -> ArrayDataset:
     if rows.size == 0:
         raise DatasetError(f"{name}: split {split!r} is empty")
     ex = {k: np.asarray(arrays[k][rows]) for k in extra}
     ex.update({k: np.asarray(v)[rows] for k, v in more_extra.items()})
-    return ArrayDataset(images=np.asarray(arrays["images"][rows]), targets=np.asarray(arrays["label"][rows]),
-                        labels=labels, name=name, split=split, extra=ex, info=info)
+    return ArrayDataset(
+        images=np.asarray(arrays["images"][rows]),
+        targets=np.asarray(arrays["label"][rows]),
+        labels=labels,
+        name=name,
+        split=split,
+        extra=ex,
+        info=info,
+    )
 
 
 def _check_folds(folds, name: str) -> int:
@@ -72,24 +89,42 @@ def _folds(arrays, split: str, folds, seed, name: str) -> tuple[np.ndarray, np.n
 
 
 @register_dataset("ckplus")
-def load_ckplus(split: str = "all", data_root: PathLike | None = None, size: int = 48, folds: int = 10,
-                seed: int = 0, cache=None, progress: bool = True, **unused) -> ArrayDataset:
+def load_ckplus(
+    split: str = "all",
+    data_root: PathLike | None = None,
+    size: int = 48,
+    folds: int = 10,
+    seed: int = 0,
+    cache=None,
+    progress: bool = True,
+    **unused,
+) -> ArrayDataset:
     """CK+48 with subject-independent folds: split 'all', 'fold<k>' (test fold) or 'train<k>' (the rest)."""
     size = _check_options("ckplus", unused, size)
     folder = ckplus.find_folder(resolve_root(data_root))
     paths, _ = ckplus.list_files(folder)
     info = {"folds": folds, "seed": seed, "root": str(folder)}
-    arrays = _arrays("ckplus", listing_key(paths, size=size), lambda: ckplus.read_folder(folder, size, progress),
-                     cache, info)
+    arrays = _arrays(
+        "ckplus", listing_key(paths, size=size), lambda: ckplus.read_folder(folder, size, progress), cache, info
+    )
     fold, rows = _folds(arrays, split, folds, seed, "ckplus")
-    return _dataset(arrays, rows, CKPLUS_LABELS, "ckplus", split.lower(), ("subject", "sequence", "frame", "file"),
-                    info, fold=fold)
+    return _dataset(
+        arrays, rows, CKPLUS_LABELS, "ckplus", split.lower(), ("subject", "sequence", "frame", "file"), info, fold=fold
+    )
 
 
 @register_dataset("jaffe")
-def load_jaffe(split: str = "all", data_root: PathLike | None = None, size: int = 48, folds: int = 10,
-               seed: int = 0, cropper: jaffe.Cropper | None = None, cache=None, progress: bool = True,
-               **unused) -> ArrayDataset:
+def load_jaffe(
+    split: str = "all",
+    data_root: PathLike | None = None,
+    size: int = 48,
+    folds: int = 10,
+    seed: int = 0,
+    cropper: jaffe.Cropper | None = None,
+    cache=None,
+    progress: bool = True,
+    **unused,
+) -> ArrayDataset:
     """JAFFE face crops with subject-independent folds (split names as for ckplus).
 
     ``cropper``: RGB uint8 photo -> list of grey face crops (first one used). Default: a ferkit.faces
@@ -105,18 +140,29 @@ def load_jaffe(split: str = "all", data_root: PathLike | None = None, size: int 
     else:
         how, cache = "custom", False
     info = {"folds": folds, "seed": seed, "root": str(folder), "cropper": how}
-    arrays = _arrays("jaffe", listing_key(files, size=size, cropper=how),
-                     lambda: jaffe.read_folder(folder, size, cropper, progress), cache, info)
+    arrays = _arrays(
+        "jaffe",
+        listing_key(files, size=size, cropper=how),
+        lambda: jaffe.read_folder(folder, size, cropper, progress),
+        cache,
+        info,
+    )
     fold, rows = _folds(arrays, split, folds, seed, "jaffe")
     faces = np.asarray(arrays["faces"][rows])
     info.update(faces_not_detected=int((faces == 0).sum()), multiple_faces=int((faces > 1).sum()))
-    return _dataset(arrays, rows, JAFFE_LABELS, "jaffe", split.lower(), ("subject", "file", "faces"), info,
-                    fold=fold)
+    return _dataset(arrays, rows, JAFFE_LABELS, "jaffe", split.lower(), ("subject", "file", "faces"), info, fold=fold)
 
 
 @register_dataset("rafdb")
-def load_rafdb(split: str, data_root: PathLike | None = None, size: int = 48, cache=None, progress: bool = True,
-               in_chans: int = 1, **unused) -> ArrayDataset:
+def load_rafdb(
+    split: str,
+    data_root: PathLike | None = None,
+    size: int = 48,
+    cache=None,
+    progress: bool = True,
+    in_chans: int = 1,
+    **unused,
+) -> ArrayDataset:
     """RAF-DB basic (aligned 100x100 colour faces): split 'train' or 'test'; in_chans=3 keeps the colour."""
     size = _check_options("rafdb", unused, size)
     in_chans = _check_chans("rafdb", in_chans)
@@ -126,15 +172,28 @@ def load_rafdb(split: str, data_root: PathLike | None = None, size: int = 48, ca
     listing, images = rafdb.find_files(resolve_root(data_root))
     info = {"root": str(listing.parent)}
     key_params = {"size": size, **({"in_chans": 3} if in_chans == 3 else {})}  # grey keys as before: caches stay valid
-    arrays = _arrays("rafdb", source_key(listing, images, **key_params),
-                     lambda: rafdb.read_all(listing, images, size, progress, in_chans), cache, info)
+    arrays = _arrays(
+        "rafdb",
+        source_key(listing, images, **key_params),
+        lambda: rafdb.read_all(listing, images, size, progress, in_chans),
+        cache,
+        info,
+    )
     rows = np.flatnonzero(np.asarray(arrays["split"]) == key)
     return _dataset(arrays, rows, RAFDB_LABELS, "rafdb", key, ("file",), info)
 
 
 @register_dataset("affectnet")
-def load_affectnet(split: str, data_root: PathLike | None = None, size: int = 48, classes: int = 8, cache=None,
-                   progress: bool = True, in_chans: int = 1, **unused) -> ArrayDataset:
+def load_affectnet(
+    split: str,
+    data_root: PathLike | None = None,
+    size: int = 48,
+    classes: int = 8,
+    cache=None,
+    progress: bool = True,
+    in_chans: int = 1,
+    **unused,
+) -> ArrayDataset:
     """AffectNet manual annotations: split 'train' (training.csv) or 'val' (validation.csv).
 
     classes=8 keeps expressions 0..7; classes=7 also drops contempt. extra carries valence and arousal.
@@ -148,17 +207,30 @@ def load_affectnet(split: str, data_root: PathLike | None = None, size: int = 48
     csv_path, images = affectnet.find_files(resolve_root(data_root), key)
     info = {"root": str(csv_path.parent), "classes": classes}
     chans = {"in_chans": 3} if in_chans == 3 else {}
-    arrays = _arrays(f"affectnet-{key}", source_key(csv_path, images, size=size, classes=classes, **chans),
-                     lambda: affectnet.read_split(csv_path, images, size, classes, progress, in_chans), cache, info)
+    arrays = _arrays(
+        f"affectnet-{key}",
+        source_key(csv_path, images, size=size, classes=classes, **chans),
+        lambda: affectnet.read_split(csv_path, images, size, classes, progress, in_chans),
+        cache,
+        info,
+    )
     rows = np.arange(len(arrays["label"]))
-    return _dataset(arrays, rows, AFFECTNET_LABELS[:classes], "affectnet", key,
-                    ("file", "box", "valence", "arousal"), info)
+    return _dataset(
+        arrays, rows, AFFECTNET_LABELS[:classes], "affectnet", key, ("file", "box", "valence", "arousal"), info
+    )
 
 
 @register_dataset("imagefolder")
-def load_imagefolder(split: str = "all", data_root: PathLike | None = None, path: PathLike | None = None,
-                     size: int = 48, cache=None, progress: bool = True, in_chans: int = 1,
-                     **unused) -> ArrayDataset:
+def load_imagefolder(
+    split: str = "all",
+    data_root: PathLike | None = None,
+    path: PathLike | None = None,
+    size: int = 48,
+    cache=None,
+    progress: bool = True,
+    in_chans: int = 1,
+    **unused,
+) -> ArrayDataset:
     """root/<split>/<label>/* or root/<label>/* (split 'all'). ``path``: the folder, absolute or relative to
     the data root (default: the data root itself). Split 'all' of a split-organised folder joins every split.
     in_chans=3 reads colour (N, size, size, 3)."""
@@ -168,8 +240,13 @@ def load_imagefolder(split: str = "all", data_root: PathLike | None = None, path
     labels, items = imagefolder.scan(root)
     info = {"root": str(root)}
     chans = {"in_chans": 3} if in_chans == 3 else {}
-    arrays = _arrays("imagefolder", listing_key([p for _, p, _ in items], size=size, **chans),
-                     lambda: imagefolder.read_all(root, size, progress, in_chans)[1], cache, info)
+    arrays = _arrays(
+        "imagefolder",
+        listing_key([p for _, p, _ in items], size=size, **chans),
+        lambda: imagefolder.read_all(root, size, progress, in_chans)[1],
+        cache,
+        info,
+    )
     splits = np.asarray(arrays["split"])
     present = sorted(set(splits.tolist()))
     if split.lower() == "all":
@@ -183,8 +260,9 @@ def load_imagefolder(split: str = "all", data_root: PathLike | None = None, path
     return _dataset(arrays, rows, labels, "imagefolder", name, ("file", "split"), info)
 
 
-def partition_splits(name: str, data_root: PathLike | None = None, folds: int = 10, path: PathLike | None = None,
-                     **unused) -> list[str]:
+def partition_splits(
+    name: str, data_root: PathLike | None = None, folds: int = 10, path: PathLike | None = None, **unused
+) -> list[str]:
     """Split names that together hold every image exactly once (the test folds for ckplus/jaffe)."""
     if name in ("ckplus", "jaffe"):
         return [f"fold{k}" for k in range(_check_folds(folds, name))]

@@ -1,4 +1,5 @@
 """The prepare step: decode a dataset once into the memory-mapped cache and report what is there."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,9 @@ from ferkit.errors import DatasetError
 _FER = ("fer2013", "ferplus")
 
 
-def dataset_splits(name: str, data_root: str | os.PathLike | None = None, cache=None, progress: bool = True,
-                   **options) -> list[str]:
+def dataset_splits(
+    name: str, data_root: str | os.PathLike | None = None, cache=None, progress: bool = True, **options
+) -> list[str]:
     """Split names that together hold every image of a dataset once (e.g. Training, PublicTest; fold0..fold9)."""
     if name not in list_datasets():
         raise DatasetError(f"unknown dataset {name!r}; choose from {', '.join(list_datasets())}")
@@ -43,8 +45,7 @@ class Prepared:
     splits: dict[str, int] = field(default_factory=dict)
 
 
-def load_splits(name: str, data_root=None, cache=None, progress: bool = True,
-                **options) -> dict[str, ArrayDataset]:
+def load_splits(name: str, data_root=None, cache=None, progress: bool = True, **options) -> dict[str, ArrayDataset]:
     """Every partition split of a dataset, loaded (and therefore cached)."""
     names = dataset_splits(name, data_root, cache, progress, **options)
     return {s: load_dataset(name, s, data_root, cache=cache, progress=progress, **options) for s in names}

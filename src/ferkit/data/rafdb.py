@@ -3,6 +3,7 @@
 Label lines are ``train_00001.jpg 5`` with labels 1..7 = surprise, fear, disgust, happiness, sadness, anger,
 neutral (stored 0-based, see RAFDB_LABELS); the split is the file-name prefix (train / test).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,10 @@ def find_files(root: Path) -> tuple[Path, Path]:
                     if not images.is_dir():
                         raise DatasetError(f"RAF-DB: found {listing} but the image folder {images} is missing")
                     return listing, images
-    raise DatasetError(f"RAF-DB not found under {str(root)!r}: expected e.g. "
-                       f"{root / 'rafdb/basic/EmoLabel/list_patition_label.txt'} and {root / 'rafdb/basic/Image/aligned'}")
+    raise DatasetError(
+        f"RAF-DB not found under {str(root)!r}: expected e.g. "
+        f"{root / 'rafdb/basic/EmoLabel/list_patition_label.txt'} and {root / 'rafdb/basic/Image/aligned'}"
+    )
 
 
 def read_list(path: Path) -> tuple[list[str], np.ndarray]:
@@ -73,8 +76,9 @@ def aligned_path(images: Path, name: str) -> Path:
     return images / f"{stem}_aligned.jpg"
 
 
-def read_all(listing: Path, images: Path, size: int = 48, progress: bool = True,
-             in_chans: int = 1) -> dict[str, np.ndarray]:
+def read_all(
+    listing: Path, images: Path, size: int = 48, progress: bool = True, in_chans: int = 1
+) -> dict[str, np.ndarray]:
     names, labels = read_list(listing)
     paths = [aligned_path(images, n) for n in names]
     missing = [p for p in paths if not p.is_file()]
@@ -83,5 +87,9 @@ def read_all(listing: Path, images: Path, size: int = 48, progress: bool = True,
     out = np.empty((len(paths), size, size) + ((3,) if in_chans == 3 else ()), np.uint8)
     for i, p in enumerate(tqdm(paths, desc="reading RAF-DB", unit="img", disable=not progress)):
         out[i] = resize_square(read_image(p, "RGB" if in_chans == 3 else "L"), size)
-    return {"images": out, "label": labels, "split": np.asarray([split_of(n) for n in names]),
-            "file": np.asarray(names)}
+    return {
+        "images": out,
+        "label": labels,
+        "split": np.asarray([split_of(n) for n in names]),
+        "file": np.asarray(names),
+    }

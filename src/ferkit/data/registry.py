@@ -1,5 +1,6 @@
 """Dataset registry: ``load_dataset(name, split, ...)`` for every supported format. The registry imports
 nothing; the package ``ferkit.data`` imports the loader modules, which register themselves."""
+
 from __future__ import annotations
 
 import inspect
@@ -23,8 +24,14 @@ def list_datasets() -> list[str]:
     return DATASETS.names()
 
 
-def load_dataset(name: str, split: str, data_root: str | os.PathLike | None = None, size: int | None = None,
-                 in_chans: int | None = None, **options) -> ArrayDataset:
+def load_dataset(
+    name: str,
+    split: str,
+    data_root: str | os.PathLike | None = None,
+    size: int | None = None,
+    in_chans: int | None = None,
+    **options,
+) -> ArrayDataset:
     """Load one split of a named dataset. Options are dataset-specific (e.g. ``mode`` for ferplus).
 
     ``size`` / ``in_chans``: the crops' side and channels (1 grey, 3 RGB). A reader that takes them decodes at
@@ -49,5 +56,12 @@ def conform(ds: ArrayDataset, size: int | None, in_chans: int | None) -> ArrayDa
         images = match_channels(images, in_chans)
     if images is ds.images:
         return ds
-    return ArrayDataset(images=images, targets=ds.targets, labels=ds.labels, name=ds.name, split=ds.split,
-                        extra=ds.extra, info=dict(ds.info, converted={"size": size, "in_chans": in_chans}))
+    return ArrayDataset(
+        images=images,
+        targets=ds.targets,
+        labels=ds.labels,
+        name=ds.name,
+        split=ds.split,
+        extra=ds.extra,
+        info=dict(ds.info, converted={"size": size, "in_chans": in_chans}),
+    )

@@ -1,14 +1,21 @@
 """Split-name normalisation shared by the readers."""
+
 from __future__ import annotations
 
 from ferkit.errors import DatasetError
 
 FER_SPLITS = ("Training", "PublicTest", "PrivateTest")
 _ALIASES = {
-    "training": "Training", "train": "Training",
-    "publictest": "PublicTest", "public": "PublicTest", "val": "PublicTest", "valid": "PublicTest",
+    "training": "Training",
+    "train": "Training",
+    "publictest": "PublicTest",
+    "public": "PublicTest",
+    "val": "PublicTest",
+    "valid": "PublicTest",
     "validation": "PublicTest",
-    "privatetest": "PrivateTest", "private": "PrivateTest", "test": "PrivateTest",
+    "privatetest": "PrivateTest",
+    "private": "PrivateTest",
+    "test": "PrivateTest",
 }
 
 

@@ -3,6 +3,7 @@
 Duplicates are found by hashing the pixel bytes (and shape) of every image, so two images are duplicates
 only when they are byte-identical; near-duplicates are out of scope here.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,7 @@ def duplicate_groups(hashes: Mapping[str, np.ndarray]) -> list[DuplicateGroup]:
     return [DuplicateGroup(tuple(m)) for m in where.values() if len(m) > 1]
 
 
-def summarise_duplicates(groups: Sequence[DuplicateGroup],
-                         labels: Mapping[str, np.ndarray] | None = None) -> dict:
+def summarise_duplicates(groups: Sequence[DuplicateGroup], labels: Mapping[str, np.ndarray] | None = None) -> dict:
     """Counts: groups, images in them, redundant copies, groups within one split (per split), groups spanning
     splits, and (given per-split hard labels) groups whose copies disagree on the label."""
     within: dict[str, int] = defaultdict(int)
@@ -103,9 +103,13 @@ def dataset_stats(splits: Mapping[str, ArrayDataset], examples: int | None = 5) 
     per_split = {}
     for s, ds in splits.items():
         const, black = constant_images(ds.images)
-        per_split[s] = {"images": len(ds), "classes": class_distribution(hard[s], ds.labels),
-                        "constant": len(const), "all_black": len(black),
-                        "constant_ids": [sample_id(ds, int(i)) for i in const]}
+        per_split[s] = {
+            "images": len(ds),
+            "classes": class_distribution(hard[s], ds.labels),
+            "constant": len(const),
+            "all_black": len(black),
+            "constant_ids": [sample_id(ds, int(i)) for i in const],
+        }
     ordered = sorted(groups, key=lambda g: (not g.cross_split, -len(g.members)))
     return {
         "splits": per_split,
@@ -119,18 +123,24 @@ def format_stats(name: str, stats: dict, examples: int = 5) -> str:
     splits = stats["splits"]
     labels = list(dict.fromkeys(k for s in splits.values() for k in s["classes"]))
     width = max([len(n) for n in splits] + [5])
-    lines = [f"{name}: class distribution", " " * width + "".join(f"{lab[:10]:>11}" for lab in labels) + f"{'total':>9}"]
+    lines = [
+        f"{name}: class distribution",
+        " " * width + "".join(f"{lab[:10]:>11}" for lab in labels) + f"{'total':>9}",
+    ]
     for s, st in splits.items():
-        lines.append(f"{s:<{width}}" + "".join(f"{st['classes'].get(lab, 0):>11}" for lab in labels)
-                     + f"{st['images']:>9}")
+        lines.append(
+            f"{s:<{width}}" + "".join(f"{st['classes'].get(lab, 0):>11}" for lab in labels) + f"{st['images']:>9}"
+        )
     lines += ["", f"{'split':<{width}}{'constant':>10}{'all-black':>11}"]
     lines += [f"{s:<{width}}{st['constant']:>10}{st['all_black']:>11}" for s, st in splits.items()]
     d = stats["duplicates"]
-    lines += ["", "exact duplicates (byte-identical pixels)",
-              f"  groups: {d['groups']}  images in them: {d['images']}  redundant copies: {d['redundant_copies']}",
-              "  groups within one split: " + (", ".join(f"{s} {n}" for s, n in d["within_split_groups"].items())
-                                             or "none"),
-              f"  groups spanning splits: {d['cross_split_groups']}"]
+    lines += [
+        "",
+        "exact duplicates (byte-identical pixels)",
+        f"  groups: {d['groups']}  images in them: {d['images']}  redundant copies: {d['redundant_copies']}",
+        "  groups within one split: " + (", ".join(f"{s} {n}" for s, n in d["within_split_groups"].items()) or "none"),
+        f"  groups spanning splits: {d['cross_split_groups']}",
+    ]
     if "label_conflict_groups" in d:
         lines.append(f"  groups whose copies have different labels: {d['label_conflict_groups']}")
     for ex in stats["duplicate_groups"][:examples]:

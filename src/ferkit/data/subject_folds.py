@@ -3,6 +3,7 @@
 A person never appears on both sides of a split: whole subjects are assigned to folds, never images.
 Split names: ``all``; ``fold<k>`` = the test fold k; ``train<k>`` = every other fold.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,8 +53,10 @@ def split_rows(split: str, fold: np.ndarray, folds: int, dataset: str) -> np.nda
         return np.arange(len(fold))
     m = _SPLIT.match(key)
     if not m:
-        raise DatasetError(f"{dataset}: unknown split {split!r}; use 'all', 'fold<k>' (test fold k) or "
-                           f"'train<k>' (the other folds), k in 0..{folds - 1}")
+        raise DatasetError(
+            f"{dataset}: unknown split {split!r}; use 'all', 'fold<k>' (test fold k) or "
+            f"'train<k>' (the other folds), k in 0..{folds - 1}"
+        )
     k = int(m.group(2))
     if k >= folds:
         raise DatasetError(f"{dataset}: split {split!r} asks for fold {k} but folds={folds} (k in 0..{folds - 1})")

@@ -1,4 +1,5 @@
 """Class-stratified random subsets (quick runs, tests, subset evaluation)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Fit a model's calibration temperature on a labelled split and measure ECE/NLL before and after."""
+
 from __future__ import annotations
 
 import time
@@ -25,16 +26,23 @@ def calibrate(loaded: LoadedModel, dataset: ArrayDataset, device: str = "cpu", b
     keep, y, model_idx = dataset_targets(loaded.labels, dataset)
     logits = model_logits(loaded, dataset.images[keep], device=device, batch_size=batch_size)
     y = y[keep]
-    target = np.asarray(model_idx)[y]            # the true class as a model column
-    t = round(fit_temperature(logits, target), 4)   # the stored value is the one measured
+    target = np.asarray(model_idx)[y]  # the true class as a model column
+    t = round(fit_temperature(logits, target), 4)  # the stored value is the one measured
     cols = list(model_idx)
     before = softmax(logits)[:, cols]
     after = softmax(logits, t)[:, cols]
     cross = cross_fitted_metrics(logits, target)
-    out = {"temperature": t, "method": "temperature scaling (NLL, centre view)",
-           "dataset": dataset.name, "split": dataset.split, "n": int(len(y)),
-           "before": calibration_metrics(before, y), "after": calibration_metrics(after, y),
-           "cross_fitted_2fold": cross, "fitted": time.strftime("%Y-%m-%d")}
+    out = {
+        "temperature": t,
+        "method": "temperature scaling (NLL, centre view)",
+        "dataset": dataset.name,
+        "split": dataset.split,
+        "n": int(len(y)),
+        "before": calibration_metrics(before, y),
+        "after": calibration_metrics(after, y),
+        "cross_fitted_2fold": cross,
+        "fitted": time.strftime("%Y-%m-%d"),
+    }
     out["reliability"] = {"before": _bins(before, y), "after": _bins(after, y)}
     return out
 

@@ -4,6 +4,7 @@ Temperature scaling (Guo et al., "On Calibration of Modern Neural Networks", ICM
 one scalar T > 0 fitted to minimise the negative log-likelihood on held-out data. It never changes the argmax,
 so accuracy is untouched; only the confidence of the probabilities moves.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,8 +43,12 @@ def reliability_bins(probs: np.ndarray, y_true: np.ndarray, n_bins: int = ECE_BI
     conf_sum = np.bincount(index, weights=conf, minlength=n_bins)
     acc_sum = np.bincount(index, weights=correct, minlength=n_bins)
     safe = np.maximum(count, 1)
-    return {"edges": edges, "count": count, "confidence": np.where(count > 0, conf_sum / safe, 0.0),
-            "accuracy": np.where(count > 0, acc_sum / safe, 0.0)}
+    return {
+        "edges": edges,
+        "count": count,
+        "confidence": np.where(count > 0, conf_sum / safe, 0.0),
+        "accuracy": np.where(count > 0, acc_sum / safe, 0.0),
+    }
 
 
 def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: int = ECE_BINS) -> float:
@@ -59,8 +64,9 @@ def calibration_metrics(probs: np.ndarray, y_true: np.ndarray, n_bins: int = ECE
     return {"ece": expected_calibration_error(probs, y_true, n_bins), "nll": negative_log_likelihood(probs, y_true)}
 
 
-def fit_temperature(logits: np.ndarray, y_true: np.ndarray, lo: float = 0.05, hi: float = 20.0,
-                    tol: float = 1e-7) -> float:
+def fit_temperature(
+    logits: np.ndarray, y_true: np.ndarray, lo: float = 0.05, hi: float = 20.0, tol: float = 1e-7
+) -> float:
     """The T in [lo, hi] minimising the NLL of softmax(logits / T).
 
     With beta = 1/T the NLL is convex in beta (log-sum-exp of a linear function minus a linear one), so its

@@ -2,6 +2,7 @@
 SVM / random forest / logistic regression" heads, scored with the same metrics as the network
 (ferkit.evaluation.metrics.summary).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

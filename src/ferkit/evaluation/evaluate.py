@@ -1,4 +1,5 @@
 """Evaluate a model on a labelled dataset, aligning label sets by name (cross-dataset safe)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,14 @@ from ferkit.labels import align
 from ferkit.models.checkpoint import LoadedModel
 
 
-def model_scores(loaded: LoadedModel, images: np.ndarray, tta: str = "none", device: str = "cpu",
-                 batch_size: int = 512, calibrated: bool = True) -> np.ndarray:
+def model_scores(
+    loaded: LoadedModel,
+    images: np.ndarray,
+    tta: str = "none",
+    device: str = "cpu",
+    batch_size: int = 512,
+    calibrated: bool = True,
+) -> np.ndarray:
     """Softmax scores (N, len(model labels)) for uint8 crops (any square size, grey or RGB; the model's own
     preprocessing), with the model's calibration temperature applied to every TTA view (``calibrated=False``:
     the raw softmax)."""
@@ -31,7 +38,7 @@ def model_logits(loaded: LoadedModel, images: np.ndarray, device: str = "cpu", b
     model = loaded.model.to(device).eval()
     out = []
     for start in range(0, len(images), batch_size):
-        x = pre.tensors(np.asarray(images[start:start + batch_size])).to(device)   # the one preprocessing contract
+        x = pre.tensors(np.asarray(images[start : start + batch_size])).to(device)  # the one preprocessing contract
         out.append(model(x).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, len(loaded.labels)), np.float32)
 
@@ -44,8 +51,9 @@ def dataset_targets(model_labels, dataset: ArrayDataset) -> tuple[np.ndarray, np
     """(keep mask over the dataset, target index among the shared labels, model column of each shared label)."""
     pairs = align(dataset.labels, model_labels)  # (dataset index, model index)
     if not pairs:
-        raise DatasetError(f"model labels {list(model_labels)} share no class with {dataset.name} "
-                           f"labels {list(dataset.labels)}")
+        raise DatasetError(
+            f"model labels {list(model_labels)} share no class with {dataset.name} labels {list(dataset.labels)}"
+        )
     lut = np.full(len(dataset.labels), -1)
     lut[np.array([p[0] for p in pairs])] = np.arange(len(pairs))
     hard = dataset.hard_labels
@@ -64,8 +72,9 @@ def evaluate_scores(scores: np.ndarray, model_labels, dataset: ArrayDataset) -> 
     bins = reliability_bins(shared_scores, y[keep])
     result["reliability"] = {k: bins[k].tolist() for k in ("count", "confidence", "accuracy")}
     result["n_dropped"] = int((~keep).sum())
-    accepted = accepted_label_accuracy(shared_scores.argmax(1), dataset, keep,
-                                       align_dataset_indices(model_labels, dataset))
+    accepted = accepted_label_accuracy(
+        shared_scores.argmax(1), dataset, keep, align_dataset_indices(model_labels, dataset)
+    )
     if accepted is not None:
         result["accepted_accuracy"] = accepted
     result["dataset"] = dataset.name
@@ -74,8 +83,9 @@ def evaluate_scores(scores: np.ndarray, model_labels, dataset: ArrayDataset) -> 
     return result
 
 
-def accepted_label_accuracy(predicted: np.ndarray, dataset: ArrayDataset, keep: np.ndarray,
-                            dataset_idx: list[int]) -> float | None:
+def accepted_label_accuracy(
+    predicted: np.ndarray, dataset: ArrayDataset, keep: np.ndarray, dataset_idx: list[int]
+) -> float | None:
     """FERPlus "accepted-label accuracy": the share of scored images whose prediction is any emotion holding at
     least 30% of the image's (outlier-filtered) votes, the multi-label reading of the paper's ML scheme.
 
@@ -92,8 +102,14 @@ def accepted_label_accuracy(predicted: np.ndarray, dataset: ArrayDataset, keep: 
     return float(hit.mean())
 
 
-def evaluate_model(loaded: LoadedModel, dataset: ArrayDataset, tta: str = "none", device: str = "cpu",
-                   batch_size: int = 512, return_scores: bool = False) -> dict | tuple[dict, np.ndarray]:
+def evaluate_model(
+    loaded: LoadedModel,
+    dataset: ArrayDataset,
+    tta: str = "none",
+    device: str = "cpu",
+    batch_size: int = 512,
+    return_scores: bool = False,
+) -> dict | tuple[dict, np.ndarray]:
     """Metrics of ``loaded`` on ``dataset``; with ``return_scores`` also its (N, len(model labels)) scores."""
     with torch.inference_mode():
         scores = model_scores(loaded, dataset.images, tta, device, batch_size)
@@ -117,31 +133,41 @@ def write_dataset_predictions(path, scores: np.ndarray, model_labels, dataset: A
     top = shared.argmax(1)
     ids, groups = dataset_item_keys(dataset)
     rows = np.flatnonzero(keep)
-    write_predictions(path, [ids[i] for i in rows], [groups[i] for i in rows], [names[k] for k in y[keep]],
-                      [names[k] for k in top], shared[np.arange(len(top)), top])
+    write_predictions(
+        path,
+        [ids[i] for i in rows],
+        [groups[i] for i in rows],
+        [names[k] for k in y[keep]],
+        [names[k] for k in top],
+        shared[np.arange(len(top)), top],
+    )
 
 
 def format_report(result: dict) -> str:
     """Human-readable table of an evaluation result."""
-    lines = [f"{result.get('dataset', '?')} {result.get('split', '')}: n={result['n']}"
-             + (f" (dropped {result['n_dropped']} of classes the model lacks)" if result.get("n_dropped") else ""),
-             f"accuracy {result['accuracy']:.4f}   top-2 {result['top2_accuracy']:.4f}   "
-             f"macro-F1 {result['macro_f1']:.4f}"]
+    lines = [
+        f"{result.get('dataset', '?')} {result.get('split', '')}: n={result['n']}"
+        + (f" (dropped {result['n_dropped']} of classes the model lacks)" if result.get("n_dropped") else ""),
+        f"accuracy {result['accuracy']:.4f}   top-2 {result['top2_accuracy']:.4f}   macro-F1 {result['macro_f1']:.4f}",
+    ]
     if "accepted_accuracy" in result:
-        lines.append(f"accepted-label accuracy {result['accepted_accuracy']:.4f} "
-                     "(any emotion with >= 30% of the votes)")
+        lines.append(
+            f"accepted-label accuracy {result['accepted_accuracy']:.4f} (any emotion with >= 30% of the votes)"
+        )
     if "ece" in result:
-        lines.append(f"ECE {result['ece']:.4f}   NLL {result['nll']:.4f}   "
-                     f"(temperature {result.get('temperature', 1.0):.3f})")
+        lines.append(
+            f"ECE {result['ece']:.4f}   NLL {result['nll']:.4f}   (temperature {result.get('temperature', 1.0):.3f})"
+        )
     if "faces_not_detected" in result:
-        lines.append(f"faces not detected: {result['faces_not_detected']} (centre square used)"
-                     + (f", several faces: {result['multiple_faces']}" if result.get("multiple_faces") else ""))
+        lines.append(
+            f"faces not detected: {result['faces_not_detected']} (centre square used)"
+            + (f", several faces: {result['multiple_faces']}" if result.get("multiple_faces") else "")
+        )
     lines += ["", f"{'class':<11}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
     for name, m in result["per_class"].items():
         lines.append(f"{name:<11}{m['precision']:>10.3f}{m['recall']:>8.3f}{m['f1']:>8.3f}{m['support']:>9d}")
     labels = result["labels"]
-    lines += ["", "confusion matrix (rows true, columns predicted):",
-              " " * 11 + "".join(f"{n[:7]:>8}" for n in labels)]
+    lines += ["", "confusion matrix (rows true, columns predicted):", " " * 11 + "".join(f"{n[:7]:>8}" for n in labels)]
     for name, row in zip(labels, result["confusion_matrix"]):
         lines.append(f"{name:<11}" + "".join(f"{v:>8d}" for v in row))
     return "\n".join(lines)

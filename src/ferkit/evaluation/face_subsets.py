@@ -12,6 +12,7 @@ Subsets:
   masks) lower the detector's confidence, but so do blur and extreme lighting;
 * ``frontal``: detected, confident, |yaw| < 15 and |roll| < 10 degrees: the easy complement.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ def keypoint_pose(landmarks: np.ndarray) -> tuple[float, float]:
     return float(roll), float(np.degrees(np.arctan(ratio)))
 
 
-def estimate_geometry(images: np.ndarray, detector=None, pad: float = 0.5, progress: bool | None = None
-                      ) -> FaceGeometry:
+def estimate_geometry(
+    images: np.ndarray, detector=None, pad: float = 0.5, progress: bool | None = None
+) -> FaceGeometry:
     """images: (N, H, W) uint8 face crops. Each is padded by ``pad`` of its side (replicated border) so the face
     fills the part of the frame the short-range detector expects, then upscaled to 128x128."""
     if detector is None:
@@ -93,6 +95,9 @@ def select(geometry: FaceGeometry, subset: str, pose_deg: float = 30.0, min_scor
 
 def describe(geometry: FaceGeometry) -> dict:
     g = geometry
-    return {"n": int(len(g.detected)), "detected": int(g.detected.sum()),
-            "yaw_abs_median": float(np.nanmedian(np.abs(g.yaw))) if g.detected.any() else None,
-            "roll_abs_median": float(np.nanmedian(np.abs(g.roll))) if g.detected.any() else None}
+    return {
+        "n": int(len(g.detected)),
+        "detected": int(g.detected.sum()),
+        "yaw_abs_median": float(np.nanmedian(np.abs(g.yaw))) if g.detected.any() else None,
+        "roll_abs_median": float(np.nanmedian(np.abs(g.roll))) if g.detected.any() else None,
+    }

@@ -1,4 +1,5 @@
 """Classification metrics as pure functions of labels/predictions (no accumulation state, no torch)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -10,8 +11,9 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -
     """counts[i, j] = number of samples of true class i predicted as j."""
     y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
     valid = (y_true >= 0) & (y_true < num_classes) & (y_pred >= 0) & (y_pred < num_classes)
-    return np.bincount(y_true[valid] * num_classes + y_pred[valid],
-                       minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    return np.bincount(y_true[valid] * num_classes + y_pred[valid], minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
 
 
 def accuracy(cm: np.ndarray) -> float:
@@ -55,7 +57,14 @@ def summary(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str]) -> di
         "top2_accuracy": top_k_accuracy(y_true, scores, 2),
         "macro_f1": macro_f1(cm),
         "labels": list(labels),
-        "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-                             "support": int(support[i])} for i, name in enumerate(labels)},
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(labels)
+        },
         "confusion_matrix": cm.tolist(),
     }

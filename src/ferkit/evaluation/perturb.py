@@ -10,6 +10,7 @@ FER2013 face template (ferkit.faces.alignment.FER_TEMPLATE: eyes at y~0.38, nose
 small face of a photo: area-resized down to a side of ``s`` pixels and bilinearly back up, as the aligner
 upsamples it.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,7 +28,7 @@ REGIONS: dict[str, Box] = {
     "mouth": (0.25, 0.65, 0.75, 0.88),
     "upper": (0.0, 0.0, 1.0, 0.5),
     "lower": (0.0, 0.5, 1.0, 1.0),
-    "left": (0.0, 0.0, 0.5, 1.0),      # left half of the image (the subject's right)
+    "left": (0.0, 0.0, 0.5, 1.0),  # left half of the image (the subject's right)
     "right": (0.5, 0.0, 1.0, 1.0),
 }
 
@@ -69,7 +70,7 @@ def random_patches(images: np.ndarray, area: float = 0.25, count: int = 1, fill:
     lefts = rng.integers(0, w - side_w + 1, size=(n, count))
     for i in range(n):
         for top, left in zip(tops[i], lefts[i]):
-            out[i, top:top + side_h, left:left + side_w] = fill
+            out[i, top : top + side_h, left : left + side_w] = fill
     return out
 
 
@@ -125,8 +126,11 @@ def contrast(images: np.ndarray, factor: float) -> np.ndarray:
 def blur(images: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur with standard deviation ``sigma`` pixels."""
     images = _check(images)
-    return np.stack([cv2.GaussianBlur(im, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) for im in images]) \
-        if len(images) else images.copy()
+    return (
+        np.stack([cv2.GaussianBlur(im, (0, 0), sigma, borderType=cv2.BORDER_REFLECT) for im in images])
+        if len(images)
+        else images.copy()
+    )
 
 
 def noise(images: np.ndarray, std: float, seed: int = 0) -> np.ndarray:
@@ -212,8 +216,10 @@ def resolve(names: Iterable[str]) -> list[str]:
             elif part in PERTURBATIONS:
                 expanded = [part]
             else:
-                raise ValueError(f"unknown perturbation {part!r}; choose from all, {', '.join(FAMILIES)} or "
-                                 f"{', '.join(PERTURBATIONS)}")
+                raise ValueError(
+                    f"unknown perturbation {part!r}; choose from all, {', '.join(FAMILIES)} or "
+                    f"{', '.join(PERTURBATIONS)}"
+                )
             out += [e for e in expanded if e not in out]
     return out
 

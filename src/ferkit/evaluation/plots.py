@@ -1,4 +1,5 @@
 """Figures people look at: training curves and confusion matrices (matplotlib, Agg backend)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -52,8 +53,15 @@ def plot_confusion(cm: np.ndarray, labels: Sequence[str], path: str | Path, titl
     ax.set_ylabel("true")
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, f"{norm[i, j]:.2f}\n({cm[i, j]})", ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.5 else "black")
+            ax.text(
+                j,
+                i,
+                f"{norm[i, j]:.2f}\n({cm[i, j]})",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if norm[i, j] > 0.5 else "black",
+            )
     if title:
         ax.set_title(title)
     fig.colorbar(im, ax=ax, fraction=0.046)

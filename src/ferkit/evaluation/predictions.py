@@ -5,6 +5,7 @@
 the dataset folder), so two files can be matched item by item; ``group`` names items that are not independent
 (the frames of one CK+ sequence), and is the id itself where every item stands alone.
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,8 +27,8 @@ class Predictions:
     ids: list[str]
     groups: list[str]
     labels: list[str]
-    predicted: list[str]     # "" where the model gave no answer (no face found)
-    correct: np.ndarray      # bool
+    predicted: list[str]  # "" where the model gave no answer (no face found)
+    correct: np.ndarray  # bool
 
 
 def sequence_group(subject: str, sequence: int) -> str:
@@ -55,6 +56,7 @@ def dataset_item_keys(dataset) -> tuple[list[str], list[str]]:
 def photo_set_file_name(set_name: str, model: str, detector: str) -> str:
     """The file name ``bench_realphotos.py --predictions`` gives a set / model / detector (a model file is named by
     its path without the suffix, so two runs' ``best.pt`` stay apart)."""
+
     def slug(text: str) -> str:
         return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
@@ -82,14 +84,20 @@ def read_predictions(path: str | os.PathLike) -> Predictions:
         raise ConfigError(f"cannot read predictions file {path}: {e}") from None
     need = {"id", "label", "predicted"}
     if not rows or not need <= set(rows[0]):
-        raise ConfigError(f"{path} is not a predictions file: it needs a header with {', '.join(sorted(need))} "
-                          "and at least one row (write one with `ferkit evaluate --predictions FILE`)")
+        raise ConfigError(
+            f"{path} is not a predictions file: it needs a header with {', '.join(sorted(need))} "
+            "and at least one row (write one with `ferkit evaluate --predictions FILE`)"
+        )
     ids = [r["id"] for r in rows]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{path}: item ids repeat; each item must appear once")
-    return Predictions(ids=ids, groups=[r.get("group") or r["id"] for r in rows], labels=[r["label"] for r in rows],
-                       predicted=[r["predicted"] for r in rows],
-                       correct=np.array([r["predicted"] != "" and r["predicted"] == r["label"] for r in rows]))
+    return Predictions(
+        ids=ids,
+        groups=[r.get("group") or r["id"] for r in rows],
+        labels=[r["label"] for r in rows],
+        predicted=[r["predicted"] for r in rows],
+        correct=np.array([r["predicted"] != "" and r["predicted"] == r["label"] for r in rows]),
+    )
 
 
 def pair(a: Predictions, b: Predictions, path_a="A", path_b="B") -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -101,11 +109,15 @@ def pair(a: Predictions, b: Predictions, path_a="A", path_b="B") -> tuple[np.nda
         raise ConfigError(f"{path_a} and {path_b} share no item id: they score different data")
     missing = len(a.ids) - len(common), len(b.ids) - len(common)
     if any(missing):
-        raise ConfigError(f"{path_a} and {path_b} score different items ({missing[0]} only in the first, "
-                          f"{missing[1]} only in the second): compare files of the same dataset split")
+        raise ConfigError(
+            f"{path_a} and {path_b} score different items ({missing[0]} only in the first, "
+            f"{missing[1]} only in the second): compare files of the same dataset split"
+        )
     index_b = [where[a.ids[k]] for k in common]
     bad = [a.ids[k] for k, j in zip(common, index_b) if a.labels[k] != b.labels[j]]
     if bad:
-        raise ConfigError(f"{path_a} and {path_b} disagree on the label of {len(bad)} item(s), e.g. {bad[0]!r}: "
-                          "were they scored with the same label mode?")
+        raise ConfigError(
+            f"{path_a} and {path_b} disagree on the label of {len(bad)} item(s), e.g. {bad[0]!r}: "
+            "were they scored with the same label mode?"
+        )
     return a.correct[common], b.correct[index_b], [a.groups[k] for k in common]

@@ -5,6 +5,7 @@ its model spec (``model_spec``, the format third-party models use: ferkit.infere
 calibration ``temperature`` travels there too: the graph returns raw logits, probabilities are
 softmax(logits / temperature).
 """
+
 from __future__ import annotations
 
 import io
@@ -43,11 +44,21 @@ def model_spec(loaded) -> dict:
         values = [float(v) for v in values]
         return values * channels if len(values) == 1 else values
 
-    return {"name": loaded.arch, "labels": list(loaded.labels), "input_size": [pre.input_size, pre.input_size],
-            "color": "grey" if channels == 1 else "rgb", "layout": "nchw", "scale": 1 / 255,
-            "mean": per_channel(pre.mean), "std": per_channel(pre.std), "output": "logits",
-            "temperature": float(loaded.temperature), "crop": "aligned", "source_size": int(pre.source_size),
-            "illumination": pre.illumination}
+    return {
+        "name": loaded.arch,
+        "labels": list(loaded.labels),
+        "input_size": [pre.input_size, pre.input_size],
+        "color": "grey" if channels == 1 else "rgb",
+        "layout": "nchw",
+        "scale": 1 / 255,
+        "mean": per_channel(pre.mean),
+        "std": per_channel(pre.std),
+        "output": "logits",
+        "temperature": float(loaded.temperature),
+        "crop": "aligned",
+        "source_size": int(pre.source_size),
+        "illumination": pre.illumination,
+    }
 
 
 def onnx_bytes(loaded) -> bytes:
@@ -62,13 +73,25 @@ def onnx_bytes(loaded) -> bytes:
         # The TorchScript exporter warns that it is legacy; it needs no onnxscript and handles these models.
         warnings.simplefilter("ignore")
         # The wrapper must be in eval mode too: the exporter restores the wrapper's mode recursively afterwards.
-        torch.onnx.export(_LogitsAndFeatures(model).eval(), (dummy,), buf, input_names=["input"],
-                          output_names=["logits", "features"], opset_version=OPSET, dynamo=False,
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
+        torch.onnx.export(
+            _LogitsAndFeatures(model).eval(),
+            (dummy,),
+            buf,
+            input_names=["input"],
+            output_names=["logits", "features"],
+            opset_version=OPSET,
+            dynamo=False,
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}},
+        )
     proto = onnx.load_from_string(buf.getvalue())
-    meta = {"labels": json.dumps(list(loaded.labels)), "preprocess": json.dumps(pre.to_dict()),
-            "arch": loaded.arch, "format": "ferkit-onnx-v1", "temperature": repr(float(loaded.temperature)),
-            "model_spec": json.dumps(model_spec(loaded))}
+    meta = {
+        "labels": json.dumps(list(loaded.labels)),
+        "preprocess": json.dumps(pre.to_dict()),
+        "arch": loaded.arch,
+        "format": "ferkit-onnx-v1",
+        "temperature": repr(float(loaded.temperature)),
+        "model_spec": json.dumps(model_spec(loaded)),
+    }
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -112,5 +135,9 @@ def read_onnx_metadata(source) -> dict:
         temperature = {"temperature": float(props.get("temperature", "1.0"))}
     except ValueError:
         raise ModelError(f"ONNX model: temperature metadata {props['temperature']!r} is not a number") from None
-    return {"labels": tuple(json.loads(props["labels"])), "preprocess": json.loads(props["preprocess"]),
-            "arch": props.get("arch", "?"), "temperature": temperature_of({"calibration": temperature}, "ONNX model")}
+    return {
+        "labels": tuple(json.loads(props["labels"])),
+        "preprocess": json.loads(props["preprocess"]),
+        "arch": props.get("arch", "?"),
+        "temperature": temperature_of({"calibration": temperature}, "ONNX model"),
+    }

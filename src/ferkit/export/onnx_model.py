@@ -3,6 +3,7 @@
 The wrapper is an ``nn.Module`` whose forward runs ONNX Runtime on the CPU and returns the ``logits`` output;
 labels, preprocessing and the calibration temperature come from the file's metadata.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,6 +50,11 @@ def load_onnx_model(path: str | os.PathLike, threads: int | None = None):
     except Exception as e:  # onnxruntime raises its own exception types for bad files
         raise ModelError(f"{path}: not a readable ONNX model ({e})") from None
     meta = read_onnx_metadata(session)
-    return LoadedModel(model=OnnxLogits(session).eval(), labels=tuple(meta["labels"]),
-                       preprocess=Preprocess.from_dict(meta["preprocess"]), arch=meta["arch"],
-                       meta={"format": "onnx", "path": str(path)}, temperature=meta["temperature"])
+    return LoadedModel(
+        model=OnnxLogits(session).eval(),
+        labels=tuple(meta["labels"]),
+        preprocess=Preprocess.from_dict(meta["preprocess"]),
+        arch=meta["arch"],
+        meta={"format": "onnx", "path": str(path)},
+        temperature=meta["temperature"],
+    )

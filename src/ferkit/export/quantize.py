@@ -5,6 +5,7 @@ caller provides (training images, never the test split). The final Gemm (feature
 is tiny, and keeping it float lets feature-level smoothing run the head in numpy as for a float model. The
 ferkit metadata (labels, preprocessing, arch) is copied over, with ``quantization`` = ``int8``.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,7 +21,7 @@ class _Calibration:
     """onnxruntime's CalibrationDataReader protocol over a float array of model inputs."""
 
     def __init__(self, inputs: np.ndarray, batch: int = 64):
-        self.batches = iter([{"input": inputs[i:i + batch]} for i in range(0, len(inputs), batch)])
+        self.batches = iter([{"input": inputs[i : i + batch]} for i in range(0, len(inputs), batch)])
 
     def get_next(self):
         return next(self.batches, None)
@@ -42,10 +43,17 @@ def quantize_int8(model: bytes, calibration_inputs: np.ndarray) -> bytes:
         src, pre, dst = (Path(tmp) / name for name in ("float.onnx", "pre.onnx", "int8.onnx"))
         src.write_bytes(model)
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(dst), _Calibration(np.ascontiguousarray(calibration_inputs, np.float32)),
-                        quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
-                        nodes_to_exclude=head)
+        quantize_static(
+            str(pre),
+            str(dst),
+            _Calibration(np.ascontiguousarray(calibration_inputs, np.float32)),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=head,
+        )
         out = onnx.load(str(dst))
     del out.metadata_props[:]
     for key, value in {**meta, "quantization": "int8"}.items():

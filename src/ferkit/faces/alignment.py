@@ -8,6 +8,7 @@ chin), in units of the crop side, measured by ``tools/estimate_face_template.py`
 FER2013 PublicTest faces (upscaled and padded; found in 1173), median keypoint positions made left-right
 symmetric (measured: eyes (0.318, 0.388) and (0.678, 0.376), nose (0.510, 0.593), mouth (0.517, 0.755)).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,8 @@ def similarity_matrices(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     mu_s, mu_d = src.mean(1), dst.mean(0)
     s, d = src - mu_s[:, None], dst - mu_d
     var_s = np.maximum((s * s).sum((1, 2)), 1e-12)
-    a = (s[..., 0] * d[:, 0] + s[..., 1] * d[:, 1]).sum(1) / var_s     # scale * cos(angle)
-    b = (s[..., 0] * d[:, 1] - s[..., 1] * d[:, 0]).sum(1) / var_s     # scale * sin(angle)
+    a = (s[..., 0] * d[:, 0] + s[..., 1] * d[:, 1]).sum(1) / var_s  # scale * cos(angle)
+    b = (s[..., 0] * d[:, 1] - s[..., 1] * d[:, 0]).sum(1) / var_s  # scale * sin(angle)
     tx = mu_d[0] - (a * mu_s[:, 0] - b * mu_s[:, 1])
     ty = mu_d[1] - (b * mu_s[:, 0] + a * mu_s[:, 1])
     return np.stack([np.stack([a, -b, tx], 1), np.stack([b, a, ty], 1)], 1)
@@ -88,8 +89,9 @@ def alignment_matrices(detections: list[Detection], size: int, crop_scale: float
     return out
 
 
-def warp(image: np.ndarray, matrix: np.ndarray, size: int | tuple[int, int],
-         border: int = cv2.BORDER_REPLICATE) -> np.ndarray:
+def warp(
+    image: np.ndarray, matrix: np.ndarray, size: int | tuple[int, int], border: int = cv2.BORDER_REPLICATE
+) -> np.ndarray:
     """Apply an original->crop matrix; size: the crop side, or (width, height). Large downscales go through an
     area-resized region first, so a 500 px face does not alias into the 48 px crop. border: OpenCV's border
     rule outside the image (repeated edge pixels by default; BORDER_CONSTANT gives zeros)."""
@@ -105,8 +107,9 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: int | tuple[int, int],
         if x1 - x0 >= 2 and y1 - y0 >= 2:
             k = min(1.0, 2 * scale)  # keep 2x the crop resolution, then the warp interpolates
             region = image[y0:y1, x0:x1]
-            small = cv2.resize(region, (max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k))),
-                               interpolation=cv2.INTER_AREA)
+            small = cv2.resize(
+                region, (max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k))), interpolation=cv2.INTER_AREA
+            )
             ky = small.shape[0] / (y1 - y0)
             kx = small.shape[1] / (x1 - x0)
             # crop = M (p) with p = (q / k) + offset, q in the small region
@@ -116,17 +119,18 @@ def warp(image: np.ndarray, matrix: np.ndarray, size: int | tuple[int, int],
     return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=border)
 
 
-def align_face(image: np.ndarray, detection: Detection, size: int,
-               crop_scale: float = DEFAULT_CROP_SCALE) -> AlignedFace:
+def align_face(
+    image: np.ndarray, detection: Detection, size: int, crop_scale: float = DEFAULT_CROP_SCALE
+) -> AlignedFace:
     """image: (H, W) grey or (H, W, 3) uint8; size: the model's Preprocess.source_size."""
     return align_faces(image, [detection], size, crop_scale)[0]
 
 
-def align_faces(image: np.ndarray, detections: list[Detection], size: int,
-                crop_scale: float = DEFAULT_CROP_SCALE) -> list[AlignedFace]:
+def align_faces(
+    image: np.ndarray, detections: list[Detection], size: int, crop_scale: float = DEFAULT_CROP_SCALE
+) -> list[AlignedFace]:
     """:func:`align_face` for every detection of one image (the matrices computed together)."""
-    return [AlignedFace(crop=warp(image, m, size), matrix=m)
-            for m in alignment_matrices(detections, size, crop_scale)]
+    return [AlignedFace(crop=warp(image, m, size), matrix=m) for m in alignment_matrices(detections, size, crop_scale)]
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:

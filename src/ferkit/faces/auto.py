@@ -25,6 +25,7 @@ image side) come from the scale sweep of tests/faces/test_scales.py and face-fre
 outside them a pass found no face the others missed, only false ones. Where YuNet cannot run (its weights or
 ONNX Runtime missing) photos go through the BlazeFace design too.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -64,17 +65,27 @@ class AutoDetector(FaceDetector):
     name = "auto"
     crop_scale = BlazeFace.crop_scale
 
-    def __init__(self, min_score: float | None = None, iou_threshold: float = 0.3, pad: float = 2.0,
-                 small_input: int = 384, short_min_score: float = 0.55, backend: str = "auto", device: str = "cpu",
-                 threads: int | None = None, max_side: int = 1920, close_side: int = 320,
-                 max_upscale: float = 2.0, photo_min_score: float = 0.6):
+    def __init__(
+        self,
+        min_score: float | None = None,
+        iou_threshold: float = 0.3,
+        pad: float = 2.0,
+        small_input: int = 384,
+        short_min_score: float = 0.55,
+        backend: str = "auto",
+        device: str = "cpu",
+        threads: int | None = None,
+        max_side: int = 1920,
+        close_side: int = 320,
+        max_upscale: float = 2.0,
+        photo_min_score: float = 0.6,
+    ):
         pad = number("auto", "pad", pad, lo=1.0)
         small_input = number("auto", "small_input", small_input, lo=0, integer=True)
         if small_input % 32:
             raise DetectorOptionError(f"auto detector: small_input must be a multiple of 32, not {small_input}")
         short_min_score = number("auto", "short_min_score", short_min_score, 0.0, 1.0)
-        common = dict(min_score=min_score, iou_threshold=iou_threshold, backend=backend, device=device,
-                      threads=threads)
+        common = dict(min_score=min_score, iou_threshold=iou_threshold, backend=backend, device=device, threads=threads)
         self.full = BlazeFace("full", **common)
         self.short = BlazeFace("short", **common)
         # Short-range's false positives on the scale sweep scored 0.50-0.52, its true faces 0.60 and up
@@ -84,16 +95,25 @@ class AutoDetector(FaceDetector):
         self.min_score = self.full.min_score  # what starts a track (RecognizerStream reads it)
         self.last_passes = 0  # passes the last detect() ran (for benchmarks and tests)
         try:
-            self.photo = YuNet(min_score=photo_min_score, iou_threshold=iou_threshold, max_side=max_side,
-                               close_side=close_side, max_upscale=max_upscale, threads=threads)
+            self.photo = YuNet(
+                min_score=photo_min_score,
+                iou_threshold=iou_threshold,
+                max_side=max_side,
+                close_side=close_side,
+                max_upscale=max_upscale,
+                threads=threads,
+            )
         except DetectorUnavailable:
-            self.photo = None   # photos go through the BlazeFace passes, as streams do
+            self.photo = None  # photos go through the BlazeFace passes, as streams do
 
     def _merged(self, candidates, image: np.ndarray, lo: float = 0.0, hi: float = np.inf) -> list[Detection]:
         """One pass's candidates -> Detections whose side is within [lo, hi] of the longer image side."""
         side = max(image.shape[:2])
-        return [d for d in to_detections(*candidates, image.shape, self.iou_threshold)
-                if lo <= max(d.width, d.height) / side <= hi]
+        return [
+            d
+            for d in to_detections(*candidates, image.shape, self.iou_threshold)
+            if lo <= max(d.width, d.height) / side <= hi
+        ]
 
     def _confirmed(self, image: np.ndarray, det: Detection) -> bool:
         """Full-range at its usual input on a crop 3x the face's side around it finds the same face."""
@@ -140,14 +160,19 @@ class AutoDetector(FaceDetector):
             return found
         self.last_passes += 1
         weak_short = self._merged((boxes, kps, scores), image, lo=SHORT_MIN)
-        found = [d for d in self._merged(self.full.candidates(image, pad=1.5 * self.pad), image, lo=WIDE_PAD_MIN)
-                 if _overlaps(d.box, weak_short, self.iou_threshold)]
+        found = [
+            d
+            for d in self._merged(self.full.candidates(image, pad=1.5 * self.pad), image, lo=WIDE_PAD_MIN)
+            if _overlaps(d.box, weak_short, self.iou_threshold)
+        ]
         if found or not self.small_input:
             return found
         self.last_passes += 1
-        return [d for d in self._merged(self.full.candidates(image, input_size=self.small_input), image,
-                                        hi=SMALL_MAX)
-                if min(d.width, d.height) >= SMALL_MIN_PIXELS and self._confirmed(image, d)]
+        return [
+            d
+            for d in self._merged(self.full.candidates(image, input_size=self.small_input), image, hi=SMALL_MAX)
+            if min(d.width, d.height) >= SMALL_MIN_PIXELS and self._confirmed(image, d)
+        ]
 
 
 @register_detector("auto")

@@ -1,4 +1,5 @@
 """The face-detector interface and registry: every backend returns Detections for an RGB uint8 image."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

@@ -4,6 +4,7 @@ Weights (converted from ``mediapipe==0.10.21``, Apache-2.0, see assets/NOTICE) s
 downloaded. ``blazeface`` is the full-range model (faces down to ~1/20 of the picture side, 192 px input,
 ~6 keypoints); ``blazeface_short`` the faster short-range one for selfie/webcam distance (128 px input).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -64,7 +65,9 @@ def centre_close(box: np.ndarray, boxes: np.ndarray, reach: float = 0.5, size_ra
     return near & (ratio < size_ratio)
 
 
-def same_face_matrix(boxes: np.ndarray, iou_threshold: float, reach: float = 0.5, size_ratio: float = 2.0) -> np.ndarray:
+def same_face_matrix(
+    boxes: np.ndarray, iou_threshold: float, reach: float = 0.5, size_ratio: float = 2.0
+) -> np.ndarray:
     """(N, N) bool: pairs that overlap by IoU > iou_threshold or are :func:`centre_close` (both symmetric),
     computed for all pairs at once."""
     lo = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
@@ -98,13 +101,15 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, i
         alive &= ~member
         w = scores[member][:, None]
         total = w.sum()
-        kept.append(((boxes[member] * w).sum(0) / total, (keypoints[member] * w[:, :, None]).sum(0) / total,
-                     float(scores[top])))
+        kept.append(
+            ((boxes[member] * w).sum(0) / total, (keypoints[member] * w[:, :, None]).sum(0) / total, float(scores[top]))
+        )
     return kept
 
 
-def to_detections(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, shape: tuple[int, ...],
-                  iou_threshold: float = 0.3) -> list[Detection]:
+def to_detections(
+    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, shape: tuple[int, ...], iou_threshold: float = 0.3
+) -> list[Detection]:
     """Candidates in original pixels (from one pass or several) -> merged Detections clipped to the image,
     sorted by decreasing score."""
     h, w = shape[:2]
@@ -119,8 +124,13 @@ def to_detections(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, 
     return out
 
 
-def with_weak(candidates: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: float, shape: tuple[int, ...],
-              iou_threshold: float = 0.3, strong: list[Detection] | None = None) -> list[Detection]:
+def with_weak(
+    candidates: tuple[np.ndarray, np.ndarray, np.ndarray],
+    threshold: float,
+    shape: tuple[int, ...],
+    iou_threshold: float = 0.3,
+    strong: list[Detection] | None = None,
+) -> list[Detection]:
     """Detections from candidates scoring >= threshold (or the given ``strong`` ones), then the weaker
     candidates merged among themselves and kept where they overlap none of the strong ones (IoU or centre)."""
     boxes, keypoints, scores = candidates
@@ -130,7 +140,7 @@ def with_weak(candidates: tuple[np.ndarray, np.ndarray, np.ndarray], threshold: 
     weak = to_detections(boxes[~high], keypoints[~high], scores[~high], shape, iou_threshold)
     if strong and weak:
         both = same_face_matrix(np.array([d.box for d in weak + strong], np.float64), iou_threshold)
-        overlaps = both[:len(weak), len(weak):].any(1)
+        overlaps = both[: len(weak), len(weak) :].any(1)
         weak = [d for d, o in zip(weak, overlaps) if not o]
     return strong + weak
 
@@ -139,8 +149,16 @@ class BlazeFace(FaceDetector):
     """variant: "full" | "short"; input_size: network side (multiple of 32 for "full", 128 for "short"),
     larger finds smaller faces at a cost growing with its square; min_score: detection threshold."""
 
-    def __init__(self, variant: str = "full", input_size: int | None = None, min_score: float | None = None,
-                 iou_threshold: float = 0.3, backend: str = "auto", device: str = "cpu", threads: int | None = None):
+    def __init__(
+        self,
+        variant: str = "full",
+        input_size: int | None = None,
+        min_score: float | None = None,
+        iou_threshold: float = 0.3,
+        backend: str = "auto",
+        device: str = "cpu",
+        threads: int | None = None,
+    ):
         cfg = CONFIGS[choice("BlazeFace", "variant", variant, tuple(CONFIGS))]
         self.variant = variant
         self.size = number("BlazeFace", "input_size", input_size, lo=32, integer=True, optional=True) or cfg["size"]
@@ -200,7 +218,7 @@ class BlazeFace(FaceDetector):
         resized = cv2.resize(image, (nw, nh), interpolation=interp)
         pad_x, pad_y = (size - nw) // 2, (size - nh) // 2
         canvas = np.zeros((size, size, 3), np.uint8)
-        canvas[pad_y:pad_y + nh, pad_x:pad_x + nw] = resized
+        canvas[pad_y : pad_y + nh, pad_x : pad_x + nw] = resized
         return canvas, scale, pad_x, pad_y
 
     def _anchors(self, size: int) -> np.ndarray:
@@ -208,8 +226,9 @@ class BlazeFace(FaceDetector):
             self._anchor_cache[size] = anchor_centres(size, CONFIGS[self.variant]["grids"])
         return self._anchor_cache[size]
 
-    def candidates(self, image: np.ndarray, input_size: int | None = None, pad: float = 1.0,
-                   min_score: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def candidates(
+        self, image: np.ndarray, input_size: int | None = None, pad: float = 1.0, min_score: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw candidates above ``min_score`` (default: the detector's) before NMS, in original pixels: boxes
         (N, 4), keypoints (N, 6, 2), scores (N,). ``input_size`` overrides the network side for this call (a
         multiple of 32, full range only); ``pad`` > 1 shrinks the image inside the canvas, so a face filling
@@ -276,8 +295,7 @@ def _state_dict_from_onnx(path: Path) -> dict[str, torch.Tensor]:
     meta = {p.key: p.value for p in model.metadata_props}
     for key, source in json.loads(meta.get("state_dict_aliases", "{}")).items():
         arrays[key] = arrays[source]
-    return {k: torch.from_numpy(a.astype(np.float32)) for k, a in arrays.items()
-            if k.endswith((".weight", ".bias"))}
+    return {k: torch.from_numpy(a.astype(np.float32)) for k, a in arrays.items() if k.endswith((".weight", ".bias"))}
 
 
 @register_detector("blazeface")
@@ -292,7 +310,8 @@ def _short(**kwargs) -> BlazeFace:
 
 # create_detector checks argument names against these (BlazeFace's own, the variant fixed by the name)
 _full.__signature__ = _short.__signature__ = inspect.signature(BlazeFace).replace(
-    parameters=[p for n, p in inspect.signature(BlazeFace).parameters.items() if n != "variant"])
+    parameters=[p for n, p in inspect.signature(BlazeFace).parameters.items() if n != "variant"]
+)
 
 
 BlazeFace.name = "blazeface"

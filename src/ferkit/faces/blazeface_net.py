@@ -12,6 +12,7 @@ Both output ``(scores_logits (B, N), regressors (B, N, 16))`` in anchor order; :
 decodes them. Weights are converted once from the TFLite files by ``tools/convert_blazeface.py``; the
 convolution order of ``forward`` is the order of the TFLite graph, which the converter relies on.
 """
+
 from __future__ import annotations
 
 import torch
@@ -50,8 +51,19 @@ class BlazeFaceShort(nn.Module):
     def __init__(self):
         super().__init__()
         self.stem = nn.Conv2d(3, 24, 5, 2, 0)
-        spec = [(24, 24, 1), (24, 28, 1), (28, 32, 2), (32, 36, 1), (36, 42, 1), (42, 48, 2), (48, 56, 1),
-                (56, 64, 1), (64, 72, 1), (72, 80, 1), (80, 88, 1)]
+        spec = [
+            (24, 24, 1),
+            (24, 28, 1),
+            (28, 32, 2),
+            (32, 36, 1),
+            (36, 42, 1),
+            (42, 48, 2),
+            (48, 56, 1),
+            (56, 64, 1),
+            (64, 72, 1),
+            (72, 80, 1),
+            (80, 88, 1),
+        ]
         self.stage16 = nn.Sequential(*[BlazeBlock(*s) for s in spec])
         self.stage8 = nn.Sequential(BlazeBlock(88, 96, 2), *[BlazeBlock(96, 96, 1) for _ in range(4)])
         self.cls16 = nn.Conv2d(88, 2, 1)

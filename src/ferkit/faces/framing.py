@@ -35,15 +35,11 @@ class FerFraming:
     def crop_size(self) -> tuple[int, int]:
         return self.size, self.size
 
-    def matrices(
-        self, detections: list[Detection], crop_scale: float = DEFAULT_CROP_SCALE
-    ) -> np.ndarray:
+    def matrices(self, detections: list[Detection], crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
         return alignment_matrices(detections, self.size, crop_scale)
 
 
-def square_box_matrices(
-    detections: list[Detection], width: int, height: int, margin: float
-) -> np.ndarray:
+def square_box_matrices(detections: list[Detection], width: int, height: int, margin: float) -> np.ndarray:
     """(N, 2, 3): each box made square around its centre, side = max(w, h) * (1 + margin), scaled onto
     width x height (stretched where the crop is not square)."""
     out = np.zeros((len(detections), 2, 3))
@@ -69,9 +65,7 @@ class BoxFraming:
     def crop_size(self) -> tuple[int, int]:
         return self.width, self.height
 
-    def matrices(
-        self, detections: list[Detection], crop_scale: float = DEFAULT_CROP_SCALE
-    ) -> np.ndarray:
+    def matrices(self, detections: list[Detection], crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
         return square_box_matrices(detections, self.width, self.height, self.margin)
 
 
@@ -90,25 +84,17 @@ class TemplateFraming:
     def crop_size(self) -> tuple[int, int]:
         return self.width, self.height
 
-    def matrices(
-        self, detections: list[Detection], crop_scale: float = DEFAULT_CROP_SCALE
-    ) -> np.ndarray:
+    def matrices(self, detections: list[Detection], crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
         index = [LANDMARK_NAMES.index(n) for n in self.points]
         dst = np.array(list(self.points.values()), np.float64)
-        out = square_box_matrices(
-            detections, self.width, self.height, self.fallback_margin
-        )
+        out = square_box_matrices(detections, self.width, self.height, self.fallback_margin)
         usable = [
             i
             for i, d in enumerate(detections)
-            if d.landmarks is not None
-            and len(d.landmarks) > max(index)
-            and np.isfinite(d.landmarks[index]).all()
+            if d.landmarks is not None and len(d.landmarks) > max(index) and np.isfinite(d.landmarks[index]).all()
         ]
         if usable:
-            src = np.stack(
-                [np.asarray(detections[i].landmarks, np.float64)[index] for i in usable]
-            )
+            src = np.stack([np.asarray(detections[i].landmarks, np.float64)[index] for i in usable])
             out[usable] = similarity_matrices(src, dst)
         return out
 

@@ -1,4 +1,5 @@
 """OpenCV's Viola-Jones Haar cascade (the classic baseline; ships with opencv-python wheels). No landmarks."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,14 @@ class HaarDetector(FaceDetector):
     name = "haar"
     crop_scale = 1.027  # measured on FER2013 (tools/estimate_face_template.py)
 
-    def __init__(self, cascade: str = "haarcascade_frontalface_default.xml", scale_factor: float = 1.1,
-                 min_neighbors: int = 5, min_size: int = 20, max_side: int = 1024):
+    def __init__(
+        self,
+        cascade: str = "haarcascade_frontalface_default.xml",
+        scale_factor: float = 1.1,
+        min_neighbors: int = 5,
+        min_size: int = 20,
+        max_side: int = 1024,
+    ):
         scale_factor = number("haar", "scale_factor", scale_factor, lo=1.001)
         min_neighbors = number("haar", "min_neighbors", min_neighbors, lo=0, integer=True)
         min_size = number("haar", "min_size", min_size, lo=1, integer=True)
@@ -39,8 +46,12 @@ class HaarDetector(FaceDetector):
             grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         grey = cv2.equalizeHist(grey)
         boxes, _, weights = self.cascade.detectMultiScale3(
-            grey, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
-            minSize=(self.min_size, self.min_size), outputRejectLevels=True)
+            grey,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(self.min_size, self.min_size),
+            outputRejectLevels=True,
+        )
         out = []
         for (x, y, w, h), level in zip(np.asarray(boxes).reshape(-1, 4), np.asarray(weights).reshape(-1)):
             box = np.array([x, y, x + w, y + h], dtype=np.float32) / scale

@@ -3,6 +3,7 @@
 State: (cx, cy, aspect, h) and their velocities; measurement: (cx, cy, aspect, h). Process and measurement
 noise scale with the box height, so small and large faces move by the same relative amount.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,16 @@ class KalmanBox:
         m = box_to_xyah(box)
         self.mean = np.concatenate([m, np.zeros(4)])
         h = m[3]
-        std = [2 * _STD_POS * h, 2 * _STD_POS * h, 1e-2, 2 * _STD_POS * h,
-               10 * _STD_VEL * h, 10 * _STD_VEL * h, 1e-5, 10 * _STD_VEL * h]
+        std = [
+            2 * _STD_POS * h,
+            2 * _STD_POS * h,
+            1e-2,
+            2 * _STD_POS * h,
+            10 * _STD_VEL * h,
+            10 * _STD_VEL * h,
+            1e-5,
+            10 * _STD_VEL * h,
+        ]
         self.cov = np.diag(np.square(std))
 
     @property

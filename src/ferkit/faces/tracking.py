@@ -2,6 +2,7 @@
 
 ``ByteTracker`` (the one the recogniser uses) keeps identities through missed detections and low detector
 scores; ``IoUTracker`` is the simple greedy IoU matcher it replaced, kept for callers of the old API."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -100,14 +101,14 @@ class TrackedFace:
 @dataclass
 class TrackerStep:
     faces: list[TrackedFace]
-    ended: list[int]          # keys of tracks that ended at this step
+    ended: list[int]  # keys of tracks that ended at this step
 
 
 @dataclass
 class _Track:
     key: int
     kalman: KalmanBox
-    frame: int                # last frame it matched a detection
+    frame: int  # last frame it matched a detection
     hits: int = 1
     state: str = TENTATIVE
     track_id: int | None = None
@@ -122,8 +123,11 @@ def _match(tracks: list[_Track], boxes: np.ndarray, cost: np.ndarray, max_cost: 
     rows, cols = linear_sum_assignment(np.where(cost <= max_cost, cost, 1e6))
     pairs = [(r, c) for r, c in zip(rows, cols) if cost[r, c] <= max_cost]
     used_r, used_c = {r for r, _ in pairs}, {c for _, c in pairs}
-    return (pairs, [r for r in range(len(tracks)) if r not in used_r],
-            [c for c in range(len(boxes)) if c not in used_c])
+    return (
+        pairs,
+        [r for r in range(len(tracks)) if r not in used_r],
+        [c for c in range(len(boxes)) if c not in used_c],
+    )
 
 
 def _centre_cost(tracks: list[_Track], boxes: np.ndarray) -> np.ndarray:
@@ -176,7 +180,7 @@ class ByteTracker:
         scores = np.asarray(scores, np.float64).reshape(-1)
         high = [i for i in range(len(boxes)) if scores[i] >= self.high]
         low = [i for i in range(len(boxes)) if scores[i] < self.high]
-        matched: dict[int, int] = {}   # track key -> detection index
+        matched: dict[int, int] = {}  # track key -> detection index
 
         def stage(tracks, det_idx, cost_fn, max_cost):
             if not tracks or not det_idx:

@@ -1,4 +1,5 @@
 """What a face detector returns: boxes, scores and landmarks in original-image pixels."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """``detector="none"``: the whole image is one face, for inputs that are already face crops (datasets such as
 FER2013 or CK+48, apps that crop faces themselves). Alignment then frames the image by its box, exactly as
 training saw its crops."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -69,16 +69,12 @@ class YuNet(FaceDetector):
         try:
             import onnxruntime as ort
         except ImportError:
-            raise DetectorUnavailable(
-                "the yunet detector needs onnxruntime (pip install onnxruntime)"
-            ) from None
+            raise DetectorUnavailable("the yunet detector needs onnxruntime (pip install onnxruntime)") from None
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(WEIGHTS), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(WEIGHTS), options, providers=["CPUExecutionProvider"])
         self._grids: dict[tuple[int, int], list] = {}
 
     def candidates(
@@ -133,9 +129,7 @@ class YuNet(FaceDetector):
             )
             cx, cy = (gx[keep] + bbox[:, 0]) * stride, (gy[keep] + bbox[:, 1]) * stride
             bw, bh = np.exp(bbox[:, 2]) * stride, np.exp(bbox[:, 3]) * stride
-            boxes.append(
-                np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1)
-            )
+            boxes.append(np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], 1))
             five = np.stack(
                 [
                     (kps[:, 0::2] + gx[keep, None]) * stride,
@@ -143,9 +137,7 @@ class YuNet(FaceDetector):
                 ],
                 -1,
             )
-            points.append(
-                np.concatenate([five[:, :3], five[:, 3:5].mean(1, keepdims=True)], 1)
-            )
+            points.append(np.concatenate([five[:, :3], five[:, 3:5].mean(1, keepdims=True)], 1))
             scores.append(score[keep])
         if not scores:
             return (
@@ -166,24 +158,12 @@ class YuNet(FaceDetector):
         if self.close_side:
             # faces larger than FINE_MAX px in the first pass come from the second, which sees them at a size
             # YuNet was trained for; faces smaller than COARSE_MIN px there come from the first
-            small = (
-                np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * scale
-                <= FINE_MAX
-            )
+            small = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * scale <= FINE_MAX
             coarse = min(1.0, self.close_side / side)
             big = self.candidates(image, scale=coarse)
-            large = (
-                np.maximum(big[0][:, 2] - big[0][:, 0], big[0][:, 3] - big[0][:, 1])
-                * coarse
-                >= COARSE_MIN
-            )
-            boxes, points, scores = (
-                np.concatenate([a[small], b[large]])
-                for a, b in zip((boxes, points, scores), big)
-            )
-        return without_inner_faces(
-            to_detections(boxes, points, scores, image.shape, self.iou_threshold)
-        )
+            large = np.maximum(big[0][:, 2] - big[0][:, 0], big[0][:, 3] - big[0][:, 1]) * coarse >= COARSE_MIN
+            boxes, points, scores = (np.concatenate([a[small], b[large]]) for a, b in zip((boxes, points, scores), big))
+        return without_inner_faces(to_detections(boxes, points, scores, image.shape, self.iou_threshold))
 
 
 def without_inner_faces(found: list[Detection], ratio: float = INNER_RATIO) -> list[Detection]:
@@ -194,10 +174,7 @@ def without_inner_faces(found: list[Detection], ratio: float = INNER_RATIO) -> l
     boxes = np.array([d.box for d in found], np.float64)
     sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
-    inside = (
-        (centres[:, None, :] >= boxes[None, :, :2])
-        & (centres[:, None, :] <= boxes[None, :, 2:])
-    ).all(-1)
+    inside = ((centres[:, None, :] >= boxes[None, :, :2]) & (centres[:, None, :] <= boxes[None, :, 2:])).all(-1)
     inner = (inside & (sides[None, :] >= ratio * sides[:, None])).any(1)
     return [d for d, drop in zip(found, inner) if not drop]
 

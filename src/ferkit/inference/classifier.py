@@ -6,6 +6,7 @@ Preprocess (``Preprocess.tensors``), runs all of them as one batch and returns (
 ``probabilities(logits)`` is the one softmax, with the model's calibration temperature (stored in the ``.pt``
 file or the ONNX metadata).
 """
+
 from __future__ import annotations
 
 import os
@@ -129,13 +130,16 @@ def onnx_model_spec(path: str | os.PathLike):
     if beside.is_file() or ("labels" not in props and SPEC_METADATA_KEY in props):
         return read_spec(path, props)
     if "labels" not in props or "preprocess" not in props:
-        raise ModelError(f"{path}: no model spec: put one beside it ({beside.name}, see the custom models guide) "
-                         f"or in its {SPEC_METADATA_KEY!r} metadata, or export it with `ferkit export`")
+        raise ModelError(
+            f"{path}: no model spec: put one beside it ({beside.name}, see the custom models guide) "
+            f"or in its {SPEC_METADATA_KEY!r} metadata, or export it with `ferkit export`"
+        )
     return None
 
 
-def load_classifier(model: str | os.PathLike | object = None, runtime: str = "torch", device: str = "cpu",
-                    threads: int | None = None):
+def load_classifier(
+    model: str | os.PathLike | object = None, runtime: str = "torch", device: str = "cpu", threads: int | None = None
+):
     """model: shipped name, ``.pt`` / ``.onnx`` path or a LoadedModel; runtime: "torch" | "onnx" (``.onnx``
     files, int8-quantised ones included, always use ONNX Runtime)."""
     from ferkit.models.checkpoint import LoadedModel

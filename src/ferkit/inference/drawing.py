@@ -2,15 +2,23 @@
 
 Panels are placed where they cover no face and no label: below the box, else above its label, right or
 left of the box, then further out; only when nothing is free does a panel take the least-covering spot."""
+
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
 # One fixed colour per canonical label (RGB); unknown labels get grey.
-COLOURS = {"neutral": (200, 200, 200), "happiness": (255, 200, 0), "surprise": (0, 200, 255),
-           "sadness": (60, 90, 255), "anger": (255, 40, 40), "disgust": (60, 180, 60), "fear": (170, 80, 255),
-           "contempt": (255, 120, 200)}
+COLOURS = {
+    "neutral": (200, 200, 200),
+    "happiness": (255, 200, 0),
+    "surprise": (0, 200, 255),
+    "sadness": (60, 90, 255),
+    "anger": (255, 40, 40),
+    "disgust": (60, 180, 60),
+    "fear": (170, 80, 255),
+    "contempt": (255, 120, 200),
+}
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -20,7 +28,7 @@ def _text(img, text, org, scale, colour, thickness=1):
 
 
 def _unit(shape) -> float:
-    return max(shape[0], shape[1]) / 640.0   # strokes and text scale with the picture
+    return max(shape[0], shape[1]) / 640.0  # strokes and text scale with the picture
 
 
 def _label_text(face) -> str:
@@ -42,7 +50,7 @@ def label_rects(shape, faces) -> list[tuple[int, int, int, int]]:
     for face in faces:
         x1, y1 = int(round(face.box[0])), int(round(face.box[1]))
         (tw, th), base = cv2.getTextSize(_label_text(face), FONT, scale, thick + 2)
-        y = max(th + 2, y1 - int(6 * unit))   # a face at the top edge: the label moves down, never off the image
+        y = max(th + 2, y1 - int(6 * unit))  # a face at the top edge: the label moves down, never off the image
         rects.append((x1, y - th, x1 + tw, y + base))
     return rects
 
@@ -67,11 +75,17 @@ def panel_layout(shape, faces) -> list[tuple[int, int, int, int]]:
         x1, y1, x2, y2 = boxes[i]
         lx1, ly1 = labels[i][0], labels[i][1]
         candidates = []
-        for dx in (0, 1, -1, 2, -2):                     # then slide sideways by panel widths
-            for px, py in ((x1, y2 + gap), (lx1, ly1 - gap - ph), (x2 + gap, y1), (x1 - gap - pw, y1),
-                           (x2 + gap, y2 - ph), (x1 - gap - pw, y2 - ph)):
+        for dx in (0, 1, -1, 2, -2):  # then slide sideways by panel widths
+            for px, py in (
+                (x1, y2 + gap),
+                (lx1, ly1 - gap - ph),
+                (x2 + gap, y1),
+                (x1 - gap - pw, y1),
+                (x2 + gap, y2 - ph),
+                (x1 - gap - pw, y2 - ph),
+            ):
                 candidates.append((px + dx * (pw + gap), py))
-        for dy in range(1, 8):                             # further below
+        for dy in range(1, 8):  # further below
             candidates.append((x1, y2 + gap + dy * (ph // 2)))
         best, best_cost = None, None
         obstacles = [b for j, b in enumerate(boxes) if j != i] + [r for j, r in enumerate(labels) if j != i] + placed

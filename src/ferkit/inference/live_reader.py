@@ -1,5 +1,6 @@
 """Live sources (cameras, stream URLs) read on their own thread, newest frame only: when analysis is slower
 than the source, frames are dropped (and counted) instead of queueing up and falling ever further behind."""
+
 from __future__ import annotations
 
 import threading

@@ -119,27 +119,17 @@ def _fail(where: str, key: str, problem: str):
 
 
 def _number(where, key, value, lo=None, positive=False) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         _fail(where, key, f"must be a number, not {value!r}")
     if positive and value <= 0 or lo is not None and value < lo:
         _fail(where, key, f"must be {'> 0' if positive else f'>= {lo}'}, not {value}")
     return float(value)
 
 
-def _per_channel(
-    where, key, value, channels: int, default: float, positive=False
-) -> list[float]:
+def _per_channel(where, key, value, channels: int, default: float, positive=False) -> list[float]:
     if value is None:
         return [default] * channels
-    values = (
-        [value]
-        if isinstance(value, (int, float)) and not isinstance(value, bool)
-        else value
-    )
+    values = [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
     if not isinstance(values, list) or len(values) not in (1, channels):
         _fail(
             where,
@@ -159,9 +149,7 @@ def _choice(where, key, value, choices) -> str:
 def parse_spec(raw: dict, where: str = "model spec") -> ModelSpec:
     """A spec dict (from JSON) -> ModelSpec; one-line ModelError naming the first bad key."""
     if not isinstance(raw, dict):
-        raise ModelError(
-            f"{where}: the model spec must be a JSON object, not {type(raw).__name__}"
-        )
+        raise ModelError(f"{where}: the model spec must be a JSON object, not {type(raw).__name__}")
     for key in raw:
         if key not in KEYS:
             _fail(where, key, f"is unknown; known keys: {', '.join(sorted(KEYS))}")
@@ -169,11 +157,7 @@ def parse_spec(raw: dict, where: str = "model spec") -> ModelSpec:
         if key not in raw:
             _fail(where, key, "is missing")
     labels = raw["labels"]
-    if (
-        not isinstance(labels, list)
-        or not labels
-        or not all(isinstance(x, str) and x.strip() for x in labels)
-    ):
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x.strip() for x in labels):
         _fail(where, "labels", "must be a non-empty list of names")
     mapped = tuple(ferkit_label(x) for x in labels)
     if len(set(mapped)) != len(mapped):
@@ -181,11 +165,7 @@ def parse_spec(raw: dict, where: str = "model spec") -> ModelSpec:
     size = raw["input_size"]
     if isinstance(size, int) and not isinstance(size, bool):
         size = [size, size]
-    if (
-        not isinstance(size, list)
-        or len(size) != 2
-        or not all(isinstance(v, int) and v >= 8 for v in size)
-    ):
+    if not isinstance(size, list) or len(size) != 2 or not all(isinstance(v, int) and v >= 8 for v in size):
         _fail(
             where,
             "input_size",
@@ -210,12 +190,8 @@ def parse_spec(raw: dict, where: str = "model spec") -> ModelSpec:
         mean=_per_channel(where, "mean", raw.get("mean"), channels, 0.0),
         std=_per_channel(where, "std", raw.get("std"), channels, 1.0, positive=True),
         layout=_choice(where, "layout", raw.get("layout", "nchw"), ("nchw", "nhwc")),
-        output=_choice(
-            where, "output", raw.get("output", "logits"), ("logits", "probabilities")
-        ),
-        temperature=_number(
-            where, "temperature", raw.get("temperature", 1.0), positive=True
-        ),
+        output=_choice(where, "output", raw.get("output", "logits"), ("logits", "probabilities")),
+        temperature=_number(where, "temperature", raw.get("temperature", 1.0), positive=True),
         crop=crop,
         margin=_number(where, "margin", raw.get("margin", 0.0), lo=-0.5),
         name=str(raw.get("name", "spec")),
@@ -272,16 +248,12 @@ def read_spec(path: str | os.PathLike, metadata: dict[str, str]) -> ModelSpec | 
         try:
             raw = json.loads(beside.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ModelError(
-                f"{beside}: not a readable JSON model spec ({e})"
-            ) from None
+            raise ModelError(f"{beside}: not a readable JSON model spec ({e})") from None
         return parse_spec(raw, str(beside))
     if SPEC_METADATA_KEY in metadata:
         try:
             raw = json.loads(metadata[SPEC_METADATA_KEY])
         except json.JSONDecodeError as e:
-            raise ModelError(
-                f"{path}: metadata {SPEC_METADATA_KEY!r} is not JSON ({e})"
-            ) from None
+            raise ModelError(f"{path}: metadata {SPEC_METADATA_KEY!r} is not JSON ({e})") from None
         return parse_spec(raw, f"{path} metadata")
     return None

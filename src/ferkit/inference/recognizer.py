@@ -1,8 +1,9 @@
 """The recogniser: frame -> faces (detect) -> aligned crops -> one batched forward -> probabilities -> tracks.
 
-    from ferkit import EmotionRecognizer
-    faces = EmotionRecognizer().predict("photo.jpg")      # list of FaceResult
+from ferkit import EmotionRecognizer
+faces = EmotionRecognizer().predict("photo.jpg")      # list of FaceResult
 """
+
 from __future__ import annotations
 
 import os
@@ -49,11 +50,24 @@ class EmotionRecognizer:
     default: steadier labels for about twice the classifier cost) or not ("none"); video and live streams never
     do (speed matters there, and the tracker already smooths over frames)."""
 
-    def __init__(self, model=None, detector="auto", runtime: str = "torch", device: str = "cpu",
-                 batch_size: int = 64, min_face: int = 0, threads: int | None = 1,
-                 detector_options: dict | None = None, smoothing: str = "ema", window: int = 10,
-                 alpha: float = 0.3, hysteresis: float | None = 0.1, patience: int = 3,
-                 max_pixels: int = MAX_PIXELS, tta: str = "flip"):
+    def __init__(
+        self,
+        model=None,
+        detector="auto",
+        runtime: str = "torch",
+        device: str = "cpu",
+        batch_size: int = 64,
+        min_face: int = 0,
+        threads: int | None = 1,
+        detector_options: dict | None = None,
+        smoothing: str = "ema",
+        window: int = 10,
+        alpha: float = 0.3,
+        hysteresis: float | None = 0.1,
+        patience: int = 3,
+        max_pixels: int = MAX_PIXELS,
+        tta: str = "flip",
+    ):
         self.tta = check_tta(tta)
         self.classifier = load_classifier(model, runtime=runtime, device=device, threads=threads)
         options = dict(detector_options or {})
@@ -92,7 +106,7 @@ class EmotionRecognizer:
         """uint8 aligned crops (N, S, S) or (N, S, S, 3) -> (logits (N, L), features (N, F)), batch_size at a time."""
         if len(crops) <= self.batch_size:
             return self.classifier.forward(crops)
-        parts = [self.classifier.forward(crops[i:i + self.batch_size]) for i in range(0, len(crops), self.batch_size)]
+        parts = [self.classifier.forward(crops[i : i + self.batch_size]) for i in range(0, len(crops), self.batch_size)]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def classify_probabilities(self, crops: np.ndarray, tta: str = "none") -> np.ndarray:
@@ -100,11 +114,10 @@ class EmotionRecognizer:
         image's (both go through the network in one batch)."""
         if check_tta(tta) == "flip" and len(crops):
             both = self.classifier.probabilities(self.classify_crops(np.concatenate([crops, crops[:, :, ::-1]]))[0])
-            return (both[:len(crops)] + both[len(crops):]) / 2
+            return (both[: len(crops)] + both[len(crops) :]) / 2
         return self.classifier.probabilities(self.classify_crops(crops)[0])
 
-    def face_results(self, detections, matrices, probs, labels_idx=None, track_ids=None,
-                     raw=None) -> list[FaceResult]:
+    def face_results(self, detections, matrices, probs, labels_idx=None, track_ids=None, raw=None) -> list[FaceResult]:
         """One FaceResult per detection: its box, keypoints and alignment matrix with the probabilities ``probs``
         (N, L) in this model's label order. ``labels_idx``: the decided label per face (default the most
         probable); ``track_ids``: per face (streams); ``raw``: the unsmoothed probabilities (streams)."""
@@ -112,10 +125,18 @@ class EmotionRecognizer:
         for i, d in enumerate(detections):
             p = probs[i]
             k = int(np.argmax(p)) if labels_idx is None else labels_idx[i]
-            out.append(FaceResult(box=d.box, score=d.score, landmarks=d.landmarks, matrix=matrices[i],
-                                  probabilities=dict(zip(self.labels, map(float, p))), label=self.labels[k],
-                                  track_id=None if track_ids is None else track_ids[i],
-                                  raw_probabilities=None if raw is None else dict(zip(self.labels, map(float, raw[i])))))
+            out.append(
+                FaceResult(
+                    box=d.box,
+                    score=d.score,
+                    landmarks=d.landmarks,
+                    matrix=matrices[i],
+                    probabilities=dict(zip(self.labels, map(float, p))),
+                    label=self.labels[k],
+                    track_id=None if track_ids is None else track_ids[i],
+                    raw_probabilities=None if raw is None else dict(zip(self.labels, map(float, raw[i]))),
+                )
+            )
         return out
 
     # ----- public API ---------------------------------------------------------------------------------------
@@ -141,7 +162,7 @@ class EmotionRecognizer:
         probs = self.classify_probabilities(np.concatenate(all_crops), tta) if all_crops else None
         out, start = [], 0
         for dets, crops, matrices, hint in per_image:
-            faces = self.face_results(dets, matrices, probs[start:start + len(crops)]) if len(crops) else []
+            faces = self.face_results(dets, matrices, probs[start : start + len(crops)]) if len(crops) else []
             out.append(ImageFaces(faces, hint))
             start += len(crops)
         return out
@@ -155,9 +176,16 @@ class EmotionRecognizer:
 
         return RecognizerStream(self, detect_every=detect_every, detector=detector)
 
-    def predict_video(self, source: str | int | os.PathLike, every_n_frames: int = 1, return_frames: bool = False,
-                      max_frames: int | None = None, detect_every: int = 1, duration: float | None = None,
-                      detector=None):
+    def predict_video(
+        self,
+        source: str | int | os.PathLike,
+        every_n_frames: int = 1,
+        return_frames: bool = False,
+        max_frames: int | None = None,
+        detect_every: int = 1,
+        duration: float | None = None,
+        detector=None,
+    ):
         """Yield a FrameResult per analysed frame (every ``every_n_frames``-th), faces tracked (``track_id``) and
         their probabilities aggregated per track. With ``return_frames`` yield ``(FrameResult, rgb)`` for every
         decoded frame; skipped frames carry the last faces and ``analysed=False``. ``source``: a video file, a
@@ -167,5 +195,13 @@ class EmotionRecognizer:
         it early. detector: for this video only (name or instance; default the recogniser's)."""
         from ferkit.inference.video_run import VideoRun
 
-        return VideoRun(self, source, every_n_frames=every_n_frames, return_frames=return_frames,
-                        max_frames=max_frames, detect_every=detect_every, duration=duration, detector=detector)
+        return VideoRun(
+            self,
+            source,
+            every_n_frames=every_n_frames,
+            return_frames=return_frames,
+            max_frames=max_frames,
+            detect_every=detect_every,
+            duration=duration,
+            detector=detector,
+        )

@@ -1,4 +1,5 @@
 """Result records of the recogniser. Coordinates are original-image pixels; probabilities are per label name."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,13 +13,13 @@ def _r(x, nd: int = 2):
 
 @dataclass
 class FaceResult:
-    box: np.ndarray                         # (x1, y1, x2, y2)
-    score: float                            # detection score
-    probabilities: dict[str, float]         # what is shown: per-frame, or aggregated over the track in video
+    box: np.ndarray  # (x1, y1, x2, y2)
+    score: float  # detection score
+    probabilities: dict[str, float]  # what is shown: per-frame, or aggregated over the track in video
     label: str
-    landmarks: np.ndarray | None = None     # (K, 2) in ferkit.faces.LANDMARK_NAMES order
+    landmarks: np.ndarray | None = None  # (K, 2) in ferkit.faces.LANDMARK_NAMES order
     track_id: int | None = None
-    matrix: np.ndarray | None = None        # 2x3 alignment matrix, original -> crop pixels
+    matrix: np.ndarray | None = None  # 2x3 alignment matrix, original -> crop pixels
     raw_probabilities: dict[str, float] | None = None  # this frame alone, when aggregated over a track
 
     @property
@@ -26,11 +27,14 @@ class FaceResult:
         return self.probabilities[self.label]
 
     def to_dict(self) -> dict:
-        d = {"box": _r(self.box, 1),
-             "landmarks": [_r(p, 1) for p in self.landmarks] if self.landmarks is not None else None,
-             "score": round(float(self.score), 4),
-             "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
-             "label": self.label, "track_id": self.track_id}
+        d = {
+            "box": _r(self.box, 1),
+            "landmarks": [_r(p, 1) for p in self.landmarks] if self.landmarks is not None else None,
+            "score": round(float(self.score), 4),
+            "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
+            "label": self.label,
+            "track_id": self.track_id,
+        }
         if self.raw_probabilities is not None:
             d["raw_probabilities"] = {k: round(float(v), 4) for k, v in self.raw_probabilities.items()}
         return d
@@ -56,8 +60,10 @@ def no_face_hint(shape: tuple[int, ...]) -> str | None:
     h, w = shape[:2]
     if not h or not w or max(h, w) > FACE_SIZED_MAX_SIDE or max(h, w) / min(h, w) > FACE_SIZED_MAX_ASPECT:
         return None
-    return (f"no face found in this {w}x{h} image; if it is already a face crop, use detector 'none' "
-            "(--detector none) to classify the whole image as one face")
+    return (
+        f"no face found in this {w}x{h} image; if it is already a face crop, use detector 'none' "
+        "(--detector none) to classify the whole image as one face"
+    )
 
 
 @dataclass
@@ -65,7 +71,7 @@ class FrameResult:
     frame: int
     time: float
     faces: list[FaceResult] = field(default_factory=list)
-    analysed: bool = True   # False for frames skipped by every_n_frames (faces carried from the last one)
+    analysed: bool = True  # False for frames skipped by every_n_frames (faces carried from the last one)
 
     def to_dict(self) -> dict:
         return {"frame": self.frame, "time": round(self.time, 3), "faces": [f.to_dict() for f in self.faces]}
@@ -87,11 +93,17 @@ class TrackSummary:
     label_shares: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"track_id": self.track_id, "frames": self.frames, "first_frame": self.first_frame,
-                "last_frame": self.last_frame, "first_time": round(self.first_time, 3),
-                "last_time": round(self.last_time, 3), "label": self.label,
-                "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
-                "label_shares": {k: round(float(v), 4) for k, v in self.label_shares.items()}}
+        return {
+            "track_id": self.track_id,
+            "frames": self.frames,
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+            "first_time": round(self.first_time, 3),
+            "last_time": round(self.last_time, 3),
+            "label": self.label,
+            "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
+            "label_shares": {k: round(float(v), 4) for k, v in self.label_shares.items()},
+        }
 
 
 def summarise_tracks(frames: list[FrameResult]) -> list[TrackSummary]:
@@ -105,8 +117,16 @@ def summarise_tracks(frames: list[FrameResult]) -> list[TrackSummary]:
             if face.track_id is None:
                 continue
             probs = face.raw_probabilities or face.probabilities
-            a = acc.setdefault(face.track_id, {"n": 0, "first": fr.frame, "t0": fr.time,
-                                               "sum": dict.fromkeys(probs, 0.0), "shown": dict.fromkeys(probs, 0)})
+            a = acc.setdefault(
+                face.track_id,
+                {
+                    "n": 0,
+                    "first": fr.frame,
+                    "t0": fr.time,
+                    "sum": dict.fromkeys(probs, 0.0),
+                    "shown": dict.fromkeys(probs, 0),
+                },
+            )
             a["n"] += 1
             a["last"], a["t1"] = fr.frame, fr.time
             a["shown"][face.label] = a["shown"].get(face.label, 0) + 1
@@ -116,6 +136,7 @@ def summarise_tracks(frames: list[FrameResult]) -> list[TrackSummary]:
     for tid, a in sorted(acc.items()):
         mean = {k: v / a["n"] for k, v in a["sum"].items()}
         shares = {k: v / a["n"] for k, v in a["shown"].items()}
-        out.append(TrackSummary(tid, a["n"], a["first"], a["last"], mean, max(mean, key=mean.get),
-                                a["t0"], a["t1"], shares))
+        out.append(
+            TrackSummary(tid, a["n"], a["first"], a["last"], mean, max(mean, key=mean.get), a["t0"], a["t1"], shares)
+        )
     return out

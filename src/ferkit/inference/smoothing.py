@@ -8,6 +8,7 @@
 
 State is per track id and is dropped when the tracker ends a track, so a new face starts afresh.
 """
+
 from __future__ import annotations
 
 from collections import deque

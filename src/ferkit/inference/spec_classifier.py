@@ -53,9 +53,7 @@ class SpecClassifier:
         )
         inputs = session.get_inputs()
         if len(inputs) != 1:
-            raise ModelError(
-                f"{self.path}: the model takes {len(inputs)} inputs; a classifier takes one image batch"
-            )
+            raise ModelError(f"{self.path}: the model takes {len(inputs)} inputs; a classifier takes one image batch")
         self._input = inputs[0].name
         self._check_input_shape(inputs[0].shape)
         batch = inputs[0].shape[0]
@@ -72,15 +70,10 @@ class SpecClassifier:
         """The spec's input_size, color and layout must agree with the input the ONNX graph declares."""
         if len(shape) != 4:
             raise ModelError(
-                f"{self.path}: model spec key 'layout': the model input has {len(shape)} dimensions, "
-                "not 4"
+                f"{self.path}: model spec key 'layout': the model input has {len(shape)} dimensions, not 4"
             )
         h, w = self.spec.input_size
-        want = (
-            (self.spec.channels, h, w)
-            if self.spec.layout == "nchw"
-            else (h, w, self.spec.channels)
-        )
+        want = (self.spec.channels, h, w) if self.spec.layout == "nchw" else (h, w, self.spec.channels)
         for key, have, expected in zip(
             ("color", "input_size", "input_size")
             if self.spec.layout == "nchw"
@@ -99,18 +92,14 @@ class SpecClassifier:
         spec = self.spec
         h, w = spec.input_size
         # aligned: the FER framing at source_size, illumination, then the centre crop (ferkit's own order)
-        th, tw = (
-            (spec.source_size, spec.source_size) if spec.crop == "aligned" else (h, w)
-        )
+        th, tw = (spec.source_size, spec.source_size) if spec.crop == "aligned" else (h, w)
         if crops.shape[1:3] != (th, tw):
             crops = np.stack(
                 [
                     cv2.resize(
                         np.ascontiguousarray(c),
                         (tw, th),
-                        interpolation=cv2.INTER_AREA
-                        if c.shape[0] > th
-                        else cv2.INTER_LINEAR,
+                        interpolation=cv2.INTER_AREA if c.shape[0] > th else cv2.INTER_LINEAR,
                     )
                     for c in crops
                 ]
@@ -138,12 +127,7 @@ class SpecClassifier:
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         if self.fixed_batch == 1:
-            return np.concatenate(
-                [
-                    self.session.run(None, {self._input: x[i : i + 1]})[0]
-                    for i in range(len(x))
-                ]
-            )
+            return np.concatenate([self.session.run(None, {self._input: x[i : i + 1]})[0] for i in range(len(x))])
         return self.session.run(None, {self._input: x})[0]
 
     def forward(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,12 +135,8 @@ class SpecClassifier:
         the one softmax gives them back (sharpened or softened by the temperature)."""
         n = len(crops)
         if n == 0:
-            return np.zeros((0, len(self.labels)), np.float32), np.zeros(
-                (0, 0), np.float32
-            )
-        out = np.asarray(
-            self._run(self._tensor(np.asarray(crops))), np.float32
-        ).reshape(n, -1)
+            return np.zeros((0, len(self.labels)), np.float32), np.zeros((0, 0), np.float32)
+        out = np.asarray(self._run(self._tensor(np.asarray(crops))), np.float32).reshape(n, -1)
         if out.shape[1] != len(self.labels):
             raise ModelError(
                 f"{self.path}: model spec key 'labels' names {len(self.labels)} classes, the model "
@@ -187,14 +167,10 @@ class SpecClassifier:
             det = Detection(box=np.array([0, 0, w, h], np.float32), score=1.0)
             crop, _ = crop_faces(image, [det], self.framing)
             out.append(self.forward(crop)[0])
-        return (
-            np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
-        )
+        return np.concatenate(out) if out else np.zeros((0, len(self.labels)), np.float32)
 
 
-def load_spec_classifier(
-    path: str | os.PathLike, spec: ModelSpec, threads: int | None = None
-) -> SpecClassifier:
+def load_spec_classifier(path: str | os.PathLike, spec: ModelSpec, threads: int | None = None) -> SpecClassifier:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -202,9 +178,7 @@ def load_spec_classifier(
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
     try:
-        session = ort.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as e:  # noqa: BLE001 - onnxruntime raises its own exception types for bad files
         raise ModelError(f"{path}: not a readable ONNX model ({e})") from None
     return SpecClassifier(path, spec, session)
@@ -221,18 +195,12 @@ def spec_loaded_model(classifier: SpecClassifier):
     class SpecLogits(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             crops = (x.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
-            crops = (
-                crops[:, 0].numpy()
-                if crops.shape[1] == 1
-                else crops.permute(0, 2, 3, 1).numpy()
-            )
+            crops = crops[:, 0].numpy() if crops.shape[1] == 1 else crops.permute(0, 2, 3, 1).numpy()
             return torch.from_numpy(classifier.whole_image_logits(crops)).to(x.device)
 
     c = classifier.spec.channels
     size = int(classifier.preprocess.source_size)
-    pre = Preprocess(
-        source_size=size, input_size=size, in_chans=c, mean=[0.0] * c, std=[1.0] * c
-    )
+    pre = Preprocess(source_size=size, input_size=size, in_chans=c, mean=[0.0] * c, std=[1.0] * c)
     return LoadedModel(
         model=SpecLogits().eval(),
         labels=classifier.labels,

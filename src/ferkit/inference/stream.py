@@ -8,6 +8,7 @@
 ``predict_video``, ``ferkit predict`` / ``ferkit webcam`` and the web page's live socket all use this object, so
 every way in gives the same tracks and probabilities.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -62,9 +63,9 @@ class RecognizerStream:
         self.tracker = ByteTracker(high=float(high) if high is not None else float("-inf"))
         self.smoother = TemporalSmoother(**self.recognizer.smoothing)
         self.last: dict[int, Detection] = {}
-        self.pending: dict[int, list[FaceResult]] = {}   # faces of tracks not confirmed yet
+        self.pending: dict[int, list[FaceResult]] = {}  # faces of tracks not confirmed yet
         self.frames = 0
-        self.misses = 0   # detections in a row that found no face
+        self.misses = 0  # detections in a row that found no face
 
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
         rec = self.recognizer
@@ -104,9 +105,9 @@ class RecognizerStream:
         rec = self.recognizer
         dets = [d for _, d in shown]
         keys = [f.key for f, _ in shown]
-        crops, matrices = rec.align(rgb, dets, self.detector.crop_scale)   # framed for this stream's detector
+        crops, matrices = rec.align(rgb, dets, self.detector.crop_scale)  # framed for this stream's detector
         logits, features = rec.classify_crops(crops)
-        raw = rec.classifier.probabilities(logits)   # calibrated: softmax(logits / T)
+        raw = rec.classifier.probabilities(logits)  # calibrated: softmax(logits / T)
         if self.smoother.feature_level:
             agg = np.stack([self.smoother.aggregate(k, f) for k, f in zip(keys, features)])
             probs = rec.classifier.probabilities(rec.classifier.head(agg.astype(np.float32)))

@@ -2,6 +2,7 @@
 
 The source is opened once; its metadata (``info``) is there before the first frame, and the damage report
 (``skipped_frames``, ``truncated``) and, for live sources, ``dropped_frames`` once the frames are read."""
+
 from __future__ import annotations
 
 import os
@@ -14,9 +15,17 @@ from ferkit.media.video import VideoSource
 class VideoRun:
     """Iterate FrameResults (or (FrameResult, rgb) with return_frames) of one video, file, camera or URL."""
 
-    def __init__(self, recognizer, source: str | int | os.PathLike, every_n_frames: int = 1,
-                 return_frames: bool = False, max_frames: int | None = None, detect_every: int = 1,
-                 duration: float | None = None, detector=None):
+    def __init__(
+        self,
+        recognizer,
+        source: str | int | os.PathLike,
+        every_n_frames: int = 1,
+        return_frames: bool = False,
+        max_frames: int | None = None,
+        detect_every: int = 1,
+        duration: float | None = None,
+        detector=None,
+    ):
         self.every = max(1, int(every_n_frames))
         self.return_frames = return_frames
         self.max_frames = max_frames
@@ -44,9 +53,14 @@ class VideoRun:
 
     def summary(self) -> dict:
         """Counts of this run (complete once iteration has ended)."""
-        return {"fps": round(self.info.fps, 3), "frame_count": self.info.frame_count,
-                "frames_analysed": self.frames_analysed, "skipped_frames": self.skipped_frames,
-                "dropped_frames": self.dropped_frames, "truncated": self.truncated}
+        return {
+            "fps": round(self.info.fps, 3),
+            "frame_count": self.info.frame_count,
+            "frames_analysed": self.frames_analysed,
+            "skipped_frames": self.skipped_frames,
+            "dropped_frames": self.dropped_frames,
+            "truncated": self.truncated,
+        }
 
     def _items(self) -> Iterator:
         if self.live:
@@ -61,8 +75,9 @@ class VideoRun:
         items = self._items()
         try:
             for n, (index, t, rgb) in enumerate(items):
-                if (self.max_frames is not None and n >= self.max_frames) or \
-                        (self.duration is not None and t > self.duration):
+                if (self.max_frames is not None and n >= self.max_frames) or (
+                    self.duration is not None and t > self.duration
+                ):
                     break
                 self.frames_seen = n + 1
                 if n % self.every:

@@ -1,4 +1,5 @@
 """Softmax-based losses: CE with label smoothing, soft-target CE, class-weighted CE, focal."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,9 @@ def class_weights_from_counts(class_counts, power: float = 1.0) -> torch.Tensor:
     return (w / w.mean()).float()
 
 
-def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor | None = None,
-                       label_smoothing: float = 0.0) -> torch.Tensor:
+def soft_cross_entropy(
+    logits: torch.Tensor, targets: torch.Tensor, weight: torch.Tensor | None = None, label_smoothing: float = 0.0
+) -> torch.Tensor:
     """Cross-entropy against integer labels (B,) or probability targets (B,C)."""
     if targets.ndim == 1:
         return F.cross_entropy(logits, targets, weight=weight, label_smoothing=label_smoothing)

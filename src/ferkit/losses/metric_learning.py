@@ -9,6 +9,7 @@ role of the papers' centre update rate alpha whatever lambda is.
 Targets are integer labels (B,) or probabilities (B, C); the cross-entropy uses them as given and the
 centre terms use each sample's most likely class.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,8 +51,9 @@ class _CentreLossBase(nn.Module):
 
     needs_features = True
 
-    def __init__(self, num_classes: int, num_features: int, weight: float, label_smoothing: float = 0.0,
-                 init_std: float = 1.0):
+    def __init__(
+        self, num_classes: int, num_features: int, weight: float, label_smoothing: float = 0.0, init_std: float = 1.0
+    ):
         super().__init__()
         if weight < 0:
             raise ConfigError(f"{type(self).__name__}: the weight of the centre term must be >= 0, got {weight}")
@@ -72,8 +74,10 @@ class _CentreLossBase(nn.Module):
         if features is None:
             raise ValueError(f"{type(self).__name__} needs the model's features (call with features=...)")
         if features.shape[1:] != self.centres.shape[1:]:
-            raise ValueError(f"{type(self).__name__}: features have {features.shape[1]} dimensions, "
-                             f"centres {self.centres.shape[1]} (num_features)")
+            raise ValueError(
+                f"{type(self).__name__}: features have {features.shape[1]} dimensions, "
+                f"centres {self.centres.shape[1]} (num_features)"
+            )
         ce = self.cross_entropy(logits, targets)
         if self.aux_weight == 0:
             return ce + 0.0 * self.centres.sum()  # keep the centres in the graph
@@ -93,8 +97,7 @@ def centre_distance(features: torch.Tensor, labels: torch.Tensor, centres: torch
 class CenterLoss(_CentreLossBase):
     """Centre loss (Wen et al., ECCV 2016): CE + lambda_center * mean_i 1/2 ||x_i - c_{y_i}||^2."""
 
-    def __init__(self, num_classes: int, num_features: int, lambda_center: float = 0.01,
-                 label_smoothing: float = 0.0):
+    def __init__(self, num_classes: int, num_features: int, lambda_center: float = 0.01, label_smoothing: float = 0.0):
         super().__init__(num_classes, num_features, lambda_center, label_smoothing)
 
     def aux(self, features, labels, centres):
@@ -107,8 +110,14 @@ class IslandLoss(_CentreLossBase):
     lambda_island * sum over ordered pairs of distinct centres of (cos(c_j, c_k) + 1),
     which pushes the centres apart in angle; the whole auxiliary term is weighted by lambda_center."""
 
-    def __init__(self, num_classes: int, num_features: int, lambda_center: float = 0.01,
-                 lambda_island: float = 10.0, label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        num_classes: int,
+        num_features: int,
+        lambda_center: float = 0.01,
+        lambda_island: float = 10.0,
+        label_smoothing: float = 0.0,
+    ):
         super().__init__(num_classes, num_features, lambda_center, label_smoothing)
         self.lambda_island = lambda_island
 
@@ -132,8 +141,17 @@ class WeightedClusterLoss(_CentreLossBase):
     our reading of it. ``weighted_ce`` also applies the class weights to the cross-entropy.
     """
 
-    def __init__(self, num_classes: int, num_features: int, class_counts=None, lambda_cluster: float = 0.01,
-                 delta: float = 1.0, power: float = 1.0, weighted_ce: bool = False, label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        num_classes: int,
+        num_features: int,
+        class_counts=None,
+        lambda_cluster: float = 0.01,
+        delta: float = 1.0,
+        power: float = 1.0,
+        weighted_ce: bool = False,
+        label_smoothing: float = 0.0,
+    ):
         super().__init__(num_classes, num_features, lambda_cluster, label_smoothing)
         counts = np.ones(num_classes) if class_counts is None else np.asarray(class_counts, dtype=np.float64)
         if counts.shape != (num_classes,):

@@ -6,6 +6,7 @@ largest self-attention weight of the face regions exceed the whole face's weight
 The weights come from ``model.forward_with_attention`` (ferkit.models.ran); the trainer passes them as
 ``attention={"mu": (B, K), ...}`` because the loss declares ``needs_attention``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -36,11 +37,18 @@ class RegionBiasedLoss(nn.Module):
             raise ConfigError(f"region_biased: weight must be >= 0, got {weight}")
         self.margin, self.weight, self.label_smoothing = margin, weight, label_smoothing
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor, features: torch.Tensor | None = None,
-                attention: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        features: torch.Tensor | None = None,
+        attention: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         if attention is None or "mu" not in attention:
-            raise ValueError("region_biased needs the model's attention weights (attention={'mu': ...}); "
-                             "use a model with forward_with_attention, e.g. 'ran'")
+            raise ValueError(
+                "region_biased needs the model's attention weights (attention={'mu': ...}); "
+                "use a model with forward_with_attention, e.g. 'ran'"
+            )
         ce = soft_cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
         return ce + self.weight * region_bias_hinge(attention["mu"].float(), self.margin).mean()
 

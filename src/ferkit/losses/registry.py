@@ -1,5 +1,6 @@
 """Loss registry: ``build_loss(name, num_classes=, num_features=, class_counts=, **params)``. The registry imports
 nothing; the package ``ferkit.losses`` imports the loss modules, which register themselves."""
+
 from __future__ import annotations
 
 import inspect

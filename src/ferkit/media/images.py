@@ -1,5 +1,6 @@
 """Reading images: every input (a path, encoded bytes, a PIL image or an array) becomes an RGB uint8 array here,
 once, with EXIF orientation applied; whatever cannot be read raises MediaError naming it."""
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,10 @@ def load_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> np.ndar
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 if im.width * im.height > max_pixels:
-                    raise MediaError(f"{path}: image of {im.width}x{im.height} pixels exceeds the limit of "
-                                     f"{max_pixels} pixels", "too_large")
+                    raise MediaError(
+                        f"{path}: image of {im.width}x{im.height} pixels exceeds the limit of {max_pixels} pixels",
+                        "too_large",
+                    )
                 im.load()
                 return pil_to_rgb(im)
     except MediaError:
@@ -111,19 +114,21 @@ def as_rgb(image, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if a.dtype == np.uint16:
         a = (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
     elif a.dtype.kind == "f":
-        if not np.isfinite(a).all():   # NaN would silently become black pixels and no faces
-            raise InputError(f"image array contains {np.isnan(a).sum() + np.isinf(a).sum()} NaN or infinite "
-                             "values")
+        if not np.isfinite(a).all():  # NaN would silently become black pixels and no faces
+            raise InputError(f"image array contains {np.isnan(a).sum() + np.isinf(a).sum()} NaN or infinite values")
         lo, hi = float(a.min()), float(a.max())
         if lo < -1e-3 or hi > 1.0 + 1e-3:
-            raise InputError(f"float image arrays must hold values in [0, 1], got {lo:g}..{hi:g} (for 0-255 "
-                             "values use .astype(np.uint8))")
+            raise InputError(
+                f"float image arrays must hold values in [0, 1], got {lo:g}..{hi:g} (for 0-255 "
+                "values use .astype(np.uint8))"
+            )
         a = (np.clip(a, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     elif a.dtype.kind in "iu" and a.dtype != np.uint8:
         lo, hi = int(a.min()), int(a.max())
         if lo < 0 or hi > 255:
-            raise InputError(f"{a.dtype} image array holds values {lo}..{hi}; expected 0..255 (uint8), uint16, "
-                             "or floats in [0, 1]")
+            raise InputError(
+                f"{a.dtype} image array holds values {lo}..{hi}; expected 0..255 (uint8), uint16, or floats in [0, 1]"
+            )
         a = a.astype(np.uint8)
     elif a.dtype != np.uint8:
         raise InputError(f"unsupported image dtype {a.dtype}: give uint8 (0..255), uint16, or floats in [0, 1]")
@@ -135,8 +140,9 @@ def as_rgb(image, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def decode_image(source, max_pixels: int = MAX_PIXELS, what: str | None = None,
-                 formats: list[str] | None = None) -> np.ndarray:
+def decode_image(
+    source, max_pixels: int = MAX_PIXELS, what: str | None = None, formats: list[str] | None = None
+) -> np.ndarray:
     """ferkit's one image decoder: a path, encoded bytes or a PIL image -> RGB uint8 (H, W, 3).
 
     EXIF orientation applied, alpha composited on white, 16-bit and float greys scaled (``pil_to_rgb``); more
@@ -158,8 +164,10 @@ def decode_image(source, max_pixels: int = MAX_PIXELS, what: str | None = None,
             with Image.open(io.BytesIO(data), formats=formats) as im:
                 width, height = im.size
                 if width * height > max_pixels:
-                    raise MediaError(f"{what} is {width}x{height} = {width * height} pixels, over the limit "
-                                           f"of {max_pixels} pixels", "too_large")
+                    raise MediaError(
+                        f"{what} is {width}x{height} = {width * height} pixels, over the limit of {max_pixels} pixels",
+                        "too_large",
+                    )
                 if width == 0 or height == 0:
                     raise MediaError(f"{what} has no pixels ({width}x{height})", "corrupt")
                 im.load()

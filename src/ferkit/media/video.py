@@ -4,6 +4,7 @@
 FFmpeg reads) once and reports what the whole run needs: fps, size, announced frame count, and after reading
 ``skipped_frames`` (undecodable frames read past) and ``truncated`` (stopped before the announced end).
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,7 +43,7 @@ class VideoInfo:
     fps: float
     width: int
     height: int
-    frame_count: int   # as reported by the container; 0 for cameras, streams and unknown
+    frame_count: int  # as reported by the container; 0 for cameras, streams and unknown
 
 
 class VideoSource:
@@ -72,13 +73,17 @@ class VideoSource:
             what = str(path)
         if not self.cap.isOpened():
             self.cap.release()
-            raise MediaError(f"{what}: cannot open video (unsupported format, corrupt file, unreachable stream "
-                             "or no camera)", "unsupported")
+            raise MediaError(
+                f"{what}: cannot open video (unsupported format, corrupt file, unreachable stream or no camera)",
+                "unsupported",
+            )
         fps = self.cap.get(cv2.CAP_PROP_FPS)
-        self.info = VideoInfo(fps=fps if fps and 0 < fps < 1000 else 30.0,
-                              width=int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
-                              height=int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-                              frame_count=0 if self.live else max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))))
+        self.info = VideoInfo(
+            fps=fps if fps and 0 < fps < 1000 else 30.0,
+            width=int(self.cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            height=int(self.cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            frame_count=0 if self.live else max(0, int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT))),
+        )
         self.name = what
         self.truncated = False
         self.skipped_frames = 0
@@ -97,7 +102,7 @@ class VideoSource:
                 return index, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             bad += 1
             if self.info.frame_count and self.frames_read + self.skipped_frames + bad >= self.info.frame_count:
-                break   # the announced end: nothing left to read past
+                break  # the announced end: nothing left to read past
         return self.frames_read + self.skipped_frames, None
 
     def __iter__(self) -> Iterator[tuple[int, float, np.ndarray]]:
@@ -119,9 +124,15 @@ class VideoSource:
         if self.info.frame_count and seen < self.info.frame_count:
             self.truncated = True
         if self.skipped_frames or self.truncated:
-            log.warning("%s: %d frames decoded, %d undecodable frames skipped%s", self.name, self.frames_read,
-                        self.skipped_frames, f"; stopped before the announced {self.info.frame_count} frames "
-                        "(truncated or damaged)" if self.truncated else "")
+            log.warning(
+                "%s: %d frames decoded, %d undecodable frames skipped%s",
+                self.name,
+                self.frames_read,
+                self.skipped_frames,
+                f"; stopped before the announced {self.info.frame_count} frames (truncated or damaged)"
+                if self.truncated
+                else "",
+            )
 
     def close(self) -> None:
         self.cap.release()
@@ -143,12 +154,15 @@ class VideoWriter:
         self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self.writer.isOpened():
             self.discard()
-            raise OutputError(f"{self.path}: cannot open a video writer (mp4v codec missing from this OpenCV, "
-                              "or the folder is not writable)")
+            raise OutputError(
+                f"{self.path}: cannot open a video writer (mp4v codec missing from this OpenCV, "
+                "or the folder is not writable)"
+            )
 
     def _temp_path(self) -> str:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.",
-                                   suffix=f".tmp{self.path.suffix or '.mp4'}")  # OpenCV picks the container by suffix
+        fd, tmp = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=f".tmp{self.path.suffix or '.mp4'}"
+        )  # OpenCV picks the container by suffix
         os.close(fd)
         return tmp
 
@@ -162,8 +176,10 @@ class VideoWriter:
         try:
             readable = _frames_readable(self.tmp)
             if readable != self.frames:
-                raise OutputError(f"{self.path}: cannot write the video: the finished file holds {readable} of the "
-                                  f"{self.frames} frames written{_disk_problem(self.path.parent)}")
+                raise OutputError(
+                    f"{self.path}: cannot write the video: the finished file holds {readable} of the "
+                    f"{self.frames} frames written{_disk_problem(self.path.parent)}"
+                )
             replace_with(self.tmp, self.path)
         except OSError as e:
             raise OutputError(f"{self.path}: cannot write ({e.strerror or e})") from None

@@ -5,6 +5,7 @@ The encoder is the backbone itself (its ``forward_features``, the pooled vector 
 a small transposed-convolution decoder rebuilds the clean face from it. After pre-training, ``encoder_state``
 is a state_dict that ``model.pretrained`` loads into the same backbone for fine-tuning.
 """
+
 from __future__ import annotations
 
 import torch
@@ -37,8 +38,13 @@ class ConvDecoder(nn.Module):
 
 
 class DenoisingAutoencoder(nn.Module):
-    def __init__(self, backbone: str = "ferresnet_s", in_chans: int = 1, backbone_kwargs: dict | None = None,
-                 decoder_width: int = 128):
+    def __init__(
+        self,
+        backbone: str = "ferresnet_s",
+        in_chans: int = 1,
+        backbone_kwargs: dict | None = None,
+        decoder_width: int = 128,
+    ):
         super().__init__()
         self.backbone = backbone
         self.encoder = create_model(backbone, num_classes=1, in_chans=in_chans, **(backbone_kwargs or {}))
@@ -54,8 +60,9 @@ class DenoisingAutoencoder(nn.Module):
         return {k: v.detach().cpu().clone() for k, v in self.encoder.state_dict().items()}
 
 
-def corrupt(x: torch.Tensor, noise_std: float = 0.2, mask_prob: float = 0.25,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def corrupt(
+    x: torch.Tensor, noise_std: float = 0.2, mask_prob: float = 0.25, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Denoising-autoencoder input: additive Gaussian noise plus masking noise (pixels set to 0, the mean grey of
     normalised input) with probability ``mask_prob``."""
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype) * noise_std

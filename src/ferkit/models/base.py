@@ -1,4 +1,5 @@
 """The contract every classifier follows (the timm shape)."""
+
 from __future__ import annotations
 
 import torch
@@ -35,8 +36,9 @@ class Classifier(nn.Module):
 
 
 def conv_bn_relu(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 def init_conv_weights(module: nn.Module) -> None:

@@ -4,6 +4,7 @@ Keys: ``arch``, ``arch_kwargs``, ``labels``, ``preprocess``, ``model`` (state_di
 ``config``, ``metrics``, ``card`` and ``calibration`` (``{"temperature": T, ...}``: probabilities are
 softmax(logits / T)). Labels, preprocessing and calibration travel with the weights, never in file names.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,7 @@ class LoadedModel:
     preprocess: Preprocess
     arch: str
     meta: dict[str, Any] = field(default_factory=dict)
-    temperature: float = 1.0        # calibration: probabilities = softmax(logits / temperature)
+    temperature: float = 1.0  # calibration: probabilities = softmax(logits / temperature)
 
 
 def temperature_of(payload: dict, where: str = "model") -> float:
@@ -45,15 +46,21 @@ def temperature_of(payload: dict, where: str = "model") -> float:
     return t
 
 
-def model_payload(model: nn.Module, labels, preprocess: Preprocess, arch_kwargs: dict | None = None,
-                  **extra) -> dict:
-    return {"format": "ferkit-model-v1", "arch": model.arch_name, "arch_kwargs": arch_kwargs or {},
-            "labels": list(labels), "preprocess": preprocess.to_dict(),
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **extra}
+def model_payload(model: nn.Module, labels, preprocess: Preprocess, arch_kwargs: dict | None = None, **extra) -> dict:
+    return {
+        "format": "ferkit-model-v1",
+        "arch": model.arch_name,
+        "arch_kwargs": arch_kwargs or {},
+        "labels": list(labels),
+        "preprocess": preprocess.to_dict(),
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        **extra,
+    }
 
 
-def save_model(path: str | os.PathLike, model: nn.Module, labels, preprocess: Preprocess,
-               arch_kwargs: dict | None = None, **extra) -> Path:
+def save_model(
+    path: str | os.PathLike, model: nn.Module, labels, preprocess: Preprocess, arch_kwargs: dict | None = None, **extra
+) -> Path:
     payload = model_payload(model, labels, preprocess, arch_kwargs, **extra)
     return atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
@@ -73,19 +80,30 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     payload = read_file(path)
     for key in ("arch", "labels", "model"):
         if key not in payload:
-            raise ModelError(f"{path}: not a ferkit model file (missing {key!r}); "
-                             "for bare state_dicts use ferkit.models.weights.load_pretrained")
-    model = create_model(payload["arch"], num_classes=len(payload["labels"]),
-                         in_chans=payload.get("preprocess", {}).get("in_chans", 1), **payload.get("arch_kwargs", {}))
+            raise ModelError(
+                f"{path}: not a ferkit model file (missing {key!r}); "
+                "for bare state_dicts use ferkit.models.weights.load_pretrained"
+            )
+    model = create_model(
+        payload["arch"],
+        num_classes=len(payload["labels"]),
+        in_chans=payload.get("preprocess", {}).get("in_chans", 1),
+        **payload.get("arch_kwargs", {}),
+    )
     try:
         model.load_state_dict(payload["model"])
     except RuntimeError as e:
         raise ModelError(f"{path}: weights do not fit architecture {payload['arch']!r}: {e}") from None
     model.eval()
     meta = {k: v for k, v in payload.items() if k not in ("model", "optimizer", "scheduler", "ema", "loss_state")}
-    return LoadedModel(model=model, labels=tuple(payload["labels"]),
-                       preprocess=Preprocess.from_dict(payload.get("preprocess", {})), arch=payload["arch"], meta=meta,
-                       temperature=temperature_of(payload, str(path)))
+    return LoadedModel(
+        model=model,
+        labels=tuple(payload["labels"]),
+        preprocess=Preprocess.from_dict(payload.get("preprocess", {})),
+        arch=payload["arch"],
+        meta=meta,
+        temperature=temperature_of(payload, str(path)),
+    )
 
 
 def write_calibration(path: str | os.PathLike, calibration: dict) -> Path:

@@ -7,6 +7,7 @@ one bin for all others; the descriptor is the 59-bin histogram of every cell of 
 (Shan et al. 2009 used exactly this for expressions). Codes are invariant to any increasing grey-level map,
 so the descriptor is the same on raw or normalised input.
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,7 +39,7 @@ def lbp_codes(x: torch.Tensor) -> torch.Tensor:
     h, w = x.shape[-2:]
     code = torch.zeros_like(x)
     for bit, (dy, dx) in enumerate(NEIGHBOURS):
-        neighbour = padded[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+        neighbour = padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
         code = code + (neighbour >= x).to(x.dtype) * float(1 << bit)
     return code.long()
 
@@ -58,8 +59,8 @@ class LBPHistogram(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         grey = x.mean(1, keepdim=True) if x.shape[1] > 1 else x
-        codes = self.lut[lbp_codes(grey)]                       # (B,1,H,W) bin indices
-        onehot = (codes == self.bins).to(x.dtype)               # (B,59,H,W); a comparison exports to ONNX
+        codes = self.lut[lbp_codes(grey)]  # (B,1,H,W) bin indices
+        onehot = (codes == self.bins).to(x.dtype)  # (B,59,H,W); a comparison exports to ONNX
         h, w, g = int(x.shape[-2]), int(x.shape[-1]), self.grid
         if h % g == 0 and w % g == 0:  # a fixed pool exports to ONNX; the adaptive one does not
             return F.avg_pool2d(onehot, (h // g, w // g)).flatten(1)

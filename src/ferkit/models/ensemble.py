@@ -18,6 +18,7 @@ use it like any single model.
 * ``mode="feature"``: features are the members' L2-normalised penultimate vectors, concatenated; the head is a
   trained linear layer. Members' own heads are dropped.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -49,19 +50,32 @@ def ensemble_preprocess(member_preprocess: Sequence[Preprocess]) -> Preprocess:
     first = member_preprocess[0]
     illum = {p.illumination for p in member_preprocess}
     if len(illum) > 1:
-        raise ModelError(f"ensemble: members use different illumination normalisations {sorted(illum)}; "
-                         "it happens before the network, so they cannot share one input")
+        raise ModelError(
+            f"ensemble: members use different illumination normalisations {sorted(illum)}; "
+            "it happens before the network, so they cannot share one input"
+        )
     fov = max(p.input_size / p.source_size for p in member_preprocess)
-    return Preprocess(source_size=first.source_size, input_size=min(first.source_size, round(first.source_size * fov)),
-                      in_chans=max(p.in_chans for p in member_preprocess), mean=list(first.mean),
-                      std=list(first.std), illumination=first.illumination)
+    return Preprocess(
+        source_size=first.source_size,
+        input_size=min(first.source_size, round(first.source_size * fov)),
+        in_chans=max(p.in_chans for p in member_preprocess),
+        mean=list(first.mean),
+        std=list(first.std),
+        illumination=first.illumination,
+    )
 
 
 class Member(nn.Module):
     """One member classifier plus the mapping from the ensemble's input and labels to its own."""
 
-    def __init__(self, model: nn.Module, labels: Sequence[str], preprocess: Preprocess, ens_pre: Preprocess,
-                 ens_labels: Sequence[str] | None):
+    def __init__(
+        self,
+        model: nn.Module,
+        labels: Sequence[str],
+        preprocess: Preprocess,
+        ens_pre: Preprocess,
+        ens_labels: Sequence[str] | None,
+    ):
         """ens_labels: the ensemble's labels to pick from this member's outputs (None: features only)."""
         super().__init__()
         self.model = model
@@ -70,12 +84,13 @@ class Member(nn.Module):
             missing = [n for i, n in enumerate(ens_labels) if i not in pairs]
             if missing:
                 raise ModelError(f"ensemble: member with labels {list(labels)} lacks {missing}")
-            self.register_buffer("index", torch.tensor([pairs[i] for i in range(len(ens_labels))]),
-                                 persistent=False)
+            self.register_buffer("index", torch.tensor([pairs[i] for i in range(len(ens_labels))]), persistent=False)
         chans = preprocess.in_chans
+
         # x_member = (x_ens * std_e + mean_e - mean_m) / std_m = x_ens * scale + shift
         def per_channel(v: list[float]) -> torch.Tensor:
             return torch.tensor((list(v) * chans)[:chans] if len(v) == 1 else list(v), dtype=torch.float32)
+
         std_e, mean_e = per_channel(ens_pre.std), per_channel(ens_pre.mean)
         std_m, mean_m = per_channel(preprocess.std), per_channel(preprocess.mean)
         self.register_buffer("scale", (std_e / std_m).view(1, -1, 1, 1), persistent=False)
@@ -93,7 +108,7 @@ class Member(nn.Module):
             side = int(x.shape[-1])  # a plain int, so the crop is a constant of an exported graph
             keep = max(1, round(side * self.fov))
             off = (side - keep) // 2
-            x = x[..., off:off + keep, off:off + keep]
+            x = x[..., off : off + keep, off : off + keep]
         if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
             x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
         return x
@@ -110,16 +125,19 @@ class Member(nn.Module):
 class DecisionHead(nn.Module):
     """(B, M*C) member log-probabilities -> (B, C) fused log-scores."""
 
-    def __init__(self, num_members: int, num_classes: int, method: str = "mean",
-                 groups: Sequence[Sequence[int]] | None = None):
+    def __init__(
+        self, num_members: int, num_classes: int, method: str = "mean", groups: Sequence[Sequence[int]] | None = None
+    ):
         super().__init__()
         if method not in METHODS:
             raise ModelError(f"ensemble: unknown method {method!r}; choose from {', '.join(METHODS)}")
         if method == "hierarchical":
             flat = sorted(i for g in groups or [] for i in g)
             if flat != list(range(num_members)):
-                raise ModelError(f"ensemble: hierarchical needs groups covering members 0..{num_members - 1} "
-                                 f"exactly once, got {groups}")
+                raise ModelError(
+                    f"ensemble: hierarchical needs groups covering members 0..{num_members - 1} "
+                    f"exactly once, got {groups}"
+                )
         self.method, self.num_members, self.num_classes = method, num_members, num_classes
         self.groups = [list(g) for g in groups] if groups else None
         self.register_buffer("weight", torch.full((num_members,), 1.0 / num_members))
@@ -150,8 +168,16 @@ class DecisionHead(nn.Module):
 
 
 class Ensemble(Classifier):
-    def __init__(self, members: Sequence[dict], labels: Sequence[str], in_chans: int = 1, mode: str = "decision",
-                 method: str = "mean", groups: Sequence[Sequence[int]] | None = None, drop_rate: float = 0.0):
+    def __init__(
+        self,
+        members: Sequence[dict],
+        labels: Sequence[str],
+        in_chans: int = 1,
+        mode: str = "decision",
+        method: str = "mean",
+        groups: Sequence[Sequence[int]] | None = None,
+        drop_rate: float = 0.0,
+    ):
         super().__init__()
         if mode not in MODES:
             raise ModelError(f"ensemble: unknown mode {mode!r}; choose from {', '.join(MODES)}")
@@ -166,8 +192,9 @@ class Ensemble(Classifier):
         built = []
         for spec, pre in zip(self.specs, member_pre):
             m_labels = spec.get("labels") or list(self.labels)
-            model = create_model(spec["arch"], num_classes=len(m_labels), in_chans=pre.in_chans,
-                                 **spec.get("arch_kwargs", {}))
+            model = create_model(
+                spec["arch"], num_classes=len(m_labels), in_chans=pre.in_chans, **spec.get("arch_kwargs", {})
+            )
             if mode == "feature":
                 model.reset_classifier(0)
             built.append(Member(model, m_labels, pre, self.preprocess, self.labels if mode == "decision" else None))
@@ -197,8 +224,12 @@ class Ensemble(Classifier):
 
     def arch_kwargs(self) -> dict[str, Any]:
         """What ``create_model('ensemble', ...)`` needs to rebuild this ensemble (weights come separately)."""
-        kw: dict[str, Any] = {"members": self.specs, "labels": list(self.labels), "mode": self.mode,
-                              "method": self.method}
+        kw: dict[str, Any] = {
+            "members": self.specs,
+            "labels": list(self.labels),
+            "mode": self.mode,
+            "method": self.method,
+        }
         if self.groups:
             kw["groups"] = self.groups
         return kw
@@ -210,9 +241,16 @@ def _default_members(num_classes: int, in_chans: int) -> list[dict]:
 
 
 @register_model
-def ensemble(num_classes: int = 7, in_chans: int = 1, members: list[dict] | None = None,
-             labels: list[str] | None = None, mode: str = "feature", method: str = "mean",
-             groups: list[list[int]] | None = None, drop_rate: float = 0.0) -> Ensemble:
+def ensemble(
+    num_classes: int = 7,
+    in_chans: int = 1,
+    members: list[dict] | None = None,
+    labels: list[str] | None = None,
+    mode: str = "feature",
+    method: str = "mean",
+    groups: list[list[int]] | None = None,
+    drop_rate: float = 0.0,
+) -> Ensemble:
     """Ensemble of ``members`` (dicts: arch, arch_kwargs, labels, preprocess). Without members: two
     fresh ferresnet_s, feature-level (a template; real ensembles come from ``build_ensemble``)."""
     if members is None:
@@ -225,8 +263,13 @@ def ensemble(num_classes: int = 7, in_chans: int = 1, members: list[dict] | None
     return Ensemble(members, labels, in_chans, mode, method, groups, drop_rate)
 
 
-def build_ensemble(loaded: Sequence, mode: str = "decision", method: str = "mean",
-                   labels: Sequence[str] | None = None, groups: Sequence[Sequence[int]] | None = None) -> Ensemble:
+def build_ensemble(
+    loaded: Sequence,
+    mode: str = "decision",
+    method: str = "mean",
+    labels: Sequence[str] | None = None,
+    groups: Sequence[Sequence[int]] | None = None,
+) -> Ensemble:
     """An ensemble of LoadedModels (ferkit.models.checkpoint), their weights copied in; labels default to
     the labels all members share."""
     if not loaded:
@@ -234,11 +277,25 @@ def build_ensemble(loaded: Sequence, mode: str = "decision", method: str = "mean
     labels = list(labels) if labels else shared_labels([lm.labels for lm in loaded])
     if not labels:
         raise ModelError(f"ensemble: the members share no label ({[list(lm.labels) for lm in loaded]})")
-    specs = [{"arch": lm.arch, "arch_kwargs": dict(lm.meta.get("arch_kwargs", {})), "labels": list(lm.labels),
-              "preprocess": lm.preprocess.to_dict()} for lm in loaded]
-    ens = create_model("ensemble", num_classes=len(labels), in_chans=max(lm.preprocess.in_chans for lm in loaded),
-                       members=specs, labels=labels, mode=mode, method=method,
-                       groups=[list(g) for g in groups] if groups else None)
+    specs = [
+        {
+            "arch": lm.arch,
+            "arch_kwargs": dict(lm.meta.get("arch_kwargs", {})),
+            "labels": list(lm.labels),
+            "preprocess": lm.preprocess.to_dict(),
+        }
+        for lm in loaded
+    ]
+    ens = create_model(
+        "ensemble",
+        num_classes=len(labels),
+        in_chans=max(lm.preprocess.in_chans for lm in loaded),
+        members=specs,
+        labels=labels,
+        mode=mode,
+        method=method,
+        groups=[list(g) for g in groups] if groups else None,
+    )
     for member, lm in zip(ens.members, loaded):
         state = {k: v for k, v in lm.model.state_dict().items() if k in member.model.state_dict()}
         member.model.load_state_dict(state, strict=True)

@@ -6,6 +6,7 @@ gives neither widths nor kernel sizes; we use 3x3 kernels with widths 64-128-256
 hidden layer. The paper also batch-normalises the classifier output; we leave the logits plain so the
 head stays one Linear layer (``reset_classifier``). The last map is pooled to 2x2, so any input works.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,16 @@ from ferkit.models.registry import register_model
 class FERNet(Classifier):
     """[conv-bn-relu -> max-pool -> dropout] x4 -> 2x2 pool -> FC-bn-relu -> dropout -> linear."""
 
-    def __init__(self, widths: Sequence[int] = (64, 128, 256, 512), hidden: int = 256, num_classes: int = 7,
-                 in_chans: int = 1, drop_rate: float = 0.5, block_drop_rate: float = 0.25, pool_size: int = 2):
+    def __init__(
+        self,
+        widths: Sequence[int] = (64, 128, 256, 512),
+        hidden: int = 256,
+        num_classes: int = 7,
+        in_chans: int = 1,
+        drop_rate: float = 0.5,
+        block_drop_rate: float = 0.25,
+        pool_size: int = 2,
+    ):
         super().__init__()
         stages, cin = [], in_chans
         for width in widths:
@@ -29,8 +38,9 @@ class FERNet(Classifier):
             cin = width
         self.stages = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool2d(pool_size)
-        self.fc = nn.Sequential(nn.Linear(cin * pool_size * pool_size, hidden, bias=False), nn.BatchNorm1d(hidden),
-                                nn.ReLU(inplace=True))
+        self.fc = nn.Sequential(
+            nn.Linear(cin * pool_size * pool_size, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True)
+        )
         self.add_head(hidden, num_classes, drop_rate)
         init_conv_weights(self)
 

@@ -6,6 +6,7 @@ Mirrors ``tf.keras.applications.MobileNet(alpha=..., include_top=False)`` follow
 (48 -> 24 -> 12 -> 6 -> 3 -> 1). At alpha=1 with 7 classes and one channel the model has the seed's
 3,213,575 trainable parameters. Global average pooling makes the input size free.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,15 +17,29 @@ from ferkit.models.base import Classifier, init_conv_weights
 from ferkit.models.registry import register_model
 
 # (pointwise width, depthwise stride) of the 13 depthwise-separable blocks
-_BLOCKS = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-           (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)]
+_BLOCKS = [
+    (64, 1),
+    (128, 2),
+    (128, 1),
+    (256, 2),
+    (256, 1),
+    (512, 2),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (512, 1),
+    (1024, 2),
+    (1024, 1),
+]
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int, groups: int = 1) -> nn.Sequential:
     # Keras pads stride-2 convolutions on the right/bottom only; a symmetric pad would shift the grid
     pad = nn.ZeroPad2d((0, 1, 0, 1)) if stride == 2 else nn.ZeroPad2d(k // 2)
-    return nn.Sequential(pad, nn.Conv2d(cin, cout, k, stride, 0, groups=groups, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
+    return nn.Sequential(
+        pad, nn.Conv2d(cin, cout, k, stride, 0, groups=groups, bias=False), nn.BatchNorm2d(cout), nn.ReLU6(inplace=True)
+    )
 
 
 class MobileNetV1(Classifier):

@@ -10,6 +10,7 @@ P = sum mu_i nu_i [F_i : F_m] / sum mu_i nu_i, and the head classifies P.
 ``forward`` returns logits like every classifier; ``forward_with_attention`` also returns the weights
 (mu, nu) that the region-biased loss (ferkit.losses.region_biased) needs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -27,10 +28,10 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the in
 # The seed says "five fixed regions along with the original image"; these are our reading of the RAN paper's
 # fixed-position cropping: three 0.75 crops (top-left, top-right, centre-down) and two centred crops.
 FIXED5: tuple[Box, ...] = (
-    (0.0, 0.0, 0.75, 0.75),        # top-left: right eye and brow of the subject
-    (0.25, 0.0, 1.0, 0.75),        # top-right: the other eye and brow
-    (0.125, 0.25, 0.875, 1.0),     # centre-down: nose and mouth
-    (0.05, 0.05, 0.95, 0.95),      # centre 0.9
+    (0.0, 0.0, 0.75, 0.75),  # top-left: right eye and brow of the subject
+    (0.25, 0.0, 1.0, 0.75),  # top-right: the other eye and brow
+    (0.125, 0.25, 0.875, 1.0),  # centre-down: nose and mouth
+    (0.05, 0.05, 0.95, 0.95),  # centre 0.9
     (0.075, 0.075, 0.925, 0.925),  # centre 0.85
 )
 # Where eyes, nose tip and mouth centre sit in an aligned FER2013 crop (same numbers as
@@ -79,8 +80,10 @@ class RegionCrops(nn.Module):
             top, left = int(round(y0 * h)), int(round(x0 * w))
             bottom, right = max(int(round(y1 * h)), top + 1), max(int(round(x1 * w)), left + 1)
             views.append(x[..., top:bottom, left:right])
-        views = [v if tuple(v.shape[-2:]) == size else
-                 F.interpolate(v, size=size, mode="bilinear", align_corners=False) for v in views]
+        views = [
+            v if tuple(v.shape[-2:]) == size else F.interpolate(v, size=size, mode="bilinear", align_corners=False)
+            for v in views
+        ]
         return torch.stack(views, 1)
 
 
@@ -93,9 +96,16 @@ class RegionAttentionNet(Classifier):
     # (optim.backbone_lr_mult applies to the encoder only)
     head_prefixes = ("head.", "self_attention.", "relation_attention.")
 
-    def __init__(self, backbone: str = "ferresnet_s", num_classes: int = 7, in_chans: int = 1,
-                 regions: str | Sequence[Box] = "fixed5", crop_size: int | None = None, drop_rate: float = 0.2,
-                 backbone_kwargs: dict | None = None):
+    def __init__(
+        self,
+        backbone: str = "ferresnet_s",
+        num_classes: int = 7,
+        in_chans: int = 1,
+        regions: str | Sequence[Box] = "fixed5",
+        crop_size: int | None = None,
+        drop_rate: float = 0.2,
+        backbone_kwargs: dict | None = None,
+    ):
         super().__init__()
         if isinstance(regions, str):
             if regions not in REGION_PRESETS:
@@ -106,8 +116,8 @@ class RegionAttentionNet(Classifier):
         self.encoder = create_model(backbone, num_classes=1, in_chans=in_chans, **(backbone_kwargs or {}))
         self.encoder.reset_classifier(0)  # only its forward_features is used
         dim = self.encoder.num_features
-        self.self_attention = nn.Linear(dim, 1)           # q0
-        self.relation_attention = nn.Linear(2 * dim, 1)   # q1
+        self.self_attention = nn.Linear(dim, 1)  # q0
+        self.relation_attention = nn.Linear(2 * dim, 1)  # q1
         self.add_head(2 * dim, num_classes, drop_rate)
 
     @property
@@ -141,9 +151,15 @@ class RegionAttentionNet(Classifier):
 
 
 @register_model
-def ran(num_classes: int = 7, in_chans: int = 1, backbone: str = "ferresnet_s", regions: str | list = "fixed5",
-        crop_size: int | None = None, drop_rate: float = 0.2, backbone_kwargs: dict | None = None
-        ) -> RegionAttentionNet:
+def ran(
+    num_classes: int = 7,
+    in_chans: int = 1,
+    backbone: str = "ferresnet_s",
+    regions: str | list = "fixed5",
+    crop_size: int | None = None,
+    drop_rate: float = 0.2,
+    backbone_kwargs: dict | None = None,
+) -> RegionAttentionNet:
     """Region Attention Network over any registered backbone (``backbone=``); regions: a preset name
     (fixed5, landmarks4, fixed5+landmarks4) or a list of [x0, y0, x1, y1] fractions."""
     if isinstance(regions, list):

@@ -2,6 +2,7 @@
 
 The registry imports nothing; the package ``ferkit.models`` imports every architecture module (``zoo``), so
 a broken architecture fails loudly at import instead of vanishing from the list."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ at full resolution, then one residual stage per resolution that halves the map e
 convolutions run several times more efficiently per MAC than depthwise ones on a CPU, so they are used
 throughout.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,13 @@ class SqueezeExcite(nn.Module):
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
         hidden = max(8, channels // reduction)
-        self.fc = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True),
-                                nn.Conv2d(hidden, channels, 1), nn.Sigmoid())
+        self.fc = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1),
+            nn.Sigmoid(),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.fc(x)
@@ -50,8 +56,17 @@ class BasicBlock(nn.Module):
 class ResNet(Classifier):
     """stem -> stages of BasicBlocks -> global average pool -> dropout -> linear."""
 
-    def __init__(self, widths: Sequence[int], depths: Sequence[int], strides: Sequence[int], num_classes: int = 7,
-                 in_chans: int = 1, stem_width: int = 32, se: bool = False, drop_rate: float = 0.2):
+    def __init__(
+        self,
+        widths: Sequence[int],
+        depths: Sequence[int],
+        strides: Sequence[int],
+        num_classes: int = 7,
+        in_chans: int = 1,
+        stem_width: int = 32,
+        se: bool = False,
+        drop_rate: float = 0.2,
+    ):
         super().__init__()
         self.stem = conv_bn_relu(in_chans, stem_width)
         blocks, cin = [], stem_width
@@ -99,5 +114,4 @@ def resnet34(num_classes: int = 7, in_chans: int = 1, **kw) -> ResNet:
 
 @register_model
 def se_resnet18(num_classes: int = 7, in_chans: int = 1, **kw) -> ResNet:
-    return ResNet([64, 128, 256, 512], [2, 2, 2, 2], [1, 2, 2, 2], num_classes, in_chans, stem_width=64, se=True,
-                  **kw)
+    return ResNet([64, 128, 256, 512], [2, 2, 2, 2], [1, 2, 2, 2], num_classes, in_chans, stem_width=64, se=True, **kw)

@@ -19,6 +19,7 @@ every other model here. The seed gives neither dropout rates nor how the last ma
 0.25 after each stage, 0.5 before the classifier, and pool the last map to 2x2 (exactly a flatten at
 40x40 input, where it already is 2x2) so any input size works.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -33,13 +34,25 @@ from ferkit.models.registry import register_model
 class VGGFer(Classifier):
     """[conv-bn-relu x2 -> max-pool -> dropout] x4 -> 2x2 pool -> FC-1024 -> dropout -> linear."""
 
-    def __init__(self, widths: Sequence[int] = (64, 128, 256, 512), hidden: int = 1024, num_classes: int = 7,
-                 in_chans: int = 1, drop_rate: float = 0.5, block_drop_rate: float = 0.25, pool_size: int = 2):
+    def __init__(
+        self,
+        widths: Sequence[int] = (64, 128, 256, 512),
+        hidden: int = 1024,
+        num_classes: int = 7,
+        in_chans: int = 1,
+        drop_rate: float = 0.5,
+        block_drop_rate: float = 0.25,
+        pool_size: int = 2,
+    ):
         super().__init__()
         stages, cin = [], in_chans
         for width in widths:
-            stages += [conv_bn_relu(cin, width), conv_bn_relu(width, width), nn.MaxPool2d(2, 2),
-                       nn.Dropout(block_drop_rate)]
+            stages += [
+                conv_bn_relu(cin, width),
+                conv_bn_relu(width, width),
+                nn.MaxPool2d(2, 2),
+                nn.Dropout(block_drop_rate),
+            ]
             cin = width
         self.stages = nn.Sequential(*stages)
         self.pool = nn.AdaptiveAvgPool2d(pool_size)
@@ -56,13 +69,24 @@ class VGGFerRT(VGGFer):
     """[(conv+bias -> ReLU -> BN) x2 -> max-pool -> dropout] x4 -> global average pool -> FC-1024 -> ReLU ->
     dropout -> linear: the seed-002 report's 784,263-parameter model (see the module docstring)."""
 
-    def __init__(self, widths: Sequence[int] = (32, 72, 120, 144), hidden: int = 1024, num_classes: int = 7,
-                 in_chans: int = 1, drop_rate: float = 0.5, block_drop_rate: float = 0.25):
+    def __init__(
+        self,
+        widths: Sequence[int] = (32, 72, 120, 144),
+        hidden: int = 1024,
+        num_classes: int = 7,
+        in_chans: int = 1,
+        drop_rate: float = 0.5,
+        block_drop_rate: float = 0.25,
+    ):
         super().__init__(widths, hidden, num_classes, in_chans, drop_rate, block_drop_rate, pool_size=1)
         stages, cin = [], in_chans
         for width in widths:
-            stages += [*_conv_relu_bn(cin, width), *_conv_relu_bn(width, width), nn.MaxPool2d(2, 2),
-                       nn.Dropout(block_drop_rate)]
+            stages += [
+                *_conv_relu_bn(cin, width),
+                *_conv_relu_bn(width, width),
+                nn.MaxPool2d(2, 2),
+                nn.Dropout(block_drop_rate),
+            ]
             cin = width
         self.stages = nn.Sequential(*stages)
         for m in self.stages.modules():

@@ -1,4 +1,5 @@
 """Transfer learning: load weights from a local file into a model, partially, and freeze layers."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,9 @@ def extract_state_dict(payload) -> dict[str, torch.Tensor]:
         for key in _NESTED_KEYS:
             if key in payload and isinstance(payload[key], dict):
                 return extract_state_dict(payload[key])
-    raise ModelError("no state_dict found in checkpoint (looked for a tensor mapping or keys "
-                     f"{', '.join(_NESTED_KEYS)})")
+    raise ModelError(
+        f"no state_dict found in checkpoint (looked for a tensor mapping or keys {', '.join(_NESTED_KEYS)})"
+    )
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -39,9 +41,11 @@ def check_sha256(path: str | os.PathLike, expected: str, what: str = "weights") 
     """Raise a ModelError unless the file's SHA-256 starts with ``expected`` (a full digest or a prefix)."""
     actual = file_sha256(path)
     if not actual.startswith(expected.lower()):
-        raise ModelError(f"{what}: {path} has SHA-256 {actual[:16]}..., the config expects {expected[:16]}...; "
-                         "these are other weights than the ones this config's runs started from (restore that "
-                         "file, e.g. from git history, or change the config)")
+        raise ModelError(
+            f"{what}: {path} has SHA-256 {actual[:16]}..., the config expects {expected[:16]}...; "
+            "these are other weights than the ones this config's runs started from (restore that "
+            "file, e.g. from git history, or change the config)"
+        )
 
 
 def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -49,13 +53,14 @@ def _strip_prefixes(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     for k, v in state.items():
         for prefix in ("module.", "model.", "backbone."):
             if k.startswith(prefix):
-                k = k[len(prefix):]
+                k = k[len(prefix) :]
         out[k] = v
     return out
 
 
-def load_pretrained(model: nn.Module, path: str | os.PathLike, skip_head: bool = True,
-                    strict_shapes: bool = False) -> dict[str, list[str]]:
+def load_pretrained(
+    model: nn.Module, path: str | os.PathLike, skip_head: bool = True, strict_shapes: bool = False
+) -> dict[str, list[str]]:
     """Copy every tensor whose name and shape match; report what was loaded, skipped and missing.
 
     A model that wraps another network declares where a plain classifier's weights go with a
@@ -75,8 +80,7 @@ def load_pretrained(model: nn.Module, path: str | os.PathLike, skip_head: bool =
             loaded.append(target)
         else:
             if strict_shapes and target in own:
-                raise ModelError(f"{path}: {k} has shape {tuple(v.shape)}, model expects "
-                                 f"{tuple(own[target].shape)}")
+                raise ModelError(f"{path}: {k} has shape {tuple(v.shape)}, model expects {tuple(own[target].shape)}")
             skipped.append(k)
     if not loaded:
         raise ModelError(f"{path}: no tensor matched the model by name and shape")

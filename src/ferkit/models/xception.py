@@ -10,6 +10,7 @@ Parameter check against the original: 49,783 here at 7 classes; the original's 3
 (8,071 vs 903), i.e. 56,951 trainable, plus 1,472 batch-norm moving statistics (2 x 736 channels) that Keras
 counts = the 58,423 "Total params" of the published Keras summary. Everything but the classifier matches.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,22 +33,38 @@ class XceptionModule(nn.Module):
     def __init__(self, cin: int, cout: int):
         super().__init__()
         self.residual = nn.Sequential(nn.Conv2d(cin, cout, 1, 2, bias=False), nn.BatchNorm2d(cout))
-        self.body = nn.Sequential(SeparableConv(cin, cout), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                                  SeparableConv(cout, cout), nn.BatchNorm2d(cout),
-                                  nn.MaxPool2d(3, 2, padding=1))  # = Keras "same" pooling for these sizes
+        self.body = nn.Sequential(
+            SeparableConv(cin, cout),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            SeparableConv(cout, cout),
+            nn.BatchNorm2d(cout),
+            nn.MaxPool2d(3, 2, padding=1),
+        )  # = Keras "same" pooling for these sizes
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x) + self.residual(x)
 
 
 class MiniXception(Classifier):
-    def __init__(self, widths: Sequence[int] = (16, 32, 64, 128), stem_width: int = 8, num_classes: int = 7,
-                 in_chans: int = 1, drop_rate: float = 0.0):
+    def __init__(
+        self,
+        widths: Sequence[int] = (16, 32, 64, 128),
+        stem_width: int = 8,
+        num_classes: int = 7,
+        in_chans: int = 1,
+        drop_rate: float = 0.0,
+    ):
         super().__init__()
         # the original stem is unpadded ("valid"): 48 -> 44 before the first module
-        self.stem = nn.Sequential(nn.Conv2d(in_chans, stem_width, 3, bias=False), nn.BatchNorm2d(stem_width),
-                                  nn.ReLU(inplace=True), nn.Conv2d(stem_width, stem_width, 3, bias=False),
-                                  nn.BatchNorm2d(stem_width), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_chans, stem_width, 3, bias=False),
+            nn.BatchNorm2d(stem_width),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(stem_width, stem_width, 3, bias=False),
+            nn.BatchNorm2d(stem_width),
+            nn.ReLU(inplace=True),
+        )
         blocks, cin = [], stem_width
         for width in widths:
             blocks.append(XceptionModule(cin, width))

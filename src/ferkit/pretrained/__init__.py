@@ -3,6 +3,7 @@
 ``resolve(name_or_path)`` maps a shipped model name (``ferplus``, ``fer2013``) or a local file path to a
 model file; ``load(name_or_path)`` returns a ready LoadedModel.
 """
+
 from __future__ import annotations
 
 import json

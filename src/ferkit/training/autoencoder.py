@@ -3,6 +3,7 @@
 ``pretrain_autoencoder(cfg)`` writes ``cfg.out`` = {"model": encoder state_dict, "arch", "config",
 "history"}; fine-tune from it with ``model.pretrained=<that file>`` (same ``model.name`` as ``backbone``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,7 +33,7 @@ class AEConfig:
     # Training only by default: PublicTest is the reported split, and using its images even without labels
     # would make the comparison transductive.
     splits: list[str] = field(default_factory=lambda: ["Training"])
-    subset: int | None = None              # first N images after a seeded shuffle (quick runs, tests)
+    subset: int | None = None  # first N images after a seeded shuffle (quick runs, tests)
     data_root: str | None = None
     cache: str | None = None
     source_size: int = 48
@@ -48,7 +49,7 @@ class AEConfig:
     flip: bool = True
     seed: int = 0
     threads: int | None = None
-    max_minutes: float | None = None       # stop after this wall time (an equal-CPU-time budget)
+    max_minutes: float | None = None  # stop after this wall time (an equal-CPU-time budget)
     out: str = "runs/autoencoder/encoder.pt"
 
     def to_dict(self) -> dict:
@@ -63,10 +64,11 @@ def load_ae_config(path: str | Path | None = None, overrides: list[str] | None =
 
 
 def unlabelled_images(cfg: AEConfig) -> np.ndarray:
-    images = np.concatenate([np.asarray(load_dataset(cfg.dataset, s, cfg.data_root, cache=cfg.cache).images)
-                             for s in cfg.splits])
+    images = np.concatenate(
+        [np.asarray(load_dataset(cfg.dataset, s, cfg.data_root, cache=cfg.cache).images) for s in cfg.splits]
+    )
     if cfg.subset is not None:
-        images = images[np.random.default_rng(cfg.seed).permutation(len(images))[:cfg.subset]]
+        images = images[np.random.default_rng(cfg.seed).permutation(len(images))[: cfg.subset]]
     return images
 
 
@@ -74,7 +76,7 @@ def random_crops(x: torch.Tensor, size: int, flip: bool, g: torch.Generator) -> 
     """One random size x size crop per batch (shift augmentation) and per-sample horizontal flips."""
     s = x.shape[-1]
     top, left = (int(v) for v in torch.randint(0, s - size + 1, (2,), generator=g))
-    x = x[..., top:top + size, left:left + size]
+    x = x[..., top : top + size, left : left + size]
     if flip:
         mask = torch.rand(len(x), generator=g) < 0.5
         x = torch.where(mask.view(-1, 1, 1, 1), x.flip(-1), x)
@@ -111,7 +113,12 @@ def pretrain_autoencoder(cfg: AEConfig, progress: bool = False) -> dict:
         if cfg.max_minutes is not None and time.time() - started > cfg.max_minutes * 60:
             break
     seconds = time.time() - started
-    payload = {"model": model.encoder_state(), "arch": cfg.backbone, "config": cfg.to_dict(), "history": history,
-               "seconds": seconds}
+    payload = {
+        "model": model.encoder_state(),
+        "arch": cfg.backbone,
+        "config": cfg.to_dict(),
+        "history": history,
+        "seconds": seconds,
+    }
     path = atomic_write(cfg.out, lambda tmp: torch.save(payload, tmp))
     return {"path": str(path), "history": history, "seconds": seconds}

@@ -4,6 +4,7 @@ Both are plain dicts of tensors, numbers and strings written atomically, and ``l
 ``weights_only=True``: a resume never runs code from a file. A file that is empty, truncated, from another
 architecture or label set, or missing the training state gets a one-line ModelError naming it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,7 @@ from ferkit.training.build import Run
 from ferkit.training.state import TrainState
 
 log = logging.getLogger(__name__)
-RESUME_KEYS = ("arch", "labels", "model", "aux_state", "loss_state", "optimizer", "augment", "torch_rng",
-               "train_state")
+RESUME_KEYS = ("arch", "labels", "model", "aux_state", "loss_state", "optimizer", "augment", "torch_rng", "train_state")
 
 
 def checkpoint_payload(run: Run, epoch: int, ema: bool = False) -> dict:
@@ -30,10 +30,19 @@ def checkpoint_payload(run: Run, epoch: int, ema: bool = False) -> dict:
     model = run.ema.model if averaged else run.model
     aux = run.ema.aux if averaged else run.aux
     aux_labels = run.data.aux_labels
-    heads = {k: {"labels": list(aux_labels[k]),
-                 "state": {n: v.detach().cpu() for n, v in aux.heads[k].state_dict().items()}} for k in aux_labels}
-    return model_payload(model, run.data.train_set.labels, run.preprocess, arch_kwargs=dict(run.cfg.model.kwargs),
-                         config=run.cfg.to_dict(), aux_heads=heads, epoch=epoch)
+    heads = {
+        k: {"labels": list(aux_labels[k]), "state": {n: v.detach().cpu() for n, v in aux.heads[k].state_dict().items()}}
+        for k in aux_labels
+    }
+    return model_payload(
+        model,
+        run.data.train_set.labels,
+        run.preprocess,
+        arch_kwargs=dict(run.cfg.model.kwargs),
+        config=run.cfg.to_dict(),
+        aux_heads=heads,
+        epoch=epoch,
+    )
 
 
 def _cpu(state: dict) -> dict:
@@ -45,17 +54,21 @@ def save_last(run: Run, state: TrainState) -> None:
     generators, progress)."""
     plateau = run.schedule.plateau
     payload = checkpoint_payload(run, state.epoch)
-    payload.update({
-        "aux_state": _cpu(run.aux.state_dict()), "loss_state": _cpu(run.loss.state_dict()),
-        "optimizer": run.optimizer.state_dict(),
-        "plateau": plateau.state_dict() if plateau else None,
-        "ema": _cpu(run.ema.model.state_dict()) if run.ema is not None else None,
-        "ema_aux": _cpu(run.ema.aux.state_dict()) if run.ema is not None else None,
-        "augment": run.augment.state_dict(), "torch_rng": torch.get_rng_state(),
-        # dropout on a GPU draws from the device's generator: saved too, so a resumed GPU run stays exact
-        "cuda_rng": torch.cuda.get_rng_state(run.device) if run.device.type == "cuda" else None,
-        "train_state": {"epoch": state.epoch, "best": state.best, "history": state.history},
-    })
+    payload.update(
+        {
+            "aux_state": _cpu(run.aux.state_dict()),
+            "loss_state": _cpu(run.loss.state_dict()),
+            "optimizer": run.optimizer.state_dict(),
+            "plateau": plateau.state_dict() if plateau else None,
+            "ema": _cpu(run.ema.model.state_dict()) if run.ema is not None else None,
+            "ema_aux": _cpu(run.ema.aux.state_dict()) if run.ema is not None else None,
+            "augment": run.augment.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            # dropout on a GPU draws from the device's generator: saved too, so a resumed GPU run stays exact
+            "cuda_rng": torch.cuda.get_rng_state(run.device) if run.device.type == "cuda" else None,
+            "train_state": {"epoch": state.epoch, "best": state.best, "history": state.history},
+        }
+    )
     atomic_write(run.out / "last.pt", lambda tmp: torch.save(payload, tmp))
 
 
@@ -68,14 +81,18 @@ def read_last(path: Path) -> dict:
         ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for truncated or foreign files
         reason = " ".join(str(e).split())[:200]
-        raise ModelError(f"{path}: unreadable checkpoint ({size} bytes; truncated, corrupt or not saved by ferkit: "
-                         f"{type(e).__name__}: {reason})") from None
+        raise ModelError(
+            f"{path}: unreadable checkpoint ({size} bytes; truncated, corrupt or not saved by ferkit: "
+            f"{type(e).__name__}: {reason})"
+        ) from None
     if not isinstance(ck, dict):
         raise ModelError(f"{path}: not a ferkit training checkpoint (holds a {type(ck).__name__}, not a dict)")
     missing = [k for k in RESUME_KEYS if k not in ck]
     if missing:
-        raise ModelError(f"{path}: not a training checkpoint (missing {', '.join(missing)}); "
-                         "only last.pt of a ferkit run can be resumed")
+        raise ModelError(
+            f"{path}: not a training checkpoint (missing {', '.join(missing)}); "
+            "only last.pt of a ferkit run can be resumed"
+        )
     return ck
 
 
@@ -98,13 +115,16 @@ def resume(run: Run) -> TrainState:
     if ck["arch"] != run.model.arch_name:
         raise ModelError(f"{path}: checkpoint of model {ck['arch']!r}, but the config trains {run.model.arch_name!r}")
     if tuple(ck["labels"]) != tuple(run.data.train_set.labels):
-        raise ModelError(f"{path}: checkpoint labels {list(ck['labels'])} differ from the dataset's "
-                         f"{list(run.data.train_set.labels)}")
+        raise ModelError(
+            f"{path}: checkpoint labels {list(ck['labels'])} differ from the dataset's "
+            f"{list(run.data.train_set.labels)}"
+        )
     saved_pre = ck.get("preprocess", {})
     for key in ("source_size", "input_size", "in_chans"):
         if key in saved_pre and saved_pre[key] != getattr(run.preprocess, key):
-            raise ModelError(f"{path}: checkpoint has {key}={saved_pre[key]} but the config says "
-                             f"{getattr(run.preprocess, key)}")
+            raise ModelError(
+                f"{path}: checkpoint has {key}={saved_pre[key]} but the config says {getattr(run.preprocess, key)}"
+            )
     _load("model weights", path, run.model.load_state_dict, ck["model"])
     _load("auxiliary heads", path, run.aux.load_state_dict, ck["aux_state"])
     _load("loss state", path, run.loss.load_state_dict, ck["loss_state"])
@@ -129,8 +149,10 @@ def aux_head_payload(payload: dict, name: str) -> dict:
     """A stand-alone model payload for auxiliary head ``name`` of a multitask payload (its head becomes the head)."""
     head = payload["aux_heads"][name]
     out = dict(payload)
-    out["model"] = {**{k: v for k, v in payload["model"].items() if not k.startswith("head.")},
-                    **{f"head.{k}": v for k, v in head["state"].items()}}
+    out["model"] = {
+        **{k: v for k, v in payload["model"].items() if not k.startswith("head.")},
+        **{f"head.{k}": v for k, v in head["state"].items()},
+    }
     out["labels"] = head["labels"]
     return out
 
@@ -142,5 +164,7 @@ def save_best(run: Run, state: TrainState, name: str, metrics: dict, ema: bool) 
     if name != "main":
         payload = aux_head_payload(payload, name)
     atomic_write(run.out / ("best.pt" if name == "main" else f"best_{name}.pt"), lambda tmp: torch.save(payload, tmp))
-    write_json(run.out / ("best_metrics.json" if name == "main" else f"best_{name}_metrics.json"),
-               {"epoch": state.epoch, **metrics})
+    write_json(
+        run.out / ("best_metrics.json" if name == "main" else f"best_{name}_metrics.json"),
+        {"epoch": state.epoch, **metrics},
+    )

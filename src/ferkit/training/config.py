@@ -3,6 +3,7 @@
 Unknown keys are rejected with the valid choices listed, so a typo never silently does nothing; values are
 converted to the declared types or rejected with the key named (see ``ferkit.training.typed``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,12 +23,12 @@ from ferkit.transforms.augment import AugmentConfig
 class ModelConfig:
     name: str = "ferresnet_m"
     drop_rate: float = 0.2
-    pretrained: str | None = None          # local weight file or shipped model name for transfer learning
-    pretrained_sha256: str | None = None   # the SHA-256 (or a prefix of >= 12 hex digits) `pretrained` must have:
-                                           # runs compared across sessions start from the same weights
-    pretrained_head: bool = False          # also load the main head from `pretrained` (same labels, same order)
+    pretrained: str | None = None  # local weight file or shipped model name for transfer learning
+    pretrained_sha256: str | None = None  # the SHA-256 (or a prefix of >= 12 hex digits) `pretrained` must have:
+    # runs compared across sessions start from the same weights
+    pretrained_head: bool = False  # also load the main head from `pretrained` (same labels, same order)
     aux_pretrained: dict[str, str] = field(default_factory=dict)  # aux head -> model file / shipped name whose
-                                                                  # head initialises it (same labels)
+    # head initialises it (same labels)
     freeze: list[str] = field(default_factory=list)  # parameter-name prefixes to freeze
     kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -37,7 +38,8 @@ class OfflineAugmentConfig:
     """``data.offline_augment``: ``copies`` augmented versions of every training image, drawn once with the
     ``augment`` settings from ``seed`` and cached; they join the originals (``keep_original``) as extra training
     images. ``online``: keep augmenting every batch as well (false: batches are only centre-cropped)."""
-    copies: int = 0                        # 0: off
+
+    copies: int = 0  # 0: off
     seed: int = 0
     keep_original: bool = True
     online: bool = False
@@ -46,20 +48,20 @@ class OfflineAugmentConfig:
 @dataclass
 class DataConfig:
     dataset: str = "fer2013"
-    mode: str | None = None                # label mode: majority | crossentropy | multi_target | draw | probability
-                                           # (docs/research/datasets.md#label-modes)
-    data_root: str | None = None           # else $FERKIT_DATA
-    cache: str | None = None               # else $FERKIT_CACHE or ~/.cache/ferkit
+    mode: str | None = None  # label mode: majority | crossentropy | multi_target | draw | probability
+    # (docs/research/datasets.md#label-modes)
+    data_root: str | None = None  # else $FERKIT_DATA
+    cache: str | None = None  # else $FERKIT_CACHE or ~/.cache/ferkit
     train_split: str = "Training"
     val_split: str = "PublicTest"
-    train_subset: int | None = None        # use a stratified random subset (tests, quick runs)
+    train_subset: int | None = None  # use a stratified random subset (tests, quick runs)
     val_subset: int | None = None
     aux_heads: list[str] = field(default_factory=list)  # extra label sets trained jointly, e.g. [fer2013]
     aux_weight: float = 1.0
     balanced_sampler: bool = False
-    source_size: int = 48                 # side of the prepared crops every reader produces
-    input_size: int = 40                  # side the network sees (random crop in training, centre crop after)
-    in_chans: int = 1                     # 1: grey, 3: RGB (readers, checkpoint preprocessing, model input)
+    source_size: int = 48  # side of the prepared crops every reader produces
+    input_size: int = 40  # side the network sees (random crop in training, centre crop after)
+    in_chans: int = 1  # 1: grey, 3: RGB (readers, checkpoint preprocessing, model input)
     mean: float = 0.5
     std: float = 0.25
     illumination: str = "none"
@@ -71,12 +73,12 @@ class LossConfig:
     name: str = "cross_entropy"
     params: dict[str, Any] = field(default_factory=dict)
     aux_label_smoothing: float = 0.0
-    distill: DistillConfig = field(default_factory=DistillConfig)   # soft targets of trained teachers
+    distill: DistillConfig = field(default_factory=DistillConfig)  # soft targets of trained teachers
 
 
 @dataclass
 class OptimConfig:
-    name: str = "sgd"                      # sgd | adam | adamw
+    name: str = "sgd"  # sgd | adam | adamw
     lr: float = 0.1
     momentum: float = 0.9
     nesterov: bool = True
@@ -86,13 +88,13 @@ class OptimConfig:
     # batch_size (lr * batch_size / lr_base_batch), reached through schedule.warmup_epochs of linear warm-up.
     # null: lr is used as given at any batch size.
     lr_base_batch: int | None = 64
-    loss_lr: float = 0.5                   # learning rate for loss parameters (centres)
-    backbone_lr_mult: float = 1.0          # LR of every non-head parameter = lr * this (fine-tuning)
+    loss_lr: float = 0.5  # learning rate for loss parameters (centres)
+    backbone_lr_mult: float = 1.0  # LR of every non-head parameter = lr * this (fine-tuning)
 
 
 @dataclass
 class ScheduleConfig:
-    name: str = "cosine"                   # cosine | onecycle | plateau | constant
+    name: str = "cosine"  # cosine | onecycle | plateau | constant
     warmup_epochs: float = 1.0
     min_lr: float = 1e-4
     plateau_patience: int = 3
@@ -109,18 +111,18 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     epochs: int = 30
     seed: int = 0
-    ema_decay: float = 0.0                 # 0 disables the weight EMA
-    threads: int | None = None             # torch intra-op threads; None = torch default
-    device: str = "auto"                   # auto | cpu | cuda
-    precision: str = "auto"                # auto (bf16 where the CPU/GPU computes it natively) | fp32 | bf16
-    amp: bool = True                       # false: precision=auto means fp32 (older configs' switch)
-    channels_last: bool = True             # NHWC activations (faster convolutions on CPUs and GPUs)
-    compile: bool = False                  # torch.compile the network (slow start, faster steps on GPUs)
+    ema_decay: float = 0.0  # 0 disables the weight EMA
+    threads: int | None = None  # torch intra-op threads; None = torch default
+    device: str = "auto"  # auto | cpu | cuda
+    precision: str = "auto"  # auto (bf16 where the CPU/GPU computes it natively) | fp32 | bf16
+    amp: bool = True  # false: precision=auto means fp32 (older configs' switch)
+    channels_last: bool = True  # NHWC activations (faster convolutions on CPUs and GPUs)
+    compile: bool = False  # torch.compile the network (slow start, faster steps on GPUs)
     eval_tta: str = "none"
     out_dir: str = "runs/default"
-    max_minutes: float | None = None       # stop cleanly (checkpointed) after this wall time
+    max_minutes: float | None = None  # stop cleanly (checkpointed) after this wall time
     early_stop_patience: int | None = None  # finish when PublicTest accuracy has not improved for this many
-                                            # epochs (Keras EarlyStopping, as in mini-Xception's recipe)
+    # epochs (Keras EarlyStopping, as in mini-Xception's recipe)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -143,11 +145,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 
 def validate(cfg: TrainConfig) -> None:
-    choices = {"optim.name": (cfg.optim.name, ("sgd", "adam", "adamw")),
-               "schedule.name": (cfg.schedule.name, ("cosine", "onecycle", "plateau", "constant")),
-               "device": (cfg.device, ("auto", "cpu", "cuda")),
-               "eval_tta": (cfg.eval_tta, ("none", "flip", "tencrop")),
-               "data.illumination": (cfg.data.illumination, ("none", "hist_eq", "clahe"))}
+    choices = {
+        "optim.name": (cfg.optim.name, ("sgd", "adam", "adamw")),
+        "schedule.name": (cfg.schedule.name, ("cosine", "onecycle", "plateau", "constant")),
+        "device": (cfg.device, ("auto", "cpu", "cuda")),
+        "eval_tta": (cfg.eval_tta, ("none", "flip", "tencrop")),
+        "data.illumination": (cfg.data.illumination, ("none", "hist_eq", "clahe")),
+    }
     choices["precision"] = (cfg.precision, ("auto", "fp32", "bf16"))
     choices["data.in_chans"] = (cfg.data.in_chans, (1, 3))
     choices["data.mode"] = (cfg.data.mode, (None,) + LABEL_MODES)
@@ -156,8 +160,12 @@ def validate(cfg: TrainConfig) -> None:
             raise ConfigError(f"{key}={value!r} is not valid; choose from {', '.join(map(str, valid))}")
     if cfg.epochs < 1:
         raise ConfigError(f"epochs must be >= 1, got {cfg.epochs}")
-    positive = {"optim.batch_size": cfg.optim.batch_size, "data.source_size": cfg.data.source_size,
-                "data.input_size": cfg.data.input_size, "data.std": cfg.data.std}
+    positive = {
+        "optim.batch_size": cfg.optim.batch_size,
+        "data.source_size": cfg.data.source_size,
+        "data.input_size": cfg.data.input_size,
+        "data.std": cfg.data.std,
+    }
     if cfg.optim.lr_base_batch is not None:
         positive["optim.lr_base_batch"] = cfg.optim.lr_base_batch
     digest = cfg.model.pretrained_sha256
@@ -170,10 +178,15 @@ def validate(cfg: TrainConfig) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{key} must be > 0, got {value}")
-    non_negative = {"optim.lr": cfg.optim.lr, "optim.loss_lr": cfg.optim.loss_lr,
-                    "optim.weight_decay": cfg.optim.weight_decay, "optim.momentum": cfg.optim.momentum,
-                    "ema_decay": cfg.ema_decay, "schedule.warmup_epochs": cfg.schedule.warmup_epochs,
-                    "schedule.min_lr": cfg.schedule.min_lr}
+    non_negative = {
+        "optim.lr": cfg.optim.lr,
+        "optim.loss_lr": cfg.optim.loss_lr,
+        "optim.weight_decay": cfg.optim.weight_decay,
+        "optim.momentum": cfg.optim.momentum,
+        "ema_decay": cfg.ema_decay,
+        "schedule.warmup_epochs": cfg.schedule.warmup_epochs,
+        "schedule.min_lr": cfg.schedule.min_lr,
+    }
     for key, value in non_negative.items():
         if value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
@@ -202,8 +215,11 @@ def validate_augment(a: AugmentConfig, where: str = "augment.") -> None:
         value = getattr(a, key)
         if not 0 <= value <= 1:
             raise ConfigError(f"{where}{key} is a probability and must be in [0, 1], got {value}")
-    ranges = {"blur_sigma": (a.blur_sigma, 0.0, None, False), "jpeg_quality": (a.jpeg_quality, 1, 100, True),
-              "erase_area": (a.erase_area, 0.0, 1.0, True)}
+    ranges = {
+        "blur_sigma": (a.blur_sigma, 0.0, None, False),
+        "jpeg_quality": (a.jpeg_quality, 1, 100, True),
+        "erase_area": (a.erase_area, 0.0, 1.0, True),
+    }
     for key, ((lo, hi), low, high, low_ok) in ranges.items():
         if lo > hi or (lo < low if low_ok else lo <= low) or (high is not None and hi > high):
             domain = f"{'[' if low_ok else '('}{low}, {high if high is not None else 'inf'}]"

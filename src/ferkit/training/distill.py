@@ -31,6 +31,7 @@ drawn once with the run's augmentation (their own seeded generator), the teacher
 trains on view e mod K with that view's targets. It costs K teacher passes per image instead of two, and the
 student sees K distinct augmentations of each image instead of a fresh one every epoch.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,14 +53,14 @@ SAME_INPUT = ("source_size", "in_chans", "mean", "std", "illumination")
 
 @dataclass
 class DistillConfig:
-    teachers: list[str] = field(default_factory=list)   # model files or shipped names; empty: no distillation
-    aux_teachers: dict[str, list[str]] = field(default_factory=dict)   # per auxiliary head (multitask runs)
-    weight: float = 0.5                                  # share of the soft-target term in the main loss
-    temperature: float = 4.0                             # softening of teacher and student logits
-    offline: bool = False                                # score the training images once, before training
-    views: int = 0                                       # offline: K augmented views per image (0: the clean crop)
+    teachers: list[str] = field(default_factory=list)  # model files or shipped names; empty: no distillation
+    aux_teachers: dict[str, list[str]] = field(default_factory=dict)  # per auxiliary head (multitask runs)
+    weight: float = 0.5  # share of the soft-target term in the main loss
+    temperature: float = 4.0  # softening of teacher and student logits
+    offline: bool = False  # score the training images once, before training
+    views: int = 0  # offline: K augmented views per image (0: the clean crop)
     sha256: dict[str, str] = field(default_factory=dict)  # teacher (file or shipped name) -> the SHA-256 (or a
-                                                          # prefix of >= 12 hex digits) its file must have
+    # prefix of >= 12 hex digits) its file must have
 
 
 def validate(cfg: DistillConfig) -> None:
@@ -70,8 +71,9 @@ def validate(cfg: DistillConfig) -> None:
     if cfg.views < 0:
         raise ConfigError(f"loss.distill.views must be >= 0, got {cfg.views}")
     if cfg.views and not cfg.offline:
-        raise ConfigError("loss.distill.views needs loss.distill.offline: true (online teachers see every "
-                          "augmented batch anyway)")
+        raise ConfigError(
+            "loss.distill.views needs loss.distill.offline: true (online teachers see every augmented batch anyway)"
+        )
     for head, sources in cfg.aux_teachers.items():
         if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
             raise ConfigError(f"loss.distill.aux_teachers.{head} must be a list of model files or names")
@@ -95,22 +97,31 @@ def check_teacher_digests(cfg: DistillConfig) -> None:
         except FerkitError as e:
             raise ConfigError(f"loss.distill.sha256: {e}") from None
         if not actual.startswith(expected):
-            raise ConfigError(f"loss.distill.sha256: teacher {source} has SHA-256 {actual[:16]}..., the recipe "
-                              f"pins {expected[:16]}... (other weights than the recipe's; restore the file, e.g. "
-                              "from git history, or change the recipe)")
+            raise ConfigError(
+                f"loss.distill.sha256: teacher {source} has SHA-256 {actual[:16]}..., the recipe "
+                f"pins {expected[:16]}... (other weights than the recipe's; restore the file, e.g. "
+                "from git history, or change the recipe)"
+            )
 
 
 class Teachers:
     """Frozen teacher networks whose averaged softened probabilities are the soft targets (not an nn.Module,
     so the student's checkpoints, optimiser, EMA and DDP never see their weights)."""
 
-    def __init__(self, sources: list[str], labels: tuple[str, ...], preprocess: Preprocess,
-                 temperature: float, device: torch.device, channels_last: bool = True):
+    def __init__(
+        self,
+        sources: list[str],
+        labels: tuple[str, ...],
+        preprocess: Preprocess,
+        temperature: float,
+        device: torch.device,
+        channels_last: bool = True,
+    ):
         from ferkit import pretrained
 
         self.temperature = float(temperature)
         self.sources = list(sources)
-        self.digests = []    # SHA-256 of each teacher's file: a re-shipped name is another teacher
+        self.digests = []  # SHA-256 of each teacher's file: a re-shipped name is another teacher
         self.models, self.columns, self.sizes = [], [], []
         memory_format = torch.channels_last if channels_last else torch.contiguous_format
         want = preprocess.to_dict()
@@ -122,12 +133,17 @@ class Teachers:
             have = loaded.preprocess.to_dict()
             differ = [k for k in SAME_INPUT if have.get(k) != want.get(k)]
             if differ:
-                raise ConfigError(f"loss.distill.teachers: {source} reads other inputs than the student ("
-                                  + ", ".join(f"{k} {have.get(k)} vs {want.get(k)}" for k in differ) + ")")
+                raise ConfigError(
+                    f"loss.distill.teachers: {source} reads other inputs than the student ("
+                    + ", ".join(f"{k} {have.get(k)} vs {want.get(k)}" for k in differ)
+                    + ")"
+                )
             missing = [name for name in labels if name not in loaded.labels]
             if missing:
-                raise ConfigError(f"loss.distill.teachers: {source} has no output for the student's label(s) "
-                                  f"{', '.join(missing)} (its labels: {', '.join(loaded.labels)})")
+                raise ConfigError(
+                    f"loss.distill.teachers: {source} has no output for the student's label(s) "
+                    f"{', '.join(missing)} (its labels: {', '.join(loaded.labels)})"
+                )
             self.digests.append(file_sha256(pretrained.resolve(source)))
             model = loaded.model.to(device, memory_format=memory_format).eval()
             for p in model.parameters():
@@ -152,22 +168,24 @@ class Teachers:
         """(B, L) mean over teachers of softmax(logits / T), in the student's label order (float32)."""
         total = None
         for model, cols, size in zip(self.models, self.columns, self.sizes):
-            view = x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="bilinear",
-                                                                 align_corners=False)
+            view = (
+                x if x.shape[-1] == size else F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+            )
             p = F.softmax(model(view).float().index_select(1, cols) / self.temperature, dim=1)
             total = p if total is None else total + p
         return total / len(self.models)
 
 
 @torch.no_grad()
-def _score_batches(score, images: torch.Tensor, to_input, device: torch.device, precision: str, batch_size: int,
-                   progress=None) -> torch.Tensor:
+def _score_batches(
+    score, images: torch.Tensor, to_input, device: torch.device, precision: str, batch_size: int, progress=None
+) -> torch.Tensor:
     """``score(to_input(batch))`` over uint8 ``images`` in batches, under the run's autocast (float32, CPU)."""
     from ferkit.training.precision import autocast
 
     out = []
     for start in range(0, len(images), batch_size):
-        x = to_input(images[start:start + batch_size].to(device).float().div_(255.0))
+        x = to_input(images[start : start + batch_size].to(device).float().div_(255.0))
         with autocast(device, precision):
             out.append(score(x).float().cpu())
         if progress is not None:
@@ -175,13 +193,26 @@ def _score_batches(score, images: torch.Tensor, to_input, device: torch.device, 
     return torch.cat(out)
 
 
-def clean_view_targets(teachers: Teachers, images: torch.Tensor, preprocess: Preprocess, device: torch.device,
-                       precision: str = "fp32", batch_size: int = 256, progress=None) -> torch.Tensor:
+def clean_view_targets(
+    teachers: Teachers,
+    images: torch.Tensor,
+    preprocess: Preprocess,
+    device: torch.device,
+    precision: str = "fp32",
+    batch_size: int = 256,
+    progress=None,
+) -> torch.Tensor:
     """(N, L) soft targets of uint8 training crops (N, C, source, source): the mean of the teachers' softened
     probabilities for each image's centre crop (the student's input side) and its mirror image (float32, CPU)."""
-    return _score_batches(lambda x: (teachers.soft_targets(x) + teachers.soft_targets(x.flip(-1))) / 2, images,
-                          lambda x: preprocess.centre_crop(preprocess.normalise(x)), device, precision, batch_size,
-                          progress)
+    return _score_batches(
+        lambda x: (teachers.soft_targets(x) + teachers.soft_targets(x.flip(-1))) / 2,
+        images,
+        lambda x: preprocess.centre_crop(preprocess.normalise(x)),
+        device,
+        precision,
+        batch_size,
+        progress,
+    )
 
 
 @torch.no_grad()
@@ -192,7 +223,7 @@ def augmented_views(images: torch.Tensor, augment, k: int, batch_size: int = 512
     for _ in range(k):
         parts = []
         for start in range(0, len(images), batch_size):
-            x = augment(images[start:start + batch_size].float().div_(255.0))
+            x = augment(images[start : start + batch_size].float().div_(255.0))
             parts.append(x.mul_(255.0).round_().clamp_(0, 255).to(torch.uint8).cpu())
             if progress is not None:
                 progress(len(x))
@@ -200,11 +231,22 @@ def augmented_views(images: torch.Tensor, augment, k: int, batch_size: int = 512
     return torch.stack(views)
 
 
-def view_targets(teachers: Teachers, views: torch.Tensor, preprocess: Preprocess, device: torch.device,
-                 precision: str = "fp32", batch_size: int = 256, progress=None) -> torch.Tensor:
+def view_targets(
+    teachers: Teachers,
+    views: torch.Tensor,
+    preprocess: Preprocess,
+    device: torch.device,
+    precision: str = "fp32",
+    batch_size: int = 256,
+    progress=None,
+) -> torch.Tensor:
     """(K, N, L) soft targets of augmented views (K, N, C, I, I) uint8 at the student's input side (float32, CPU)."""
-    return torch.stack([_score_batches(teachers.soft_targets, view, preprocess.normalise, device, precision,
-                                       batch_size, progress) for view in views])
+    return torch.stack(
+        [
+            _score_batches(teachers.soft_targets, view, preprocess.normalise, device, precision, batch_size, progress)
+            for view in views
+        ]
+    )
 
 
 def images_digest(images: torch.Tensor) -> str:
@@ -218,8 +260,9 @@ def _by_content(key, drop: tuple[str, ...] = ("sources",)) -> object:
     ``drop`` also ("sources", "sha256"): the key without its teachers at all."""
     if not isinstance(key, dict) or not isinstance(key.get("heads"), dict):
         return key
-    heads = {h: {k: v for k, v in t.items() if k not in drop} if isinstance(t, dict) else t
-             for h, t in key["heads"].items()}
+    heads = {
+        h: {k: v for k, v in t.items() if k not in drop} if isinstance(t, dict) else t for h, t in key["heads"].items()
+    }
     return {**key, "heads": heads}
 
 
@@ -238,9 +281,17 @@ def _load_stored(path: Path) -> dict | None:
     return stored
 
 
-def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tuple[str, ...]],
-                    images: torch.Tensor, preprocess: Preprocess, device: torch.device, precision: str = "fp32",
-                    progress: bool = False, views: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+def offline_targets(
+    path: Path,
+    heads: dict[str, Teachers],
+    labels: dict[str, tuple[str, ...]],
+    images: torch.Tensor,
+    preprocess: Preprocess,
+    device: torch.device,
+    precision: str = "fp32",
+    progress: bool = False,
+    views: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
     """{head: (N, L) soft targets} for ``heads`` (head name -> its teachers), read from ``path`` when it holds
     them for these teachers (their files' SHA-256, whatever they are called), temperature, labels and images, else
     computed and written there atomically.
@@ -259,9 +310,14 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
     from ferkit.io_utils import atomic_write
 
     def key_of(crops: torch.Tensor, k: int | None) -> dict:
-        key = {"digest": images_digest(crops), "n": len(images),
-               "heads": {h: {"sources": t.sources, "sha256": t.digests, "temperature": t.temperature,
-                             "labels": list(labels[h])} for h, t in heads.items()}}
+        key = {
+            "digest": images_digest(crops),
+            "n": len(images),
+            "heads": {
+                h: {"sources": t.sources, "sha256": t.digests, "temperature": t.temperature, "labels": list(labels[h])}
+                for h, t in heads.items()
+            },
+        }
         return key if k is None else {**key, "views": k}
 
     key = key_of(images if views is None else views, None if views is None else len(views))
@@ -278,42 +334,61 @@ def offline_targets(path: Path, heads: dict[str, Teachers], labels: dict[str, tu
                 return clean_view_targets(added, images, preprocess, device, precision, progress=bar.update)
             return view_targets(added, views, preprocess, device, precision, progress=bar.update)
 
-    targets = _extend_stored(stored, path, key, heads, score_added)   # None: no stored file of fewer teachers
+    targets = _extend_stored(stored, path, key, heads, score_added)  # None: no stored file of fewer teachers
     if targets is None and views is None:
         targets = {}
         for head, teachers in heads.items():
-            log.info("offline distillation: %d teacher(s) of head %s score %d training images and their mirror "
-                     "images", len(teachers), head, len(images))
-            with tqdm(total=len(images), desc=f"teachers ({head})", unit="img", disable=not progress,
-                      leave=False) as bar:
-                targets[head] = clean_view_targets(teachers, images, preprocess, device, precision,
-                                                   progress=bar.update)
+            log.info(
+                "offline distillation: %d teacher(s) of head %s score %d training images and their mirror images",
+                len(teachers),
+                head,
+                len(images),
+            )
+            with tqdm(
+                total=len(images), desc=f"teachers ({head})", unit="img", disable=not progress, leave=False
+            ) as bar:
+                targets[head] = clean_view_targets(teachers, images, preprocess, device, precision, progress=bar.update)
     elif targets is None:
-        done = _stored_leading_views((stored, _load_stored(partial_path)), views, lambda m: key_of(views[:m], m),
-                                     list(heads))
+        done = _stored_leading_views(
+            (stored, _load_stored(partial_path)), views, lambda m: key_of(views[:m], m), list(heads)
+        )
         first = len(next(iter(done.values())))
         if first:
-            log.info("teacher targets of the first %d of %d views read from a stored file; scoring the rest",
-                     first, len(views))
-        log.info("offline distillation: the teachers of %s score %d images x %d augmented views",
-                 ", ".join(f"head {h} ({len(t)})" for h, t in heads.items()), len(images), len(views) - first)
-        with tqdm(total=len(images) * (len(views) - first) * len(heads), desc="teachers", unit="img",
-                  disable=not progress, leave=False) as bar:
+            log.info(
+                "teacher targets of the first %d of %d views read from a stored file; scoring the rest",
+                first,
+                len(views),
+            )
+        log.info(
+            "offline distillation: the teachers of %s score %d images x %d augmented views",
+            ", ".join(f"head {h} ({len(t)})" for h, t in heads.items()),
+            len(images),
+            len(views) - first,
+        )
+        with tqdm(
+            total=len(images) * (len(views) - first) * len(heads),
+            desc="teachers",
+            unit="img",
+            disable=not progress,
+            leave=False,
+        ) as bar:
             for k in range(first, len(views)):
                 for head, teachers in heads.items():
-                    done[head].append(view_targets(teachers, views[k:k + 1], preprocess, device, precision,
-                                                   progress=bar.update)[0])
-                so_far = {"key": key_of(views[:k + 1], k + 1), "targets": {h: torch.stack(v) for h, v in done.items()}}
+                    done[head].append(
+                        view_targets(teachers, views[k : k + 1], preprocess, device, precision, progress=bar.update)[0]
+                    )
+                so_far = {"key": key_of(views[: k + 1], k + 1), "targets": {h: torch.stack(v) for h, v in done.items()}}
                 atomic_write(partial_path, lambda tmp, so_far=so_far: torch.save(so_far, tmp))
         targets = {h: torch.stack(v) for h, v in done.items()}
     atomic_write(path, lambda tmp: torch.save({"key": key, "targets": targets}, tmp))
-    partial_path.unlink(missing_ok=True)            # superseded by the complete file (also one of older teachers)
+    partial_path.unlink(missing_ok=True)  # superseded by the complete file (also one of older teachers)
     log.info("teacher targets of %d training images written to %s", len(images), path)
     return targets
 
 
-def _extend_stored(stored: dict | None, path: Path, key: dict, heads: dict[str, Teachers], score
-                   ) -> dict[str, torch.Tensor] | None:
+def _extend_stored(
+    stored: dict | None, path: Path, key: dict, heads: dict[str, Teachers], score
+) -> dict[str, torch.Tensor] | None:
     """Targets for ``heads`` made from a stored file of fewer teachers: when ``stored`` (read from ``path``) holds
     targets of the same images (or views), temperature and labels whose teachers of every head are among this run's
     (by SHA-256), only the added teachers are scored (``score(Teachers, head)``) and mixed in. The targets are a
@@ -324,11 +399,15 @@ def _extend_stored(stored: dict | None, path: Path, key: dict, heads: dict[str, 
     have = stored["key"]
     try:
         plan = {h: _added_teachers(have["heads"][h]["sha256"], t["sha256"]) for h, t in key["heads"].items()}
-    except (KeyError, TypeError):   # another head set, or a file without teacher digests
+    except (KeyError, TypeError):  # another head set, or a file without teacher digests
         return None
     no_teachers = ("sources", "sha256")
-    if (None in plan.values() or not any(plan.values()) or set(have["heads"]) != set(key["heads"])
-            or _by_content(have, no_teachers) != _by_content(key, no_teachers)):
+    if (
+        None in plan.values()
+        or not any(plan.values())
+        or set(have["heads"]) != set(key["heads"])
+        or _by_content(have, no_teachers) != _by_content(key, no_teachers)
+    ):
         return None
     targets = {}
     for head, added in plan.items():
@@ -337,9 +416,15 @@ def _extend_stored(stored: dict | None, path: Path, key: dict, heads: dict[str, 
             targets[head] = old
             continue
         teachers = heads[head]
-        log.info("offline distillation: head %s's targets of %d teacher(s) read from %s; scoring the %d added "
-                 "teacher(s) (%s)", head, len(teachers) - len(added), path, len(added),
-                 ", ".join(teachers.sources[i] for i in added))
+        log.info(
+            "offline distillation: head %s's targets of %d teacher(s) read from %s; scoring the %d added "
+            "teacher(s) (%s)",
+            head,
+            len(teachers) - len(added),
+            path,
+            len(added),
+            ", ".join(teachers.sources[i] for i in added),
+        )
         new = score(teachers.subset(added), head)
         targets[head] = ((len(teachers) - len(added)) * old + len(added) * new) / len(teachers)
     return targets
@@ -365,22 +450,29 @@ def _stored_leading_views(files, views: torch.Tensor, key_of, heads: list[str]) 
     for stored in files:
         try:
             m = int(stored["key"]["views"])
-        except (KeyError, TypeError, ValueError):   # absent, or not a stored-views file
+        except (KeyError, TypeError, ValueError):  # absent, or not a stored-views file
             continue
         if len(best[heads[0]]) < m <= len(views) and _by_content(stored["key"]) == _by_content(key_of(m)):
             best = {h: list(stored["targets"][h][:m]) for h in heads}
     return best
 
 
-def build_teachers(cfg: DistillConfig, labels: tuple[str, ...], aux_labels: dict[str, tuple[str, ...]],
-                   preprocess: Preprocess, device: torch.device, channels_last: bool = True
-                   ) -> tuple[Teachers | None, dict[str, Teachers]]:
+def build_teachers(
+    cfg: DistillConfig,
+    labels: tuple[str, ...],
+    aux_labels: dict[str, tuple[str, ...]],
+    preprocess: Preprocess,
+    device: torch.device,
+    channels_last: bool = True,
+) -> tuple[Teachers | None, dict[str, Teachers]]:
     """The run's teachers: for the main head (None without any) and per auxiliary head named in
     ``cfg.aux_teachers`` (each must be one of the run's auxiliary heads)."""
     unknown = sorted(set(cfg.aux_teachers) - set(aux_labels))
     if unknown:
-        raise ConfigError(f"loss.distill.aux_teachers: {', '.join(unknown)} is not an auxiliary head of this run "
-                          f"(data.aux_heads: {', '.join(aux_labels) or 'none'})")
+        raise ConfigError(
+            f"loss.distill.aux_teachers: {', '.join(unknown)} is not an auxiliary head of this run "
+            f"(data.aux_heads: {', '.join(aux_labels) or 'none'})"
+        )
 
     def teachers(sources: list[str], head_labels: tuple[str, ...]) -> Teachers | None:
         return Teachers(sources, head_labels, preprocess, cfg.temperature, device, channels_last) if sources else None
@@ -392,4 +484,4 @@ def build_teachers(cfg: DistillConfig, labels: tuple[str, ...], aux_labels: dict
 def distillation_loss(student_logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
     """T^2 * KL(soft_targets || softmax(student / T)), averaged over the batch."""
     log_student = F.log_softmax(student_logits.float() / temperature, dim=1)
-    return F.kl_div(log_student, soft_targets, reduction="batchmean") * temperature ** 2
+    return F.kl_div(log_student, soft_targets, reduction="batchmean") * temperature**2

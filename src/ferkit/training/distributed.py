@@ -1,4 +1,5 @@
 """DistributedDataParallel set-up for ``torchrun --nproc_per_node=N``: NCCL on CUDA, gloo on CPU."""
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,9 @@ def init_distributed(device: torch.device) -> DistInfo:
         return DistInfo()
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return DistInfo(rank=dist.get_rank(), world=dist.get_world_size(),
-                    local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+    return DistInfo(
+        rank=dist.get_rank(), world=dist.get_world_size(), local_rank=int(os.environ.get("LOCAL_RANK", "0"))
+    )
 
 
 def barrier(info: DistInfo) -> None:

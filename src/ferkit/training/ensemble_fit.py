@@ -9,6 +9,7 @@ The data must not be the split the ensemble is reported on (see ``check_fit_spli
 members were trained on: members fit their own training data better than new data, so weights fitted there
 favour the most over-fitted member.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,8 +27,10 @@ REPORTED_SPLITS = ("publictest", "privatetest", "test")
 def check_fit_split(split: str) -> None:
     key = split.strip().lower()
     if key in REPORTED_SPLITS or key.startswith("fold"):
-        raise ConfigError(f"ensemble weights/heads must not be fitted on a reported split ({split!r}); use training "
-                          "data the members did not see, or train<k> with CV folds")
+        raise ConfigError(
+            f"ensemble weights/heads must not be fitted on a reported split ({split!r}); use training "
+            "data the members did not see, or train<k> with CV folds"
+        )
 
 
 def _inputs(ens: Ensemble, images: np.ndarray, start: int, stop: int) -> torch.Tensor:
@@ -38,8 +41,9 @@ def _inputs(ens: Ensemble, images: np.ndarray, start: int, stop: int) -> torch.T
 def member_probabilities(ens: Ensemble, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """(N, M, C) aligned member probabilities for uint8 crops (the ensemble's preprocessing applied)."""
     ens.eval()
-    out = [ens.member_log_probs(_inputs(ens, images, s, s + batch_size)).exp()
-           for s in range(0, len(images), batch_size)]
+    out = [
+        ens.member_log_probs(_inputs(ens, images, s, s + batch_size)).exp() for s in range(0, len(images), batch_size)
+    ]
     return torch.cat(out).numpy() if out else np.zeros((0, len(ens.members), len(ens.labels)), np.float32)
 
 
@@ -68,8 +72,15 @@ def fit_weights(probs: np.ndarray, targets: np.ndarray, steps: int = 300, lr: fl
     return logits.detach().softmax(0).numpy()
 
 
-def fit_feature_head(ens: Ensemble, features: np.ndarray, targets: np.ndarray, epochs: int = 200,
-                     lr: float = 0.01, weight_decay: float = 1e-4, seed: int = 0) -> float:
+def fit_feature_head(
+    ens: Ensemble,
+    features: np.ndarray,
+    targets: np.ndarray,
+    epochs: int = 200,
+    lr: float = 0.01,
+    weight_decay: float = 1e-4,
+    seed: int = 0,
+) -> float:
     """Train ``ens.head`` (full batch, Adam, cross-entropy) on precomputed features; returns the final loss."""
     if ens.mode != "feature":
         raise ConfigError("fit_feature_head needs a feature-level ensemble")
@@ -95,7 +106,7 @@ def fit_ensemble(ens: Ensemble, dataset: ArrayDataset, batch_size: int = 256) ->
     check_fit_split(dataset.split)
     y = remap_indices(dataset.hard_labels, dataset.labels, ens.labels)
     keep = y >= 0
-    images = np.asarray(dataset.images)[keep]   # resized, illumination-normalised batch by batch in _inputs
+    images = np.asarray(dataset.images)[keep]  # resized, illumination-normalised batch by batch in _inputs
     y = y[keep]
     report = {"fit_dataset": dataset.name, "fit_split": dataset.split, "fit_n": int(keep.sum())}
     if ens.mode == "feature":

@@ -1,4 +1,5 @@
 """Batches from in-memory uint8 arrays: seeded per-epoch order, optional class balancing, DDP sharding."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,8 +10,9 @@ import torch
 from ferkit.training.label_modes import draw_labels
 
 
-def epoch_order(n: int, epoch: int, seed: int, weights: np.ndarray | None = None, rank: int = 0,
-                world: int = 1) -> np.ndarray:
+def epoch_order(
+    n: int, epoch: int, seed: int, weights: np.ndarray | None = None, rank: int = 0, world: int = 1
+) -> np.ndarray:
     """Sample order for one epoch, a pure function of (seed, epoch) so a resumed run sees the same order."""
     rng = np.random.default_rng([seed, epoch])
     if weights is None:
@@ -33,7 +35,7 @@ def balanced_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
 def batches(order: np.ndarray, batch_size: int, drop_last: bool = True) -> Iterator[np.ndarray]:
     stop = len(order) - (len(order) % batch_size if drop_last else 0)
     for start in range(0, stop, batch_size):
-        chunk = order[start:start + batch_size]
+        chunk = order[start : start + batch_size]
         if len(chunk):
             yield np.sort(chunk)  # sorted gathers are faster on memory maps; order within a batch is irrelevant
 
@@ -42,7 +44,7 @@ def device_batches(order: np.ndarray, batch_size: int, device: torch.device) -> 
     """The full batches of an epoch's order as one (n_batches, batch_size) index tensor on ``device``, each row
     sorted as ``batches`` sorts it: uploaded once per epoch, so the step loop never touches the host."""
     n = len(order) // batch_size
-    rows = np.sort(np.asarray(order[:n * batch_size]).reshape(n, batch_size), axis=1)
+    rows = np.sort(np.asarray(order[: n * batch_size]).reshape(n, batch_size), axis=1)
     return torch.from_numpy(np.ascontiguousarray(rows, dtype=np.int64)).to(device)
 
 
@@ -65,9 +67,17 @@ class DeviceFeed:
     the selected view's crops (``select_view``), not a fresh augmentation.
     """
 
-    def __init__(self, images: np.ndarray, targets: np.ndarray, device: torch.device, augment, normalise,
-                 mask: np.ndarray | None = None, aux: dict[str, np.ndarray] | None = None,
-                 channels_last: bool = False):
+    def __init__(
+        self,
+        images: np.ndarray,
+        targets: np.ndarray,
+        device: torch.device,
+        augment,
+        normalise,
+        mask: np.ndarray | None = None,
+        aux: dict[str, np.ndarray] | None = None,
+        channels_last: bool = False,
+    ):
         self.device = device
         self.store = device if fits_on(device, int(np.asarray(images).nbytes)) else torch.device("cpu")
         x = torch.from_numpy(np.ascontiguousarray(images))
@@ -81,21 +91,24 @@ class DeviceFeed:
         self.aux_masked = any(bool((np.asarray(v) < 0).any()) for v in aux.values())
         self.augment, self.normalise = augment, normalise
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.soft: dict[str, torch.Tensor] = {}   # offline distillation: per-sample soft targets per head
-        self.views: torch.Tensor | None = None    # (K, N, C, I, I) uint8 augmented views, or None
-        self.view = 0                             # the view this epoch trains on
-        self.draw: tuple[np.ndarray, int] | None = None   # PLD: (per-sample distributions, seed), see redraw
+        self.soft: dict[str, torch.Tensor] = {}  # offline distillation: per-sample soft targets per head
+        self.views: torch.Tensor | None = None  # (K, N, C, I, I) uint8 augmented views, or None
+        self.view = 0  # the view this epoch trains on
+        self.draw: tuple[np.ndarray, int] | None = None  # PLD: (per-sample distributions, seed), see redraw
 
     def set_soft_targets(self, soft: dict[str, torch.Tensor]) -> None:
         """Per-sample soft targets per head ("main" or an auxiliary head), kept on ``store``: (N, L), or (K, N, L)
         with one set per stored view."""
         for head, t in soft.items():
             if t.shape[-2] != len(self.images):
-                raise ValueError(f"soft targets of head {head!r} cover {t.shape[-2]} samples, the feed has "
-                                 f"{len(self.images)}")
+                raise ValueError(
+                    f"soft targets of head {head!r} cover {t.shape[-2]} samples, the feed has {len(self.images)}"
+                )
             if t.ndim == 3 and (self.views is None or len(t) != len(self.views)):
-                raise ValueError(f"soft targets of head {head!r} are for {len(t)} views, the feed has "
-                                 f"{0 if self.views is None else len(self.views)}")
+                raise ValueError(
+                    f"soft targets of head {head!r} are for {len(t)} views, the feed has "
+                    f"{0 if self.views is None else len(self.views)}"
+                )
         self.soft = {head: t.float().to(self.store) for head, t in soft.items()}
 
     def set_views(self, views: torch.Tensor) -> None:

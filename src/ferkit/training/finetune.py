@@ -10,6 +10,7 @@ from the previous stage's weights, head included. Each stage's overrides can fre
 
 The fold's test split is the trainer's validation split only for the per-epoch log; no epoch is selected on it.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,12 +35,12 @@ class Stage:
 
 @dataclass
 class FinetuneConfig:
-    config: str | None = None            # base training YAML (a TrainConfig)
+    config: str | None = None  # base training YAML (a TrainConfig)
     overrides: list[str] = field(default_factory=list)  # applied to every stage, before the stage's own
-    dataset: str = "ckplus"               # a dataset with train<k>/fold<k> splits (ckplus, jaffe)
-    folds: int = 10                       # the dataset loaders' default fold count
-    pretrained: str | None = None         # model file stage 0 starts from
-    reinit_head: bool = True              # False: keep the pretrained head's rows for shared labels
+    dataset: str = "ckplus"  # a dataset with train<k>/fold<k> splits (ckplus, jaffe)
+    folds: int = 10  # the dataset loaders' default fold count
+    pretrained: str | None = None  # model file stage 0 starts from
+    reinit_head: bool = True  # False: keep the pretrained head's rows for shared labels
     stages: list[Stage] = field(default_factory=lambda: [Stage()])
     out_dir: str = "runs/finetune"
     last_overrides: list[str] = field(default_factory=list)  # after each stage's own (the command line's)
@@ -76,8 +77,12 @@ def transfer_head(model: torch.nn.Module, payload: dict, labels) -> list[str]:
 
 def stage_config(ft: FinetuneConfig, fold: int, index: int):
     stage = ft.stages[index]
-    base = [f"data.dataset={ft.dataset}", f"data.train_split=train{fold}", f"data.val_split=fold{fold}",
-            f"out_dir={Path(ft.out_dir) / f'fold{fold}' / f'{index}_{stage.name}'}"]
+    base = [
+        f"data.dataset={ft.dataset}",
+        f"data.train_split=train{fold}",
+        f"data.val_split=fold{fold}",
+        f"out_dir={Path(ft.out_dir) / f'fold{fold}' / f'{index}_{stage.name}'}",
+    ]
     if index == 0 and ft.pretrained and ft.reinit_head:
         base.append(f"model.pretrained={ft.pretrained}")
     return load_config(ft.config, base + list(ft.overrides) + list(stage.overrides) + list(ft.last_overrides))
@@ -93,8 +98,9 @@ def _initial_state(ft: FinetuneConfig, cfg) -> dict | None:
     from ferkit.models.weights import load_pretrained
 
     labels = load_dataset(ft.dataset, "fold0", cfg.data.data_root, cache=cfg.data.cache).labels
-    model = create_model(cfg.model.name, num_classes=len(labels), in_chans=1, drop_rate=cfg.model.drop_rate,
-                         **cfg.model.kwargs)
+    model = create_model(
+        cfg.model.name, num_classes=len(labels), in_chans=1, drop_rate=cfg.model.drop_rate, **cfg.model.kwargs
+    )
     load_pretrained(model, ft.pretrained)
     transfer_head(model, read_file(ft.pretrained), labels)
     return model.state_dict()
@@ -117,17 +123,27 @@ def run_fold(ft: FinetuneConfig, fold: int, progress: bool | None = False) -> di
         state = read_file(final)["model"]
     test = load_dataset(ft.dataset, f"fold{fold}", cfg.data.data_root, cache=cfg.data.cache)
     result = evaluate_model(load_model(final), test)
-    return {"fold": fold, "n": result["n"], "accuracy": result["accuracy"], "macro_f1": result["macro_f1"],
-            "model": str(final)}
+    return {
+        "fold": fold,
+        "n": result["n"],
+        "accuracy": result["accuracy"],
+        "macro_f1": result["macro_f1"],
+        "model": str(final),
+    }
 
 
 def summarise(rows: list[dict]) -> dict:
     acc = np.array([r["accuracy"] for r in rows])
     f1 = np.array([r["macro_f1"] for r in rows])
     n = np.array([r["n"] for r in rows])
-    return {"folds": len(rows), "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if len(rows) > 1
-            else 0.0, "macro_f1_mean": float(f1.mean()), "pooled_accuracy": float((acc * n).sum() / n.sum()),
-            "per_fold": rows}
+    return {
+        "folds": len(rows),
+        "accuracy_mean": float(acc.mean()),
+        "accuracy_std": float(acc.std(ddof=1)) if len(rows) > 1 else 0.0,
+        "macro_f1_mean": float(f1.mean()),
+        "pooled_accuracy": float((acc * n).sum() / n.sum()),
+        "per_fold": rows,
+    }
 
 
 def run_cv(ft: FinetuneConfig, folds: list[int] | None = None, progress: bool | None = False) -> dict:
@@ -144,13 +160,21 @@ def run_cv(ft: FinetuneConfig, folds: list[int] | None = None, progress: bool | 
 
 def markdown(result: dict, title: str = "Fine-tuning, subject-independent CV") -> str:
     ft = result["config"]
-    lines = [f"# {title}", "",
-             f"Dataset `{ft['dataset']}`, {result['folds']} of {ft['folds']} folds; base config `{ft['config']}`; "
-             f"pretrained `{ft['pretrained']}` (head {'re-initialised' if ft['reinit_head'] else 'carried over'}).",
-             "", "Stages: " + "; ".join(f"**{s['name']}** `{' '.join(s['overrides'])}`" for s in ft["stages"])
-             + (f"; then on every stage `{' '.join(ft['last_overrides'])}`" if ft["last_overrides"] else ""), "",
-             f"**accuracy {result['accuracy_mean']:.4f} +- {result['accuracy_std']:.4f}** (mean +- std over folds), "
-             f"pooled {result['pooled_accuracy']:.4f}, macro-F1 {result['macro_f1_mean']:.4f}", "",
-             "| fold | n | accuracy | macro-F1 |", "|---:|---:|---:|---:|"]
+    lines = [
+        f"# {title}",
+        "",
+        f"Dataset `{ft['dataset']}`, {result['folds']} of {ft['folds']} folds; base config `{ft['config']}`; "
+        f"pretrained `{ft['pretrained']}` (head {'re-initialised' if ft['reinit_head'] else 'carried over'}).",
+        "",
+        "Stages: "
+        + "; ".join(f"**{s['name']}** `{' '.join(s['overrides'])}`" for s in ft["stages"])
+        + (f"; then on every stage `{' '.join(ft['last_overrides'])}`" if ft["last_overrides"] else ""),
+        "",
+        f"**accuracy {result['accuracy_mean']:.4f} +- {result['accuracy_std']:.4f}** (mean +- std over folds), "
+        f"pooled {result['pooled_accuracy']:.4f}, macro-F1 {result['macro_f1_mean']:.4f}",
+        "",
+        "| fold | n | accuracy | macro-F1 |",
+        "|---:|---:|---:|---:|",
+    ]
     lines += [f"| {r['fold']} | {r['n']} | {r['accuracy']:.4f} | {r['macro_f1']:.4f} |" for r in result["per_fold"]]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
 """A one-line description of the machine a run trained on, for run records (e.g. the zoo's hardware column)."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,7 @@ def cpu_name() -> str:
 
 
 def describe_hardware(device: str = "cpu", shared: bool = False) -> str:
-    """"<GPU name>" for a CUDA device that is present, else "CPU <model> x<cores>"; ``shared`` notes that
+    """ "<GPU name>" for a CUDA device that is present, else "CPU <model> x<cores>"; ``shared`` notes that
     parallel runs shared the GPU."""
     import torch
 

@@ -4,6 +4,7 @@ Everything with parameters that training updates lives in ``TrainStep``, so Dist
 synchronises all of it: the model, the auxiliary heads and the learned centres of centre/island/cluster
 losses (which would otherwise drift apart on each rank).
 """
+
 from __future__ import annotations
 
 import torch
@@ -51,19 +52,34 @@ class TrainStep(nn.Module):
     parameter each step.
     """
 
-    def __init__(self, net: JointNet, loss: nn.Module, aux_weight: float = 1.0, aux_smoothing: float = 0.0,
-                 teachers: Teachers | None = None, distill_weight: float = 0.0,
-                 aux_teachers: dict[str, Teachers] | None = None, distill_temperature: float = 4.0):
+    def __init__(
+        self,
+        net: JointNet,
+        loss: nn.Module,
+        aux_weight: float = 1.0,
+        aux_smoothing: float = 0.0,
+        teachers: Teachers | None = None,
+        distill_weight: float = 0.0,
+        aux_teachers: dict[str, Teachers] | None = None,
+        distill_temperature: float = 4.0,
+    ):
         super().__init__()
         self.net, self.loss = net, loss
         self.aux_weight, self.aux_smoothing = aux_weight, aux_smoothing
-        self.teachers = teachers              # plain objects: their weights are not the student's
+        self.teachers = teachers  # plain objects: their weights are not the student's
         self.aux_teachers = aux_teachers or {}
         self.distill_weight = distill_weight
-        self.distill_temperature = distill_temperature   # of offline soft targets (online teachers carry theirs)
+        self.distill_temperature = distill_temperature  # of offline soft targets (online teachers carry theirs)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None,
-                aux_targets: dict[str, torch.Tensor], aux_masked: bool, soft: dict[str, torch.Tensor] | None = None):
+    def forward(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        mask: torch.Tensor | None,
+        aux_targets: dict[str, torch.Tensor],
+        aux_masked: bool,
+        soft: dict[str, torch.Tensor] | None = None,
+    ):
         """``soft``: offline distillation's per-sample soft targets per head ("main" or an auxiliary head)."""
         soft = soft or {}
         logits, feats, aux_logits, extras = self.net(x)
@@ -71,8 +87,11 @@ class TrainStep(nn.Module):
             loss = self.loss(logits.float(), y, features=feats.float(), **extras)
         else:
             extras = {k: {n: t[mask] for n, t in v.items()} for k, v in extras.items()}
-            loss = self.loss(logits[mask].float(), y[mask], features=feats[mask].float(), **extras) \
-                if mask.any() else 0.0 * logits.sum()
+            loss = (
+                self.loss(logits[mask].float(), y[mask], features=feats[mask].float(), **extras)
+                if mask.any()
+                else 0.0 * logits.sum()
+            )
         loss = self._distilled(loss, logits, x, self.teachers, soft.get("main"))
         for name, out in aux_logits.items():
             t = aux_targets[name]
@@ -80,13 +99,22 @@ class TrainStep(nn.Module):
                 term = F.cross_entropy(out.float(), t, label_smoothing=self.aux_smoothing)
             else:
                 ok = t >= 0
-                term = F.cross_entropy(out[ok].float(), t[ok], label_smoothing=self.aux_smoothing) if ok.any() \
+                term = (
+                    F.cross_entropy(out[ok].float(), t[ok], label_smoothing=self.aux_smoothing)
+                    if ok.any()
                     else 0.0 * out.sum()
+                )
             loss = loss + self.aux_weight * self._distilled(term, out, x, self.aux_teachers.get(name), soft.get(name))
         return loss, logits
 
-    def _distilled(self, label_loss: torch.Tensor, logits: torch.Tensor, x: torch.Tensor,
-                   teachers: Teachers | None, stored: torch.Tensor | None = None) -> torch.Tensor:
+    def _distilled(
+        self,
+        label_loss: torch.Tensor,
+        logits: torch.Tensor,
+        x: torch.Tensor,
+        teachers: Teachers | None,
+        stored: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """(1 - w) * label loss + w * soft-target loss of ``teachers`` on this batch, or of the ``stored`` soft
         targets (offline distillation); the label loss alone without either."""
         if not self.distill_weight or (not teachers and stored is None):

@@ -1,4 +1,5 @@
 """Run logging: metrics.csv, one line per epoch on stderr, TensorBoard scalars (optional), curves.png."""
+
 from __future__ import annotations
 
 import csv

@@ -5,6 +5,7 @@ tensors and are copied to the host once at the end of the epoch (and, without a 
 minute for a heartbeat line). Under DDP the epoch's sums are all-reduced, so every rank reports the same
 metrics for the whole data set.
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,7 +19,7 @@ from ferkit.training.build import Run
 from ferkit.training.distributed import all_reduce_sum
 from ferkit.training.precision import autocast
 
-PROGRESS_EVERY = 25   # steps between progress-bar updates (each one reads the running loss back from the device)
+PROGRESS_EVERY = 25  # steps between progress-bar updates (each one reads the running loss back from the device)
 
 
 def epoch_order(run: Run, epoch: int):
@@ -76,20 +77,31 @@ def train_one_epoch(run: Run, epoch: int, max_steps: int | None = None) -> dict:
         if show:
             bar.update(1)
             if (i + 1) % PROGRESS_EVERY == 0:
-                bar.set_postfix(loss=f"{loss_sum.item() / (i + 1):.3f}",
-                                acc=f"{correct.item() / max(seen.item(), 1):.3f}",
-                                lr=f"{run.optimizer.param_groups[0]['lr']:.4f}")
+                bar.set_postfix(
+                    loss=f"{loss_sum.item() / (i + 1):.3f}",
+                    acc=f"{correct.item() / max(seen.item(), 1):.3f}",
+                    lr=f"{run.optimizer.param_groups[0]['lr']:.4f}",
+                )
         elif run.dist.main and not run.progress and time.time() - last_note > 60:
             last_note = time.time()  # no progress bar (log file): a heartbeat line with rate and ETA
             rate = (i + 1) / (last_note - start)
-            print(f"  epoch {epoch + 1} batch {i + 1}/{n_total} loss {loss_sum.item() / (i + 1):.3f} "
-                  f"{rate * bs:.0f} img/s eta {(n_total - i - 1) / rate:.0f}s", file=sys.stderr, flush=True)
+            print(
+                f"  epoch {epoch + 1} batch {i + 1}/{n_total} loss {loss_sum.item() / (i + 1):.3f} "
+                f"{rate * bs:.0f} img/s eta {(n_total - i - 1) / rate:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
     bar.close()
-    sums = torch.stack([loss_sum, correct.double(), seen.double(),
-                        torch.full((), float(n_total), device=dev, dtype=torch.float64)])
+    sums = torch.stack(
+        [loss_sum, correct.double(), seen.double(), torch.full((), float(n_total), device=dev, dtype=torch.float64)]
+    )
     all_reduce_sum(sums, run.dist)
-    loss_total, n_correct, n_seen, batches = sums.tolist()   # the epoch's one read-back
+    loss_total, n_correct, n_seen, batches = sums.tolist()  # the epoch's one read-back
     elapsed = time.time() - start
-    return {"train_loss": loss_total / max(batches, 1), "train_acc": n_correct / max(n_seen, 1),
-            "lr": run.optimizer.param_groups[0]["lr"], "train_img_per_s": n_total * bs / max(elapsed, 1e-9),
-            "epoch_seconds": elapsed}
+    return {
+        "train_loss": loss_total / max(batches, 1),
+        "train_acc": n_correct / max(n_seen, 1),
+        "lr": run.optimizer.param_groups[0]["lr"],
+        "train_img_per_s": n_total * bs / max(elapsed, 1e-9),
+        "epoch_seconds": elapsed,
+    }

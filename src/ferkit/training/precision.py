@@ -3,6 +3,7 @@
 ``auto`` picks bf16 autocast where the hardware computes it natively (AMX / AVX512-BF16 CPUs, CUDA GPUs with
 bf16 support) and fp32 elsewhere; emulated bf16 would be slower than fp32, so it is never chosen implicitly.
 """
+
 from __future__ import annotations
 
 import contextlib

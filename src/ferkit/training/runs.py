@@ -4,6 +4,7 @@
 that scored best on the validation split: when the validation split is also the reported one (PublicTest, a CV
 test fold), picking the best epoch on it would flatter every method.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -25,8 +26,12 @@ log = logging.getLogger(__name__)
 FINAL = "final.pt"
 
 
-def train_to_final(cfg: TrainConfig, init_state: dict[str, torch.Tensor] | None = None,
-                   progress: bool | None = False, retrain: bool = False) -> Path:
+def train_to_final(
+    cfg: TrainConfig,
+    init_state: dict[str, torch.Tensor] | None = None,
+    progress: bool | None = False,
+    retrain: bool = False,
+) -> Path:
     """Train ``cfg`` (resuming an interrupted run) and write ``out_dir/final.pt``; a finished run is reused.
 
     init_state: a full state_dict (head included) copied into the model (and its EMA) before training, for

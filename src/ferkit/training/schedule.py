@@ -1,4 +1,5 @@
 """Learning-rate schedules as pure functions of training progress (so resuming is exact)."""
+
 from __future__ import annotations
 
 import math

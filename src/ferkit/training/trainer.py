@@ -1,6 +1,7 @@
 """The training run: ``train(cfg)`` builds the run's parts (``build.build_run``) and ``fit`` runs its epochs
 (``loop.train_one_epoch``) and validation, checkpointing atomically after every epoch so a killed run resumes
 without losing finished work. ``Trainer`` is the same as an object (Python API, tests, benchmarks)."""
+
 from __future__ import annotations
 
 import sys
@@ -59,13 +60,17 @@ def fit(run: Run, state: TrainState) -> TrainState:
         # validation runs on rank 0 only: every rank takes these decisions from rank 0's numbers
         val_acc, stop_early, over_time = broadcast_from_main(
             [row.get("val_acc", 0.0), float(state.stopped_early(cfg.early_stop_patience)), float(over_time)],
-            dist, run.device)
+            dist,
+            run.device,
+        )
         run.schedule.after_validation(val_acc)
         if stop_early:
             if dist.main:
-                print(f"early stop: PublicTest accuracy has not improved for {cfg.early_stop_patience} epochs "
-                      f"(best {state.best.get('main', 0):.4f} at epoch {state.best_epoch()}); the run is finished",
-                      file=sys.stderr)
+                print(
+                    f"early stop: PublicTest accuracy has not improved for {cfg.early_stop_patience} epochs "
+                    f"(best {state.best.get('main', 0):.4f} at epoch {state.best_epoch()}); the run is finished",
+                    file=sys.stderr,
+                )
             break
         if over_time:
             if dist.main:
@@ -84,13 +89,18 @@ class Trainer:
     ...: see ``build.Run`` and ``train_data.TrainData``). ``datasets``: (train set, {"main": validation set, ...})
     to train on instead of reading cfg.data (benchmarks, tests)."""
 
-    def __init__(self, cfg: TrainConfig, resume: bool = False, progress: bool | None = None,
-                 datasets: tuple[ArrayDataset, dict[str, ArrayDataset]] | None = None):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        resume: bool = False,
+        progress: bool | None = None,
+        datasets: tuple[ArrayDataset, dict[str, ArrayDataset]] | None = None,
+    ):
         self.run = build_run(cfg, resume=resume, progress=progress, datasets=datasets)
         self.state = checkpoints.resume(self.run) if resume else TrainState()
 
     def __getattr__(self, name: str):
-        if name == "run":   # not built (an exception in __init__): no recursion through the lookups below
+        if name == "run":  # not built (an exception in __init__): no recursion through the lookups below
             raise AttributeError(name)
         for part in (self.run, self.run.data):
             if hasattr(part, name):

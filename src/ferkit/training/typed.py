@@ -5,6 +5,7 @@ though YAML reads ``1e-3`` as a string) and raises a one-line ConfigError naming
 (``epochs=three``, ``optim.batch_size=64.5``). Every config kind (training, fine-tuning, autoencoder) uses it.
 A recipe may start from others with ``base: file.yaml`` (resolved by ``read_yaml``, before any override).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,7 +46,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
     """``path``'s mapping with its ``base:`` recipes merged underneath (depth first, in the order listed)."""
     path = path.resolve()
     if path in chain:
-        cycle = " -> ".join(p.name for p in (*chain[chain.index(path):], path))
+        cycle = " -> ".join(p.name for p in (*chain[chain.index(path) :], path))
         raise ConfigError(f"{chain[-1]}: config inheritance cycle ({cycle})")
     raw = _read_mapping(path)
     bases = raw.pop("base", None)
@@ -136,7 +137,7 @@ def coerce(value: Any, hint, key: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ConfigError(f"{key}={value!r}: expected a number")
         try:
-            return float(value)   # YAML 1.1 reads 1e-3 as a string; float() reads it as a number
+            return float(value)  # YAML 1.1 reads 1e-3 as a string; float() reads it as a number
         except ValueError:
             raise ConfigError(f"{key}={value!r}: expected a number") from None
     if hint is str:
@@ -168,8 +169,10 @@ def build(cls, values: dict, where: str = ""):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise ConfigError(f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
-                          f"valid keys{' in ' + where.rstrip('.') if where else ''}: {', '.join(sorted(names))}")
+        raise ConfigError(
+            f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
+            f"valid keys{' in ' + where.rstrip('.') if where else ''}: {', '.join(sorted(names))}"
+        )
     return cls(**{k: coerce(v, hints[k], where + k) for k, v in values.items()})
 
 

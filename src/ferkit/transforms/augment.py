@@ -9,6 +9,7 @@ photometric jitter, noise and random erasing (synthetic occlusion) follow. Every
 generator on the images' device, so augmentation runs where the batch lives (a GPU feed never returns to the
 host) and a resumed run continues the same random stream.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,35 +23,41 @@ from ferkit.transforms import degrade
 
 @dataclass
 class AugmentConfig:
-    flip: float = 0.5            # probability of a horizontal flip
-    rotate: float = 10.0         # max degrees, uniform in [-rotate, rotate]
-    scale: float = 0.1           # zoom factor in [1-scale, 1+scale]
-    translate: float = 0.1       # max shift as a fraction of the source size (random-crop jitter)
-    brightness: float = 0.3      # additive shift in [-b, b] * 0.5
-    contrast: float = 0.3        # multiplicative factor in [1-c, 1+c]
-    noise: float = 0.0           # std of Gaussian noise in [0,1] units
-    erase: float = 0.5           # probability of one random-erasing rectangle (occlusion)
+    flip: float = 0.5  # probability of a horizontal flip
+    rotate: float = 10.0  # max degrees, uniform in [-rotate, rotate]
+    scale: float = 0.1  # zoom factor in [1-scale, 1+scale]
+    translate: float = 0.1  # max shift as a fraction of the source size (random-crop jitter)
+    brightness: float = 0.3  # additive shift in [-b, b] * 0.5
+    contrast: float = 0.3  # multiplicative factor in [1-c, 1+c]
+    noise: float = 0.0  # std of Gaussian noise in [0,1] units
+    erase: float = 0.5  # probability of one random-erasing rectangle (occlusion)
     erase_area: tuple[float, float] = (0.02, 0.25)
     # Degradations of real photos (probabilities, 0 = off), applied before the warp at the source size:
-    blur: float = 0.0            # probability of a Gaussian blur
-    blur_sigma: tuple[float, float] = (0.5, 1.5)     # its sigma in source pixels, uniform in the range
-    downscale: float = 0.0       # probability of a low-resolution round trip (area down, bilinear up)
-    downscale_min: float = 0.5   # smallest side kept, as a fraction of the source side (uniform in [min, 1])
-    jpeg: float = 0.0            # probability of JPEG compression artefacts
-    jpeg_quality: tuple[int, int] = (30, 90)         # JPEG quality, uniform integer in the range
+    blur: float = 0.0  # probability of a Gaussian blur
+    blur_sigma: tuple[float, float] = (0.5, 1.5)  # its sigma in source pixels, uniform in the range
+    downscale: float = 0.0  # probability of a low-resolution round trip (area down, bilinear up)
+    downscale_min: float = 0.5  # smallest side kept, as a fraction of the source side (uniform in [min, 1])
+    jpeg: float = 0.0  # probability of JPEG compression artefacts
+    jpeg_quality: tuple[int, int] = (30, 90)  # JPEG quality, uniform integer in the range
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def affine_matrices(batch: int, cfg: AugmentConfig, crop_ratio: float, generator: torch.Generator | None = None,
-                    device: torch.device | str = "cpu") -> torch.Tensor:
+def affine_matrices(
+    batch: int,
+    cfg: AugmentConfig,
+    crop_ratio: float,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
     """Random (B,2,3) matrices for ``F.affine_grid`` (normalised coordinates, output->input mapping)."""
+
     def u(lo: float, hi: float) -> torch.Tensor:
         return torch.rand(batch, generator=generator, device=device) * (hi - lo) + lo
 
     angle = u(-cfg.rotate, cfg.rotate) * math.pi / 180
-    scale = crop_ratio / u(1 - cfg.scale, 1 + cfg.scale)      # >1 zoom shows less of the face
+    scale = crop_ratio / u(1 - cfg.scale, 1 + cfg.scale)  # >1 zoom shows less of the face
     flip = torch.where(u(0, 1) < cfg.flip, -1.0, 1.0)
     tx, ty = u(-cfg.translate, cfg.translate) * 2, u(-cfg.translate, cfg.translate) * 2
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
@@ -61,8 +68,14 @@ def affine_matrices(batch: int, cfg: AugmentConfig, crop_ratio: float, generator
 class BatchAugment:
     """Seeded batch augmentation on ``device`` (the device of the batches it will be given)."""
 
-    def __init__(self, cfg: AugmentConfig, input_size: int, source_size: int, seed: int | None = None,
-                 device: torch.device | str = "cpu"):
+    def __init__(
+        self,
+        cfg: AugmentConfig,
+        input_size: int,
+        source_size: int,
+        seed: int | None = None,
+        device: torch.device | str = "cpu",
+    ):
         self.cfg, self.input_size, self.source_size = cfg, input_size, source_size
         self.generator = torch.Generator(device=device)
         if seed is not None:
@@ -94,8 +107,9 @@ class BatchAugment:
         return x
 
 
-def degrade_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator | None = None,
-                  subset: bool | None = None) -> torch.Tensor:
+def degrade_batch(
+    x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator | None = None, subset: bool | None = None
+) -> torch.Tensor:
     """Blur, low-resolution round trip and JPEG, each on a random share of the batch; disabled ops draw nothing.
 
     Each enabled op draws, for every image, whether it applies and its parameter (a fixed number of draws per
@@ -131,7 +145,9 @@ def degrade_batch(x: torch.Tensor, cfg: AugmentConfig, g: torch.Generator | None
     return x
 
 
-def random_erase(x: torch.Tensor, p: float, area: tuple[float, float], g: torch.Generator | None = None) -> torch.Tensor:
+def random_erase(
+    x: torch.Tensor, p: float, area: tuple[float, float], g: torch.Generator | None = None
+) -> torch.Tensor:
     """Fill one random rectangle per selected image with uniform noise (vectorised with masks)."""
     b, _, h, w = x.shape
     dev = x.device
@@ -148,7 +164,12 @@ def random_erase(x: torch.Tensor, p: float, area: tuple[float, float], g: torch.
     x0 = (rand(b) * (w - ew + 1).float()).long()
     ys = torch.arange(h, device=dev).view(1, h, 1)
     xs = torch.arange(w, device=dev).view(1, 1, w)
-    mask = ((ys >= y0.view(-1, 1, 1)) & (ys < (y0 + eh).view(-1, 1, 1)) &
-            (xs >= x0.view(-1, 1, 1)) & (xs < (x0 + ew).view(-1, 1, 1)) & chosen.view(-1, 1, 1))
+    mask = (
+        (ys >= y0.view(-1, 1, 1))
+        & (ys < (y0 + eh).view(-1, 1, 1))
+        & (xs >= x0.view(-1, 1, 1))
+        & (xs < (x0 + ew).view(-1, 1, 1))
+        & chosen.view(-1, 1, 1)
+    )
     noise = rand(*x.shape).to(x.dtype)
     return torch.where(mask.unsqueeze(1), noise, x)

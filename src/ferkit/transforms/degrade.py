@@ -11,6 +11,7 @@ device) and returns new images; nothing loops over images in Python:
   scaled to the quality as libjpeg scales it, inverse DCT, rounding to 8-bit levels. Grey images are exactly
   the JPEG luminance path; each channel of an RGB image is treated like luminance (no chroma subsampling).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,14 +20,72 @@ import torch
 import torch.nn.functional as F
 
 # ITU-T T.81 Annex K.1: the luminance quantisation table libjpeg scales by quality (row-major).
-JPEG_LUMINANCE = (16, 11, 10, 16, 24, 40, 51, 61,
-                  12, 12, 14, 19, 26, 58, 60, 55,
-                  14, 13, 16, 24, 40, 57, 69, 56,
-                  14, 17, 22, 29, 51, 87, 80, 62,
-                  18, 22, 37, 56, 68, 109, 103, 77,
-                  24, 35, 55, 64, 81, 104, 113, 92,
-                  49, 64, 78, 87, 103, 121, 120, 101,
-                  72, 92, 95, 98, 112, 100, 103, 99)
+JPEG_LUMINANCE = (
+    16,
+    11,
+    10,
+    16,
+    24,
+    40,
+    51,
+    61,
+    12,
+    12,
+    14,
+    19,
+    26,
+    58,
+    60,
+    55,
+    14,
+    13,
+    16,
+    24,
+    40,
+    57,
+    69,
+    56,
+    14,
+    17,
+    22,
+    29,
+    51,
+    87,
+    80,
+    62,
+    18,
+    22,
+    37,
+    56,
+    68,
+    109,
+    103,
+    77,
+    24,
+    35,
+    55,
+    64,
+    81,
+    104,
+    113,
+    92,
+    49,
+    64,
+    78,
+    87,
+    103,
+    121,
+    120,
+    101,
+    72,
+    92,
+    95,
+    98,
+    112,
+    100,
+    103,
+    99,
+)
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, max_sigma: float | None = None) -> torch.Tensor:
@@ -39,7 +98,7 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, max_sigma: float | None 
     radius = max(1, min(int(math.ceil(3 * top)), h - 1, w - 1))
     t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
     kernel = torch.exp(-0.5 * (t.view(1, -1) / sigma.view(-1, 1)) ** 2)
-    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)    # (B*C, K)
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (B*C, K)
     flat = x.reshape(1, b * c, h, w)
     flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode="reflect"), kernel.view(b * c, 1, 1, -1), groups=b * c)
     flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode="reflect"), kernel.view(b * c, 1, -1, 1), groups=b * c)
@@ -65,8 +124,9 @@ def _bilinear_up(size: int, n: torch.Tensor, dtype) -> torch.Tensor:
     frac = (t - k0).clamp(0, 1)
     k1 = (k0 + 1).clamp(max=nf - 1)
     cols = torch.arange(size, device=n.device, dtype=dtype).view(1, 1, -1)
-    return ((cols == k0.unsqueeze(-1)).to(dtype) * (1 - frac).unsqueeze(-1)
-            + (cols == k1.unsqueeze(-1)).to(dtype) * frac.unsqueeze(-1))
+    return (cols == k0.unsqueeze(-1)).to(dtype) * (1 - frac).unsqueeze(-1) + (cols == k1.unsqueeze(-1)).to(
+        dtype
+    ) * frac.unsqueeze(-1)
 
 
 def downscale(x: torch.Tensor, fraction: torch.Tensor) -> torch.Tensor:
@@ -77,7 +137,7 @@ def downscale(x: torch.Tensor, fraction: torch.Tensor) -> torch.Tensor:
 
     def side(size: int) -> torch.Tensor:
         n = (fraction.to(torch.float64) * size).round().clamp(1, size)
-        return _bilinear_up(size, n, x.dtype) @ _area_down(size, n, x.dtype)   # (B, size, size)
+        return _bilinear_up(size, n, x.dtype) @ _area_down(size, n, x.dtype)  # (B, size, size)
 
     rows, cols = side(h), side(w)
     return rows.unsqueeze(1) @ x @ cols.transpose(1, 2).unsqueeze(1)
@@ -112,7 +172,7 @@ def jpeg(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         levels = F.pad(levels, (0, pw, 0, ph), mode="replicate")
     hh, ww = h + ph, w + pw
     d = dct_matrix(8, x.dtype, x.device)
-    blocks = levels.reshape(b, c, hh // 8, 8, ww // 8, 8).transpose(3, 4)       # (B, C, by, bx, 8, 8)
+    blocks = levels.reshape(b, c, hh // 8, 8, ww // 8, 8).transpose(3, 4)  # (B, C, by, bx, 8, 8)
     coef = d @ blocks @ d.T
     table = jpeg_table(quality, x.dtype).view(b, 1, 1, 1, 8, 8)
     coef = torch.round(coef / table) * table

@@ -1,5 +1,6 @@
 """Illumination normalisation of faces: histogram equalisation and CLAHE (OpenCV), on grey images or on the
 luminance of RGB images (colour kept)."""
+
 from __future__ import annotations
 
 import cv2

@@ -4,6 +4,7 @@
 illumination). ``Preprocess.tensors`` is the only path from uint8 crops to model tensors: training
 (validation), evaluation, features, ensembles, inference and export all call it, so they cannot drift apart.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -31,8 +32,11 @@ def match_channels(images: np.ndarray, in_chans: int) -> np.ndarray:
     if in_chans == 3 and not rgb:
         return np.repeat(images[..., None], 3, axis=3)
     if in_chans == 1 and rgb:
-        return np.stack([cv2.cvtColor(np.ascontiguousarray(im), cv2.COLOR_RGB2GRAY) for im in images]) \
-            if len(images) else np.zeros(images.shape[:3], np.uint8)
+        return (
+            np.stack([cv2.cvtColor(np.ascontiguousarray(im), cv2.COLOR_RGB2GRAY) for im in images])
+            if len(images)
+            else np.zeros(images.shape[:3], np.uint8)
+        )
     return images
 
 
@@ -71,7 +75,7 @@ class Preprocess:
 
     def centre_crop(self, x: torch.Tensor) -> torch.Tensor:
         off = (x.shape[-1] - self.input_size) // 2
-        return x[..., off:off + self.input_size, off:off + self.input_size]
+        return x[..., off : off + self.input_size, off : off + self.input_size]
 
     def tensors(self, crops: np.ndarray | torch.Tensor, centre_crop: bool = True) -> torch.Tensor:
         """uint8 crops (grey (B,H,W) or RGB (B,H,W,3), any square size; numpy) -> normalised float

@@ -2,6 +2,7 @@
 JSON API under ``/v1``, a WebSocket for live frames, health and docs, and the browser page at ``/``.
 
 Needs the ``web`` extra (fastapi, uvicorn, python-multipart; websockets for the live WebSocket)."""
+
 from __future__ import annotations
 
 __all__ = ["Limits", "create_app"]

@@ -1,6 +1,7 @@
 """``create_app(model=...)``: the FastAPI application. The model is loaded here, once, and shared by every
 request; uploads live only in a private temporary folder removed at shutdown; CORS is off unless origins are
 given; the page and its assets are read from the package into memory (no URL reaches the filesystem)."""
+
 from __future__ import annotations
 
 import logging
@@ -33,17 +34,27 @@ from ferkit.web.timeouts import BodyTimeoutMiddleware
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
-MULTIPART_SLACK = 64 * 1024   # form boundaries and headers around the file itself
-CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
-                 ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
-                 ".ico": "image/x-icon", ".json": "application/json", ".wasm": "application/wasm",
-                 ".mjs": "text/javascript; charset=utf-8"}
-PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-                "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
-                                           "connect-src 'self'; style-src 'self'; "
-                                           "script-src 'self' 'wasm-unsafe-eval'; "
-                                           "worker-src 'self' blob:; "
-                                           "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"}
+MULTIPART_SLACK = 64 * 1024  # form boundaries and headers around the file itself
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".json": "application/json",
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript; charset=utf-8",
+}
+PAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+    "connect-src 'self'; style-src 'self'; "
+    "script-src 'self' 'wasm-unsafe-eval'; "
+    "worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+}
 
 
 def model_display_name(model) -> str:
@@ -53,16 +64,27 @@ def model_display_name(model) -> str:
         return pretrained.DEFAULT_MODEL
     if isinstance(model, (str, os.PathLike)):
         text = str(model)
-        return text if text in pretrained.available() else Path(text).stem   # never reveal server paths
+        return text if text in pretrained.available() else Path(text).stem  # never reveal server paths
     return getattr(model, "arch", type(model).__name__)
 
 
-def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cors_origins: list[str] | None = None,
-               model_name: str | None = None, ort_web: str | os.PathLike | None = None,
-               allowed_hosts: Iterable[str] | None = None, allow_origins: Iterable[str] = (),
-               api_key: str | None = None, state_dir: str | os.PathLike | None = None,
-               engine: str | None = None, video_workers: int = 1, address: str | None = None,
-               **recognizer_options) -> FastAPI:
+def create_app(
+    model=None,
+    *,
+    recognizer=None,
+    limits: Limits | None = None,
+    cors_origins: list[str] | None = None,
+    model_name: str | None = None,
+    ort_web: str | os.PathLike | None = None,
+    allowed_hosts: Iterable[str] | None = None,
+    allow_origins: Iterable[str] = (),
+    api_key: str | None = None,
+    state_dir: str | os.PathLike | None = None,
+    engine: str | None = None,
+    video_workers: int = 1,
+    address: str | None = None,
+    **recognizer_options,
+) -> FastAPI:
     """model: shipped model name (default ferplus), .pt/.onnx path or LoadedModel, loaded once here; or pass a
     ready ``recognizer`` (an EmotionRecognizer) to share one. ``recognizer_options`` go to EmotionRecognizer
     (detector, runtime, threads, smoothing, ...). cors_origins: allowed browser origins (default: none).
@@ -74,12 +96,16 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
     engine: run video jobs as tasks of the batch engine, "local" (``video_workers`` processes owned by the
     server) or "ray" (``address``: the cluster; default a local Ray), each loading ``model`` with
     ``recognizer_options``; default None: on a job thread with the server's recogniser."""
-    settings = WebSettings(model_name=model_name or model_display_name(model), limits=limits or Limits(),
-                           cors_origins=tuple(cors_origins or ()),
-                           allowed_hosts=tuple(LOOPBACK_HOSTS if allowed_hosts is None else allowed_hosts),
-                           allow_origins=tuple(allow_origins), api_key=check_api_key(api_key) if api_key else None,
-                           state_dir=Path(state_dir) if state_dir is not None else None,
-                           ort_web=Path(ort_web) if ort_web else None)
+    settings = WebSettings(
+        model_name=model_name or model_display_name(model),
+        limits=limits or Limits(),
+        cors_origins=tuple(cors_origins or ()),
+        allowed_hosts=tuple(LOOPBACK_HOSTS if allowed_hosts is None else allowed_hosts),
+        allow_origins=tuple(allow_origins),
+        api_key=check_api_key(api_key) if api_key else None,
+        state_dir=Path(state_dir) if state_dir is not None else None,
+        ort_web=Path(ort_web) if ort_web else None,
+    )
     if recognizer is None:
         from ferkit.inference.recognizer import EmotionRecognizer
 
@@ -94,10 +120,15 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
         server.close()
 
     docs_assets = _docs_assets()
-    app = FastAPI(title="ferkit", version=__version__, lifespan=lifespan, redoc_url=None,
-                  docs_url=None if docs_assets else "/docs",
-                  description="Facial expression recognition: faces, boxes and per-emotion probabilities for "
-                              "images, videos and live frames. Errors are JSON `{error, detail}`.")
+    app = FastAPI(
+        title="ferkit",
+        version=__version__,
+        lifespan=lifespan,
+        redoc_url=None,
+        docs_url=None if docs_assets else "/docs",
+        description="Facial expression recognition: faces, boxes and per-emotion probabilities for "
+        "images, videos and live frames. Errors are JSON `{error, detail}`.",
+    )
     app.state.server = server
     for routes in (health, models, photos, videos, live, browser):
         app.include_router(routes.router)
@@ -109,8 +140,9 @@ def create_app(model=None, *, recognizer=None, limits: Limits | None = None, cor
     return app
 
 
-def _job_engine(model, settings: WebSettings, recognizer_options: dict, engine: str | None, workers: int,
-                address: str | None):
+def _job_engine(
+    model, settings: WebSettings, recognizer_options: dict, engine: str | None, workers: int, address: str | None
+):
     """The JobEngine of the video jobs (None without ``engine``): its workers load the model themselves."""
     if engine is None:
         if address:
@@ -122,9 +154,15 @@ def _job_engine(model, settings: WebSettings, recognizer_options: dict, engine: 
     from ferkit.web.job_runner import JobEngine
 
     limits = settings.limits
-    options = AnalysisOptions(recognizer={**recognizer_options, "model": None if model is None else str(model),
-                                          "max_pixels": limits.max_pixels},
-                              model_name=settings.model_name, max_frames=limits.max_video_frames)
+    options = AnalysisOptions(
+        recognizer={
+            **recognizer_options,
+            "model": None if model is None else str(model),
+            "max_pixels": limits.max_pixels,
+        },
+        model_name=settings.model_name,
+        max_frames=limits.max_video_frames,
+    )
     return JobEngine(options, engine=engine, workers=workers, address=address)
 
 
@@ -135,11 +173,16 @@ def _build_server(settings: WebSettings, recognizer, job_engine=None) -> Server:
     browser_model = BrowserModel(service, find_ort_dist(settings.ort_web))
     if settings.ort_web and browser_model.ort_dir is None:
         log.warning("%s: no onnxruntime-web WebAssembly build found; in-browser mode is off", settings.ort_web)
-    return Server(settings=settings, service=service,
-                  jobs=JobManager(recognizer, settings.model_name, settings.limits, store=JobStore(settings.state_dir),
-                                  engine=job_engine),
-                  live=LiveSlots(settings.limits), browser_model=browser_model,
-                  tmpdir=Path(tempfile.mkdtemp(prefix="ferkit-web-")))
+    return Server(
+        settings=settings,
+        service=service,
+        jobs=JobManager(
+            recognizer, settings.model_name, settings.limits, store=JobStore(settings.state_dir), engine=job_engine
+        ),
+        live=LiveSlots(settings.limits),
+        browser_model=browser_model,
+        tmpdir=Path(tempfile.mkdtemp(prefix="ferkit-web-")),
+    )
 
 
 def _add_middleware(app: FastAPI, settings: WebSettings) -> None:
@@ -155,12 +198,17 @@ def _add_middleware(app: FastAPI, settings: WebSettings) -> None:
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
-                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["*"],
+        )
     if settings.api_key:
         app.add_middleware(ApiKeyGuard, key=settings.api_key)
-    app.add_middleware(HostGuard, allowed_hosts=settings.allowed_hosts,
-                       allow_origins=(*settings.allow_origins, *settings.cors_origins))
+    app.add_middleware(
+        HostGuard, allowed_hosts=settings.allowed_hosts, allow_origins=(*settings.allow_origins, *settings.cors_origins)
+    )
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -171,8 +219,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, e: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http_error")
-        return JSONResponse({"error": code, "detail": str(e.detail)}, status_code=e.status_code,
-                            headers=getattr(e, "headers", None))
+        return JSONResponse(
+            {"error": code, "detail": str(e.detail)}, status_code=e.status_code, headers=getattr(e, "headers", None)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, e: RequestValidationError):
@@ -180,12 +229,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         for err in e.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             if err.get("type") == "missing" and err.get("loc", ())[:1] == ("body",):
-                problems.append(f"missing form field {where!r} (send the upload as multipart/form-data field "
-                                f"{where!r})")
+                problems.append(
+                    f"missing form field {where!r} (send the upload as multipart/form-data field {where!r})"
+                )
             else:
                 problems.append(f"{where}: {err.get('msg')}")
-        return JSONResponse({"error": "invalid_request", "detail": "; ".join(problems) or "invalid request"},
-                            status_code=422)
+        return JSONResponse(
+            {"error": "invalid_request", "detail": "; ".join(problems) or "invalid request"}, status_code=422
+        )
 
     @app.exception_handler(FerkitError)
     async def ferkit_error(request: Request, e: FerkitError):
@@ -212,7 +263,7 @@ def _add_page(app: FastAPI, assets: dict[str, tuple[bytes, str]]) -> None:
 
     @app.get("/static/{name}", include_in_schema=False)
     async def static(name: str):
-        if name not in assets:   # a dictionary lookup: the name never reaches the filesystem
+        if name not in assets:  # a dictionary lookup: the name never reaches the filesystem
             return JSONResponse({"error": "not_found", "detail": "no such asset"}, status_code=404)
         body, ctype = assets[name]
         return Response(body, media_type=ctype, headers={**PAGE_HEADERS, "Cache-Control": "no-cache"})
@@ -225,8 +276,11 @@ def _docs_assets() -> dict[str, tuple[bytes, str]]:
         from swagger_ui_bundle import swagger_ui_path
     except ImportError:
         return {}
-    types = {"swagger-ui-bundle.js": CONTENT_TYPES[".js"], "swagger-ui.css": CONTENT_TYPES[".css"],
-             "favicon-32x32.png": "image/png"}
+    types = {
+        "swagger-ui-bundle.js": CONTENT_TYPES[".js"],
+        "swagger-ui.css": CONTENT_TYPES[".css"],
+        "favicon-32x32.png": "image/png",
+    }
     try:
         return {name: ((Path(swagger_ui_path) / name).read_bytes(), ctype) for name, ctype in types.items()}
     except OSError:
@@ -238,10 +292,13 @@ def _add_docs(app: FastAPI, files: dict[str, tuple[bytes, str]]) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def docs():
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title="ferkit API",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css",
-                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="ferkit API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
     @app.get("/docs-assets/{name}", include_in_schema=False)
     async def docs_asset(name: str):

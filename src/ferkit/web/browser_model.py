@@ -5,6 +5,7 @@ Served here: the classifier exported to ONNX (``ferkit.export.onnx``), the Blaze
 file (live video), the YuNet file of ``auto``'s photo passes (still images), and the numbers the page needs to
 reproduce the pipeline (detector anchors and thresholds, alignment
 template, preprocessing, labels), so that nothing is duplicated by hand in the JavaScript."""
+
 from __future__ import annotations
 
 import os
@@ -12,9 +13,11 @@ import threading
 from pathlib import Path
 
 # The only onnxruntime-web files served: the WebAssembly build (ES module with its loader, and the binary).
-ORT_FILES = {"ort.wasm.bundle.min.mjs": "text/javascript; charset=utf-8",
-             "ort-wasm-simd-threaded.mjs": "text/javascript; charset=utf-8",
-             "ort-wasm-simd-threaded.wasm": "application/wasm"}
+ORT_FILES = {
+    "ort.wasm.bundle.min.mjs": "text/javascript; charset=utf-8",
+    "ort-wasm-simd-threaded.mjs": "text/javascript; charset=utf-8",
+    "ort-wasm-simd-threaded.wasm": "application/wasm",
+}
 ORT_ENTRY = "ort.wasm.bundle.min.mjs"
 
 
@@ -86,14 +89,26 @@ class BrowserModel:
         rec = self.service.recognizer
         det = page_detector(rec.detector)
         pre = rec.classifier.preprocess
-        return {"available": True, "runtime": f"/vendor/ort/{ORT_ENTRY}", "wasm_path": "/vendor/ort/",
-                "classifier": "/v1/browser-model/classifier.onnx", "labels": list(self.service.labels),
-                "preprocess": pre.to_dict(), "temperature": float(rec.classifier.temperature),
-                "template": FER_TEMPLATE.tolist(),
-                "detector": {"url": "/v1/browser-model/detector.onnx", "size": det.size,
-                             "grids": [list(g) for g in CONFIGS[det.variant]["grids"]], "min_score": det.min_score,
-                             "iou_threshold": det.iou_threshold, "min_face": rec.min_face},
-                "photo_detector": self._photo_info(), "tta": getattr(rec, "tta", "none")}
+        return {
+            "available": True,
+            "runtime": f"/vendor/ort/{ORT_ENTRY}",
+            "wasm_path": "/vendor/ort/",
+            "classifier": "/v1/browser-model/classifier.onnx",
+            "labels": list(self.service.labels),
+            "preprocess": pre.to_dict(),
+            "temperature": float(rec.classifier.temperature),
+            "template": FER_TEMPLATE.tolist(),
+            "detector": {
+                "url": "/v1/browser-model/detector.onnx",
+                "size": det.size,
+                "grids": [list(g) for g in CONFIGS[det.variant]["grids"]],
+                "min_score": det.min_score,
+                "iou_threshold": det.iou_threshold,
+                "min_face": rec.min_face,
+            },
+            "photo_detector": self._photo_info(),
+            "tta": getattr(rec, "tta", "none"),
+        }
 
     def _photo_info(self) -> dict | None:
         """The YuNet passes ``auto`` runs on photos (the page runs the same ones on still images), or None when
@@ -103,10 +118,18 @@ class BrowserModel:
         photo = page_photo_detector(self.service.recognizer.detector)
         if photo is None:
             return None
-        return {"url": "/v1/browser-model/photo-detector.onnx", "min_score": photo.min_score,
-                "iou_threshold": photo.iou_threshold, "max_side": photo.max_side, "max_upscale": photo.max_upscale,
-                "close_side": photo.close_side, "fine_max": yunet.FINE_MAX, "coarse_min": yunet.COARSE_MIN,
-                "inner_ratio": yunet.INNER_RATIO, "strides": list(yunet.STRIDES)}
+        return {
+            "url": "/v1/browser-model/photo-detector.onnx",
+            "min_score": photo.min_score,
+            "iou_threshold": photo.iou_threshold,
+            "max_side": photo.max_side,
+            "max_upscale": photo.max_upscale,
+            "close_side": photo.close_side,
+            "fine_max": yunet.FINE_MAX,
+            "coarse_min": yunet.COARSE_MIN,
+            "inner_ratio": yunet.INNER_RATIO,
+            "strides": list(yunet.STRIDES),
+        }
 
     def photo_detector_onnx(self) -> bytes:
         from ferkit.faces.yunet import WEIGHTS
@@ -120,8 +143,15 @@ class BrowserModel:
                 from ferkit.models.checkpoint import LoadedModel
 
                 clf = self.service.recognizer.classifier
-                self._onnx = onnx_bytes(LoadedModel(model=clf.model, labels=clf.labels, preprocess=clf.preprocess,
-                                                    arch=clf.arch, temperature=clf.temperature))
+                self._onnx = onnx_bytes(
+                    LoadedModel(
+                        model=clf.model,
+                        labels=clf.labels,
+                        preprocess=clf.preprocess,
+                        arch=clf.arch,
+                        temperature=clf.temperature,
+                    )
+                )
             return self._onnx
 
     def detector_onnx(self) -> bytes:
@@ -131,7 +161,7 @@ class BrowserModel:
         return self._cached(f"detector:{variant}", ASSETS / f"blazeface_{variant}.onnx")
 
     def ort_file(self, name: str) -> bytes | None:
-        if name not in ORT_FILES or self.ort_dir is None:   # a fixed list: the name never builds a path
+        if name not in ORT_FILES or self.ort_dir is None:  # a fixed list: the name never builds a path
             return None
         return self._cached(name, self.ort_dir / name)
 

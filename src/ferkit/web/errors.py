@@ -1,4 +1,5 @@
 """HTTP errors of the API: one JSON shape, ``{"error": code, "detail": message}``, for every 4xx/5xx."""
+
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
@@ -17,5 +18,8 @@ class ApiError(HTTPException):
 
 
 def too_large(what: str, limit_bytes: int) -> ApiError:
-    return ApiError(413, "payload_too_large", f"{what} is larger than the limit of {limit_bytes} bytes "
-                                              f"({limit_bytes / 1024 / 1024:.1f} MiB)")
+    return ApiError(
+        413,
+        "payload_too_large",
+        f"{what} is larger than the limit of {limit_bytes} bytes ({limit_bytes / 1024 / 1024:.1f} MiB)",
+    )

@@ -5,6 +5,7 @@
   carrying a browser ``Origin`` must come from the server's own origin or an allowed one.
 - ``ApiKeyGuard``: with an API key set, every API call must carry it (``Authorization: Bearer KEY``,
   ``X-API-Key: KEY``, or the cookie set by opening ``/?api_key=KEY`` once in a browser)."""
+
 from __future__ import annotations
 
 import hmac
@@ -33,7 +34,7 @@ def host_name(value: str) -> str:
     """'Example.com:8000' -> 'example.com', '[::1]:80' -> '::1' (lower case, no trailing dot)."""
     value = value.strip().lower()
     if value.startswith("["):
-        return value[1:value.find("]")] if "]" in value else value
+        return value[1 : value.find("]")] if "]" in value else value
     if value.count(":") == 1:
         value = value.split(":", 1)[0]
     return value.rstrip(".")
@@ -67,7 +68,7 @@ def origin_allowed(origin: str, host_header: str, scope_scheme: str, allowed: It
         return True
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        return False   # "null" (sandboxed frames, file://) and anything odd
+        return False  # "null" (sandboxed frames, file://) and anything odd
     ours = {"ws": "http", "wss": "https"}.get(scope_scheme, scope_scheme)
     return parts.scheme == ours and _netloc(parts.scheme, parts.netloc) == _netloc(ours, host_header)
 
@@ -83,9 +84,13 @@ async def refuse(scope, send, status: int, code: str, detail: str, headers: dict
         return
     body = json.dumps({"error": code, "detail": detail}).encode()
     extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *extra]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *extra],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -104,16 +109,29 @@ class HostGuard:
         headers = _headers(scope)
         host = headers.get(b"host", b"").decode("latin-1")
         if not host_allowed(host_name(host), self.allowed_hosts):
-            return await refuse(scope, send, 400, "invalid_host",
-                                f"Host {host!r} is not served here (allowed: {', '.join(self.allowed_hosts)}; "
-                                "the server adds names with --allowed-host)")
+            return await refuse(
+                scope,
+                send,
+                400,
+                "invalid_host",
+                f"Host {host!r} is not served here (allowed: {', '.join(self.allowed_hosts)}; "
+                "the server adds names with --allowed-host)",
+            )
         origin = headers.get(b"origin")
         checks_origin = scope["type"] == "websocket" or scope["method"] not in ("GET", "HEAD", "OPTIONS")
-        if checks_origin and origin is not None and not origin_allowed(
-                origin.decode("latin-1"), host, scope.get("scheme", "http"), self.allow_origins):
-            return await refuse(scope, send, 403, "origin_not_allowed",
-                                f"pages from {origin.decode('latin-1')!r} may not use this server (the server "
-                                "allows more with --allow-origin)")
+        if (
+            checks_origin
+            and origin is not None
+            and not origin_allowed(origin.decode("latin-1"), host, scope.get("scheme", "http"), self.allow_origins)
+        ):
+            return await refuse(
+                scope,
+                send,
+                403,
+                "origin_not_allowed",
+                f"pages from {origin.decode('latin-1')!r} may not use this server (the server "
+                "allows more with --allow-origin)",
+            )
         return await self.app(scope, receive, send)
 
 
@@ -151,16 +169,26 @@ class ApiKeyGuard:
         path = scope["path"]
         given = _given_key(scope, _headers(scope))
         if scope["type"] == "http" and path == "/" and b"api_key=" in scope.get("query_string", b""):
-            if self._ok(given):   # log the browser in, and drop the key from the address bar
+            if self._ok(given):  # log the browser in, and drop the key from the address bar
                 cookie = f"{COOKIE}={given}; HttpOnly; SameSite=Strict; Path=/"
-                await send({"type": "http.response.start", "status": 303,
-                            "headers": [(b"location", b"/"), (b"set-cookie", cookie.encode()),
-                                        (b"content-length", b"0")]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 303,
+                        "headers": [(b"location", b"/"), (b"set-cookie", cookie.encode()), (b"content-length", b"0")],
+                    }
+                )
                 return await send({"type": "http.response.body", "body": b""})
             return await refuse(scope, send, 401, "unauthorized", "wrong API key")
         open_path = path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
         if open_path or (scope["type"] == "http" and scope["method"] == "OPTIONS") or self._ok(given):
             return await self.app(scope, receive, send)
-        return await refuse(scope, send, 401, "unauthorized",
-                            "this server needs an API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY' "
-                            "(in a browser, open /?api_key=KEY once)", headers={"WWW-Authenticate": "Bearer"})
+        return await refuse(
+            scope,
+            send,
+            401,
+            "unauthorized",
+            "this server needs an API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY' "
+            "(in a browser, open /?api_key=KEY once)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -3,6 +3,7 @@ the per-track timeline and summary. Jobs run one at a time on their own thread, 
 engine (a JobEngine: worker processes or Ray, several at once); finished jobs expire. Every
 change of a job's state is kept in a JobStore (SQLite under ``--state-dir``), so a restarted server still
 serves finished jobs and reports the cut-off ones as ``interrupted``."""
+
 from __future__ import annotations
 
 import logging
@@ -42,10 +43,12 @@ def probe_video(path: Path) -> VideoProbe:
     try:
         _, rgb = source.read()
         if rgb is None:
-            raise ApiError(415, "unsupported_video", "no frame of the video could be decoded (unsupported codec "
-                                                     "or corrupt file)")
-        return VideoProbe(fps=source.info.fps, width=int(rgb.shape[1]), height=int(rgb.shape[0]),
-                          frame_count=source.info.frame_count)
+            raise ApiError(
+                415, "unsupported_video", "no frame of the video could be decoded (unsupported codec or corrupt file)"
+            )
+        return VideoProbe(
+            fps=source.info.fps, width=int(rgb.shape[1]), height=int(rgb.shape[0]), frame_count=source.info.frame_count
+        )
     finally:
         source.close()
 
@@ -57,14 +60,14 @@ class Job:
     probe: VideoProbe
     every_n_frames: int
     frames_total: int
-    status: str = "queued"          # queued | running | done | failed | cancelled (| interrupted: stored only)
+    status: str = "queued"  # queued | running | done | failed | cancelled (| interrupted: stored only)
     frames_done: int = 0
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
     result: dict | None = None
     error: dict | None = None
-    run: object | None = None       # the VideoRun: skipped_frames and truncated once read
+    run: object | None = None  # the VideoRun: skipped_frames and truncated once read
     client: str = ""
     detector: object | None = None  # this job's face detector (None: the server's)
     detector_name: str | None = None  # its name, for a job run by the batch engine
@@ -77,10 +80,19 @@ class Job:
     def to_dict(self) -> dict:
         now = self.finished or time.time()
         fraction = 1.0 if self.status == "done" else min(1.0, self.frames_done / max(1, self.frames_total))
-        return {"job_id": self.id, "status": self.status, "status_url": f"/v1/jobs/{self.id}",
-                "progress": {"frames_done": self.frames_done, "frames_total": self.frames_total,
-                             "fraction": round(fraction, 4)},
-                "elapsed_s": round(now - (self.started or now), 3), "result": self.result, "error": self.error}
+        return {
+            "job_id": self.id,
+            "status": self.status,
+            "status_url": f"/v1/jobs/{self.id}",
+            "progress": {
+                "frames_done": self.frames_done,
+                "frames_total": self.frames_total,
+                "fraction": round(fraction, 4),
+            },
+            "elapsed_s": round(now - (self.started or now), 3),
+            "result": self.result,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -107,9 +119,15 @@ class StoredJob:
         total, done = r["frames_total"] or 0, r["frames_done"] or 0
         fraction = 1.0 if r["status"] == "done" else min(1.0, done / max(1, total))
         end = r["finished"] or r["started"] or r["created"]
-        return {"job_id": r["id"], "status": r["status"], "status_url": f"/v1/jobs/{r['id']}",
-                "progress": {"frames_done": done, "frames_total": total, "fraction": round(fraction, 4)},
-                "elapsed_s": round(end - (r["started"] or end), 3), "result": r["result"], "error": r["error"]}
+        return {
+            "job_id": r["id"],
+            "status": r["status"],
+            "status_url": f"/v1/jobs/{r['id']}",
+            "progress": {"frames_done": done, "frames_total": total, "fraction": round(fraction, 4)},
+            "elapsed_s": round(end - (r["started"] or end), 3),
+            "result": r["result"],
+            "error": r["error"],
+        }
 
 
 class JobManager:
@@ -121,7 +139,7 @@ class JobManager:
     interrupted. engine: a job_runner.JobEngine that runs the jobs as batch tasks, or None: on the job thread
     with ``recognizer``."""
 
-    DEFAULT_S_PER_FRAME = 0.05   # before any job has finished: about one analysed frame per 50 ms
+    DEFAULT_S_PER_FRAME = 0.05  # before any job has finished: about one analysed frame per 50 ms
 
     def __init__(self, recognizer, model_name: str, limits: Limits, store: JobStore | None = None, engine=None):
         self.store = store if store is not None else JobStore(None)
@@ -129,11 +147,11 @@ class JobManager:
         self.recognizer = recognizer
         self.model_name = model_name
         self.limits = limits
-        self.jobs: dict[str, Job] = {}   # insertion order = submission order
+        self.jobs: dict[str, Job] = {}  # insertion order = submission order
         self._lock = threading.Lock()
-        self.s_per_frame = self.DEFAULT_S_PER_FRAME   # running mean of finished jobs, for Retry-After
+        self.s_per_frame = self.DEFAULT_S_PER_FRAME  # running mean of finished jobs, for Retry-After
         self.engine = engine
-        self.parallel = engine.workers if engine is not None else 1   # jobs running at once
+        self.parallel = engine.workers if engine is not None else 1  # jobs running at once
         self.executor = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="ferkit-video")
 
     # ----- bookkeeping ----------------------------------------------------------------------------------------
@@ -143,7 +161,7 @@ class JobManager:
         done = sorted((j for j in self.jobs.values() if not j.active and j.finished), key=lambda j: j.finished)
         expired = [j for j in done if j.finished < cutoff]
         kept = [j for j in done if j.finished >= cutoff]
-        for j in expired + kept[:max(0, len(kept) - self.limits.max_results)]:
+        for j in expired + kept[: max(0, len(kept) - self.limits.max_results)]:
             del self.jobs[j.id]
         self.store.purge(cutoff, self.limits.max_results)
 
@@ -164,8 +182,15 @@ class JobManager:
         upto = queue.index(jobs[0]) + 1 if jobs[0] in queue else len(queue)
         return max(1, min(3600, math.ceil(sum(self._remaining_s(j) for j in queue[:upto]) / self.parallel)))
 
-    def submit(self, path: Path, probe: VideoProbe, every_n_frames: int | None, client: str = "",
-               detector=None, detector_name: str | None = None) -> Job:
+    def submit(
+        self,
+        path: Path,
+        probe: VideoProbe,
+        every_n_frames: int | None,
+        client: str = "",
+        detector=None,
+        detector_name: str | None = None,
+    ) -> Job:
         every = every_n_frames or max(1, round(probe.fps / ANALYSED_FPS))
         total = min(probe.frame_count or self.limits.max_video_frames, self.limits.max_video_frames)
         with self._lock:
@@ -175,16 +200,31 @@ class JobManager:
             if len(mine) >= self.limits.max_jobs_per_client:
                 path.unlink(missing_ok=True)
                 wait = self.retry_after(mine)
-                raise ApiError(429, "too_many_jobs", f"this client has {len(mine)} video jobs queued or running "
-                                                     f"(the limit); retry in about {wait} s",
-                               headers={"Retry-After": str(wait)})
+                raise ApiError(
+                    429,
+                    "too_many_jobs",
+                    f"this client has {len(mine)} video jobs queued or running (the limit); retry in about {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
             if len(active) >= self.limits.max_jobs:
                 path.unlink(missing_ok=True)
                 wait = self.retry_after(active)
-                raise ApiError(503, "busy", f"{len(active)} video jobs are queued or running (the limit); retry in "
-                                            f"about {wait} s", headers={"Retry-After": str(wait)})
-            job = Job(id=secrets.token_hex(8), path=path, probe=probe, every_n_frames=every, frames_total=total,
-                      client=client, detector=detector, detector_name=detector_name)
+                raise ApiError(
+                    503,
+                    "busy",
+                    f"{len(active)} video jobs are queued or running (the limit); retry in about {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+            job = Job(
+                id=secrets.token_hex(8),
+                path=path,
+                probe=probe,
+                every_n_frames=every,
+                frames_total=total,
+                client=client,
+                detector=detector,
+                detector_name=detector_name,
+            )
             self.jobs[job.id] = job
             self.store.put(job)
         self.executor.submit(self._run, job)
@@ -195,7 +235,7 @@ class JobManager:
             self._purge()
             job = self.jobs.get(job_id)
         if job is None:
-            row = self.store.get(job_id)   # a job of an earlier server process
+            row = self.store.get(job_id)  # a job of an earlier server process
             if row is None:
                 raise ApiError(404, "job_not_found", "no such job (unknown id, or finished and expired)")
             return StoredJob(row)
@@ -203,7 +243,7 @@ class JobManager:
 
     def cancel(self, job_id: str) -> Job | StoredJob:
         job = self.get(job_id)
-        if isinstance(job, StoredJob):   # finished before the restart: nothing to cancel
+        if isinstance(job, StoredJob):  # finished before the restart: nothing to cancel
             return job
         job.cancel.set()
         if job.status == "queued":
@@ -239,9 +279,12 @@ class JobManager:
             if self.engine is not None:
                 self._run_on_engine(job)
                 return
-            stream = self.recognizer.predict_video(job.path, every_n_frames=job.every_n_frames,
-                                                   max_frames=self.limits.max_video_frames,
-                                                   detector=job.detector)
+            stream = self.recognizer.predict_video(
+                job.path,
+                every_n_frames=job.every_n_frames,
+                max_frames=self.limits.max_video_frames,
+                detector=job.detector,
+            )
             job.run = stream
             for fr in stream:
                 frames.append(fr)
@@ -254,7 +297,7 @@ class JobManager:
             else:
                 job.result = video_result(frames, job, self.model_name, self.recognizer.labels)
                 job.frames_done, job.status = job.frames_total, "done"
-                if frames:   # running mean of the time per analysed frame, for Retry-After estimates
+                if frames:  # running mean of the time per analysed frame, for Retry-After estimates
                     per_frame = (time.time() - job.started) / len(frames)
                     self.s_per_frame = 0.7 * self.s_per_frame + 0.3 * per_frame
         except FerkitError as e:
@@ -292,18 +335,33 @@ def video_result(frames: list[FrameResult], job: Job, model_name: str, labels) -
     """Per-frame faces, per-track timeline and summary, and overall counts for one analysed video."""
     run = job.run
     tracks = [s.to_dict() for s in summarise_tracks(frames)]
-    return _result([fr.to_dict() for fr in frames], tracks, job, model_name, labels,
-                   getattr(run, "skipped_frames", 0), bool(getattr(run, "truncated", False)))
+    return _result(
+        [fr.to_dict() for fr in frames],
+        tracks,
+        job,
+        model_name,
+        labels,
+        getattr(run, "skipped_frames", 0),
+        bool(getattr(run, "truncated", False)),
+    )
 
 
 def entry_result(entry: dict, job: Job, model_name: str, labels) -> dict:
     """video_result from the JSON entry of a video analysed by the batch engine (report.video_entry)."""
-    return _result(entry["frames"], entry["tracks"], job, model_name, labels, entry.get("skipped_frames", 0),
-                   bool(entry.get("truncated")))
+    return _result(
+        entry["frames"],
+        entry["tracks"],
+        job,
+        model_name,
+        labels,
+        entry.get("skipped_frames", 0),
+        bool(entry.get("truncated")),
+    )
 
 
-def _result(frames: list[dict], tracks: list[dict], job: Job, model_name: str, labels, skipped: int,
-            truncated: bool) -> dict:
+def _result(
+    frames: list[dict], tracks: list[dict], job: Job, model_name: str, labels, skipped: int, truncated: bool
+) -> dict:
     """The API's result of a video job from its frames and tracks as JSON (FrameResult/TrackSummary.to_dict)."""
     timelines: dict[int, list] = {}
     counts = dict.fromkeys(labels, 0)
@@ -312,19 +370,39 @@ def _result(frames: list[dict], tracks: list[dict], job: Job, model_name: str, l
             counts[face["label"]] = counts.get(face["label"], 0) + 1
             if face["track_id"] is not None:
                 timelines.setdefault(face["track_id"], []).append(
-                    {"frame": fr["frame"], "time": round(fr["time"], 3), "label": face["label"],
-                     "probabilities": _probs(face["probabilities"])})
+                    {
+                        "frame": fr["frame"],
+                        "time": round(fr["time"], 3),
+                        "label": face["label"],
+                        "probabilities": _probs(face["probabilities"]),
+                    }
+                )
     tracks = [{**t, "timeline": timelines.get(t["track_id"], [])} for t in tracks]
     seen = sum(counts.values())
     p = job.probe
     last = frames[-1]["frame"] if frames else -1
-    return {"model": model_name, "labels": list(labels),
-            "video": {"fps": round(p.fps, 3), "width": p.width, "height": p.height, "frame_count": p.frame_count,
-                      "duration_s": round(p.frame_count / p.fps, 3) if p.frame_count else None,
-                      "every_n_frames": job.every_n_frames, "frames_analysed": len(frames), "last_frame": last,
-                      "cut_at_limit": bool(p.frame_count and p.frame_count > job.frames_total),
-                      "skipped_frames": skipped, "truncated": truncated},
-            "frames": frames,
-            "tracks": tracks,
-            "summary": {"tracks": len(tracks), "face_frames": seen, "label_counts": counts,
-                        "dominant_label": max(counts, key=counts.get) if seen else None}}
+    return {
+        "model": model_name,
+        "labels": list(labels),
+        "video": {
+            "fps": round(p.fps, 3),
+            "width": p.width,
+            "height": p.height,
+            "frame_count": p.frame_count,
+            "duration_s": round(p.frame_count / p.fps, 3) if p.frame_count else None,
+            "every_n_frames": job.every_n_frames,
+            "frames_analysed": len(frames),
+            "last_frame": last,
+            "cut_at_limit": bool(p.frame_count and p.frame_count > job.frames_total),
+            "skipped_frames": skipped,
+            "truncated": truncated,
+        },
+        "frames": frames,
+        "tracks": tracks,
+        "summary": {
+            "tracks": len(tracks),
+            "face_frames": seen,
+            "label_counts": counts,
+            "dominant_label": max(counts, key=counts.get) if seen else None,
+        },
+    }

@@ -1,4 +1,5 @@
 """Resource limits of the service, in one typed record (the CLI and create_app take overrides)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

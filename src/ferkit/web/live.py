@@ -1,6 +1,7 @@
 """Live frames (WebSocket): one recogniser stream per connection over the shared recogniser, so live, video
 and CLI results come from the same public ``EmotionRecognizer.stream()``; and the slots that bound how many
 sessions are open, in all and per client."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -43,8 +44,9 @@ class LiveSlots:
         if self.open >= self.limits.max_live:
             return f"{self.limits.max_live} live sessions are open already; try again later"
         if self.per_client.get(client, 0) >= self.limits.max_live_per_client:
-            return (f"this client has {self.limits.max_live_per_client} live sessions open already (the limit per "
-                    "client)")
+            return (
+                f"this client has {self.limits.max_live_per_client} live sessions open already (the limit per client)"
+            )
         return None
 
     @contextmanager

@@ -1,5 +1,6 @@
 """Request-size limit as plain ASGI middleware: a body over the limit is refused with 413 JSON as soon as the
 declared Content-Length (or, for chunked uploads, the bytes received so far) passes it, before it is parsed."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ class BodyLimitMiddleware:
         await call_guarding_body(self.app, scope, limited_receive, send, 413, answer)
 
 
-async def call_guarding_body(app, scope, receive, send, status: int,
-                             answer: Callable[[ApiError], Awaitable[None]]) -> None:
+async def call_guarding_body(
+    app, scope, receive, send, status: int, answer: Callable[[ApiError], Awaitable[None]]
+) -> None:
     """Run ``app`` with a wrapped ``receive`` that may raise ApiError(``status``) while the body is read. Raised
     outside FastAPI's handlers (e.g. when the app reads the body itself), it is answered by ``answer`` if no
     response has started yet, else re-raised."""
@@ -63,7 +65,15 @@ async def call_guarding_body(app, scope, receive, send, status: int,
 
 async def _reject(send, limit: int) -> None:
     body = json.dumps(too_large("the request body", limit).body()).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

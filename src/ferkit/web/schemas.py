@@ -1,4 +1,5 @@
 """Response shapes of the API (they document the JSON in /docs; the keys are the contract)."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
@@ -31,8 +32,9 @@ class PredictResponse(BaseModel):
     labels: list[str]
     image: ImageInfo
     faces: list[Face]
-    hint: str | None = Field(None, description="why no face was found, where the image looks like a face crop "
-                                                  "(then try detector=none)")
+    hint: str | None = Field(
+        None, description="why no face was found, where the image looks like a face crop (then try detector=none)"
+    )
     elapsed_ms: float
 
 
@@ -47,7 +49,7 @@ class LoadedModel(BaseModel):
     arch: str | None
     runtime: str | None
     labels: list[str]
-    temperature: float = 1.0     # calibration: probabilities = softmax(logits / temperature)
+    temperature: float = 1.0  # calibration: probabilities = softmax(logits / temperature)
     input: ModelInput
     detector: str
 
@@ -137,8 +139,10 @@ class VideoResult(BaseModel):
 
 class JobResponse(BaseModel):
     job_id: str
-    status: str = Field(description="queued | running | done | failed | cancelled | interrupted (the server "
-                                    "stopped before the job finished)")
+    status: str = Field(
+        description="queued | running | done | failed | cancelled | interrupted (the server "
+        "stopped before the job finished)"
+    )
     status_url: str
     progress: Progress
     elapsed_s: float

@@ -1,5 +1,6 @@
 """The shared recogniser behind the API: loaded once, called from a small thread pool so that inference never
 runs on the event loop (health checks and docs answer while faces are being analysed)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,12 @@ class InferenceService:
     async def run(self, fn: Callable[..., Any], *args) -> Any:
         with self._lock:
             if self.pending >= self.limits.max_pending:
-                raise ApiError(503, "busy", f"{self.pending} requests are already waiting for inference; retry "
-                                            "shortly", headers={"Retry-After": "1"})
+                raise ApiError(
+                    503,
+                    "busy",
+                    f"{self.pending} requests are already waiting for inference; retry shortly",
+                    headers={"Retry-After": "1"},
+                )
             self.pending += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -53,8 +58,9 @@ class InferenceService:
         from ferkit.inference.recognizer import BLAZEFACE_DETECTORS
 
         if name not in list_detectors():
-            raise ApiError(422, "invalid_detector", f"unknown face detector {name!r}; choose from "
-                                                    f"{', '.join(list_detectors())}")
+            raise ApiError(
+                422, "invalid_detector", f"unknown face detector {name!r}; choose from {', '.join(list_detectors())}"
+            )
         with self._lock:
             if name not in self._detectors:
                 options = {"threads": 1} if name in BLAZEFACE_DETECTORS else {}
@@ -64,11 +70,19 @@ class InferenceService:
     def model_info(self) -> dict:
         clf = self.recognizer.classifier
         pre = clf.preprocess
-        return {"name": self.model_name, "arch": getattr(clf, "arch", None), "runtime": getattr(clf, "runtime", None),
-                "labels": list(self.labels), "temperature": float(getattr(clf, "temperature", 1.0)),
-                "input": {"crop_size": int(pre.source_size), "input_size": int(pre.input_size),
-                          "channels": int(pre.in_chans)},
-                "detector": type(self.recognizer.detector).__name__}
+        return {
+            "name": self.model_name,
+            "arch": getattr(clf, "arch", None),
+            "runtime": getattr(clf, "runtime", None),
+            "labels": list(self.labels),
+            "temperature": float(getattr(clf, "temperature", 1.0)),
+            "input": {
+                "crop_size": int(pre.source_size),
+                "input_size": int(pre.input_size),
+                "channels": int(pre.in_chans),
+            },
+            "detector": type(self.recognizer.detector).__name__,
+        }
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

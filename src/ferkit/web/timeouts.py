@@ -5,6 +5,7 @@ headers or body, so a client trickling bytes (or sending none) could hold a conn
   (from the connection's start, or the end of the previous response); a connection that misses it is closed.
 - ``BodyTimeoutMiddleware``: each piece of a request body must arrive within ``body_timeout_s``, and after
   that grace period the upload must average ``min_body_rate`` bytes/s; a slower one is answered 408."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,7 +34,7 @@ class BodyTimeoutMiddleware:
 
         async def timed_receive():
             nonlocal received, finished
-            if finished:   # the body is complete: later receives only wait for a disconnect
+            if finished:  # the body is complete: later receives only wait for a disconnect
                 return await receive()
             now = time.monotonic()
             # the time by which the bytes so far would fall under the minimum average rate
@@ -42,9 +43,11 @@ class BodyTimeoutMiddleware:
             try:
                 message = await asyncio.wait_for(receive(), wait)
             except asyncio.TimeoutError:
-                raise _too_slow(f"the request body arrived too slowly ({received} bytes in {now - start:.0f} s; "
-                                f"needed a piece every {self.timeout:g} s and {self.rate:g} bytes/s on "
-                                "average)") from None
+                raise _too_slow(
+                    f"the request body arrived too slowly ({received} bytes in {now - start:.0f} s; "
+                    f"needed a piece every {self.timeout:g} s and {self.rate:g} bytes/s on "
+                    "average)"
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 finished = not message.get("more_body", False)
@@ -78,7 +81,7 @@ def header_timeout_protocol(seconds: float):
             self._timer = None
             busy = self.cycle is not None and not self.cycle.response_complete
             if not busy and self.cycle is self._armed_cycle and not self.transport.is_closing():
-                self.transport.close()   # no complete request since the deadline was set
+                self.transport.close()  # no complete request since the deadline was set
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
@@ -95,7 +98,7 @@ def header_timeout_protocol(seconds: float):
                 self._arm()
 
         def handle_websocket_upgrade(self, event) -> None:
-            self._disarm()   # the WebSocket protocol takes the connection over (it has its own pings)
+            self._disarm()  # the WebSocket protocol takes the connection over (it has its own pings)
             super().handle_websocket_upgrade(event)
 
         def connection_lost(self, exc) -> None:
