@@ -3,6 +3,8 @@ cost with its size gate, the gated assignment, and the constant-velocity Kalman 
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -273,3 +275,28 @@ def test_a_detection_at_the_high_score_is_not_also_a_low_one():
     bt.update([[0, 0, 20, 20], [3, 0, 23, 20]], [0.9, 0.9])  # two close faces, two tracks
     step = bt.update([[1, 0, 21, 20]], [0.5])  # one detection at exactly the threshold
     assert len(step.faces) == 1  # one track takes it, not both
+
+
+def test_iou_tracker_skips_a_taken_pair_and_still_matches_a_weaker_one():
+    from ferkit.faces.tracking import IoUTracker
+
+    t = IoUTracker(iou_threshold=0.3)
+    t.update([[0, 0, 10, 10], [6, 0, 16, 10]])
+    # IoUs: track 1/box 0 = 1, track 1/box 1 = 0.82 (track 1 already taken), track 2/box 1 = 0.33 (above 0.3):
+    # the taken pair is skipped and the weaker free pair below it still matches
+    ids, ended = t.update([[0, 0, 10, 10], [1, 0, 11, 10]])
+    assert ids == [1, 2] and ended == [] and t.next_id == 3
+
+
+def test_kalman_predict_keeps_the_full_velocity_unless_told_to_damp():
+    k = KalmanBox(np.array([0.0, 0.0, 20.0, 20.0]))
+    for shift in (4.0, 8.0, 12.0):  # a face moving right: the filter learns a velocity
+        k.predict()
+        k.update(np.array([shift, 0.0, 20.0 + shift, 20.0]))
+    v = k.mean[4]
+    assert v > 0.5
+    plain, damped = copy.deepcopy(k), copy.deepcopy(k)
+    plain.predict()
+    damped.predict(damp_velocity=True)
+    assert plain.mean[0] - k.mean[0] == pytest.approx(v)
+    assert damped.mean[0] - k.mean[0] == pytest.approx(v / 2)
