@@ -79,7 +79,9 @@ def test_a_path_through_a_file_is_refused_with_the_os_reason(tmp_path):
     assert str(e.value) == f"{tmp_path / 'f' / 'out.json'}: cannot write here (Not a directory)"
 
 
-def test_targets_resolve_to_the_file_itself_or_the_link_target(tmp_path):
+def test_targets_resolve_to_the_file_itself_or_the_link_target(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_target("rel.txt") == Path("rel.txt")  # not made absolute: only links are followed
     assert resolve_target(tmp_path / "new.txt") == tmp_path / "new.txt"
     (tmp_path / "old.txt").write_text("x")
     assert resolve_target(str(tmp_path / "old.txt")) == tmp_path / "old.txt"
@@ -102,12 +104,12 @@ def test_final_mode_of_a_new_and_an_existing_file(tmp_path):
 
 
 def test_a_new_file_gets_ordinary_permissions_under_the_umask(tmp_path):
-    old = os.umask(0o027)
+    old = os.umask(0o022)
     try:
         tmp = _temp_file(tmp_path, "a")
         replace_with(tmp, tmp_path / "a")
-        assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o640
-        assert os.umask(0o027) == 0o027  # the umask is left as it was
+        assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o644  # read and write, never execute
+        assert os.umask(0o022) == 0o022  # the umask is left as it was
     finally:
         os.umask(old)
     assert not os.path.exists(tmp)
@@ -131,6 +133,15 @@ def test_a_replacement_keeps_mode_and_gives_the_owner_back_only_when_it_differs(
     def refuse(*a):
         raise PermissionError(errno.EPERM, "Operation not permitted")
 
+    # owner and group checked each for itself: now running as (g, g), the file owned by (g + 7, g)
+    gid = os.getgid()
+    monkeypatch.setattr(io_utils.os, "chown", lambda *a: calls.append(a))
+    monkeypatch.setattr(io_utils.os, "getuid", lambda: gid)
+    monkeypatch.setattr(io_utils, "_final_mode", lambda target: (0o604, gid + 7, gid))
+    tmp = _temp_file(tmp_path, "t")
+    replace_with(tmp, target)
+    assert calls[-1] == (tmp, gid + 7, gid)
+    monkeypatch.undo()
     monkeypatch.setattr(io_utils.os, "chown", refuse)
     replace_with(_temp_file(tmp_path, "t"), target)  # best effort: no error
     assert stat.S_IMODE(target.stat().st_mode) == 0o604
@@ -146,6 +157,7 @@ def test_atomic_write_makes_folders_returns_the_file_and_cleans_up(tmp_path):
 
     assert atomic_write(target, write) == target
     assert target.read_text() == "new" and Path(seen[0]).parent == target.parent and not os.path.exists(seen[0])
+    assert Path(seen[0]).name.startswith(".out.txt.")
 
     def fail(tmp):
         Path(tmp).write_text("half")
