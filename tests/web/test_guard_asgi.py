@@ -233,3 +233,32 @@ def test_call_guarding_body_answers_only_its_status_before_the_response():
         with pytest.raises(ApiError):
             asyncio.run(call_guarding_body(app_raising(status, started), http(), None, noop, 413, answer))
     assert answered == [413]
+
+
+def test_reading_methods_skip_the_body_limit_and_scopes_may_lack_optional_keys():
+    mw = BodyLimitMiddleware(Inner(), lambda path: 10)
+    for method in ("HEAD", "OPTIONS"):
+        assert run(mw, http(method=method, headers=[(b"content-length", b"99")]), [b"x" * 99])[0]["status"] == 200
+    bare = {"type": "http", "method": "POST", "path": "/api/x", "headers": [(b"host", b"localhost:8000")]}
+    # no "scheme" (http assumed) and no "query_string" in the scope: same origin, and no key given
+    assert (
+        run(HostGuard(Inner()), {**bare, "headers": [*bare["headers"], (b"origin", b"http://localhost:8000")]})[0][
+            "status"
+        ]
+        == 200
+    )
+    assert run(ApiKeyGuard(Inner(), KEY), bare)[0]["status"] == 401
+    assert run(ApiKeyGuard(Inner(), KEY), {**bare, "path": "/", "method": "GET"})[0]["status"] == 200
+
+
+def test_origin_and_host_edge_cases():
+    from ferkit.web.guard import check_api_key, host_name, origin_allowed
+
+    assert origin_allowed("https://box/", "localhost", "http", ["https://BOX/"])  # slashes and case of both sides
+    assert origin_allowed("https://BOX", "localhost", "http", ["https://box"])
+    assert origin_allowed("http://[::1]", "[::1]:80", "http", [])  # IPv6 with the default port
+    assert not origin_allowed("http://", "", "http", [])  # no host in the origin: refused
+    assert host_name("[::1]]") == "::1"
+    with pytest.raises(ValueError) as e:
+        check_api_key("short")
+    assert str(e.value) == "an API key needs 8 or more characters, each a letter, a digit or one of . _ ~ + / = -"
