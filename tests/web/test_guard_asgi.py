@@ -262,3 +262,14 @@ def test_origin_and_host_edge_cases():
     with pytest.raises(ValueError) as e:
         check_api_key("short")
     assert str(e.value) == "an API key needs 8 or more characters, each a letter, a digit or one of . _ ~ + / = -"
+
+
+def test_the_scopes_scheme_decides_the_same_origin():
+    inner = Inner()
+    guard = HostGuard(inner)
+    host = (b"host", b"localhost")
+    secure = {**ws(headers=[host, (b"origin", b"https://localhost")]), "scheme": "wss"}
+    run(guard, secure)
+    assert inner.calls == 1  # a wss socket from its https page
+    plain = {**ws(headers=[host, (b"origin", b"http://localhost")]), "scheme": "wss"}
+    assert run(guard, plain)[0]["type"] == "websocket.close" and inner.calls == 1  # an http page is another origin
