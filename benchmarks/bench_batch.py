@@ -167,7 +167,7 @@ def main() -> None:
     ap.add_argument("--no-ray", action="store_true", help="skip the Ray runs")
     ap.add_argument("--json", default=None, help="also write the measurements here")
     args = ap.parse_args()
-    from ferkit.batch.runner import usable_cores
+    from ferkit.batch.local_pool import usable_cores
 
     cores = args.workers or usable_cores()
     work = Path(tempfile.mkdtemp(prefix="ferkit-bench-batch-"))
