@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 # arm -> (name in the paper, config overrides)
 ARMS = {
@@ -110,21 +111,32 @@ def mean_sd(values: list[float]) -> str:
     return f"{v.mean():.2f} ± {v.std(ddof=1):.2f}" if len(v) > 1 else f"{v[0]:.2f}"
 
 
+def recipe_summary(config: str) -> str:
+    """The budget a recipe trains at, in words (model, training subset, epochs, optimiser, precision)."""
+    cfg = yaml.safe_load(Path(config).read_text()) or {}
+    data, optim = cfg.get("data", {}), cfg.get("optim", {})
+    subset = data.get("train_subset")
+    rows = f"a {subset}-image stratified subset of" if subset else "all of"
+    return (
+        f"{cfg.get('model', {}).get('name', '?')}, {rows} each scheme's kept FERPlus Training rows, "
+        f"{cfg.get('epochs', '?')} epochs, {optim.get('name', '?')}, {cfg.get('precision', 'fp32')}"
+    )
+
+
 def write_page(
     path: Path, results: dict, comparisons: dict, pools: dict, seeds: list[int], command: str, config: str
 ) -> None:
     lines = [
         "# The FERPlus paper's training schemes at a small CPU budget",
         "",
-        "Made by (from the repository root, about an hour on two shared CPU cores):",
+        "Made by (from the repository root, on two CPU cores):",
         "",
         "```bash",
         "# not runnable: trains 15 runs",
         command,
         "```",
         "",
-        f"Recipe: `{config}` (ferresnet_s, a 1200-image stratified subset of each scheme's kept FERPlus "
-        "Training rows, 2 epochs, Adam, fp32). Every number is the last epoch's weights on the whole FERPlus "
+        f"Recipe: `{config}` ({recipe_summary(config)}). Every number is the last epoch's weights on the whole FERPlus "
         "PublicTest under the majority protocol (`ferkit evaluate`); accepted-label accuracy counts a "
         "prediction right when the emotion holds at least 30% of the image's votes. Seeds: "
         f"{', '.join(map(str, seeds))} (mean ± sd over seeds, sd with n - 1).",
@@ -198,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     runs = Path(args.runs)
     command = "PYTHONPATH=src python lab/tools/ferplus_schemes.py " + " ".join(
-        shlex.quote(a) for a in (argv or sys.argv[1:])
+        shlex.quote(a) for a in (argv or sys.argv[1:]) if a != "--report-only"
     )
     results: dict[str, dict[int, dict]] = {arm: {} for arm in args.arms}
     if args.report_only:  # the seeds whose every arm finished
