@@ -1,11 +1,12 @@
 """Scenes with known faces for ``bench_detection.py``: real faces pasted at known places and sizes over face-free
 backgrounds.
 
-Faces: the single-face sample photos (their boxes, brow to chin, checked by eye: ``tests/faces/test_scales.py``),
-the five faces of the sample group photo (boxes of the ``auto`` detector on the photo at full size, checked by
-eye) and CK+48 frames (the 48 px frame is the box). Each face is cut with its surroundings (a square 1.6 times the
-box side; CK+48 frames have none), resized so that the box's longer side is the wanted size, and pasted with a
-feathered elliptic edge, so no hard rectangle outlines the face.
+Faces: the single-face sample photos (their boxes, brow to chin, checked by eye: ``SINGLE``, which the scale
+sweep of ``tests/faces/test_scales.py`` reads too), the five faces of the sample group photo (boxes of the
+``auto`` detector on the photo at full size, checked by eye) and CK+48 frames (the 48 px frame is the box). Each
+face is cut with its surroundings (a square 1.6 times the box side; CK+48 frames have none), resized so that the
+box's longer side is the wanted size, and pasted with a feathered elliptic edge, so no hard rectangle outlines the
+face.
 
 Backgrounds are synthesised, so they hold no face by construction: smooth multi-scale colour noise, blurred
 rectangles, discs and lines of random colours (the edges and blobs that make detectors fire), a little grain,

@@ -13,6 +13,8 @@ crop on a flat background looks like no face in a scene, and such frames are not
 from __future__ import annotations
 
 import io
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,23 +24,14 @@ from PIL import Image
 from ferkit.faces import create_detector, load_image
 from ferkit.media.images import pil_to_rgb
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from detection_scenes import SINGLE as BOXES  # noqa: E402  (face boxes of the single-face photos, checked by eye)
+
 SCALES = (0.05, 0.08, 0.12, 0.2, 0.3, 0.45, 0.6, 0.75, 0.9, 1.0)
 CK_MIN_SCALE = 0.2
 VARIANTS = 3  # frames per photo and scale (sizes, positions and paddings differ)
 CK_SUBJECTS = 20  # one CK+48 frame from each of the first subjects
 MIN_RECALL = 0.95
-# Face boxes (x1, y1, x2, y2) of the single-face sample photos, checked by eye.
-BOXES = {
-    "angry.jpg": (113, 545, 1085, 1518),
-    "astronaut.png": (172, 69, 279, 176),
-    "happy-baby.jpeg": (478, 189, 725, 437),
-    "meds-aa-S001-01.jpg": (88, 228, 358, 498),
-    "meds-aa-S029-01.jpg": (86, 141, 307, 362),
-    "meds-af-S419-01.jpg": (80, 166, 411, 497),
-    "neutral.jpeg": (255, 386, 742, 872),
-    "sad-baby.jpeg": (371, 134, 1109, 873),
-    "surprised.jpeg": (651, 311, 1007, 668),
-}
 CLOSE_UPS = ("surprised.jpeg", "angry.jpg", "neutral.jpeg", "sad-baby.jpeg", "happy-baby.jpeg")
 
 
