@@ -4,9 +4,8 @@ Every crop comes with the 2x3 matrix that produced it (original pixels -> crop p
 the crop maps back to the original image with :func:`invert_affine`.
 
 The template is where eyes, nose tip and mouth centre sit in a FER2013 48x48 face (loosely framed, forehead to
-chin), in units of the crop side, measured by ``tools/estimate_face_template.py``: BlazeFace run on 2,000
-FER2013 PublicTest faces (upscaled and padded; found in 1173), median keypoint positions made left-right
-symmetric (measured: eyes (0.318, 0.388) and (0.678, 0.376), nose (0.510, 0.593), mouth (0.517, 0.755)).
+chin), in units of the crop side, as the detector that found the face places them: each detection's
+``source`` picks its template (:mod:`ferkit.faces.templates`), BlazeFace's where it has none.
 """
 
 from __future__ import annotations
@@ -16,10 +15,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ferkit.faces.templates import template_for, template_name
 from ferkit.faces.types import Detection
 
-# right eye, left eye, nose tip, mouth centre (subject's right/left), x and y in [0, 1] of the crop side.
-FER_TEMPLATE = np.array([[0.32, 0.3816], [0.68, 0.3816], [0.5, 0.5926], [0.5, 0.7552]], dtype=np.float64)
+# BlazeFace's template (right eye, left eye, nose tip, mouth centre, x and y in [0, 1] of the crop side): the
+# one for keypoints of unknown source, and the one the browser page and other modules quote.
+FER_TEMPLATE = template_for(None)
 # For box-only detections: crop side relative to the box side; each detector sets its own (FaceDetector).
 DEFAULT_CROP_SCALE = 1.0
 
@@ -72,7 +73,8 @@ def _has_landmarks(detection: Detection) -> bool:
 
 
 def alignment_matrix(detection: Detection, size: int, crop_scale: float = DEFAULT_CROP_SCALE) -> np.ndarray:
-    """Landmark similarity transform when the detection has eyes/nose/mouth, else the box crop."""
+    """Landmark similarity transform onto the template of the detection's source when it has eyes/nose/mouth,
+    else the box crop."""
     return alignment_matrices([detection], size, crop_scale)[0]
 
 
@@ -80,9 +82,12 @@ def alignment_matrices(detections: list[Detection], size: int, crop_scale: float
     """(N, 2, 3) :func:`alignment_matrix` of each detection, the landmark fits of all faces at once."""
     out = np.empty((len(detections), 2, 3))
     with_lm = [i for i, d in enumerate(detections) if _has_landmarks(d)]
-    if with_lm:
-        points = np.stack([detections[i].landmarks[:4] for i in with_lm])
-        out[with_lm] = similarity_matrices(points, FER_TEMPLATE * size)
+    by_template: dict[str, list[int]] = {}
+    for i in with_lm:
+        by_template.setdefault(template_name(detections[i].source), []).append(i)
+    for name, faces in by_template.items():
+        points = np.stack([detections[i].landmarks[:4] for i in faces])
+        out[faces] = similarity_matrices(points, template_for(name) * size)
     for i, d in enumerate(detections):
         if i not in with_lm:
             out[i] = box_matrix(d.box, size, crop_scale)

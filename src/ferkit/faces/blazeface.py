@@ -108,10 +108,15 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, i
 
 
 def to_detections(
-    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, shape: tuple[int, ...], iou_threshold: float = 0.3
+    boxes: np.ndarray,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    shape: tuple[int, ...],
+    iou_threshold: float = 0.3,
+    source: str = "blazeface",
 ) -> list[Detection]:
     """Candidates in original pixels (from one pass or several) -> merged Detections clipped to the image,
-    sorted by decreasing score."""
+    sorted by decreasing score; source: the detector whose keypoints these are (picks the alignment template)."""
     h, w = shape[:2]
     out = []
     if len(scores) == 0:
@@ -120,7 +125,7 @@ def to_detections(
         box = np.clip(box, 0, [w, h, w, h]).astype(np.float32)
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
             continue
-        out.append(Detection(box=box, score=score, landmarks=kps.astype(np.float32)))
+        out.append(Detection(box=box, score=score, landmarks=kps.astype(np.float32), source=source))
     return out
 
 

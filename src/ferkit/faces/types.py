@@ -14,11 +14,14 @@ LANDMARK_NAMES = ("right_eye", "left_eye", "nose", "mouth", "right_ear", "left_e
 @dataclass
 class Detection:
     """box: (x1, y1, x2, y2) float pixels; score in [0, 1]; landmarks: (K, 2) pixels in LANDMARK_NAMES
-    order (K = 4..6), or None when the detector gives none."""
+    order (K = 4..6), or None when the detector gives none; source: the detector that placed the landmarks
+    (``"blazeface"``, ``"yunet"``), which picks the alignment template (:mod:`ferkit.faces.templates`; None or
+    an unknown name: BlazeFace's)."""
 
     box: np.ndarray
     score: float
     landmarks: np.ndarray | None = None
+    source: str | None = None
 
     @property
     def width(self) -> float:

@@ -3,7 +3,8 @@ made for small faces (about 10 to 300 pixels), run with ONNX Runtime at the size
 shrunk so its longer side is at most ``max_side``.
 
 Each face gives a box, a score and 5 keypoints; ferkit keeps right eye, left eye, nose and the mouth centre (the
-mean of the two mouth corners) in :data:`~ferkit.faces.types.LANDMARK_NAMES` order, the four the aligner uses.
+mean of the two mouth corners) in :data:`~ferkit.faces.types.LANDMARK_NAMES` order, the four the aligner uses,
+tagged ``source="yunet"`` so the aligner uses the template measured for them (:mod:`ferkit.faces.templates`).
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ class YuNet(FaceDetector):
             big = self.candidates(image, scale=coarse)
             large = np.maximum(big[0][:, 2] - big[0][:, 0], big[0][:, 3] - big[0][:, 1]) * coarse >= COARSE_MIN
             boxes, points, scores = (np.concatenate([a[small], b[large]]) for a, b in zip((boxes, points, scores), big))
-        return without_inner_faces(to_detections(boxes, points, scores, image.shape, self.iou_threshold))
+        return without_inner_faces(to_detections(boxes, points, scores, image.shape, self.iou_threshold, "yunet"))
 
 
 def without_inner_faces(found: list[Detection], ratio: float = INNER_RATIO) -> list[Detection]:

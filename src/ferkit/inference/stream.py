@@ -35,7 +35,7 @@ def _carried(last: Detection, box: np.ndarray) -> Detection:
     landmarks = None
     if last.landmarks is not None:
         landmarks = ((last.landmarks - old[:2]) * scale + box[:2]).astype(np.float32)
-    return Detection(box=box.astype(np.float32), score=last.score, landmarks=landmarks)
+    return Detection(box=box.astype(np.float32), score=last.score, landmarks=landmarks, source=last.source)
 
 
 class RecognizerStream:
