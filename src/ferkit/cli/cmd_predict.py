@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ferkit.cli._engine_args import ADDRESS_ERROR, add_engine_options, check_engine_options, positive_int
 from ferkit.cli._pipeline_args import add_pipeline_options, add_tta_option, build_recognizer
 from ferkit.errors import FerkitError
 from ferkit.io_utils import is_stdout
@@ -56,47 +57,32 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=None,
         metavar="N",
         help="worker processes, one single-threaded recogniser each (default: the usable cores; with "
         "--engine ray: Ray actors, default the cluster's CPUs)",
     )
-    p.add_argument(
-        "--engine",
-        default="local",
-        choices=("local", "ray"),
-        help="local: a process pool on this machine; ray: Ray Data on a Ray cluster (pip install 'ferkit[ray]')",
-    )
-    p.add_argument(
-        "--address",
-        default=None,
-        metavar="ADDR",
-        help="with --engine ray: the cluster to join (host:port, or auto for the one `ray start` "
-        "runs here; default: start a local Ray)",
+    add_engine_options(
+        p,
+        engine_help="local: a process pool on this machine; ray: Ray Data on a Ray cluster (pip install 'ferkit[ray]')",
+        local_ray="start a local Ray",
     )
     p.add_argument("--every-n-frames", type=int, default=1, help="analyse every n-th video frame")
     p.add_argument(
         "--detect-every",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="K",
         help="run the face detector on every K-th analysed frame; tracks carry faces in between",
     )
-    p.add_argument("--max-frames", type=_positive, default=None, metavar="N", help="stop each video after N frames")
+    p.add_argument("--max-frames", type=positive_int, default=None, metavar="N", help="stop each video after N frames")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop each video after S seconds")
     p.add_argument("--no-bars", action="store_true", help="annotate without probability bars")
     p.add_argument("--quiet", "-q", action="store_true", help="no table on stdout")
     add_pipeline_options(p)
     add_tta_option(p)
     p.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
 
 
 def _targets(args) -> dict[str, str | None]:
@@ -131,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not args.parquet:
         raise FerkitError("--resume needs --parquet DIR: the finished work a run keeps is there")
     if args.address and args.engine != "ray":
-        raise FerkitError("--address is for --engine ray (the address of a Ray cluster)")
+        raise FerkitError(ADDRESS_ERROR)
     if args.source is not None:
         if args.paths:
             raise FerkitError("give either PATHs or --source SRC, not both")
@@ -143,10 +129,7 @@ def run(args: argparse.Namespace) -> int:
         return _write_outputs(doc, args, doc["labels"], n_inputs=1)
     if not args.paths:
         raise FerkitError("give at least one PATH (image, video or folder), or --source SRC")
-    if args.engine == "ray":
-        from ferkit.batch.ray_engine import require_ray
-
-        require_ray()
+    check_engine_options(args)
     if args.parquet:
         from ferkit.batch.parquet_parts import require_pyarrow
 

@@ -7,6 +7,7 @@ import importlib.util
 import logging
 import os
 
+from ferkit.cli._engine_args import add_engine_options, check_engine_options, positive_int
 from ferkit.errors import FerkitError
 
 log = logging.getLogger(__name__)
@@ -34,24 +35,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, default=d.workers, help="inference threads serving requests at once")
     p.add_argument(
         "--video-workers",
-        type=_positive,
+        type=positive_int,
         default=1,
         metavar="N",
         help="video jobs analysed at once, each by a worker process of the batch engine (or a Ray actor "
         "with --engine ray); default 1, so photos and live frames keep a core",
     )
-    p.add_argument(
-        "--engine",
-        default="local",
-        choices=("local", "ray"),
-        help="where video jobs run: local worker processes (default) or a Ray cluster, as `ferkit predict`",
-    )
-    p.add_argument(
-        "--address",
-        default=None,
-        metavar="ADDR",
-        help="with --engine ray: the cluster to join (host:port, or auto for the one `ray start` "
-        "started here; default: a local Ray with --video-workers CPUs)",
+    add_engine_options(
+        p,
+        engine_help="where video jobs run: local worker processes (default) or a Ray cluster, as `ferkit predict`",
+        local_ray="a local Ray with --video-workers CPUs",
     )
     p.add_argument("--max-upload-mb", type=float, default=d.max_image_bytes / MB, help="largest image upload")
     p.add_argument("--max-video-mb", type=float, default=d.max_video_bytes / MB, help="largest video upload")
@@ -99,27 +92,16 @@ def add_parser(subparsers) -> None:
         default=d.max_live_per_client,
         help="live WebSocket sessions per client address",
     )
-    p.add_argument(
-        "--live-idle-timeout",
-        type=float,
-        default=d.live_idle_s,
-        metavar="S",
-        help="close a live session that sends no frame for S seconds",
-    )
-    p.add_argument(
-        "--header-timeout",
-        type=float,
-        default=d.header_timeout_s,
-        metavar="S",
-        help="drop a connection that has not sent a request's headers within S seconds",
-    )
-    p.add_argument(
-        "--body-timeout",
-        type=float,
-        default=d.body_timeout_s,
-        metavar="S",
-        help="answer 408 when an upload stalls for S seconds ...",
-    )
+    for flag, default, text in (
+        ("--live-idle-timeout", d.live_idle_s, "close a live session that sends no frame for S seconds"),
+        (
+            "--header-timeout",
+            d.header_timeout_s,
+            "drop a connection that has not sent a request's headers within S seconds",
+        ),
+        ("--body-timeout", d.body_timeout_s, "answer 408 when an upload stalls for S seconds ..."),
+    ):
+        p.add_argument(flag, type=float, default=default, metavar="S", help=text)
     p.add_argument(
         "--min-upload-rate",
         type=float,
@@ -143,13 +125,6 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=run)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
-    return value
 
 
 def is_loopback(host: str) -> bool:
@@ -202,12 +177,7 @@ def run(args: argparse.Namespace) -> int:
             api_key = check_api_key(os.environ["FERKIT_API_KEY"])
     except ValueError as e:
         raise FerkitError(str(e)) from None
-    if args.address and args.engine != "ray":
-        raise FerkitError("--address is for --engine ray (the address of a Ray cluster)")
-    if args.engine == "ray":
-        from ferkit.batch.ray_engine import require_ray
-
-        require_ray()  # said before the model loads
+    check_engine_options(args)
     allowed_hosts = allowed_host_names(args.host, args.allowed_host)
     if not is_loopback(args.host):
         if api_key is None and not args.insecure:
