@@ -6,37 +6,19 @@ import pickle
 
 import pytest
 import torch
+from run_configs import tiny_config
 
 from ferkit.cli.main import main as cli
 from ferkit.errors import ModelError
-from ferkit.training.config import load_config
 from ferkit.training.trainer import Trainer
 
 pytestmark = pytest.mark.realdata
 
 
-def _config(data_root, cache_dir, out, *extra):
-    return load_config(
-        None,
-        [
-            f"data.data_root={data_root}",
-            f"data.cache={cache_dir}",
-            f"out_dir={out}",
-            "model.name=ferresnet_s",
-            "data.train_subset=64",
-            "data.val_subset=32",
-            "optim.batch_size=32",
-            "epochs=1",
-            "threads=1",
-            *extra,
-        ],
-    )
-
-
 @pytest.fixture(scope="module")
 def finished_run(data_root, cache_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    Trainer(_config(data_root, cache_dir, out), progress=False).fit()
+    Trainer(tiny_config(data_root, cache_dir, out), progress=False).fit()
     return out
 
 
@@ -62,7 +44,7 @@ def test_broken_last_pt_is_a_one_line_error(finished_run, data_root, cache_dir, 
     else:  # a model file (best.pt) has no training state
         last.write_bytes((finished_run / "best.pt").read_bytes())
     with pytest.raises(ModelError) as e:
-        Trainer(_config(data_root, cache_dir, out), resume=True, progress=False)
+        Trainer(tiny_config(data_root, cache_dir, out), resume=True, progress=False)
     message = str(e.value)
     assert str(last) in message and "\n" not in message
     expected = {
@@ -81,9 +63,9 @@ def test_mismatched_checkpoint_names_what_differs(finished_run, data_root, cache
     out.mkdir()
     (out / "last.pt").write_bytes((finished_run / "last.pt").read_bytes())
     with pytest.raises(ModelError, match="ferresnet_s.*ferresnet_m|model"):
-        Trainer(_config(data_root, cache_dir, out, "model.name=ferresnet_m"), resume=True, progress=False)
+        Trainer(tiny_config(data_root, cache_dir, out, "model.name=ferresnet_m"), resume=True, progress=False)
     with pytest.raises(ModelError, match="input_size"):
-        Trainer(_config(data_root, cache_dir, out, "data.input_size=44"), resume=True, progress=False)
+        Trainer(tiny_config(data_root, cache_dir, out, "data.input_size=44"), resume=True, progress=False)
     code = cli(
         [
             "train",
@@ -101,5 +83,5 @@ def test_mismatched_checkpoint_names_what_differs(finished_run, data_root, cache
 
 
 def test_resume_of_a_good_checkpoint_continues(finished_run, data_root, cache_dir):
-    trainer = Trainer(_config(data_root, cache_dir, finished_run, "epochs=2"), resume=True, progress=False)
+    trainer = Trainer(tiny_config(data_root, cache_dir, finished_run, "epochs=2"), resume=True, progress=False)
     assert trainer.state.epoch == 1

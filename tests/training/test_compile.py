@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 import torch
+from run_configs import small_config
 
 from ferkit.cli.main import main as cli
 from ferkit.training.trainer import train
@@ -21,26 +22,6 @@ pytestmark = [
         reason="torch.compile on the CPU needs a C++ compiler",
     ),
 ]
-
-
-def small_config(data_root, cache_dir, out, *extra):
-    from ferkit.training.config import load_config
-
-    return load_config(
-        None,
-        [
-            f"data.data_root={data_root}",
-            f"data.cache={cache_dir}",
-            f"out_dir={out}",
-            "model.name=ferresnet_s",
-            "data.train_subset=640",
-            "data.val_subset=320",
-            "optim.batch_size=32",
-            "optim.lr=0.05",
-            "threads=2",
-            *extra,
-        ],
-    )
 
 
 def test_compiled_run_trains_and_saves_plain_weights(data_root, cache_dir, tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from run_configs import run_config
 
 from ferkit import pretrained
 from ferkit.errors import ConfigError
@@ -33,20 +34,16 @@ needs_shipped = pytest.mark.skipif("fer2013" not in pretrained.available(), reas
 
 
 def config(data_root, cache_dir, out, *extra):
-    return load_config(
-        None,
-        [
-            f"data.data_root={data_root}",
-            f"data.cache={cache_dir}",
-            f"out_dir={out}",
-            "model.name=ferresnet_s",
-            "optim.batch_size=32",
-            "optim.lr=0.05",
-            "threads=1",
-            "augment.erase=0",
-            "augment.rotate=0",
-            *extra,
-        ],
+    return run_config(
+        data_root,
+        cache_dir,
+        out,
+        "optim.batch_size=32",
+        "optim.lr=0.05",
+        "threads=1",
+        "augment.erase=0",
+        "augment.rotate=0",
+        *extra,
     )
 
 

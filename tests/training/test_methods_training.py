@@ -5,44 +5,26 @@ from __future__ import annotations
 
 import pytest
 import torch
+from run_configs import tiny_config
 
 from ferkit.errors import ConfigError
 from ferkit.training.autoencoder import load_ae_config, pretrain_autoencoder
-from ferkit.training.config import load_config
 from ferkit.training.trainer import Trainer
 
 pytestmark = pytest.mark.realdata
 
-
-def tiny(data_root, cache_dir, out, *extra):
-    return load_config(
-        None,
-        [
-            f"data.data_root={data_root}",
-            f"data.cache={cache_dir}",
-            f"out_dir={out}",
-            "model.name=ferresnet_s",
-            "data.train_subset=64",
-            "data.val_subset=32",
-            "optim.batch_size=32",
-            "epochs=1",
-            "threads=1",
-            *extra,
-        ],
-    )
+# A small RAN on FERPlus with the region-biased loss (the loss that takes the attention weights).
+RAN = (
+    "model.name=ran",
+    "model.kwargs={crop_size: 24}",
+    "data.dataset=ferplus",
+    "loss.name=region_biased",
+    "loss.params={margin: 0.1}",
+)
 
 
 def test_ran_trains_with_the_region_biased_loss(data_root, cache_dir, tmp_path):
-    cfg = tiny(
-        data_root,
-        cache_dir,
-        tmp_path / "ran",
-        "model.name=ran",
-        "model.kwargs={crop_size: 24}",
-        "data.dataset=ferplus",
-        "loss.name=region_biased",
-        "loss.params={margin: 0.1}",
-    )
+    cfg = tiny_config(data_root, cache_dir, tmp_path / "ran", *RAN)
     trainer = Trainer(cfg, progress=False)
     assert trainer.net.with_attention
     seen = {}
@@ -60,14 +42,14 @@ def test_ran_trains_with_the_region_biased_loss(data_root, cache_dir, tmp_path):
 
 def test_attention_loss_needs_an_attention_model(data_root, cache_dir, tmp_path):
     with pytest.raises(ConfigError, match="forward_with_attention"):
-        Trainer(tiny(data_root, cache_dir, tmp_path / "x", "loss.name=region_biased"), progress=False)
+        Trainer(tiny_config(data_root, cache_dir, tmp_path / "x", "loss.name=region_biased"), progress=False)
 
 
 def test_backbone_lr_multiplier(data_root, cache_dir, tmp_path):
-    plain = Trainer(tiny(data_root, cache_dir, tmp_path / "a"), progress=False)
+    plain = Trainer(tiny_config(data_root, cache_dir, tmp_path / "a"), progress=False)
     assert len(plain.optimizer.param_groups) == 2  # unchanged grouping: old checkpoints still resume
     trainer = Trainer(
-        tiny(data_root, cache_dir, tmp_path / "b", "optim.backbone_lr_mult=0.1", "optim.lr=0.05"), progress=False
+        tiny_config(data_root, cache_dir, tmp_path / "b", "optim.backbone_lr_mult=0.1", "optim.lr=0.05"), progress=False
     )
     trainer.set_lr(10_000)  # any step: the ratio must hold through the schedule
     head_ids = {id(p) for p in trainer.model.head.parameters()}
@@ -79,7 +61,7 @@ def test_backbone_lr_multiplier(data_root, cache_dir, tmp_path):
     for g in backbone:
         assert g["lr_mult"] == 0.1 and g["lr"] == pytest.approx(0.1 * heads[0]["lr"])
     with pytest.raises(ConfigError, match="backbone_lr_mult"):
-        tiny(data_root, cache_dir, tmp_path / "c", "optim.backbone_lr_mult=-1")
+        tiny_config(data_root, cache_dir, tmp_path / "c", "optim.backbone_lr_mult=-1")
 
 
 def test_ran_fine_tunes_from_a_plain_classifier(data_root, cache_dir, tmp_path):
@@ -92,15 +74,11 @@ def test_ran_fine_tunes_from_a_plain_classifier(data_root, cache_dir, tmp_path):
 
     torch.manual_seed(1)
     pre = save_model(tmp_path / "plain.pt", create_model("ferresnet_s", num_classes=8), FERPLUS_LABELS, Preprocess())
-    cfg = tiny(
+    cfg = tiny_config(
         data_root,
         cache_dir,
         tmp_path / "ran",
-        "model.name=ran",
-        "model.kwargs={crop_size: 24}",
-        "data.dataset=ferplus",
-        "loss.name=region_biased",
-        "loss.params={margin: 0.1}",
+        *RAN,
         f"model.pretrained={pre}",
         "optim.backbone_lr_mult=0.1",
         "optim.lr=0.05",
@@ -140,7 +118,7 @@ def test_autoencoder_pretraining_writes_a_loadable_encoder(data_root, cache_dir,
     )
     result = pretrain_autoencoder(cfg)
     assert len(result["history"]) == 1 and result["history"][0]["loss"] > 0
-    train_cfg = tiny(data_root, cache_dir, tmp_path / "ft", f"model.pretrained={tmp_path / 'enc.pt'}")
+    train_cfg = tiny_config(data_root, cache_dir, tmp_path / "ft", f"model.pretrained={tmp_path / 'enc.pt'}")
     trainer = Trainer(train_cfg, progress=False)  # loads the encoder into ferresnet_s
     enc = torch.load(tmp_path / "enc.pt", weights_only=True)["model"]
     torch.testing.assert_close(trainer.model.state_dict()["stem.0.weight"], enc["stem.0.weight"])

@@ -7,32 +7,27 @@ import json
 
 import numpy as np
 import pytest
+import run_configs
 import torch
 
 from ferkit.cli.main import main as cli
-from ferkit.training.config import load_config
 from ferkit.training.trainer import Trainer
 
 pytestmark = pytest.mark.realdata
 
 
 def small_config(data_root, cache_dir, out, *extra):
-    return load_config(
-        None,
-        [
-            f"data.data_root={data_root}",
-            f"data.cache={cache_dir}",
-            f"out_dir={out}",
-            "data.dataset=ferplus",
-            "model.name=ferresnet_s",
-            "data.train_subset=256",
-            "data.val_subset=128",
-            "optim.batch_size=32",
-            "optim.lr=0.05",
-            "threads=1",
-            "precision=fp32",
-            *extra,
-        ],
+    """FERPlus, 256 training and 128 validation images, one thread, fp32 (exact resumes)."""
+    return run_configs.small_config(
+        data_root,
+        cache_dir,
+        out,
+        "data.dataset=ferplus",
+        "data.train_subset=256",
+        "data.val_subset=128",
+        "threads=1",
+        "precision=fp32",
+        *extra,
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from run_configs import small_config
 
 from ferkit.cli.main import main as cli
 from ferkit.models.checkpoint import load_model
@@ -19,24 +20,6 @@ from ferkit.training.config import load_config
 from ferkit.training.trainer import Trainer, train
 
 pytestmark = pytest.mark.realdata
-
-
-def small_config(data_root, cache_dir, out, *extra):
-    return load_config(
-        None,
-        [
-            f"data.data_root={data_root}",
-            f"data.cache={cache_dir}",
-            f"out_dir={out}",
-            "model.name=ferresnet_s",
-            "data.train_subset=640",
-            "data.val_subset=320",
-            "optim.batch_size=32",
-            "optim.lr=0.05",
-            "threads=2",
-            *extra,
-        ],
-    )
 
 
 def test_short_run_loss_falls_and_evaluate_agrees(data_root, cache_dir, tmp_path, capsys):
@@ -102,12 +85,7 @@ def test_resume_reproduces_uninterrupted_run(data_root, cache_dir, tmp_path):
 
 def test_kill_mid_epoch_loses_no_finished_epoch(data_root, cache_dir, tmp_path):
     out = tmp_path / "run"
-    args = [
-        sys.executable,
-        "-m",
-        "ferkit.cli.main",
-        "train",
-        "--no-progress",
+    run = [
         f"out_dir={out}",
         f"data.data_root={data_root}",
         f"data.cache={cache_dir}",
@@ -116,8 +94,8 @@ def test_kill_mid_epoch_loses_no_finished_epoch(data_root, cache_dir, tmp_path):
         "data.val_subset=100",
         "optim.batch_size=32",
         "epochs=5",
-        "threads=1",
     ]
+    args = [sys.executable, "-m", "ferkit.cli.main", "train", "--no-progress", *run, "threads=1"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 240
     last = out / "last.pt"
@@ -130,25 +108,7 @@ def test_kill_mid_epoch_loses_no_finished_epoch(data_root, cache_dir, tmp_path):
     ck = load_model(last)  # the checkpoint on disk is complete and loadable
     epoch_done = ck.meta["epoch"]
     assert epoch_done >= 1
-    resumed = Trainer(
-        load_config(
-            None,
-            [
-                f"out_dir={out}",
-                f"data.data_root={data_root}",
-                f"data.cache={cache_dir}",
-                "model.name=ferresnet_s",
-                "data.train_subset=2400",
-                "data.val_subset=100",
-                "optim.batch_size=32",
-                "epochs=5",
-                "threads=2",
-                "max_minutes=0",
-            ],
-        ),
-        resume=True,
-        progress=False,
-    )
+    resumed = Trainer(load_config(None, [*run, "threads=2", "max_minutes=0"]), resume=True, progress=False)
     assert resumed.state.epoch == epoch_done
     resumed.fit()
     history = resumed.state.history
