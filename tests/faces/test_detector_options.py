@@ -26,6 +26,8 @@ from ferkit.faces.haar import HaarDetector
         ("none", {"threads": 1}, TypeError, "threads"),
         ("yunet", {"max_upscale": 8}, ValueError, "max_upscale"),
         ("auto", {"close_side": -1}, ValueError, "close_side"),
+        ("auto", {"max_pixels": -5}, ValueError, "max_pixels"),
+        ("yunet", {"max_pixels": 1.5}, TypeError, "max_pixels"),
     ],
 )
 def test_bad_arguments_are_errors_naming_them(name, options, error, named):

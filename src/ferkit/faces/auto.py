@@ -1,8 +1,9 @@
 """The default detector: faces at every scale, from small faces in crowds to faces filling the picture.
 
 Photos (``detect``) go through YuNet (:mod:`ferkit.faces.yunet`, made for small faces) twice, passes chosen by
-image size rather than by what an earlier pass found: once on the image at full size (shrunk to ``max_side``
-when larger), which sees faces from about 20 px up to YuNet's ~300 px, and once on the image shrunk to
+image size rather than by what an earlier pass found: once on the image with its longer side at ``max_side``
+(1920 px; enlarged at most 2x, and shrunk further to at most ``max_pixels``, 1920 x 1200 = 2.3 million, as
+the pass's cost grows with them), which sees faces from about 20 px up to YuNet's ~300 px, and once on the image shrunk to
 ``close_side`` (320 px), which sees the faces too large for the first pass (close-ups, selfies, tight crops).
 The candidates of both are merged by weighted NMS, so a small group beside a close-up keeps all its faces
 (measured by ``benchmarks/bench_detection.py``: docs/guide/detection.md).
@@ -43,6 +44,9 @@ SHORT_MIN, PAD_MIN, WIDE_PAD_MIN, SMALL_MAX = 0.2, 1 / 3, 0.5, 1 / 6
 # Small-face pass: faces under this many pixels were all false on face-free crops (and carry too little for
 # an expression anyway).
 SMALL_MIN_PIXELS = 20
+# The first photo pass sees at most this many pixels (1920 x 1200): its cost grows with them (about 40 ns each
+# on one core), and a 1600 x 1000 picture still gets the 1.2x enlargement its ~25-px faces need.
+PHOTO_MAX_PIXELS = 1920 * 1200
 # Short-range candidates down to this score may confirm a face found on the wide canvas.
 SHORT_CONFIRM_SCORE = 0.3
 
@@ -56,7 +60,8 @@ def _overlaps(box: np.ndarray, others: list[Detection], iou_threshold: float) ->
 
 class AutoDetector(FaceDetector):
     """Photos: max_side and close_side, the image sides of the two YuNet passes (the first enlarges an image by
-    at most max_upscale; close_side 0 = no close-up pass); photo_min_score: YuNet's threshold. Streams: pad: canvas
+    at most max_upscale and sees at most max_pixels pixels, 0 = no limit; close_side 0 = no close-up pass);
+    photo_min_score: YuNet's threshold. Streams: pad: canvas
     side / image side of the
     close-up pass (the second one uses 1.5x that); small_input: network side of the small-face pass (0 = no such
     pass); short_min_score: threshold of the short-range pass. Other arguments as
@@ -79,6 +84,7 @@ class AutoDetector(FaceDetector):
         close_side: int = 320,
         max_upscale: float = 2.0,
         photo_min_score: float = 0.6,
+        max_pixels: int = PHOTO_MAX_PIXELS,
     ):
         pad = number("auto", "pad", pad, lo=1.0)
         small_input = number("auto", "small_input", small_input, lo=0, integer=True)
@@ -101,6 +107,7 @@ class AutoDetector(FaceDetector):
                 max_side=max_side,
                 close_side=close_side,
                 max_upscale=max_upscale,
+                max_pixels=max_pixels,
                 threads=threads,
             )
         except DetectorUnavailable:

@@ -10,6 +10,8 @@ tagged ``source="yunet"`` so the aligner uses the template measured for them (:m
 from __future__ import annotations
 
 import inspect
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -43,9 +45,9 @@ def _grid(rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
 class YuNet(FaceDetector):
     """min_score: threshold on sqrt(class x objectness); max_side: the image is resized so its longer side is
     this many pixels, shrunk, or enlarged by at most ``max_upscale`` (cost grows with the pixels; 0 = as it
-    is); close_side: a second
-    pass on the image shrunk to this side, for faces larger than YuNet's ~300 px (0 = none); threads: ONNX
-    Runtime threads."""
+    is); max_pixels: a further limit on the pixels the first pass sees (0 = none: cost grows with them, about
+    40 ms per million on one core); close_side: a second pass on the image shrunk to this side, for faces larger
+    than YuNet's ~300 px (0 = none); threads: ONNX Runtime threads."""
 
     name = "yunet"
     crop_scale = 1.1  # box-only fallback framing; YuNet always gives keypoints
@@ -58,12 +60,14 @@ class YuNet(FaceDetector):
         close_side: int = 0,
         max_upscale: float = 1.0,
         threads: int | None = None,
+        max_pixels: int = 0,
     ):
         self.min_score = number("yunet", "min_score", min_score, 0.0, 1.0)
         self.iou_threshold = number("yunet", "iou_threshold", iou_threshold, 0.0, 1.0)
         self.max_side = number("yunet", "max_side", max_side, lo=0, integer=True)
         self.close_side = number("yunet", "close_side", close_side, lo=0, integer=True)
         self.max_upscale = number("yunet", "max_upscale", max_upscale, lo=1.0, hi=4.0)
+        self.max_pixels = number("yunet", "max_pixels", max_pixels, lo=0, integer=True)
         threads = number("yunet", "threads", threads, lo=0, integer=True, optional=True)
         if not WEIGHTS.is_file():
             raise DetectorUnavailable(f"YuNet weights missing: {WEIGHTS}")
@@ -76,6 +80,8 @@ class YuNet(FaceDetector):
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(WEIGHTS), options, providers=["CPUExecutionProvider"])
+        self._outputs = [o.name for o in self.session.get_outputs()]
+        self._buffer, self._buffer_lock = np.zeros(0, np.float32), threading.Lock()
         self._grids: dict[tuple[int, int], list] = {}
 
     def candidates(
@@ -92,25 +98,29 @@ class YuNet(FaceDetector):
         h, w = image.shape[:2]
         if scale is None:
             scale = min(1.0, limit / max(h, w)) if limit else 1.0
-        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        small = (
-            image
-            if scale == 1.0
-            else cv2.resize(
-                image,
-                (nw, nh),
-                interpolation=cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR,
-            )
-        )
+        return self._decoded(resized(image, _scaled_size(w, h, scale)), scale, min_score)
+
+    @contextmanager
+    def _input_buffer(self, shape: tuple[int, ...]):
+        """An array of ``shape`` for the network's input: the detector's own, reused between calls (a fresh one
+        costs page faults, ~3 ms for 2 MP), or a new one while another thread holds it."""
+        if not self._buffer_lock.acquire(blocking=False):
+            yield np.empty(shape, np.float32)
+            return
+        try:
+            if self._buffer.size < np.prod(shape):
+                self._buffer = np.empty(int(np.prod(shape)), np.float32)
+            yield self._buffer[: int(np.prod(shape))].reshape(shape)
+        finally:
+            self._buffer_lock.release()
+
+    def _decoded(self, small: np.ndarray, scale: float, min_score: float | None = None):
+        """``candidates`` on an image already resized by ``scale`` (RGB uint8)."""
+        nh, nw = small.shape[:2]
         pw, ph = -(-nw // 32) * 32, -(-nh // 32) * 32
-        canvas = np.zeros((ph, pw, 3), np.float32)
-        canvas[:nh, :nw] = small[..., ::-1]  # the network takes BGR pixel values, 0-255
-        outputs = dict(
-            zip(
-                [o.name for o in self.session.get_outputs()],
-                self.session.run(None, {"input": canvas.transpose(2, 0, 1)[None]}),
-            )
-        )
+        with self._input_buffer((1, 3, ph, pw)) as x:
+            network_input(small, x)
+            outputs = dict(zip(self._outputs, self.session.run(self._outputs, {"input": x})))
         threshold = self.min_score if min_score is None else min_score
         boxes, points, scores = [], [], []
         for stride in STRIDES:
@@ -118,10 +128,10 @@ class YuNet(FaceDetector):
             if (rows, cols) not in self._grids:
                 self._grids[(rows, cols)] = _grid(rows, cols)
             gx, gy = self._grids[(rows, cols)]
+            # sqrt(cls x obj) >= t  <=>  cls x obj >= t^2 (both clipped to [0, 1]): the root only for the kept
             cls = np.clip(outputs[f"cls_{stride}"][0, :, 0], 0, 1)
-            obj = np.clip(outputs[f"obj_{stride}"][0, :, 0], 0, 1)
-            score = np.sqrt(cls * obj)
-            keep = np.nonzero(score >= threshold)[0]
+            product = cls * np.clip(outputs[f"obj_{stride}"][0, :, 0], 0, 1)
+            keep = np.nonzero(product >= threshold * threshold)[0]
             if not len(keep):
                 continue
             bbox, kps = (
@@ -139,7 +149,7 @@ class YuNet(FaceDetector):
                 -1,
             )
             points.append(np.concatenate([five[:, :3], five[:, 3:5].mean(1, keepdims=True)], 1))
-            scores.append(score[keep])
+            scores.append(np.sqrt(product[keep]))
         if not scores:
             return (
                 np.zeros((0, 4), np.float32),
@@ -152,19 +162,56 @@ class YuNet(FaceDetector):
             np.concatenate(scores).astype(np.float32),
         )
 
+    def first_scale(self, height: int, width: int) -> float:
+        """The first pass's resize factor for an image of this size: its longer side to ``max_side`` (enlarged
+        at most ``max_upscale`` times), and at most ``max_pixels`` pixels."""
+        scale = min(self.max_upscale, self.max_side / max(height, width)) if self.max_side else 1.0
+        if self.max_pixels:
+            scale = min(scale, (self.max_pixels / (height * width)) ** 0.5)
+        return scale
+
     def detect(self, image: np.ndarray) -> list[Detection]:
-        side = max(image.shape[:2])
-        scale = min(self.max_upscale, self.max_side / side) if self.max_side else 1.0
-        boxes, points, scores = self.candidates(image, scale=scale)
+        h, w = image.shape[:2]
+        scale = self.first_scale(h, w)
+        first = resized(image, _scaled_size(w, h, scale))
+        boxes, points, scores = self._decoded(first, scale)
         if self.close_side:
             # faces larger than FINE_MAX px in the first pass come from the second, which sees them at a size
             # YuNet was trained for; faces smaller than COARSE_MIN px there come from the first
             small = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * scale <= FINE_MAX
-            coarse = min(1.0, self.close_side / side)
-            big = self.candidates(image, scale=coarse)
+            coarse = min(1.0, self.close_side / max(h, w))
+            # shrunk from the first pass's image where that one is smaller than the original (fewer pixels to read)
+            source = first if scale < 1.0 else image
+            big = self._decoded(resized(source, _scaled_size(w, h, coarse)), coarse)
             large = np.maximum(big[0][:, 2] - big[0][:, 0], big[0][:, 3] - big[0][:, 1]) * coarse >= COARSE_MIN
             boxes, points, scores = (np.concatenate([a[small], b[large]]) for a, b in zip((boxes, points, scores), big))
         return without_inner_faces(to_detections(boxes, points, scores, image.shape, self.iou_threshold, "yunet"))
+
+
+def _scaled_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def resized(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` resized to ``size`` (width, height): area averaging where it shrinks more than twice (each output
+    pixel the mean of the ones it covers), bilinear otherwise (down to half size every input pixel still weighs in,
+    at a fraction of area averaging's cost for ratios that are not whole numbers)."""
+    h, w = image.shape[:2]
+    if (w, h) == tuple(size):
+        return image
+    shrink = max(w / size[0], h / size[1])
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink > 2.0 else cv2.INTER_LINEAR)
+
+
+def network_input(rgb: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Fill ``out`` (1, 3, height, width) with YuNet's input: the RGB image as BGR planes of float values 0-255,
+    zero-padded on the right and bottom; returns ``out``."""
+    nh, nw = rgb.shape[:2]
+    out[:, :, nh:] = 0
+    out[:, :, :nh, nw:] = 0
+    for plane, channel in enumerate((2, 1, 0)):
+        out[0, plane, :nh, :nw] = rgb[:, :, channel]
+    return out
 
 
 def without_inner_faces(found: list[Detection], ratio: float = INNER_RATIO) -> list[Detection]:

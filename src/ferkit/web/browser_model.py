@@ -124,6 +124,7 @@ class BrowserModel:
             "iou_threshold": photo.iou_threshold,
             "max_side": photo.max_side,
             "max_upscale": photo.max_upscale,
+            "max_pixels": photo.max_pixels,
             "close_side": photo.close_side,
             "fine_max": yunet.FINE_MAX,
             "coarse_min": yunet.COARSE_MIN,

@@ -138,7 +138,9 @@ window.ferkitLocal = (() => {
   // faces up to fine_max px, a close-up pass keeping those of coarse_min px and more, merged, inner boxes dropped.
   async function detectPhoto(source, w, h) {
     const p = info.photo_detector, side = Math.max(w, h);
-    const fine = p.max_side ? Math.min(p.max_upscale, p.max_side / side) : 1;
+    // ferkit.faces.yunet.YuNet.first_scale: longer side to max_side, at most max_pixels pixels
+    let fine = p.max_side ? Math.min(p.max_upscale, p.max_side / side) : 1;
+    if (p.max_pixels) fine = Math.min(fine, Math.sqrt(p.max_pixels / (w * h)));
     let cands = await yunetPass(source, w, h, fine);
     if (p.close_side) {
       cands = cands.filter((c) => c.side <= p.fine_max);
