@@ -411,6 +411,11 @@ def test_browser_model_serves_the_same_models(web_recognizer, tmp_path):
         assert info["labels"] == list(web_recognizer.labels)
         assert info["preprocess"]["source_size"] == web_recognizer.crop_size
         assert len(info["template"]) == 4 and info["detector"]["size"] == 192  # auto: its full-range pass
+        from ferkit.faces.templates import template_for
+
+        assert info["template"] == template_for("blazeface").tolist()  # the video path's faces
+        if info["photo_detector"] is not None:  # photos: YuNet's faces onto YuNet's own template
+            assert info["photo_detector"]["template"] == template_for("yunet").tolist()
         r = c.get(info["runtime"])
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
         assert c.get(info["wasm_path"] + "ort-wasm-simd-threaded.wasm").headers["content-type"] == "application/wasm"

@@ -114,6 +114,7 @@ class BrowserModel:
         """The YuNet passes ``auto`` runs on photos (the page runs the same ones on still images), or None when
         the server's photos go through BlazeFace alone."""
         from ferkit.faces import yunet
+        from ferkit.faces.templates import template_for
 
         photo = page_photo_detector(self.service.recognizer.detector)
         if photo is None:
@@ -130,6 +131,7 @@ class BrowserModel:
             "coarse_min": yunet.COARSE_MIN,
             "inner_ratio": yunet.INNER_RATIO,
             "strides": list(yunet.STRIDES),
+            "template": template_for("yunet").tolist(),  # its faces are aligned onto YuNet's own template
         }
 
     def photo_detector_onnx(self) -> bytes:

@@ -151,7 +151,7 @@ window.ferkitLocal = (() => {
     for (const f of weightedNms(cands, p.iou_threshold)) {
       const box = f.box.map((v, i) => Math.max(0, Math.min(i % 2 ? h : w, v)));
       if (box[2] - box[0] < 2 || box[3] - box[1] < 2) continue;
-      faces.push({ box, landmarks: f.kps, score: f.score });
+      faces.push({ box, landmarks: f.kps, score: f.score, template: p.template });   // YuNet's own template
     }
     const sideOf = (b) => Math.max(b[2] - b[0], b[3] - b[1]);
     faces = faces.filter((f) => !faces.some((g) => g !== f && sideOf(g.box) >= p.inner_ratio * sideOf(f.box)
@@ -251,7 +251,9 @@ window.ferkitLocal = (() => {
     const c = canvas(S, S), ctx = c.getContext("2d", { willReadFrequently: true });
     ctx.imageSmoothingQuality = "high";
     // 2x3 matrices, original -> crop pixels, row-major: x' = m00 x + m01 y + m02, y' = m10 x + m11 y + m12
-    const matrices = faces.map((f) => similarity(f.landmarks.slice(0, 4), info.template.map(([u, v]) => [u * S, v * S])));
+    // each face onto the template of the detector that placed its keypoints (ferkit.faces.templates)
+    const matrices = faces.map((f) => similarity(f.landmarks.slice(0, 4),
+      (f.template || info.template).map(([u, v]) => [u * S, v * S])));
     const pad = Math.max(0, ...matrices.map((m) => overshoot(m, S, w, h)));
     const picture = pad ? replicatePadded(source, w, h, pad) : source;
     faces.forEach((f, n) => {

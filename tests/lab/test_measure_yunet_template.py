@@ -1,0 +1,58 @@
+"""lab/tools/measure_yunet_template.py: the template fits and crop errors, on keypoints made by hand."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ferkit.faces.templates import template_for
+
+TOOL = Path(__file__).resolve().parents[2] / "lab" / "tools" / "measure_yunet_template.py"
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("measure_yunet_template", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_symmetric_median_mirrors_the_eyes(tool):
+    points = np.array([[[0.30, 0.40], [0.66, 0.38], [0.52, 0.60], [0.51, 0.76]]] * 3)
+    got = tool.symmetric_median(points)
+    np.testing.assert_allclose(got, [[0.32, 0.39], [0.68, 0.39], [0.5, 0.6], [0.5, 0.76]], atol=1e-12)
+
+
+def test_fer_median_reads_points_in_fer_crop_units(tool):
+    t = template_for("blazeface")
+    upscaled = (t * 48 + tool.PAD) * tool.UP  # where the template's points lie in a padded, upscaled face
+    found = [(None, upscaled, upscaled + 4.0)] * 2  # YuNet's 4 original pixels = 1 FER pixel right and down
+    np.testing.assert_allclose(tool.fer_median(found, "fer2013", which=1), t, atol=1e-12)
+    np.testing.assert_allclose(tool.fer_median(found, "fer2013", which=2), t + [0, 1 / 48], atol=1e-12)
+    as_is = [(None, t * 48, t * 48)]
+    np.testing.assert_allclose(tool.fer_median(as_is, "fer2013-48", which=2), t, atol=1e-12)
+
+
+def test_truth_errors_are_zero_on_the_template_and_grow_with_a_shift(tool):
+    t = template_for("blazeface")
+    on = [(None, t * 48, t * 48)]
+    assert tool.truth_errors(on, "fer2013-48", 1, t) == pytest.approx(0.0, abs=1e-9)
+    shifted = [(None, t * 48, t * 48 + [3.0, 4.0])]  # YuNet's points 5 px off the face's
+    assert tool.truth_errors(shifted, "fer2013-48", 2, t) == pytest.approx(5.0)
+    assert tool.truth_errors(shifted, "fer2013-48", 2, t + [3 / 48, 4 / 48]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_crop_errors_compare_the_two_alignments(tool):
+    t = template_for("blazeface")
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (96, 96, 3), np.uint8)
+    b = t * 60 + 18
+    same = tool.crop_errors([(image, b, b)], t)
+    assert same["shift_px_mean"] == pytest.approx(0.0, abs=1e-9) and same["grey_abs_mean"] == 0.0
+    moved = tool.crop_errors([(image, b, b + [0.0, 60 * 0.05])], t)  # YuNet's points 0.05 of the face lower
+    assert moved["shift_px_mean"] == pytest.approx(0.05 * 48)
+    assert tool.crop_errors([(image, b, b + [0.0, 3.0])], t + [0, 0.05])["shift_px_mean"] == pytest.approx(0, abs=1e-9)
