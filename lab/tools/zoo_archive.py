@@ -27,7 +27,7 @@ PATTERNS = ("eval_*_none.json", "eval_*_flip.json", "scores_*_none.npz", "scores
 def head_costs(run: Path) -> dict[str, dict]:
     """{head: {"params", "mmacs"}} from the run's fp16 weights (best_fp16.pt is the main head)."""
     sys.path.insert(0, str(ROOT / "lab" / "tools"))
-    from zoo_table import model_cost
+    from zoo_records import model_cost
 
     costs = {}
     for weights in sorted(run.glob("best*_fp16.pt")):

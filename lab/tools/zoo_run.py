@@ -134,7 +134,7 @@ def finish(job: Job, hw: str, device: str, eval_subset: int | None) -> subproces
 def finished_and_scored(out: Path) -> bool:
     """Whether a run folder holds a run that ended (all epochs, or stopped early) and was scored after that."""
     sys.path.insert(0, str(ROOT / "lab" / "tools"))
-    from zoo_table import epochs
+    from zoo_records import epochs
 
     scored = out / "eval_main_none.json"
     return (
