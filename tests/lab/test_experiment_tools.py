@@ -2,61 +2,52 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from lab_tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.realdata
 
 
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "lab" / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _tiny(data_root, cache_dir):
-    return [
-        "--set",
-        "epochs=1",
-        "data.train_subset=64",
-        "data.val_subset=32",
-        "optim.batch_size=32",
-        "threads=1",
-        f"data.data_root={data_root}",
-        f"data.cache={cache_dir}",
-    ]
-
-
-def test_run_experiments_writes_a_table_and_shares_identical_runs(data_root, cache_dir, tmp_path, monkeypatch):
+@pytest.fixture
+def drive(data_root, cache_dir, tmp_path, monkeypatch):
+    """Runs an experiment driver, ``drive(tool, configs, out, *options)``: lab/tools/<tool>.py on ``configs`` with
+    ``options``, its table at ``out``, its runs under tmp_path/runs, each one epoch on 64 images evaluated on 32.
+    Returns the driver's exit code."""
     monkeypatch.setenv("FERKIT_DATA", str(data_root))
-    configs = [
-        str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml"),
-        str(ROOT / "lab/configs/experiments/two_branch/fer2013_image_only.yaml"),  # same training as the first
-        str(ROOT / "lab/configs/experiments/losses/fer2013_island.yaml"),
-    ]
-    out = tmp_path / "t.md"
-    code = _tool("run_experiments").main(
-        [
-            "--configs",
-            *configs,
+
+    def run(tool: str, configs: list[str], out: Path, *options: str) -> int:
+        tiny = [
             "--output",
             str(out),
             "--out-root",
             str(tmp_path / "runs"),
             "--eval-subset",
             "32",
-            "--perturb",
-            "occlude_mouth",
-            *_tiny(data_root, cache_dir),
+            "--set",
+            "epochs=1",
+            "data.train_subset=64",
+            "data.val_subset=32",
+            "optim.batch_size=32",
+            "threads=1",
+            f"data.data_root={data_root}",
+            f"data.cache={cache_dir}",
         ]
-    )
-    assert code == 0
+        return load_tool(tool).main(["--configs", *configs, *options, *tiny])
+
+    return run
+
+
+def test_run_experiments_writes_a_table_and_shares_identical_runs(drive, tmp_path):
+    configs = [
+        str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml"),
+        str(ROOT / "lab/configs/experiments/two_branch/fer2013_image_only.yaml"),  # same training as the first
+        str(ROOT / "lab/configs/experiments/losses/fer2013_island.yaml"),
+    ]
+    out = tmp_path / "t.md"
+    assert drive("run_experiments", configs, out, "--perturb", "occlude_mouth") == 0
     text = out.read_text()
     assert len([line for line in text.splitlines() if line.startswith("| `")]) == 3
     assert "occlusion acc" in text and "island" in text
@@ -65,60 +56,27 @@ def test_run_experiments_writes_a_table_and_shares_identical_runs(data_root, cac
     assert runs == ["losses_fer2013_ce", "losses_fer2013_island"]
 
 
-def test_a_sweep_is_one_base_recipe_and_a_list_of_overrides(data_root, cache_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("FERKIT_DATA", str(data_root))
+def test_a_sweep_is_one_base_recipe_and_a_list_of_overrides(drive, tmp_path):
     base = str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml")
     out = tmp_path / "s.md"
-    code = _tool("run_experiments").main(
-        [
-            "--configs",
-            base,
-            "--output",
-            str(out),
-            "--out-root",
-            str(tmp_path / "runs"),
-            "--eval-subset",
-            "32",
-            "--sweep",
-            "optim.lr=0.1",
-            "optim.lr=0.05 seed=1",
-            *_tiny(data_root, cache_dir),
-        ]
-    )
-    assert code == 0
+    assert drive("run_experiments", [base], out, "--sweep", "optim.lr=0.1", "optim.lr=0.05 seed=1") == 0
     rows = [line for line in out.read_text().splitlines() if line.startswith("| `")]
     assert len(rows) == 2 and "fer2013_ce.yaml [optim.lr=0.05 seed=1]`" in rows[1] and "| 1 |" in rows[1]
     runs = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
     assert len(runs) == 2  # two trainings, never one run reused for other settings
-    table = _tool("results_table").collect_rows(tmp_path)
+    table = load_tool("results_table").collect_rows(tmp_path)
     assert [r["row"] for r in table] == ["fer2013_ce [optim.lr=0.1]", "fer2013_ce [optim.lr=0.05 seed=1]"]
     assert all(r["config"] == base for r in table)
 
 
-def test_ensemble_experiment_fits_on_held_out_training_images(data_root, cache_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("FERKIT_DATA", str(data_root))
+def test_ensemble_experiment_fits_on_held_out_training_images(drive, tmp_path):
     configs = [
         str(ROOT / "lab/configs/experiments/ensemble/member_ce.yaml"),
         str(ROOT / "lab/configs/experiments/ensemble/member_island.yaml"),
     ]
     out = tmp_path / "e.md"
     # members train on 64 Training images; weights and the feature head are fitted on 64 of the other 28,645
-    code = _tool("ensemble_experiment").main(
-        [
-            "--configs",
-            *configs,
-            "--output",
-            str(out),
-            "--out-root",
-            str(tmp_path / "runs"),
-            "--eval-subset",
-            "32",
-            "--fit-subset",
-            "64",
-            *_tiny(data_root, cache_dir),
-        ]
-    )
-    assert code == 0
+    assert drive("ensemble_experiment", configs, out, "--fit-subset", "64") == 0
     text = out.read_text()
     for name in ("vote", "mean", "weighted", "hierarchical", "feature"):
         assert f"ensemble: {name}" in text
@@ -137,32 +95,15 @@ def test_runs_are_shared_only_between_identical_trainings(tmp_path):
     assert other != first and other.name.startswith("losses_fer2013_ce-")
 
 
-def test_set_for_overrides_only_the_named_model(data_root, cache_dir, tmp_path, monkeypatch):
+def test_set_for_overrides_only_the_named_model(drive, tmp_path):
     import yaml
 
-    monkeypatch.setenv("FERKIT_DATA", str(data_root))
     configs = [
         str(ROOT / "lab/configs/experiments/ran/ferplus_baseline.yaml"),
         str(ROOT / "lab/configs/experiments/ran/ferplus_ran_ce.yaml"),
     ]
     out = tmp_path / "r.md"
-    code = _tool("run_experiments").main(
-        [
-            "--configs",
-            *configs,
-            "--output",
-            str(out),
-            "--out-root",
-            str(tmp_path / "runs"),
-            "--eval-subset",
-            "32",
-            *_tiny(data_root, cache_dir),
-            "--set-for",
-            "ran",
-            "model.kwargs.crop_size=16",
-        ]
-    )
-    assert code == 0
+    assert drive("run_experiments", configs, out, "--set-for", "ran", "model.kwargs.crop_size=16") == 0
     base = yaml.safe_load((tmp_path / "runs/ran_ferplus_baseline/config.yaml").read_text())
     ran = yaml.safe_load((tmp_path / "runs/ran_ferplus_ran_ce/config.yaml").read_text())
     assert not base["model"].get("kwargs") and ran["model"]["kwargs"]["crop_size"] == 16
@@ -211,7 +152,7 @@ def test_classical_heads_table_compares_with_the_softmax_head(data_root, untrain
             == 0
         )
     out = tmp_path / "c.md"
-    code = _tool("classical_heads").main(
+    code = load_tool("classical_heads").main(
         [
             "--train",
             str(tmp_path / "Training.npz"),
@@ -278,7 +219,7 @@ def test_eval_tables_and_results_index(data_root, untrained_fer2013_model, tmp_p
         == 0
     )
     results = tmp_path / "results"
-    tables = _tool("eval_tables")
+    tables = load_tool("eval_tables")
     assert tables.main(["robustness", str(robust), "--output", str(results / "robustness.md")]) == 0
     text = (results / "robustness.md").read_text()
     assert "| occlude_mouth | occlusion |" in text and "| blur_2.0 | blur |" in text
@@ -287,35 +228,19 @@ def test_eval_tables_and_results_index(data_root, untrained_fer2013_model, tmp_p
     assert len(row) == 1 and "| ckplus | fold0 | 6 |" in row[0]
     with pytest.raises(SystemExit, match="no 'perturbations'"):
         tables.main(["robustness", str(ck), "--output", str(tmp_path / "x.md")])
-    assert _tool("collect_results").main(["--dir", str(results)]) == 0
+    assert load_tool("collect_results").main(["--dir", str(results)]) == 0
     index = (results / "README.md").read_text()  # one line per page, the missing ones with their command
     assert "| [Robustness of the shipped models to synthetic perturbations](robustness.md) | 0 |" in index
     assert "- Speed benchmarks: not produced yet (`benchmarks/*.py`)" in index
     assert (results / "runs.csv").read_text().startswith("experiment,row,model,")
 
 
-def test_seeds_give_one_row_each_and_a_mean_std_summary(data_root, cache_dir, tmp_path, monkeypatch):
+def test_seeds_give_one_row_each_and_a_mean_std_summary(drive, tmp_path):
     import json
 
-    monkeypatch.setenv("FERKIT_DATA", str(data_root))
     out = tmp_path / "s.md"
-    code = _tool("run_experiments").main(
-        [
-            "--configs",
-            str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml"),
-            "--seeds",
-            "0",
-            "1",
-            "--output",
-            str(out),
-            "--out-root",
-            str(tmp_path / "runs"),
-            "--eval-subset",
-            "32",
-            *_tiny(data_root, cache_dir),
-        ]
-    )
-    assert code == 0
+    ce = str(ROOT / "lab/configs/experiments/losses/fer2013_ce.yaml")
+    assert drive("run_experiments", [ce], out, "--seeds", "0", "1") == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert [r["seed"] for r in rows] == [0, 1] and rows[0]["run"] != rows[1]["run"]
     accs = [r["accuracy"] for r in rows]
@@ -341,7 +266,7 @@ def test_ship_model_writes_weights_summary_card_and_figures(data_root, untrained
     notes = tmp_path / "notes.md"
     notes.write_text("Resumed once after epoch 1.")
     out = tmp_path / "pretrained"
-    _tool("ship_model").main(
+    load_tool("ship_model").main(
         [
             "--checkpoint",
             str(untrained_fer2013_model),
@@ -377,7 +302,7 @@ def test_ship_model_writes_weights_summary_card_and_figures(data_root, untrained
 
 def test_ship_model_card_describes_the_runs_own_heads_and_protocol():
     """A single-head majority-vote run (the RAN) is not described as the joint multitask recipe."""
-    ship = _tool("ship_model")
+    ship = load_tool("ship_model")
     joint = {"data": {"dataset": "ferplus", "mode": "probability", "aux_heads": ["fer2013"]}, "ema_decay": 0.999}
     single = {"data": {"dataset": "ferplus", "mode": "majority", "aux_heads": []}, "ema_decay": 0.0}
     assert "jointly" in ship.training_data_text(joint) and "vote distributions" in ship.training_data_text(joint)
