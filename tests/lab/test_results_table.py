@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import importlib.util
 import io
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
+
+from lab_tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "lab" / "results"
 
 
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "lab" / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_rows_come_from_every_kind_of_record(tmp_path):
-    table = _tool("results_table")
+    table = load_tool("results_table")
     (tmp_path / "losses.json").write_text(
         json.dumps(
             {
@@ -81,7 +73,7 @@ def test_rows_come_from_every_kind_of_record(tmp_path):
 def test_runs_csv_and_index_are_current_and_short():
     """runs.csv is what collect_results.py makes of today's records (rerun it after adding one), and the index
     stays a page one can read: under 300 lines."""
-    table = _tool("results_table")
+    table = load_tool("results_table")
     rows = table.collect_rows(RESULTS)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=table.COLUMNS, lineterminator="\n")
@@ -91,7 +83,7 @@ def test_runs_csv_and_index_are_current_and_short():
     assert len(rows) > 50 and all((RESULTS / r["source"]).is_file() for r in rows)
     index = (RESULTS / "README.md").read_text()
     assert len(index.splitlines()) < 300
-    sections = _tool("collect_results").SECTIONS
+    sections = load_tool("collect_results").sections()
     assert index == table.index_markdown(rows, sections, RESULTS), "run python lab/tools/collect_results.py"
 
 
