@@ -94,7 +94,12 @@ def run(names: list[str], children: int, retest: bool = False) -> None:
     unknown = [n for n in names if n not in modules]
     if unknown:
         raise SystemExit(f"unknown mutation module(s) {', '.join(unknown)}; choose from {', '.join(modules)}")
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": ""}
+    # One torch/OpenMP thread (FERKIT_TEST_THREADS, read by tests/conftest.py): mutmut forks each mutant's test
+    # run from a process that has used torch's thread pool, and GNU OpenMP deadlocks in a forked child on its
+    # first parallel region (the mutant then "times out" and would count as killed). One thread per run is also
+    # the fair share of a shared machine.
+    threads = {"FERKIT_TEST_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": "", **threads}
     for name in names or list(modules):
         last = WORK / f"{name}.json"
         chosen = []
@@ -164,9 +169,30 @@ def count(found: dict[str, str], equivalent: dict[str, str]) -> dict[str, int]:
     return row
 
 
+def documented_rows() -> dict[str, list[str]]:
+    """module -> the cells of its row in the docs page's table (the last written report)."""
+    page = DOCS.read_text() if DOCS.is_file() else ""
+    _, _, rest = page.partition(BEGIN)
+    table, _, _ = rest.partition(END)
+    rows = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 9 and cells[2].isdigit():
+            rows[cells[0]] = cells
+    return rows
+
+
+def _mutant_prefixes(entry: dict) -> tuple[str, ...]:
+    """The mutant-name prefixes of a module's sources: src/ferkit/io_utils.py -> 'ferkit.io_utils.'."""
+    return tuple(str(Path(s).relative_to("src").with_suffix("")).replace("/", ".") + "." for s in entry["source"])
+
+
 def report(write_docs: bool) -> str:
+    """The table of the last runs. A module with no run in this checkout's ``.mutation/`` keeps the row of the
+    docs page (measured in an earlier run, on another machine or checkout); running it replaces the row."""
     _, modules = settings()
     equivalent = equivalents()
+    documented = documented_rows()
     header = (
         "| module | sources | mutants | killed | survived | no tests | equivalent | killed of non-equivalent "
         "| run time |"
@@ -174,14 +200,25 @@ def report(write_docs: bool) -> str:
     lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     total = dict.fromkeys(("total", "killed", "survived", "equivalent", "no tests"), 0)
     seconds = 0.0
-    survivors, stale = [], set(equivalent)
+    survivors, stale, run_prefixes = [], set(equivalent), []
     for name, entry in modules.items():
         path = WORK / f"{name}.json"
         if not path.is_file():
-            lines.append(f"| {name} | | not run | | | | | | |")
+            cells = documented.get(name)
+            if cells is None:
+                lines.append(f"| {name} | | not run | | | | | | |")
+                stale -= {n for n in stale if n.startswith(_mutant_prefixes(entry))}
+                continue
+            kept = dict(zip(("total", "killed", "survived", "no tests", "equivalent"), map(int, cells[2:7])))
+            for key in total:
+                total[key] += kept[key]
+            seconds += float(cells[8].split()[0])
+            stale -= {n for n in stale if n.startswith(_mutant_prefixes(entry))}
+            lines.append("| " + " | ".join(cells) + " |")
             continue
         data = json.loads(path.read_text())
         found = data["mutants"]
+        run_prefixes += _mutant_prefixes(entry)
         stale -= set(found)
         row = count(found, equivalent)
         for key in total:

@@ -44,6 +44,7 @@ def test_dct_is_orthonormal_and_the_tables_follow_libjpeg():
     assert tables[3, 0, 0] == 8  # 200-150 = 50%: (16*50+50)//100
 
 
+@pytest.mark.realdata  # loads the FER2013 CSV; test_degrade_exact.py compares with Pillow on a synthetic face
 def test_jpeg_matches_pillow_on_a_real_face(data_root):
     from ferkit.data import load_dataset
 
