@@ -56,3 +56,11 @@ def test_crop_errors_compare_the_two_alignments(tool):
     moved = tool.crop_errors([(image, b, b + [0.0, 60 * 0.05])], t)  # YuNet's points 0.05 of the face lower
     assert moved["shift_px_mean"] == pytest.approx(0.05 * 48)
     assert tool.crop_errors([(image, b, b + [0.0, 3.0])], t + [0, 0.05])["shift_px_mean"] == pytest.approx(0, abs=1e-9)
+
+
+def test_the_shipped_yunet_template_is_the_recorded_measurement():
+    import json
+
+    record = json.loads((TOOL.parents[2] / "lab" / "results" / "yunet_template.json").read_text())
+    assert record["fit"] == "fer2013" and record["method"] == "fer"
+    np.testing.assert_allclose(template_for("yunet"), record["template"], atol=1e-12)

@@ -11,10 +11,10 @@ face aligned from either lands in the same framing: the one the FER models were 
 
 ``yunet``: the same procedure on YuNet's keypoints (eyes, nose, mouth centre as the mean of its two mouth
 corners) from ``auto``'s photo passes, on the same 2,000 PublicTest faces (found by both detectors in 1812):
-``lab/tools/measure_yunet_template.py --fit fer2013 --method fer``. It sits within 0.02 of the crop side of
-BlazeFace's (the nose 0.017 lower, the rest under 0.01): the two detectors place their points nearly alike, and
-faces differ far more than the detectors do (the detectors' points on one face are about 0.04 of the crop
-apart, interquartile range).
+``lab/tools/measure_yunet_template.py --fit fer2013 --method fer`` (record: ``lab/results/yunet_template.json``).
+It sits within 0.02 of the crop side of BlazeFace's (the nose 0.017 lower, the rest under 0.01): the two
+detectors place their points nearly alike, and differ far more from face to face (the detectors' points on one
+face are about 0.04 of the crop apart, interquartile range).
 
 A source without a template of its own (unknown, or None) is aligned with BlazeFace's.
 """
@@ -34,7 +34,7 @@ def _frozen(points: list[list[float]]) -> np.ndarray:
 
 TEMPLATES: dict[str, np.ndarray] = {
     "blazeface": _frozen([[0.32, 0.3816], [0.68, 0.3816], [0.5, 0.5926], [0.5, 0.7552]]),
-    "yunet": _frozen([[0.3228, 0.3883], [0.6772, 0.3883], [0.5, 0.6092], [0.5, 0.7628]]),
+    "yunet": _frozen([[0.3226, 0.3886], [0.6774, 0.3886], [0.5, 0.6093], [0.5, 0.7629]]),
 }
 
 
