@@ -36,6 +36,12 @@ def short_clip(samples_dir, tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def clip_results(recognizer, short_clip):
+    """``recognizer.predict_video(short_clip)`` once, as a list of FrameResults (read-only: tests share it)."""
+    return list(recognizer.predict_video(short_clip))
+
+
 class MjpegServer:
     """Serves ``frames`` (JPEG bytes), looping, at ``fps`` on http://127.0.0.1:PORT/stream.mjpg until stopped."""
 

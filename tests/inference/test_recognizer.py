@@ -62,8 +62,8 @@ def test_onnx_runtime_matches_torch(model_ref, samples_dir):
         assert np.allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-4)
 
 
-def test_video_tracks_and_timeline(recognizer, short_clip):
-    frames = list(recognizer.predict_video(short_clip))
+def test_video_tracks_and_timeline(recognizer, clip_results):
+    frames = clip_results
     assert [f.frame for f in frames] == list(range(12))
     assert all(isinstance(f, FrameResult) and f.analysed for f in frames)
     assert frames[1].time == pytest.approx(1 / 30, abs=1e-3)

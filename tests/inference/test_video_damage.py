@@ -39,9 +39,9 @@ def test_reading_goes_on_past_undecodable_frames(corrupted):
 
 
 def test_recognizer_result_reports_skipped_frames(recognizer, corrupted):
-    run = recognizer.predict_video(corrupted, every_n_frames=3)
+    run = recognizer.predict_video(corrupted, every_n_frames=10)  # 9 analysed frames are enough to count skips
     frames = list(run)
-    assert run.frames_analysed == len(frames) >= 27
+    assert run.frames_analysed == len(frames) >= 8
     summary = run.summary()
     assert summary["skipped_frames"] == run.skipped_frames > 0 and summary["truncated"] is False
 

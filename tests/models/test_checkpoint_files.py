@@ -179,3 +179,86 @@ def test_read_last_refuses_other_contents(tmp_path):
     torch.save({k: 1 for k in RESUME_KEYS if k not in ("optimizer", "torch_rng")}, tmp_path / "last.pt")
     with pytest.raises(ModelError, match="missing optimizer, torch_rng"):
         read_last(tmp_path / "last.pt")
+
+
+# ----- exact messages and load settings (pinned for mutation testing) --------------------------------------------
+def test_arch_kwargs_travel_through_the_file(tmp_path):
+    torch.manual_seed(0)
+    narrow = create_model("mobilenet_v1", num_classes=len(LABELS), alpha=0.25)  # its kwargs change the shapes
+    path = save_model(tmp_path / "m.pt", narrow, LABELS, Preprocess(), arch_kwargs={"alpha": 0.25})
+    assert read_file(path)["arch_kwargs"] == {"alpha": 0.25}
+    loaded = load_model(path)
+    assert loaded.model.num_features == narrow.num_features == 256
+    for k, v in narrow.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[k], v), k
+
+
+def test_read_file_loads_on_the_cpu_without_running_code(tmp_path, monkeypatch):
+    import ferkit.models.checkpoint as checkpoint
+
+    (tmp_path / "m.pt").write_bytes(b"x")
+    seen = {}
+
+    def spy(path, **kwargs):
+        seen.update(kwargs, path=path)
+        return {"arch": "x"}
+
+    monkeypatch.setattr(checkpoint.torch, "load", spy)
+    assert read_file(tmp_path / "m.pt") == {"arch": "x"}
+    assert seen == {"path": tmp_path / "m.pt", "map_location": "cpu", "weights_only": True}
+
+    def fails(path, **kwargs):
+        raise ValueError("bad magic")
+
+    monkeypatch.setattr(checkpoint.torch, "load", fails)
+    with pytest.raises(ModelError) as e:
+        read_file(tmp_path / "m.pt")
+    assert str(e.value) == f"{tmp_path / 'm.pt'}: not a readable PyTorch checkpoint (ValueError: bad magic)"
+
+
+class NotWeights:  # a pickled object: weights_only loading refuses it
+    pass
+
+
+def test_a_file_holding_code_objects_is_refused(tmp_path):
+    torch.save({"arch": "x", "labels": [], "model": {}, "extra": NotWeights()}, tmp_path / "m.pt")
+    with pytest.raises(ModelError, match=r"m.pt: not a readable PyTorch checkpoint \(UnpicklingError: "):
+        read_file(tmp_path / "m.pt")
+
+
+def test_missing_file_and_missing_key_messages(tiny, tmp_path):
+    with pytest.raises(ModelError) as e:
+        read_file(tmp_path / "none.pt")
+    assert str(e.value) == f"model file {str(tmp_path / 'none.pt')!r} not found"
+    payload = model_payload(tiny, LABELS, Preprocess(in_chans=3))
+    del payload["model"]
+    torch.save(payload, tmp_path / "m.pt")
+    with pytest.raises(ModelError) as e:
+        load_model(tmp_path / "m.pt")
+    assert str(e.value) == (
+        f"{tmp_path / 'm.pt'}: not a ferkit model file (missing 'model'); "
+        "for bare state_dicts use ferkit.models.weights.load_pretrained"
+    )
+
+
+def test_write_calibration_names_the_file_of_a_bad_temperature(tiny, tmp_path):
+    path = save_model(tmp_path / "m.pt", tiny, LABELS, Preprocess(in_chans=3))
+    with pytest.raises(ModelError) as e:
+        write_calibration(path, {"temperature": -2})
+    assert str(e.value) == f"{path}: calibration temperature must be a positive finite number, got -2.0"
+
+
+def test_a_minimal_file_gets_the_default_preprocessing_and_grey_input(tmp_path):
+    torch.manual_seed(0)
+    grey = create_model("mobilenet_v1_025", num_classes=len(LABELS))  # one input channel, no kwargs
+    torch.save({"arch": "mobilenet_v1_025", "labels": list(LABELS), "model": grey.state_dict()}, tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
+    assert loaded.preprocess == Preprocess() and loaded.temperature == 1.0 and loaded.meta["labels"] == list(LABELS)
+    assert torch.equal(loaded.model.state_dict()["head.weight"], grey.state_dict()["head.weight"])
+
+
+def test_a_bad_stored_temperature_names_the_file(tiny, tmp_path):
+    torch.save(model_payload(tiny, LABELS, Preprocess(in_chans=3), calibration={"temperature": 0}), tmp_path / "m.pt")
+    with pytest.raises(ModelError) as e:
+        load_model(tmp_path / "m.pt")
+    assert str(e.value) == f"{tmp_path / 'm.pt'}: calibration temperature must be a positive finite number, got 0.0"

@@ -14,6 +14,10 @@ from ferkit.models import create_model, list_models, register_model
 from ferkit.models.weights import freeze, load_pretrained
 
 MODELS = list_models()
+# resnet34 is resnet18's blocks at other depths (the same code): in the quick lane it is built and run (output
+# shapes); its costlier checks (gradients, weight loading, head swaps) run in the slow lane.
+DEEP = {"resnet34"}
+QUICK_MODELS = [pytest.param(n, marks=pytest.mark.slow) if n in DEEP else n for n in MODELS]
 
 
 @functools.cache
@@ -43,7 +47,7 @@ def test_output_shape_any_size_and_channels(name):
             assert torch.isfinite(out).all(), (size, chans)
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", QUICK_MODELS)
 def test_features_then_head_equals_forward(name):
     model = fresh(name).eval()
     x = _input()
@@ -54,7 +58,7 @@ def test_features_then_head_equals_forward(name):
     assert model.arch_name == name
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", QUICK_MODELS)
 def test_reset_classifier(name):
     model = fresh(name).eval()
     x = _input()
@@ -66,7 +70,7 @@ def test_reset_classifier(name):
         torch.testing.assert_close(model(x), model.forward_features(x))
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", QUICK_MODELS)
 def test_gradients_reach_every_parameter(name):
     model = fresh(name).train()
     loss = nn.functional.cross_entropy(model(_input(batch=2)), torch.tensor([0, 3]))  # batch 2: BN in train mode
@@ -79,7 +83,7 @@ def test_gradients_reach_every_parameter(name):
     assert first.grad.abs().sum() > 0, first_name
 
 
-@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("name", QUICK_MODELS)
 def test_load_pretrained_skips_head_and_freeze(name, tmp_path):
     source = _built(name)
     path = tmp_path / "weights.pt"

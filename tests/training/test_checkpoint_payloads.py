@@ -431,3 +431,54 @@ def test_save_best_of_an_auxiliary_head_is_a_stand_alone_model(tmp_path):
     assert same(best["model"]["head.weight"], head["weight"]) and same(best["model"]["head.bias"], head["bias"])
     assert same(best["model"]["body.weight"], run.ema.model.state_dict()["body.weight"])
     assert json.loads((tmp_path / "best_valence_metrics.json").read_text()) == {"epoch": 3, "val_acc": 0.75}
+
+
+# ----- the GPU generator (a stand-in torch.cuda: the calls and what they get) ------------------------------------
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    calls = []
+    state = torch.arange(16, dtype=torch.uint8)
+
+    def get_rng_state(device="cuda"):
+        calls.append(("get", device))
+        return state.clone()
+
+    def set_rng_state(new_state, device="cuda"):
+        calls.append(("set", new_state, device))
+
+    monkeypatch.setattr(C.torch.cuda, "get_rng_state", get_rng_state)
+    monkeypatch.setattr(C.torch.cuda, "set_rng_state", set_rng_state)
+    return calls, state
+
+
+def test_a_gpu_run_saves_and_restores_its_device_generator(tmp_path, fake_cuda):
+    calls, state = fake_cuda
+    gpu = torch.device("cuda", 1)
+    run = make_run(tmp_path, 20)
+    run.device = gpu
+    C.save_last(run, PROGRESS)
+    assert calls == [("get", gpu)]
+    assert torch.equal(torch.load(tmp_path / "last.pt", weights_only=True)["cuda_rng"], state)
+    calls.clear()
+    again = make_run(tmp_path, 21)
+    again.device = gpu
+    C.resume(again)
+    assert len(calls) == 1 and calls[0][0] == "set" and calls[0][2] == gpu
+    assert torch.equal(calls[0][1], state) and calls[0][1].device.type == "cpu"
+
+
+def test_the_device_generator_is_left_alone_off_the_gpu_or_when_not_saved(tmp_path, fake_cuda):
+    calls, _ = fake_cuda
+    gpu = torch.device("cuda", 0)
+    run = make_run(tmp_path, 22)
+    run.device = gpu
+    C.save_last(run, PROGRESS)  # a checkpoint with a GPU generator, resumed on the CPU
+    calls.clear()
+    C.resume(make_run(tmp_path, 23))
+    assert calls == []
+    C.save_last(make_run(tmp_path, 24), PROGRESS)  # a CPU checkpoint (no GPU generator), resumed on a GPU
+    assert calls == []
+    on_gpu = make_run(tmp_path, 25)
+    on_gpu.device = gpu
+    C.resume(on_gpu)
+    assert calls == []
