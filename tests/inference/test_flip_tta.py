@@ -27,11 +27,14 @@ def test_flip_is_the_mean_of_the_face_and_its_mirror(recognizer, samples_dir):
 
 
 def test_flip_is_the_default_for_photos_and_can_be_turned_off(model_ref, recognizer, samples_dir):
-    path = samples_dir / "images" / "group.jpeg"
+    rgb = load_image(samples_dir / "images" / "meds-aa-S029-01.jpg")  # one face: the whole image, no detection
     assert recognizer.tta == "flip"
-    assert np.allclose(_probs(recognizer.predict(path)), _probs(recognizer.predict(path, tta="flip")))
+    default = _probs(recognizer.predict(rgb, detector="none"))
+    assert len(default) == 1 and np.allclose(default, _probs(recognizer.predict(rgb, detector="none", tta="flip")))
     off = EmotionRecognizer(model=model_ref, threads=1, tta="none")
-    assert np.allclose(_probs(off.predict(path)), _probs(recognizer.predict(path, tta="none")))
+    plain = _probs(off.predict(rgb, detector="none"))
+    assert np.allclose(plain, _probs(recognizer.predict(rgb, detector="none", tta="none")))
+    assert not np.allclose(plain, default, atol=1e-4)  # flipping changes this face's answer: the default shows
 
 
 def test_streams_do_not_flip(recognizer, samples_dir):
