@@ -37,6 +37,16 @@ def test_every_known_source_gets_its_own_template():
         assert template_for(name) is template
 
 
+def test_frozen_makes_a_read_only_float_array():
+    from ferkit.faces.templates import _frozen
+
+    array = _frozen([[1, 2], [3, 4]])
+    assert array.dtype == np.float64 and array.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    assert not array.flags.writeable
+    with pytest.raises(ValueError):
+        array[0, 0] = 0.0
+
+
 def test_templates_are_read_only():
     for template in TEMPLATES.values():
         with pytest.raises(ValueError):
@@ -164,12 +174,14 @@ def portrait_pairs(auto_detector, samples_dir):
     return out
 
 
+@pytest.mark.realdata
 def test_detectors_tag_their_keypoints(portrait_pairs):
     for name, blaze, yunet in portrait_pairs:
         assert blaze.source == "blazeface", name
         assert yunet.source == "yunet", name
 
 
+@pytest.mark.realdata
 def test_yunet_crops_land_where_blazeface_crops_do(portrait_pairs):
     """The YuNet-aligned 48 px crop of each portrait is within a few pixels of the BlazeFace-aligned one (the two
     detectors' points on one face differ: 3.3 px RMS at this size on 967 CK+ frames), much closer than a template
