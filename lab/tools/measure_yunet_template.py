@@ -1,18 +1,28 @@
-"""How YuNet's keypoints sit against BlazeFace's on the same faces, and the alignment template that makes
-YuNet-aligned crops match BlazeFace-aligned ones (the framing the FER models were trained on).
+"""How YuNet's keypoints sit against BlazeFace's on the same faces, and a YuNet alignment template fitted three
+ways (``--method``):
 
-For every face both detectors find (the largest face of each image, boxes overlapping by IoU >= 0.5), the
-BlazeFace alignment (its 4 keypoints onto the FER template, ``ferkit.faces.templates``) maps YuNet's 4 keypoints
-into crop units. Their median there, made left-right symmetric, is YuNet's template: aligning YuNet's points onto
-it gives the crop BlazeFace's points give on the template. The template is fitted on one set and checked on the
-others by two errors between the YuNet-aligned and the BlazeFace-aligned 48 px crop: how far the crop's pixels
-land apart (RMS over the crop grid, crop pixels) and the mean absolute grey difference of the two crops.
+- ``fer`` (the one shipped in ``ferkit.faces.templates``): the procedure of tools/estimate_face_template.py on
+  YuNet's points: their median in FER2013 crop units (the framing the FER models were trained on), made
+  left-right symmetric; fitted on a FER2013 set;
+- ``median``: the symmetric median of YuNet's points in the BlazeFace-aligned crop (BlazeFace's 4 keypoints onto
+  its template), so YuNet's crop lands where BlazeFace's does;
+- ``crops``: the symmetric template whose YuNet crops are nearest BlazeFace's in least squares over the crop's
+  pixels (Nelder-Mead from ``median``). Not unique: templates that differ by a change of shape which leaves the
+  least-squares similarity as it is give the same crops on noise-free points, so on real points this picks the
+  shape that best damps the per-face disagreement, not the detectors' systematic difference.
 
-Sets: FER2013 PublicTest faces (padded and upscaled as tools/estimate_face_template.py does), the CK+48 frames as
-the pipeline gets them (48 x 48), and the sample photos (every face both find). BlazeFace is ``auto``'s stream
-design (full-range, then its fallback passes), YuNet ``auto``'s photo passes.
+Faces: those both detectors find (the largest face of each image, boxes overlapping by IoU >= 0.5; every face of
+the sample photos). Checks, on every set: how far the YuNet-aligned and the BlazeFace-aligned 48 px crop of a face
+land apart (RMS over the crop's pixels) and their mean absolute grey difference; on FER2013 sets also each
+crop's distance from the FER2013 crop itself.
 
-    FERKIT_DATA=/path/to/data python lab/tools/measure_yunet_template.py --fit fer2013 --n 2000 [--json FILE]
+Sets: the first ``--n`` FER2013 PublicTest faces (padded and upscaled as tools/estimate_face_template.py does;
+``fer2013-48``: the same at 48 x 48 as they are), the rest of PublicTest (``-check``: never fitted on), the CK+48
+frames as the pipeline gets them (48 x 48) and the sample photos. BlazeFace is ``auto``'s stream design
+(full-range, then its fallback passes), YuNet ``auto``'s photo passes. ``--cache`` keeps the detections for refits.
+
+    FERKIT_DATA=/path/to/data python lab/tools/measure_yunet_template.py --fit fer2013 --method fer --n 2000 \
+        [--json FILE] [--cache FILE]
 """
 
 from __future__ import annotations
