@@ -10,7 +10,10 @@ names, videos cut from video_01.mp4 at 320x240) and analyses it into a Parquet f
 
 reporting wall time, the start-up (until the first task's result: process spawn or Ray actors, model
 loading), and the steady rate after it: files/s, faces/s and analysed frames/s, and its speed-up over one
-worker. Then resident memory: ``ferkit predict --parquet --csv``
+worker; and the CPU seconds every process of the run used (this one and all under it: pool workers, and Ray's
+own processes when Ray is started here), split into the workers that analyse, this process (the driver: planning,
+writing, Ray Data's scheduler) and the rest of Ray (GCS, raylet, agents, Ray Data's helper actors). CPU seconds
+depend much less than rates on what else runs on the machine. Then resident memory: ``ferkit predict --parquet --csv``
 over N tiny face crops (``--detector none``, every core), peak RSS of the main process and of all processes
 together, for each N of ``--rss-sizes``: the growth between the sizes shows whether anything is held per input.
 Other processes on the machine slow every number down; run it on an idle machine for figures to quote.
@@ -85,6 +88,65 @@ def make_crops(folder: Path, n: int) -> Path:
     return crops
 
 
+class CpuMeter:
+    """CPU seconds (user + system) used since ``start`` by this process and every process under it, by kind
+    (``workers``: pool processes and Ray's analysis actors; ``driver``: this process; ``other``: the rest, Ray's
+    own processes), from
+    psutil samples every ``interval`` s (a process that ends between two samples loses at most its last
+    interval)."""
+
+    def __init__(self, interval: float = 0.2):
+        import psutil
+
+        self.me = psutil.Process()
+        self.interval = interval
+        self.base: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _kind(self, proc) -> str:
+        if proc.pid == self.me.pid:
+            return "driver"
+        name = " ".join([proc.name(), *proc.cmdline()[:4]])
+        if "MapWorker" in name or "spawn_main" in name:
+            return "workers"
+        return "other"
+
+    def _sample(self) -> None:
+        import psutil
+
+        for proc in [self.me, *self.me.children(recursive=True)]:
+            try:
+                cpu = sum(proc.cpu_times()[:2])
+                kind = self._kind(proc)
+            except psutil.Error:
+                continue
+            previous = self.last.get(proc.pid, ("other", 0.0))[0]  # a Ray worker starts idle, then is an actor
+            self.last[proc.pid] = (kind if previous == "other" else previous, cpu)
+
+    def start(self) -> None:
+        self._sample()
+        self.base = {pid: cpu for pid, (_, cpu) in self.last.items()}
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def stop(self) -> dict:
+        """{kind: CPU seconds since start} (kinds with none are 0)."""
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        out = {"workers": 0.0, "driver": 0.0, "other": 0.0}
+        for pid, (kind, cpu) in self.last.items():
+            out[kind] += cpu - self.base.get(pid, 0.0)
+        return {k: round(v, 1) for k, v in out.items()}
+
+
 def throughput(collection: Path, out: Path, model: str, engine: str, workers: int) -> dict:
     """One analysis of ``collection`` into ``out``: wall time from the call to the last result, the start-up
     (until the first task's result: process spawn or Ray actors, model loading, that task) and the steady
@@ -94,6 +156,8 @@ def throughput(collection: Path, out: Path, model: str, engine: str, workers: in
     from ferkit.batch.runner import run_tasks
     from ferkit.batch.tasks import tasks_digest
 
+    meter = CpuMeter()
+    meter.start()
     t0 = time.perf_counter()
     tasks, _, analysis = _plan([collection], model, {})
     recognizer = analysis.build_recognizer()
@@ -111,6 +175,7 @@ def throughput(collection: Path, out: Path, model: str, engine: str, workers: in
         for k in totals:
             totals[k] += result[k]
     end = time.perf_counter()
+    cpu = meter.stop()
     steady = max(1e-9, end - first)
     return {
         "engine": engine,
@@ -122,6 +187,7 @@ def throughput(collection: Path, out: Path, model: str, engine: str, workers: in
         "steady_files_per_s": round(after_first["files"] / steady, 2),
         "steady_faces_per_s": round(after_first["faces"] / steady, 2),
         "steady_frames_per_s": round(after_first["frames"] / steady, 2),
+        "cpu_s": cpu,
     }
 
 
@@ -179,11 +245,15 @@ def main() -> None:
         if not args.no_ray:
             import ray
 
+            meter = CpuMeter()
+            meter.start()
             t0 = time.perf_counter()
             ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
             ray_start = time.perf_counter() - t0
+            init_cpu = meter.stop()
             rows.append(
-                throughput(collection, work / "ray", args.model, "ray", cores) | {"ray_init_s": round(ray_start, 1)}
+                throughput(collection, work / "ray", args.model, "ray", cores)
+                | {"ray_init_s": round(ray_start, 1), "ray_init_cpu_s": round(sum(init_cpu.values()), 1)}
             )
             ray.shutdown()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
@@ -218,17 +288,19 @@ def main() -> None:
     )
     print(
         "| engine | workers | wall s | start-up s | files/s (wall) | files/s (steady) | faces/s (steady) | "
-        "frames/s (steady) | steady speed-up vs 1 worker |"
+        "frames/s (steady) | steady speed-up vs 1 worker | CPU s workers / driver / other (Ray's own) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
+        c = r["cpu_s"]
         print(
             f"| {r['engine']} | {r['workers']} | {r['wall_s']} | {r['startup_s']} | {r['files_per_s']} | "
             f"{r['steady_files_per_s']} | {r['steady_faces_per_s']} | {r['steady_frames_per_s']} | "
-            f"{r['steady_files_per_s'] / one:.2f}x |"
+            f"{r['steady_files_per_s'] / one:.2f}x | {c['workers']} / {c['driver']} / {c['other']} |"
         )
-    if any("ray_init_s" in r for r in rows):
-        print(f"\n(Ray start-up, not counted above: {next(r['ray_init_s'] for r in rows if 'ray_init_s' in r)} s)")
+    init = next((r for r in rows if "ray_init_s" in r), None)
+    if init:
+        print(f"\n(Ray start-up, not counted above: {init['ray_init_s']} s, {init['ray_init_cpu_s']} CPU s)")
     if memory:
         print("\n| inputs (96x96 crops, --detector none) | wall s | peak RSS main MiB | peak RSS all processes MiB |")
         print("|---|---|---|---|")
