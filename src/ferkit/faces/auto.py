@@ -3,8 +3,8 @@
 Photos (``detect``) go through YuNet (:mod:`ferkit.faces.yunet`, made for small faces) twice, passes chosen by
 image size rather than by what an earlier pass found: once on the image with its longer side at ``max_side``
 (1920 px; enlarged at most 2x, and shrunk further to at most ``max_pixels``, 1920 x 1200 = 2.3 million, as
-the pass's cost grows with them), which sees faces from about 20 px up to YuNet's ~300 px, and once on the image shrunk to
-``close_side`` (320 px), which sees the faces too large for the first pass (close-ups, selfies, tight crops).
+the pass's cost grows with them), which sees faces from about 20 px up to YuNet's ~300 px, and once on the image
+shrunk to ``close_side`` (320 px), which sees the faces too large for the first pass (close-ups, selfies, tight crops).
 The candidates of both are merged by weighted NMS, so a small group beside a close-up keeps all its faces
 (measured by ``benchmarks/bench_detection.py``: docs/guide/detection.md).
 
