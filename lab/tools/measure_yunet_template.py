@@ -43,12 +43,12 @@ MIN_IOU = 0.5
 MIRROR = [1, 0, 2, 3]
 
 
-def fer_images(start: int, stop: int | None, upscaled: bool = True) -> list[np.ndarray]:
+def fer_images(root: Path, start: int, stop: int | None, upscaled: bool = True) -> list[np.ndarray]:
     """FER2013 PublicTest faces [start, stop) as RGB: padded and upscaled (``upscaled``), or 48 x 48 as they are
     (the framing CK+48 frames reach the pipeline in)."""
     from ferkit.data import load_dataset
 
-    images = np.asarray(load_dataset("fer2013", "PublicTest").images)[start:stop]
+    images = np.asarray(load_dataset("fer2013", "PublicTest", data_root=root).images)[start:stop]
     out = []
     for img in images:
         if upscaled:
@@ -220,25 +220,30 @@ def main() -> int:
     )
     p.add_argument("--n", type=int, default=2000, help="FER2013 PublicTest faces to use")
     p.add_argument("--json", default=None)
+    p.add_argument("--data-root", default=None, help="dataset root (default: $FERKIT_DATA)")
     p.add_argument("--cache", default=None, help="keep the detections in this pickle and reuse them (refits)")
     args = p.parse_args()
 
-    import os
-
+    from ferkit.errors import DatasetError
     from ferkit.faces.auto import AutoDetector
     from ferkit.faces.templates import template_for
+    from ferkit.settings import data_root
 
-    root = Path(os.environ.get("FERKIT_DATA", "../shared/data"))
+    try:
+        root = data_root(args.data_root)
+    except DatasetError as e:
+        print(f"measure_yunet_template: {e}", file=sys.stderr)
+        return 2
     auto = AutoDetector(threads=1)
     if auto.photo is None:
         print("YuNet cannot run here (weights or onnxruntime missing)", file=sys.stderr)
         return 1
     # the fit sets: the first n PublicTest faces; the check sets: the rest of PublicTest, never fitted on
     images = {
-        "fer2013": fer_images(0, args.n),
-        "fer2013-48": fer_images(0, args.n, upscaled=False),
-        "fer2013-check": fer_images(args.n, None),
-        "fer2013-48-check": fer_images(args.n, None, upscaled=False),
+        "fer2013": fer_images(root, 0, args.n),
+        "fer2013-48": fer_images(root, 0, args.n, upscaled=False),
+        "fer2013-check": fer_images(root, args.n, None),
+        "fer2013-48-check": fer_images(root, args.n, None, upscaled=False),
         "ck48": ck_images(root),
         "samples": sample_images(root),
     }
