@@ -130,12 +130,7 @@ def fit_crops(found, start: np.ndarray) -> np.ndarray:
     mb = similarity_matrices(blaze, template_for("blazeface"))
     grid = np.stack(np.meshgrid(np.linspace(0, 1, 9), np.linspace(0, 1, 9)), -1).reshape(-1, 2)
     # crop point -> original image under the BlazeFace alignment (fixed)
-    a = mb[:, :, :2]
-    det = a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
-    inv = (
-        np.stack([np.stack([a[:, 1, 1], -a[:, 0, 1]], 1), np.stack([-a[:, 1, 0], a[:, 0, 0]], 1)], 1)
-        / det[:, None, None]
-    )
+    inv = np.linalg.inv(mb[:, :, :2])
     orig = np.einsum("nij,ngj->ngi", inv, grid[None] - mb[:, :, 2][:, None, :])
 
     def unpack(v: np.ndarray) -> np.ndarray:
